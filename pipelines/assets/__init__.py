@@ -1,0 +1,1 @@
+"""Assets grouped by domain: sources, warehouse (raw → staging → marts), reports."""

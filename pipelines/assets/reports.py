@@ -1,0 +1,24 @@
+"""Report assets: the HTML suite, rendered from the published snapshot."""
+
+
+import dagster as dg
+
+from pipelines.resources import TradeflowResource
+from tradeflow.report import render_reports
+from tradeflow.warehouse import Warehouse
+
+
+@dg.asset(
+    key=["reports", "html_suite"],
+    deps=[dg.AssetKey(["published", "snapshot"])],
+    group_name="reports",
+    kinds={"html", "plotly"},
+    description="Offline Plotly HTML reports (index and one page per topic).",
+)
+def report_suite(tradeflow: TradeflowResource) -> dg.MaterializeResult:
+    s = tradeflow.settings()
+    with Warehouse(s.snapshot).reader() as conn:
+        paths = render_reports(conn, s.reports_dir)
+    return dg.MaterializeResult(
+        metadata={"pages": len(paths), "index": dg.MetadataValue.path(str(paths[0]))}
+    )

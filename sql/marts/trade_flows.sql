@@ -1,0 +1,32 @@
+-- marts.trade_flows: bilateral and World trade at HS6, all transport modes, as each side reports it.
+-- One row per reporter × partner × flow × period × HS6. Flows keep Comtrade's codes
+-- (X, M, RX, RM) and must never be summed together. value_usd is the reported primary value:
+-- FOB for exports, CIF for imports. is_sample = true marks synthetic rows.
+SELECT
+    coalesce(r.iso3, s.reporter_iso) AS reporter,
+    coalesce(p.iso3, s.partner_iso) AS partner,
+    s.flow,
+    s.freq,
+    s.year,
+    s.month,
+    make_date(s.year, coalesce(s.month, 1), 1) AS period_start,
+    s.hs6,
+    CASE s.classification
+        WHEN 'H0' THEN 'HS1992' WHEN 'H1' THEN 'HS1996' WHEN 'H2' THEN 'HS2002' WHEN 'H3' THEN 'HS2007'
+        WHEN 'H4' THEN 'HS2012' WHEN 'H5' THEN 'HS2017' WHEN 'H6' THEN 'HS2022'
+    END AS hs_version,
+    s.value_usd,
+    s.cif_usd,
+    s.fob_usd,
+    s.net_weight_kg,
+    s.net_weight_estimated,
+    s.quantity,
+    s.quantity_unit,
+    s.quantity_estimated,
+    s.vintage,
+    s.is_sample
+FROM staging.comtrade_flows AS s
+LEFT JOIN staging.countries AS r ON r.m49 = s.reporter_code
+LEFT JOIN staging.countries AS p ON p.m49 = s.partner_code
+WHERE s.mot_code = 0
+ORDER BY ALL

@@ -1,0 +1,46 @@
+-- staging.comtrade_flows: HS6 records typed and deduplicated, newest vintage of each
+-- (reporter, frequency, period). Only partner2 = World and customs = all procedures (C00),
+-- so nothing is double counted; transport modes are kept (motCode 0 = all modes).
+WITH hs6 AS (
+    SELECT *
+    FROM raw.comtrade_records
+    WHERE aggrLevel = 6
+      AND regexp_full_match(cmdCode, '[0-9]{6}')
+      AND partner2Code = 0
+      AND customsCode = 'C00'
+),
+newest AS (
+    SELECT *, max(vintage) OVER (PARTITION BY reporterCode, freqCode, period) AS newest_vintage
+    FROM hs6
+)
+SELECT
+    reporterCode AS reporter_code,
+    partnerCode AS partner_code,
+    reporterISO AS reporter_iso,
+    partnerISO AS partner_iso,
+    flowCode AS flow,
+    freqCode AS freq,
+    refYear AS year,
+    CASE WHEN freqCode = 'M' THEN refMonth END AS month,
+    cmdCode AS hs6,
+    classificationCode AS classification,
+    motCode AS mot_code,
+    primaryValue AS value_usd,
+    cifvalue AS cif_usd,
+    fobvalue AS fob_usd,
+    netWgt AS net_weight_kg,
+    coalesce(isNetWgtEstimated, false) AS net_weight_estimated,
+    qty AS quantity,
+    qtyUnitCode AS quantity_unit_code,
+    qtyUnitAbbr AS quantity_unit,
+    coalesce(isQtyEstimated, false) AS quantity_estimated,
+    vintage,
+    fetched_at,
+    request_id,
+    is_sample
+FROM newest
+WHERE vintage = newest_vintage
+QUALIFY row_number() OVER (
+    PARTITION BY reporterCode, partnerCode, flowCode, freqCode, period, cmdCode, motCode
+    ORDER BY fetched_at DESC, sha256
+) = 1

@@ -1,0 +1,134 @@
+"""The ``tradeflow`` command line.
+
+Expected failures (bad input, a failed request, a failed check) exit non-zero with one line
+saying what and where; only bugs show a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from tradeflow.errors import TradeflowError
+from tradeflow.settings import Settings, parse_years
+
+console = Console(stderr=True)
+
+
+class _Group(click.Group):
+    """Turn TradeflowError into a one-line message and exit status 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except TradeflowError as exc:
+            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="tradeflow")
+def main() -> None:
+    """China–Pakistan trade analytics: refresh the warehouse, query it, render reports."""
+
+
+@main.command()
+@click.option("--source", type=click.Choice(["sample", "live", "archive"]), default="sample", show_default=True,
+              help="sample: bundled synthetic data; live: UN Comtrade/WITS; archive: rebuild from stored responses.")
+@click.option("--years", default="", help="Years to fetch, e.g. 2019-2022 (default: 2015 to the latest).")
+@click.option("--verbose", is_flag=True, help="Show Dagster's own log.")
+def refresh(source: str, years: str, verbose: bool) -> None:
+    """Materialise the whole asset graph in-process: fetch → warehouse → marts → snapshot → reports."""
+    if years:
+        parse_years(years)
+    settings = Settings.from_env()
+    log = logging.getLogger("tradeflow")
+    log.setLevel(logging.INFO)
+    log.addHandler(RichHandler(console=console, show_path=False, show_time=False))
+    from pipelines.refresh import run_refresh  # the code location; imported only for this command
+
+    started = time.monotonic()
+    with console.status(f"Refreshing from [bold]{source}[/] into {settings.home} …"):
+        outcome = run_refresh(source, years, quiet=not verbose)
+    for key, meta in outcome.assets.items():
+        summary = ", ".join(f"{k}={v}" for k, v in meta.items() if k in ("rows", "calls", "new_bodies", "pages", "skipped_unchanged"))
+        console.print(f"  [green]✓[/] {key}  {summary}", highlight=False)
+    for check in outcome.failed_checks:
+        console.print(f"  [yellow]![/] check {check['asset']}:{check['check']} failed ({check['severity']})", highlight=False)
+    if not outcome.success:
+        raise TradeflowError(f"refresh failed at {outcome.error}")
+    console.print(f"Done in {time.monotonic() - started:.1f}s. Reports: {settings.reports_dir / 'index.html'}", highlight=False)
+
+
+@main.command()
+@click.option("--self-contained", is_flag=True, help="Inline plotly.js in every page (single files to email).")
+def report(self_contained: bool) -> None:
+    """Render the HTML reports from the published snapshot."""
+    from tradeflow.report import render_reports
+    from tradeflow.warehouse import Warehouse
+
+    settings = Settings.from_env()
+    with Warehouse(settings.snapshot).reader() as conn:
+        paths = render_reports(conn, settings.reports_dir, self_contained=self_contained)
+    for p in paths:
+        click.echo(str(p))
+
+
+@main.command()
+@click.argument("query")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def sql(query: str, fmt: str) -> None:
+    """Run a read-only SQL QUERY against the latest published snapshot."""
+    from tradeflow.query import run_readonly
+
+    columns, rows = run_readonly(Settings.from_env(), query)
+    if fmt == "csv":
+        w = csv.writer(sys.stdout)
+        w.writerow(columns)
+        w.writerows(rows)
+    elif fmt == "json":
+        click.echo(json.dumps([dict(zip(columns, r)) for r in rows], default=str, indent=1))
+    else:
+        table = Table(*columns, show_lines=False)
+        for r in rows:
+            table.add_row(*("" if v is None else f"{v:,.2f}" if isinstance(v, float) else str(v) for v in r))
+        Console().print(table)
+
+
+@main.command()
+def status() -> None:
+    """What is loaded, data vintages, the last run and any failed checks."""
+    from tradeflow.status import collect
+
+    report = collect(Settings.from_env())
+    out = Console()
+    out.print(f"[bold]Warehouse[/] {report['snapshot']}", highlight=False)
+    if report["tables"]:
+        t = Table("table", "rows", "sample rows", "periods", "newest vintage")
+        for row in report["tables"]:
+            t.add_row(*map(str, row))
+        out.print(t)
+    else:
+        out.print("  nothing published yet: run `tradeflow refresh`")
+    last = report["last_run"]
+    if last:
+        state = "[green]succeeded[/]" if last.success else f"[red]failed[/]: {last.error}"
+        out.print(f"[bold]Last run[/] {last.finished_at} ({last.source}, {last.origin}) {state}", highlight=False)
+        for c in last.failed_checks:
+            out.print(f"  [yellow]failed check[/] {c['asset']}:{c['check']} ({c['severity']}) {c.get('description') or ''}",
+                      highlight=False)
+    else:
+        out.print("[bold]Last run[/] none recorded")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,68 @@
+"""Overview: bilateral trade both ways as each side reports it, the balance, and composition."""
+
+from __future__ import annotations
+
+import duckdb
+import plotly.graph_objects as go
+
+from tradeflow.report.queries import query
+from tradeflow.report.shell import Figure, Page
+
+SOURCE = "UN Comtrade final data, HS6 (marts.trade_flows)"
+COLOURS = {
+    "China-reported exports to Pakistan (FOB)": "#c0392b",
+    "Pakistan-reported imports from China (CIF)": "#e67e22",
+    "Pakistan-reported exports to China (FOB)": "#1e8449",
+    "China-reported imports from Pakistan (CIF)": "#2e86c1",
+}
+
+
+def overview_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
+    totals = query(conn, "bilateral_totals")
+    page = Page(
+        slug="overview",
+        title="China–Pakistan trade: overview",
+        intro=(
+            "Goods trade between China and Pakistan as each side reports it. Exporters report FOB values and "
+            "importers CIF values, so the two sides never match exactly; the gap is large and is tracked on the "
+            "mirror-gap page. Calendar years."
+        ),
+        is_sample=status["is_sample"],
+        vintage=status["vintage"],
+    )
+    fig = go.Figure()
+    for series, df in totals.groupby("series", sort=False):
+        fig.add_trace(
+            go.Scatter(x=df["year"], y=df["value_usd"] / 1e9, name=series, mode="lines+markers",
+                       line={"color": COLOURS.get(series)})
+        )
+    fig.update_layout(title="Bilateral trade as each side reports it", yaxis_title="US$ billion",
+                      xaxis_title="Year", legend={"orientation": "h", "y": -0.2}, template="plotly_white")
+    page.figures.append(Figure("overview-bilateral", fig, "US$ billion, current prices", SOURCE))
+
+    bal = totals.pivot_table(index="year", columns="series", values="value_usd", aggfunc="sum").fillna(0)
+    fig = go.Figure()
+    for label, exp, imp, colour in (
+        ("Pakistan's balance with China, China's records",
+         "China-reported imports from Pakistan (CIF)", "China-reported exports to Pakistan (FOB)", "#2e86c1"),
+        ("Pakistan's balance with China, Pakistan's records",
+         "Pakistan-reported exports to China (FOB)", "Pakistan-reported imports from China (CIF)", "#1e8449"),
+    ):
+        if exp in bal and imp in bal:
+            fig.add_trace(go.Bar(x=bal.index, y=(bal[exp] - bal[imp]) / 1e9, name=label, marker_color=colour))
+    fig.update_layout(title="Pakistan's trade balance with China", yaxis_title="US$ billion", barmode="group",
+                      xaxis_title="Year", legend={"orientation": "h", "y": -0.2}, template="plotly_white")
+    page.figures.append(Figure("overview-balance", fig, "US$ billion (exports − imports)", SOURCE))
+
+    comp = query(conn, "chapter_composition")
+    if not comp.empty:
+        latest = int(comp["year"].max())
+        fig = go.Figure()
+        for direction, df in comp[comp["year"] == latest].groupby("direction", sort=True):
+            top = df.nlargest(12, "value_usd").sort_values("value_usd")
+            fig.add_trace(go.Bar(y="HS " + top["chapter"], x=top["value_usd"] / 1e9, name=direction, orientation="h"))
+        fig.update_layout(title=f"Exports by HS chapter, {latest} (exporter's records, top 12 each way)",
+                          xaxis_title="US$ billion", template="plotly_white", barmode="group", height=560,
+                          legend={"orientation": "h", "y": -0.15})
+        page.figures.append(Figure("overview-chapters", fig, "US$ billion", SOURCE))
+    return page

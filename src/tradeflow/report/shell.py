@@ -1,0 +1,79 @@
+"""The one report shell: every page is rendered through :func:`render_page`.
+
+Pages open offline from a file: plotly.js is written once to ``assets/plotly.min.js`` beside
+them (or inlined with ``self_contained``), no CDN, no "send to cloud" button, fixed div ids so
+the same data give the same bytes. Pages built from synthetic data carry the SAMPLE banner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import plotly.graph_objects as go
+from markupsafe import Markup
+
+PLOTLY_CONFIG = {"displaylogo": False, "showSendToCloud": False, "responsive": True}
+ASSET = "assets/plotly.min.js"
+
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("tradeflow.report", "templates"),
+    autoescape=jinja2.select_autoescape(["html", "j2"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+@dataclass
+class Figure:
+    """A chart with what every chart must say: title, units, source and vintage."""
+
+    id: str
+    figure: go.Figure
+    units: str
+    source: str
+
+    def html(self) -> Markup:
+        return Markup(
+            self.figure.to_html(full_html=False, include_plotlyjs=False, div_id=self.id, config=PLOTLY_CONFIG)
+        )
+
+
+@dataclass
+class Page:
+    slug: str
+    title: str
+    intro: str
+    figures: list[Figure] = field(default_factory=list)
+    tables: list[tuple[str, str]] = field(default_factory=list)  # (caption, html)
+    is_sample: bool = False
+    vintage: str = ""
+
+
+def write_plotly_asset(out_dir: Path) -> Path:
+    """Write plotly.js once beside the pages (unchanged bytes are not rewritten)."""
+    from plotly.offline import get_plotlyjs
+
+    path = out_dir / ASSET
+    js = get_plotlyjs().encode()
+    if not path.exists() or hashlib.sha256(path.read_bytes()).digest() != hashlib.sha256(js).digest():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(js)
+    return path
+
+
+def render_page(page: Page, nav: list[tuple[str, str]], out_dir: Path, self_contained: bool = False) -> Path:
+    """Render ``page`` to ``out_dir/<slug>.html``."""
+    if self_contained:
+        from plotly.offline import get_plotlyjs
+
+        script = Markup(f"<script>{get_plotlyjs()}</script>")
+    else:
+        script = Markup(f'<script src="{ASSET}"></script>')
+    html = _env.get_template("page.html.j2").render(page=page, nav=nav, plotly_script=script)
+    path = out_dir / f"{page.slug}.html"
+    path.write_text(html, encoding="utf-8")
+    return path

@@ -1,0 +1,52 @@
+"""The run ledger: one JSON line per refresh, read by ``tradeflow status``.
+
+Written by whoever ran the refresh (the CLI, or a Dagster run-status sensor for scheduled
+runs), so the status is known without opening the Dagster instance.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    started_at: str
+    finished_at: str
+    source: str
+    years: str
+    success: bool
+    error: str | None = None
+    failed_checks: list[dict] = field(default_factory=list)  # {"asset", "check", "severity", "description", ...}
+    assets: dict[str, dict] = field(default_factory=dict)  # asset key → metadata
+    origin: str = "cli"
+
+
+def ledger_path(home: Path) -> Path:
+    return Path(home) / "runs.jsonl"
+
+
+def append(home: Path, record: RunRecord) -> None:
+    path = ledger_path(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(asdict(record), sort_keys=True, default=str) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def runs(home: Path) -> list[RunRecord]:
+    path = ledger_path(home)
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(RunRecord(**json.loads(line)))
+        except (json.JSONDecodeError, TypeError):
+            continue  # a torn line from a killed process
+    return out

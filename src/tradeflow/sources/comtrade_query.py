@@ -1,0 +1,71 @@
+"""What tradeflow asks UN Comtrade for: one query per (reporter, frequency, period).
+
+Query hygiene (``shared/notes/domain.md`` §7): always ``partner2Code=0``, ``customsCode=C00``
+and ``motCode=0`` — unless transport modes are asked for on purpose — so no record is
+double counted; re-exports and re-imports (``RX``/``RM``) are fetched but kept apart from
+``X``/``M``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+#: M49 codes of the pair and of the World.
+PAKISTAN, CHINA, WORLD = 586, 156, 0
+REPORTERS = (PAKISTAN, CHINA)
+FLOWS = ("M", "X", "RM", "RX")
+
+#: Transport modes fetched separately for the bilateral pair (reference ModeOfTransportCodes).
+MODES = {1000: "Air", 2100: "Sea", 3000: "Land", 3200: "Road"}
+
+
+@dataclass(frozen=True)
+class FinalDataQuery:
+    """A ``data/v1/get/C/{freq}/HS`` query for one reporter and period."""
+
+    reporter: int
+    freq: str  # "A" or "M"
+    period: str  # "2021" or "202103"
+    partners: tuple[int, ...] = (WORLD,)
+    flows: tuple[str, ...] = FLOWS
+    cmd: str = "AG6"  # every HS6 line; narrowed to chapters/codes when a response hits the cap
+    modes: tuple[int, ...] = (0,)
+
+    @property
+    def path(self) -> str:
+        return f"data/v1/get/C/{self.freq}/HS"
+
+    @property
+    def by_mode(self) -> bool:
+        return self.modes != (0,)
+
+    def params(self) -> dict[str, str]:
+        return {
+            "reporterCode": str(self.reporter),
+            "period": self.period,
+            "partnerCode": ",".join(map(str, self.partners)),
+            "partner2Code": "0",
+            "flowCode": ",".join(self.flows),
+            "cmdCode": self.cmd,
+            "customsCode": "C00",
+            "motCode": ",".join(map(str, self.modes)),
+            "includeDesc": "true",
+        }
+
+    def partition(self) -> dict:
+        return {"reporter": self.reporter, "freq": self.freq, "period": self.period, "by_mode": self.by_mode}
+
+    def narrowed(self, cmd: str) -> FinalDataQuery:
+        return replace(self, cmd=cmd)
+
+
+def bilateral_queries(freq: str, period: str) -> list[FinalDataQuery]:
+    """The all-modes queries for one period: each reporter against the other and the World."""
+    other = {PAKISTAN: CHINA, CHINA: PAKISTAN}
+    return [FinalDataQuery(r, freq, period, partners=(WORLD, other[r])) for r in REPORTERS]
+
+
+def mode_query(reporter: int, period: str) -> FinalDataQuery:
+    """Monthly flows by mode of transport with the partner (kept apart from all-modes totals)."""
+    partner = CHINA if reporter == PAKISTAN else PAKISTAN
+    return FinalDataQuery(reporter, "M", period, partners=(partner,), flows=("M", "X"), modes=tuple(MODES))

@@ -1,0 +1,124 @@
+"""The one warehouse writer.
+
+DuckDB allows one read-write process per file. Every write goes through
+:meth:`Warehouse.writer`, which takes a file lock first, so two refreshes queue instead of
+failing, and analysts never open this file: they open the published snapshot
+(:mod:`tradeflow.warehouse.snapshot`).
+
+Models are SQL files ``sql/<schema>/<table>.sql`` holding one SELECT each; building a model
+runs ``CREATE OR REPLACE TABLE <schema>.<table> AS <select>`` inside the caller's
+transaction, so a failed build leaves the previous table whole.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+from filelock import FileLock, Timeout
+
+from tradeflow.errors import WarehouseError
+
+SCHEMAS = ("raw", "staging", "marts", "meta")
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def sql_dir() -> Path:
+    """Where the SQL models live: ``$TRADEFLOW_SQL_DIR``, the checkout's ``sql/``, or the wheel copy."""
+    if env := os.environ.get("TRADEFLOW_SQL_DIR"):
+        return Path(env)
+    repo = Path(__file__).resolve().parents[3] / "sql"
+    if repo.is_dir():
+        return repo
+    return Path(str(resources.files("tradeflow") / "_sql"))
+
+
+def model_sql(name: str) -> str:
+    """The SELECT of model ``schema.table`` (file ``sql/schema/table.sql``)."""
+    schema, _, table = name.partition(".")
+    path = sql_dir() / schema / f"{table}.sql"
+    if not path.is_file():
+        raise WarehouseError(f"no SQL model {name!r} (expected {path})")
+    return path.read_text(encoding="utf-8")
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file with tradeflow's session settings (no progress bars in pipeline steps)."""
+    try:
+        conn = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as exc:
+        raise WarehouseError(f"cannot open {path}: {str(exc).splitlines()[0]}") from exc
+    conn.execute("SET enable_progress_bar = false")
+    return conn
+
+
+class Warehouse:
+    """The DuckDB file at ``path`` and the lock that serialises its writers."""
+
+    def __init__(self, path: Path, lock_timeout: float = 600):
+        self.path = Path(path)
+        self.lock = FileLock(str(self.path) + ".lock")
+        self.lock_timeout = lock_timeout
+
+    @contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection, held under the writer lock, always closed."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.lock.acquire(timeout=self.lock_timeout)
+        except Timeout as exc:
+            raise WarehouseError(f"another tradeflow process has been writing {self.path} for {self.lock_timeout}s") from exc
+        try:
+            conn = connect(self.path)
+            try:
+                for schema in SCHEMAS:
+                    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                yield conn
+            finally:
+                conn.close()
+        finally:
+            self.lock.release()
+
+    @contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection (fails if a writer holds the file: use the snapshot instead)."""
+        if not self.path.exists():
+            raise WarehouseError(f"no warehouse at {self.path}: run `tradeflow refresh` first")
+        conn = connect(self.path, read_only=True)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+
+def build(conn: duckdb.DuckDBPyConnection, name: str, **params) -> int:
+    """(Re)build model ``schema.table`` from its SQL file; returns its row count."""
+    select = model_sql(name)
+    used = {p: params[p] for p in set(_PARAM.findall(select)) if p in params}
+    missing = set(_PARAM.findall(select)) - set(params)
+    if missing:
+        raise WarehouseError(f"model {name} needs parameters {sorted(missing)}")
+    try:
+        conn.execute(f"CREATE OR REPLACE TABLE {name} AS\n{select}", used or None)
+    except duckdb.Error as exc:
+        raise WarehouseError(f"building {name} failed: {exc}") from exc
+    return conn.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All-or-nothing: commit on success, roll back on any error."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")

@@ -1,0 +1,31 @@
+"""Build the warehouse layers in order: raw → staging → marts, each layer all-or-nothing."""
+
+from __future__ import annotations
+
+import duckdb
+
+from tradeflow.archive import RawArchive
+from tradeflow.reference import seed_path
+from tradeflow.warehouse.comtrade_load import load_raw
+from tradeflow.warehouse.db import build, transaction
+
+#: Models per layer, in build order (file sql/<schema>/<table>.sql each).
+STAGING = ("staging.countries", "staging.comtrade_flows")
+MARTS = ("marts.trade_flows", "marts.trade_flows_by_mode")
+
+
+def build_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive) -> dict[str, int]:
+    entries = archive.loadable("comtrade.final")
+    with transaction(conn):
+        return {"raw.comtrade_records": load_raw(conn, archive, entries)}
+
+
+def build_staging(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    params = {"countries_csv": str(seed_path("countries.csv"))}
+    with transaction(conn):
+        return {name: build(conn, name, **params) for name in STAGING}
+
+
+def build_marts(conn: duckdb.DuckDBPyConnection, names: tuple[str, ...] = MARTS) -> dict[str, int]:
+    with transaction(conn):
+        return {name: build(conn, name) for name in names}

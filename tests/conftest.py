@@ -1,0 +1,50 @@
+"""Shared fixtures: a refreshed sample warehouse (built once per session), the shared data folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TRADEFLOW_SHARED", ROOT.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """``../shared`` (read-only reference data); tests needing it skip cleanly without it."""
+    if not (SHARED / "data").is_dir():
+        pytest.skip("../shared is not present")
+    return SHARED
+
+
+@pytest.fixture
+def tf_env(tmp_path, monkeypatch):
+    """An empty TRADEFLOW_HOME and reports folder for one test."""
+    home, reports = tmp_path / "home", tmp_path / "reports"
+    monkeypatch.setenv("TRADEFLOW_HOME", str(home))
+    monkeypatch.setenv("TRADEFLOW_REPORTS_DIR", str(reports))
+    monkeypatch.delenv("COMTRADE_API_KEY", raising=False)
+    return home, reports
+
+
+@pytest.fixture(scope="session")
+def sample_home(tmp_path_factory):
+    """One full in-process refresh from the sample, shared by read-only tests."""
+    from pipelines.refresh import run_refresh
+
+    base = tmp_path_factory.mktemp("sample")
+    home, reports = base / "home", base / "reports"
+    old = {k: os.environ.get(k) for k in ("TRADEFLOW_HOME", "TRADEFLOW_REPORTS_DIR")}
+    os.environ["TRADEFLOW_HOME"], os.environ["TRADEFLOW_REPORTS_DIR"] = str(home), str(reports)
+    try:
+        outcome = run_refresh("sample")
+        assert outcome.success, outcome.error
+        yield home, reports, outcome
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -1,0 +1,92 @@
+"""One full in-process run: empty folder → archive → raw → staging → marts → snapshot → reports."""
+
+import hashlib
+import re
+from pathlib import Path
+
+import duckdb
+
+from tradeflow import runlog
+
+MARTS = ("marts.trade_flows", "marts.trade_flows_by_mode")
+
+
+def marts_digest(db: Path) -> dict[str, str]:
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        return {t: hashlib.sha256(repr(conn.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()).encode()).hexdigest()
+                for t in MARTS}
+    finally:
+        conn.close()
+
+
+def test_full_run_builds_every_layer(sample_home):
+    home, reports, outcome = sample_home
+    assert (home / "raw" / "manifest.jsonl").exists()
+    assert outcome.assets["archive/comtrade_responses"]["calls"] == 272
+    assert outcome.assets["marts/trade_flows"]["rows"] > 20_000
+    conn = duckdb.connect(str(home / "published" / "tradeflow.duckdb"), read_only=True)
+    cols = [c for (c,) in conn.execute("SELECT column_name FROM information_schema.columns WHERE table_schema='marts' "
+                                       "AND table_name='trade_flows' ORDER BY ordinal_position").fetchall()]
+    for c in ("reporter", "partner", "flow", "freq", "year", "month", "hs6", "hs_version", "value_usd",
+              "net_weight_kg", "quantity", "quantity_unit", "vintage", "is_sample"):
+        assert c in cols
+    assert conn.execute("SELECT count(*) FROM marts.trade_flows WHERE freq='A' AND month IS NOT NULL").fetchall()[0][0] == 0
+    conn.close()
+    assert runlog.runs(home)[-1].success
+
+
+def test_reports_carry_the_sample_banner_and_work_offline(sample_home):
+    _, reports, _ = sample_home
+    index = (reports / "index.html").read_text()
+    overview = (reports / "overview.html").read_text()
+    for page in (index, overview):
+        assert "SAMPLE (synthetic data)" in page and 'id="sample-banner"' in page
+        assert not re.search(r"""(src|href)=["']https?://""", page)  # nothing fetched from the network
+    assert (reports / "assets" / "plotly.min.js").stat().st_size > 1_000_000
+    assert overview.count('class="chart"') == 3
+    assert '"showSendToCloud": false' in overview
+
+
+def test_second_run_changes_nothing_in_the_marts(sample_home):
+    from pipelines.refresh import run_refresh
+
+    home, reports, _ = sample_home
+    before = marts_digest(home / "published" / "tradeflow.duckdb")
+    page = (reports / "overview.html").read_bytes()
+    outcome = run_refresh("sample")
+    assert outcome.success, outcome.error
+    assert outcome.assets["archive/comtrade_responses"]["new_bodies"] == 0
+    assert marts_digest(home / "published" / "tradeflow.duckdb") == before
+    assert (reports / "overview.html").read_bytes() == page
+
+
+def test_archive_source_rebuilds_identical_marts(sample_home, tmp_path, monkeypatch):
+    import shutil
+
+    from pipelines.refresh import run_refresh
+
+    home, _, _ = sample_home
+    copy = tmp_path / "home"
+    shutil.copytree(home / "raw", copy / "raw")
+    monkeypatch.setenv("TRADEFLOW_HOME", str(copy))
+    monkeypatch.setenv("TRADEFLOW_REPORTS_DIR", str(tmp_path / "reports"))
+    outcome = run_refresh("archive")
+    assert outcome.success, outcome.error
+    assert marts_digest(copy / "published" / "tradeflow.duckdb") == marts_digest(home / "published" / "tradeflow.duckdb")
+
+
+def test_failed_run_names_the_step_and_keeps_the_previous_marts(sample_home, tmp_path, monkeypatch):
+    from pipelines.refresh import run_refresh
+
+    monkeypatch.setenv("TRADEFLOW_HOME", str(tmp_path / "empty"))
+    outcome = run_refresh("archive")
+    assert not outcome.success
+    assert "comtrade_responses" in outcome.error and "no usable UN Comtrade responses" in outcome.error
+    assert runlog.runs(tmp_path / "empty")[-1].success is False
+
+
+def test_library_never_imports_dagster():
+    src = Path(__file__).resolve().parents[1] / "src" / "tradeflow"
+    offenders = [p for p in src.rglob("*.py") if re.search(r"^\s*(import|from)\s+dagster", p.read_text(), re.M)]
+    assert offenders == []

@@ -1,0 +1,131 @@
+"""The synthetic sample: shape, determinism and calibration (checked on the raw bodies and the marts)."""
+
+import json
+
+import duckdb
+import pytest
+
+from tradeflow.sample import calibration as cal
+from tradeflow.sample.generator import generate_sample, products
+from tradeflow.sources.comtrade_schema import RECORD_FIELDS
+
+
+@pytest.fixture(scope="module")
+def responses():
+    return generate_sample()
+
+
+@pytest.fixture(scope="module")
+def flows(sample_home):
+    home, _, _ = sample_home
+    conn = duckdb.connect(str(home / "published" / "tradeflow.duckdb"), read_only=True)
+    yield conn
+    conn.close()
+
+
+def annual(conn, reporter, partner, flow):
+    return dict(conn.execute(
+        "SELECT year, sum(value_usd) FROM marts.trade_flows WHERE freq='A' AND reporter=? AND partner=? AND flow=? GROUP BY year",
+        [reporter, partner, flow]).fetchall())
+
+
+def test_deterministic_bytes(responses):
+    again = generate_sample()
+    assert [r.body for r in responses] == [r.body for r in again]
+
+
+def test_records_have_the_47_comtrade_fields_and_types(responses):
+    doc = json.loads(responses[0].body)
+    assert set(doc) == {"elapsedTime", "count", "data", "error"}
+    assert doc["count"] == len(doc["data"]) > 0
+    rec = doc["data"][0]
+    assert list(rec) == list(RECORD_FIELDS) and len(rec) == 47
+    assert isinstance(rec["reporterCode"], int) and isinstance(rec["primaryValue"], float)
+    assert isinstance(rec["isLeaf"], bool) and isinstance(rec["period"], str)
+
+
+def test_coverage(responses):
+    keys = {(r.query.reporter, r.query.freq, r.query.period) for r in responses}
+    for reporter in (586, 156):
+        for y in range(2015, 2025):
+            assert (reporter, "A", str(y)) in keys
+        for y in range(2019, 2026):
+            for m in range(1, 13):
+                assert (reporter, "M", f"{y}{m:02d}") in keys
+
+
+def test_hs_versions_by_year(flows):
+    rows = dict(flows.execute("SELECT year, string_agg(DISTINCT hs_version) FROM marts.trade_flows GROUP BY year").fetchall())
+    assert all(rows[y] == "HS2017" for y in range(2015, 2022))
+    assert all(rows[y] == "HS2022" for y in range(2022, 2026))
+    assert set(flows.execute("SELECT DISTINCT partner FROM marts.trade_flows").fetchall()) == {("CHN",), ("PAK",), ("WLD",)}
+    assert set(flows.execute("SELECT DISTINCT flow FROM marts.trade_flows").fetchall()) == {("X",), ("M",), ("RX",)}
+
+
+def test_china_reported_totals_match_gacc_within_half_a_percent(flows):
+    exports, imports = annual(flows, "CHN", "PAK", "X"), annual(flows, "CHN", "PAK", "M")
+    for year, bn in cal.GACC_CHN_EXPORTS_TO_PAK.items():
+        assert exports[year] == pytest.approx(bn * 1e9, rel=0.005)
+    for year, bn in cal.GACC_CHN_IMPORTS_FROM_PAK.items():
+        assert imports[year] == pytest.approx(bn * 1e9, rel=0.005)
+
+
+def test_pakistan_imports_sit_20_to_30_percent_below_china_exports(flows):
+    chn_x, pak_m = annual(flows, "CHN", "PAK", "X"), annual(flows, "PAK", "CHN", "M")
+    for year in range(2015, 2025):
+        assert 0.70 <= pak_m[year] / chn_x[year] <= 0.80, year
+
+
+def test_pakistan_exports_below_china_imports(flows):
+    chn_m, pak_x = annual(flows, "CHN", "PAK", "M"), annual(flows, "PAK", "CHN", "X")
+    for year in range(2015, 2025):
+        assert 0.65 <= pak_x[year] / chn_m[year] <= 0.80, year
+
+
+def test_months_sum_to_the_annual_figure(flows):
+    gap = flows.execute("""
+        WITH a AS (SELECT reporter, partner, flow, year, hs6, value_usd FROM marts.trade_flows WHERE freq='A'),
+             m AS (SELECT reporter, partner, flow, year, hs6, sum(value_usd) v FROM marts.trade_flows WHERE freq='M' GROUP BY ALL)
+        SELECT max(abs(a.value_usd - m.v) / a.value_usd) FROM a JOIN m USING (reporter, partner, flow, year, hs6)
+        WHERE a.value_usd > 1000""").fetchall()[0][0]
+    assert gap < 1e-6
+
+
+def test_composition_by_chapter_is_plausible(flows):
+    top = lambda reporter: [c for (c,) in flows.execute(  # noqa: E731
+        "SELECT substr(hs6,1,2) ch FROM marts.trade_flows WHERE freq='A' AND year=2022 AND flow='X' AND reporter=? "
+        "AND partner<>'WLD' GROUP BY ch ORDER BY sum(value_usd) DESC LIMIT 4", [reporter]).fetchall()]
+    assert {"84", "85"} <= set(top("CHN"))  # machinery and electrical goods lead China's exports
+    assert {"74", "52"} <= set(top("PAK"))  # copper and cotton yarn lead Pakistan's
+    assert "10" in top("PAK") or "12" in top("PAK")  # rice or sesame
+
+
+def test_agro_and_road_flows_dip_in_winter_before_december_2024(flows):
+    def winter_share(table, where, years):
+        return flows.execute(f"""
+            SELECT sum(value_usd) FILTER (month IN (12,1,2,3)) / sum(value_usd) FROM {table}
+            WHERE {where} AND period_start BETWEEN ? AND ?""", years).fetchall()[0][0]
+
+    road = "reporter='PAK' AND mode='road'"
+    before = winter_share("marts.trade_flows_by_mode", road, ["2019-04-01", "2024-03-31"])
+    after = winter_share("marts.trade_flows_by_mode", road, ["2024-12-01", "2025-11-30"])
+    assert before < 0.08 and after > 0.2  # closed Dec–Mar (bar ad-hoc openings), open year-round after
+    agro = "reporter='PAK' AND partner='CHN' AND flow='X' AND freq='M' AND substr(hs6,1,2) IN ('03','04','08','09','10','12','16','17')"
+    assert winter_share("marts.trade_flows", agro, ["2019-04-01", "2024-03-31"]) < 4 / 12
+
+
+def test_every_row_is_flagged_sample(flows):
+    for table in ("marts.trade_flows", "marts.trade_flows_by_mode"):
+        assert flows.execute(f"SELECT bool_and(is_sample), count(*) FROM {table}").fetchall()[0] == (True, pytest.approx(flows.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]))
+
+
+def test_sample_codes_exist_in_their_hs_version(shared):
+    import csv
+
+    h5 = {r["id"] for r in csv.DictReader(open(shared / "data/hs/comtrade_HS2017_H5_codes.csv"))}
+    h6 = {r["id"] for r in csv.DictReader(open(shared / "data/hs/comtrade_HS2022_H6_codes.csv"))}
+    conv = {r["hs2022"]: r["hs2017"] for r in csv.DictReader(open(shared / "data/hs/unstats_HS2022_to_HS2017_conversion.csv"))}
+    p = products()
+    assert set(p["hs2017"]) <= h5
+    assert set(p["hs2022"]) <= h6
+    assert all(conv[b] == a for a, b in zip(p["hs2017"], p["hs2022"]))
