@@ -13,7 +13,8 @@ from pipelines.definitions import all_assets, all_checks
 from pipelines.resources import TradeflowResource
 from tradeflow import runlog
 from tradeflow.archive import now_utc
-from tradeflow.errors import TradeflowError
+from tradeflow.errors import ConfigError, TradeflowError
+from tradeflow.periods import FIRST_ANNUAL, keys_for_years
 
 log = logging.getLogger("tradeflow")
 
@@ -27,10 +28,17 @@ class RefreshOutcome:
 
 
 def run_refresh(source: str, years: str = "", home: str = "", reports_dir: str = "", quiet: bool = True) -> RefreshOutcome:
-    """Run every asset and check once, in order, in this process; record the run in the ledger."""
+    """Run every asset and check once, in order, in this process; record the run in the ledger.
+
+    The partitioned source asset runs over the period range of ``years`` as one batch; the
+    warehouse and reports are rebuilt after it.
+    """
     resource = TradeflowResource(source=source, years=years, home=home, reports_dir=reports_dir)
     settings = resource.settings()
-    resource.year_range()  # validate early: a bad --years fails before anything runs
+    first, last = resource.year_range() or (FIRST_ANNUAL, 9999)
+    keys = keys_for_years(first, last)
+    if not keys:
+        raise ConfigError(f"--years {years}: no periods tracked in that range")
     started = now_utc()
     run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL" if quiet else "INFO"}}}}
     result = dg.materialize(
@@ -38,7 +46,8 @@ def run_refresh(source: str, years: str = "", home: str = "", reports_dir: str =
         resources={"tradeflow": resource},
         run_config=run_config,
         raise_on_error=False,
-        tags={"tradeflow/source": source},
+        tags={"tradeflow/source": source, "dagster/asset_partition_range_start": keys[0],
+              "dagster/asset_partition_range_end": keys[-1]},
     )
     outcome = RefreshOutcome(success=result.success)
     for ev in result.get_asset_materialization_events():

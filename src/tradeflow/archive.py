@@ -26,8 +26,11 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+#: Manifest dataset of batch-completion rows.
+BATCHES = "tradeflow.batch"
+
 #: Query parameter names that carry credentials and are never stored.
-SECRET_PARAMS = frozenset({"subscription-key", "subscriptionkey", "apikey", "api_key", "token", "key"})
+SECRET_PARAMS = frozenset({"subscription-key", "subscriptionkey", "apikey", "api_key", "token", "key", "ocp-apim-subscription-key"})
 
 
 @dataclass(frozen=True)
@@ -161,12 +164,28 @@ class RawArchive:
                 except (json.JSONDecodeError, TypeError) as exc:
                     log.warning("manifest %s line %d unreadable, skipped: %s", self.manifest_path, lineno, exc)
 
+    def complete_batch(self, batch: str, partition: dict, release: dict, request_ids: list[str]) -> None:
+        """Declare every response of one partition fetch archived and sound.
+
+        Responses carrying ``release["batch"]`` are loadable only once their batch is complete,
+        so a partition whose fetch failed half-way never replaces the previous complete one.
+        """
+        self.store(
+            dataset=BATCHES, source="tradeflow", url="tradeflow://batch", params={"batch": batch}, status=200,
+            body=json.dumps({"batch": batch, "request_ids": sorted(request_ids)}, sort_keys=True).encode(),
+            partition=partition, release={**release, "batch": batch},
+        )
+
+    def completed_batches(self) -> dict[str, ManifestEntry]:
+        return {e.params["batch"]: e for e in self.entries() if e.dataset == BATCHES and e.ok}
+
     def loadable(self, dataset: str | None = None) -> list[ManifestEntry]:
         """Every distinct good body per request: what the warehouse is built from.
 
         All vintages are kept (staging chooses the newest per period). The same body fetched
-        twice counts once (its first row). A body later marked failed is dropped, and a
-        broken body never replaces a good one: its row is simply not ``ok``.
+        twice counts once (its first row). A body later marked failed is dropped, a broken
+        body never replaces a good one (its row is simply not ``ok``), and a body from an
+        unfinished batch is held back.
         """
         seen: dict[tuple[str, str], ManifestEntry] = {}
         failed: set[tuple[str, str]] = set()
@@ -178,7 +197,8 @@ class RawArchive:
                 failed.add(key)
             elif key not in seen:
                 seen[key] = e
-        good = [e for k, e in seen.items() if k not in failed]
+        done = self.completed_batches()
+        good = [e for k, e in seen.items() if k not in failed and ("batch" not in e.release or e.release["batch"] in done)]
         return sorted(good, key=lambda e: (e.request_id, e.fetched_at, e.sha256))
 
 

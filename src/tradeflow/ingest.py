@@ -35,8 +35,8 @@ class IngestResult:
         }
 
 
-def ingest_comtrade(settings: Settings, source: str, years: tuple[int, int] | None = None) -> IngestResult:
-    """Fill the archive with UN Comtrade responses for ``years`` from ``source``."""
+def ingest_comtrade(settings: Settings, source: str, keys: list[str] | None = None) -> IngestResult:
+    """Fill the archive with UN Comtrade responses for the period ``keys`` ("2021", "2021-03") from ``source``."""
     if source not in SOURCES:
         raise ConfigError(f"--source must be one of {', '.join(SOURCES)}, got {source!r}")
     archive = RawArchive(settings.raw_dir)
@@ -44,15 +44,14 @@ def ingest_comtrade(settings: Settings, source: str, years: tuple[int, int] | No
     if source == "sample":
         from tradeflow.sample import write_sample
 
-        first, last = years or (None, None)
-        written = write_sample(archive, first, last)
+        written = write_sample(archive, set(keys) if keys is not None else None)
         result.new_bodies = result.calls = len(written)
         result.bytes = sum(e.bytes for e in written)
         _reject_broken(archive, written, result)
     elif source == "live":
         from tradeflow.sources.comtrade_refresh import refresh_live
 
-        return refresh_live(settings, archive, years)
+        return refresh_live(settings, archive, keys)
     if not archive.loadable("comtrade.final"):
         raise ParseError(f"the raw archive {archive.root} holds no usable UN Comtrade responses")
     return result

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from tradeflow.archive import ManifestEntry, RawArchive, request_id
+from tradeflow.periods import from_query
 from tradeflow.sample import calibration as cal
 from tradeflow.sources.comtrade_query import CHINA, PAKISTAN, WORLD, FinalDataQuery, bilateral_queries, mode_query
 from tradeflow.sources.comtrade_schema import RECORD_FIELDS
@@ -294,13 +295,12 @@ def generate_sample() -> list[SampleResponse]:
     return out
 
 
-def write_sample(archive: RawArchive, first_year: int | None = None, last_year: int | None = None) -> list[ManifestEntry]:
-    """Archive the sample responses for the years asked; already-archived identical bodies are skipped."""
+def write_sample(archive: RawArchive, keys: set[str] | None = None) -> list[ManifestEntry]:
+    """Archive the sample responses for the period keys asked (all when None); identical bodies are skipped."""
     have = {(e.request_id, e.sha256) for e in archive.loadable(DATASET)}
     rows = []
     for resp in generate_sample():
-        year = int(resp.query.period[:4])
-        if (first_year and year < first_year) or (last_year and year > last_year):
+        if keys is not None and from_query(resp.query.freq, resp.query.period) not in keys:
             continue
         params = resp.query.params()
         rid = request_id(DATASET, resp.url, params)

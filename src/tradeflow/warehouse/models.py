@@ -15,7 +15,10 @@ MARTS = ("marts.trade_flows", "marts.trade_flows_by_mode")
 
 
 def build_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive) -> dict[str, int]:
+    """Load every archived Comtrade body; live data, once there are any, supersede the sample."""
     entries = archive.loadable("comtrade.final")
+    if any(not e.is_sample for e in entries):
+        entries = [e for e in entries if not e.is_sample]
     with transaction(conn):
         return {"raw.comtrade_records": load_raw(conn, archive, entries)}
 

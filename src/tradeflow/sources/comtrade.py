@@ -1,0 +1,177 @@
+"""UN Comtrade+ client (``comtradeapi.un.org``): final data, data availability, reference lists.
+
+With ``COMTRADE_API_KEY`` the keyed endpoints are used (``data/v1/get``, ``data/v1/getDa``;
+key in the ``Ocp-Apim-Subscription-Key`` header); without it the keyless preview
+(``public/v1/preview``), which has no availability endpoint. Every body is archived before it
+is parsed. A response whose record count reaches the endpoint's cap is incomplete: the query
+is split — by HS chapter, then heading, then halves of the code list, then by flow and
+partner — until every piece is under the cap, or the partition fails loudly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+
+from tradeflow.archive import ManifestEntry, RawArchive
+from tradeflow.errors import ParseError, SourceError
+from tradeflow.settings import Settings
+from tradeflow.sources.comtrade_query import FinalDataQuery
+from tradeflow.sources.http import HttpClient
+
+log = logging.getLogger(__name__)
+
+#: Record caps: the keyless preview returns at most 500 records; keyed calls up to 250,000
+#: (comtradeapicall README; set lower with TRADEFLOW_COMTRADE_CAP if the service does).
+PREVIEW_CAP = 500
+KEYED_CAP = 250_000
+
+#: HS version reported by default for a year, when availability does not say.
+def default_classification(year: int) -> str:
+    return "H6" if year >= 2022 else "H5" if year >= 2017 else "H4" if year >= 2012 else "H3"
+
+
+@dataclass(frozen=True)
+class Availability:
+    """One row of ``getDa``: what is published for a reporter and period, and when."""
+
+    reporter: int
+    freq: str
+    period: str
+    classification: str
+    total_records: int
+    checksum: str
+    last_released: str
+    has_modes: bool
+
+    def release(self) -> dict:
+        return {
+            "vintage": self.last_released[:10],
+            "last_released": self.last_released,
+            "checksum": self.checksum,
+            "total_records": self.total_records,
+            "classification": self.classification,
+        }
+
+
+class ComtradeClient:
+    """One small class over the shared HTTP layer; every body goes to the archive first."""
+
+    def __init__(self, settings: Settings, archive: RawArchive, http: HttpClient | None = None, cap: int | None = None):
+        key = settings.comtrade_api_key
+        self.keyed = bool(key)
+        self.base = settings.comtrade_url
+        self.archive = archive
+        self.http = http or HttpClient(
+            headers={"Ocp-Apim-Subscription-Key": key} if key else {},
+            secrets=settings.secrets(),
+            rate_per_second=float(os.environ.get("TRADEFLOW_COMTRADE_RATE", "1")),
+        )
+        self.cap = cap or int(os.environ.get("TRADEFLOW_COMTRADE_CAP", KEYED_CAP if self.keyed else PREVIEW_CAP))
+        self._codes: dict[str, list[str]] = {}
+
+    # -- availability ----------------------------------------------------------------------
+    def availability(self, freq: str, reporters: list[int], periods: list[str]) -> dict[tuple[int, str], Availability]:
+        """What is published for each (reporter, period); keyed only (None without a key)."""
+        out: dict[tuple[int, str], Availability] = {}
+        for chunk in (periods[i : i + 12] for i in range(0, len(periods), 12)):
+            url = f"{self.base}/data/v1/getDa/C/{freq}/HS"
+            params = {"reportercode": ",".join(map(str, reporters)), "period": ",".join(chunk)}
+            entry, doc = self._get_json("comtrade.availability", url, params, partition={"freq": freq})
+            for row in _rows(doc, entry):
+                a = _availability(row, entry)
+                if a.freq == freq:
+                    out[(a.reporter, a.period)] = a
+        return out
+
+    # -- final data ------------------------------------------------------------------------
+    def fetch(self, query: FinalDataQuery, release: dict, classification: str | None = None) -> list[ManifestEntry]:
+        """Every record of ``query``, split until each piece is under the cap; archived entries."""
+        url = f"{self.base}/{'data/v1/get' if self.keyed else 'public/v1/preview'}/C/{query.freq}/HS"
+        params = {**query.params(), "maxRecords": str(self.cap), "format": "JSON", "breakdownMode": "classic"}
+        entry, doc = self._get_json("comtrade.final", url, params, partition=query.partition(), release=release)
+        if doc["count"] < self.cap:
+            return [entry]
+        log.info("%s reached the %d-record cap; splitting", self.http.describe(url, params), self.cap)
+        pieces = self._split(query, classification or default_classification(int(query.period[:4])))
+        return [e for piece in pieces for e in self.fetch(piece, release, classification)]
+
+    def hs6_codes(self, classification: str) -> list[str]:
+        """HS6 codes of one HS version, from Comtrade's reference list (archived like data)."""
+        if classification not in self._codes:
+            url = f"{self.base}/files/v1/app/reference/{classification}.json"
+            entry, doc = self._get_json("comtrade.reference", url, {}, envelope="results")
+            codes = sorted({str(r["id"]) for r in doc["results"] if str(r.get("aggrLevel", r.get("aggrlevel", ""))) == "6"
+                            or (len(str(r.get("id", ""))) == 6 and str(r["id"]).isdigit())})
+            if not codes:
+                raise ParseError(f"{url}: reference list has no six-digit codes")
+            self._codes[classification] = codes
+        return self._codes[classification]
+
+    def _split(self, q: FinalDataQuery, classification: str) -> list[FinalDataQuery]:
+        if q.cmd == "AG6":
+            groups = defaultdict(list)
+            for code in self.hs6_codes(classification):
+                groups[code[:2]].append(code)
+            return [q.narrowed(",".join(codes)) for _, codes in sorted(groups.items())]
+        codes = q.cmd.split(",")
+        if len({c[:4] for c in codes}) > 1:
+            groups = defaultdict(list)
+            for code in codes:
+                groups[code[:4]].append(code)
+            return [q.narrowed(",".join(c)) for _, c in sorted(groups.items())]
+        if len(codes) > 1:
+            half = len(codes) // 2
+            return [q.narrowed(",".join(codes[:half])), q.narrowed(",".join(codes[half:]))]
+        if len(q.flows) > 1:
+            return [FinalDataQuery(q.reporter, q.freq, q.period, q.partners, (f,), q.cmd, q.modes) for f in q.flows]
+        if len(q.partners) > 1:
+            return [FinalDataQuery(q.reporter, q.freq, q.period, (p,), q.flows, q.cmd, q.modes) for p in q.partners]
+        if len(q.modes) > 1:
+            return [FinalDataQuery(q.reporter, q.freq, q.period, q.partners, q.flows, q.cmd, (m,)) for m in q.modes]
+        raise SourceError(f"cannot split {q} further, yet it still reaches the {self.cap}-record cap")
+
+    # -- one request -----------------------------------------------------------------------
+    def _get_json(self, dataset: str, url: str, params: dict, *, partition: dict | None = None,
+                  release: dict | None = None, envelope: str = "data") -> tuple[ManifestEntry, dict]:
+        """GET, archive the body, then parse it; a broken body is marked failed and raised."""
+        resp = self.http.get(url, params)
+        entry = self.archive.store(dataset=dataset, source="live", url=url, params=params, status=resp.status,
+                                   body=resp.body, partition=partition, release=release)
+        try:
+            doc = json.loads(resp.body)
+            if not isinstance(doc, dict) or not isinstance(doc.get(envelope), list):
+                raise ValueError(f"no '{envelope}' array in the response")
+            if doc.get("error"):
+                raise ValueError(f"API error: {doc['error']}")
+            if envelope == "data":
+                if not isinstance(doc.get("count"), int) or doc["count"] != len(doc["data"]):
+                    raise ValueError(f"count {doc.get('count')!r} does not match {len(doc['data'])} records (truncated?)")
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            msg = f"{self.http.describe(url, params)}: unusable response ({exc})"
+            self.archive.mark_failed(entry, msg)
+            raise ParseError(msg) from None
+        return entry, doc
+
+
+def _rows(doc: dict, entry: ManifestEntry) -> list[dict]:
+    return [{k.lower(): v for k, v in row.items()} for row in doc["data"]]
+
+
+def _availability(row: dict, entry: ManifestEntry) -> Availability:
+    try:
+        return Availability(
+            reporter=int(row["reportercode"]),
+            freq=str(row["freqcode"]),
+            period=str(row["period"]),
+            classification=str(row.get("classificationcode") or ""),
+            total_records=int(row.get("totalrecords") or 0),
+            checksum=str(row.get("datasetchecksum") or ""),
+            last_released=str(row["lastreleased"]),
+            has_modes=bool(row.get("isextendedmotcode")),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ParseError(f"{entry.url}: availability row lacks {exc}") from None
