@@ -69,8 +69,9 @@ def refresh_live(settings: Settings, archive: RawArchive, keys: list[str] | None
                 try:
                     _fetch_period(client, archive, query, a, result)
                 except TradeflowError as exc:
-                    log.error("%s", exc)
-                    result.failed.append(str(exc))
+                    what = f"reporter {query.reporter} period {period} ({'monthly' if freq == 'M' else 'annual'})"
+                    log.error("%s failed: %s", what, exc)
+                    result.failed.append(f"{what}: {exc}")
     result.calls = client.http.calls - calls_before
     if not client.keyed:
         log.warning("no COMTRADE_API_KEY: preview endpoints, no availability check — every period was fetched")

@@ -77,6 +77,7 @@ class HttpClient:
         backoff_max: float = 60.0,
         retry_after_cap: float = 120.0,
         session: requests.Session | None = None,
+        sleep=time.sleep,
     ):
         self.session = session or requests.Session()
         self.session.headers.update({"User-Agent": "tradeflow/0.1 (+https://github.com/tradeflow)", **(headers or {})})
@@ -86,6 +87,7 @@ class HttpClient:
         self.max_attempts = max_attempts
         self.budget = budget or RetryBudget()
         self.backoff_initial, self.backoff_max, self.retry_after_cap = backoff_initial, backoff_max, retry_after_cap
+        self._sleep = sleep
         self._limiters: dict[str, Limiter] = {}
         self.calls = 0
         self.retries = 0
@@ -101,6 +103,7 @@ class HttpClient:
             wait=self._wait,
             before_sleep=lambda rs: log.warning("retrying %s after: %s", described, self._scrub(str(rs.outcome.exception()))),
             reraise=True,
+            sleep=self._sleep,
         )
         try:
             return retrying(self._get_once, url, params)

@@ -1,0 +1,101 @@
+"""`tradeflow refresh --source live` end to end against a misbehaving fake Comtrade on 127.0.0.1."""
+
+import gzip
+
+import duckdb
+import pytest
+
+from tests.fakes.comtrade_server import Fault, FakeComtrade, sample_records
+from tests.test_refresh import marts_digest
+
+KEY = "LIVE-KEY-abcdef0123"
+YEARS = "2021-2022"
+
+
+@pytest.fixture(scope="module")
+def store():
+    periods = {"2021", "2022"} | {f"{y}{m:02d}" for y in (2021, 2022) for m in range(1, 13)}
+    return sample_records(periods)
+
+
+@pytest.fixture
+def live_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRADEFLOW_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TRADEFLOW_REPORTS_DIR", str(tmp_path / "reports"))
+    monkeypatch.setenv("COMTRADE_API_KEY", KEY)
+    monkeypatch.setenv("TRADEFLOW_COMTRADE_RATE", "1000")
+    monkeypatch.setenv("TRADEFLOW_COMTRADE_CAP", "141")  # small cap: the larger bodies must be split
+    return tmp_path / "home"
+
+
+def run(source="live"):
+    from pipelines.refresh import run_refresh
+
+    return run_refresh(source, YEARS)
+
+
+def test_live_refresh_survives_faults_fails_cleanly_and_never_leaks_the_key(store, live_env, monkeypatch, capfd):
+    home = live_env
+    faults = [Fault("status", status=429, retry_after="1"), Fault("status", status=500, path="/data/v1/get/"),
+              Fault("extra_field", path="/data/v1/get/C/M/")]
+    with FakeComtrade(store, key=KEY, faults=faults) as fake:
+        monkeypatch.setenv("TRADEFLOW_COMTRADE_URL", fake.url)
+        first = run()
+        assert first.success, first.error
+        snapshot = home / "published" / "tradeflow.duckdb"
+        conn = duckdb.connect(str(snapshot), read_only=True)
+        n_all = conn.execute("SELECT count(*) FROM marts.trade_flows").fetchall()[0][0]
+        n_mode = conn.execute("SELECT count(*) FROM marts.trade_flows_by_mode").fetchall()[0][0]
+        assert conn.execute("SELECT bool_or(is_sample) FROM marts.trade_flows").fetchall()[0][0] is False
+        conn.close()
+        # every record the server holds, exactly once
+        assert n_all == sum(1 for r in store if r["motCode"] == 0)
+        assert n_mode == sum(1 for r in store if r["motCode"] != 0)
+        assert any(r["params"].get("cmdcode", "AG6") != "AG6" for r in fake.log)  # the cap forced splits
+        before = marts_digest(snapshot)
+
+        # a quiet night: availability unchanged → no data calls
+        calls = fake.data_calls()
+        quiet = run()
+        assert quiet.success and fake.data_calls() == calls
+        assert quiet.assets["archive/comtrade_responses"]["skipped_unchanged"] == 52
+
+        # Pakistan revises March 2022, but the new body arrives broken: the run fails, naming the request
+        fake.release[(586, "202203")] = "2025-05-01T00:00:00"
+        fake.faults.append(Fault("truncate", path="/data/v1/get/", period="202203"))
+        broken = run()
+        assert not broken.success
+        assert "reporter 586 period 202203" in broken.error and "unusable response" in broken.error
+        assert marts_digest(snapshot) == before  # the previous marts stay as they were
+
+        # the next night succeeds and the revision becomes the newest vintage
+        fixed = run()
+        assert fixed.success, fixed.error
+        conn = duckdb.connect(str(snapshot), read_only=True)
+        assert conn.execute("SELECT DISTINCT vintage::VARCHAR FROM marts.trade_flows WHERE reporter='PAK' AND year=2022 "
+                            "AND month=3").fetchall() == [("2025-05-01",)]
+        assert conn.execute("SELECT count(*) FROM marts.trade_flows").fetchall()[0][0] == n_all
+        assert conn.execute("SELECT count(DISTINCT vintage) FROM raw.comtrade_records WHERE reporterCode=586 "
+                            "AND period='202203'").fetchall()[0][0] == 2
+        conn.close()
+        assert all(KEY not in r["query"] for r in fake.log)
+
+    # the key is nowhere under TRADEFLOW_HOME, nor in anything printed
+    for path in home.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert KEY.encode() not in data, path
+            if path.suffix == ".gz":
+                assert KEY.encode() not in gzip.decompress(data), path
+    out, err = capfd.readouterr()
+    assert KEY not in out + err
+
+    # no network: the archive alone reproduces the marts
+    monkeypatch.setenv("TRADEFLOW_COMTRADE_URL", "http://127.0.0.1:9")
+    digest = marts_digest(snapshot)
+    import shutil
+    shutil.rmtree(home / "published")
+    (home / "tradeflow.duckdb").unlink()
+    rebuilt = run("archive")
+    assert rebuilt.success, rebuilt.error
+    assert marts_digest(snapshot) == digest
