@@ -6,6 +6,7 @@ import duckdb
 import pytest
 
 from tests.fakes.comtrade_server import Fault, FakeComtrade, sample_records
+from tests.fakes.wits_server import FakeWits
 from tests.test_refresh import marts_digest
 
 KEY = "LIVE-KEY-abcdef0123"
@@ -38,8 +39,9 @@ def test_live_refresh_survives_faults_fails_cleanly_and_never_leaks_the_key(stor
     home = live_env
     faults = [Fault("status", status=429, retry_after="1"), Fault("status", status=500, path="/data/v1/get/"),
               Fault("extra_field", path="/data/v1/get/C/M/")]
-    with FakeComtrade(store, key=KEY, faults=faults) as fake:
+    with FakeComtrade(store, key=KEY, faults=faults) as fake, FakeWits() as wits:
         monkeypatch.setenv("TRADEFLOW_COMTRADE_URL", fake.url)
+        monkeypatch.setenv("TRADEFLOW_WITS_URL", wits.url)
         first = run()
         assert first.success, first.error
         snapshot = home / "published" / "tradeflow.duckdb"
@@ -52,12 +54,16 @@ def test_live_refresh_survives_faults_fails_cleanly_and_never_leaks_the_key(stor
         assert n_all == sum(1 for r in store if r["motCode"] == 0)
         assert n_mode == sum(1 for r in store if r["motCode"] != 0)
         assert any(r["params"].get("cmdcode", "AG6") != "AG6" for r in fake.log)  # the cap forced splits
+        tariffs = duckdb.connect(str(snapshot), read_only=True)
+        assert tariffs.execute("SELECT count(DISTINCT (importer, partner, year)) FROM staging.tariffs").fetchall()[0][0] == 8
+        tariffs.close()
         before = marts_digest(snapshot)
 
         # a quiet night: availability unchanged → no data calls
         calls = fake.data_calls()
         quiet = run()
         assert quiet.success and fake.data_calls() == calls
+        assert quiet.assets["archive/wits_tariff_responses"]["calls"] == 0
         assert quiet.assets["archive/comtrade_responses"]["skipped_unchanged"] == 52
 
         # Pakistan revises March 2022, but the new body arrives broken: the run fails, naming the request

@@ -12,18 +12,22 @@ from tradeflow.warehouse.snapshot import publish
 KINDS = {"duckdb", "sql"}
 
 
-@dg.asset(
-    key=["raw", "comtrade_records"],
-    deps=[dg.AssetKey(["archive", "comtrade_responses"])],
-    group_name="warehouse",
-    kinds=KINDS,
-    description="Every archived Comtrade record as received (all vintages), parsed in DuckDB.",
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["raw", "comtrade_records"], group_name="warehouse", kinds=KINDS,
+                     deps=[dg.AssetKey(["archive", "comtrade_responses"])],
+                     description="Every archived Comtrade record as received (all vintages), parsed in DuckDB."),
+        dg.AssetSpec(["raw", "wits_tariffs"], group_name="warehouse", kinds=KINDS,
+                     deps=[dg.AssetKey(["archive", "wits_tariff_responses"])],
+                     description="Every archived TRAINS tariff observation as received."),
+    ],
 )
-def raw_comtrade_records(tradeflow: TradeflowResource) -> dg.MaterializeResult:
+def raw_tables(tradeflow: TradeflowResource):
     s = tradeflow.settings()
     with Warehouse(s.database).writer() as conn:
         counts = build_raw(conn, RawArchive(s.raw_dir))
-    return dg.MaterializeResult(metadata={"rows": counts["raw.comtrade_records"]})
+    for name, rows in counts.items():
+        yield dg.MaterializeResult(asset_key=name.split("."), metadata={"rows": rows})
 
 
 @dg.multi_asset(
@@ -33,6 +37,9 @@ def raw_comtrade_records(tradeflow: TradeflowResource) -> dg.MaterializeResult:
         dg.AssetSpec(["staging", "comtrade_flows"], group_name="warehouse", kinds=KINDS,
                      deps=[dg.AssetKey(["raw", "comtrade_records"])],
                      description="Typed, deduplicated HS6 records; newest vintage per period."),
+        dg.AssetSpec(["staging", "tariffs"], group_name="warehouse", kinds=KINDS,
+                     deps=[dg.AssetKey(["raw", "wits_tariffs"]), dg.AssetKey(["staging", "countries"])],
+                     description="HS6 applied tariffs (MFN and preferential), newest vintage."),
     ],
 )
 def staging_models(tradeflow: TradeflowResource):

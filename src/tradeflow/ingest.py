@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from tradeflow.archive import ManifestEntry, RawArchive
 from tradeflow.errors import ConfigError, ParseError
+from tradeflow.periods import period_keys
 from tradeflow.settings import Settings
 
 SOURCES = ("sample", "live", "archive")
@@ -54,6 +55,26 @@ def ingest_comtrade(settings: Settings, source: str, keys: list[str] | None = No
         return refresh_live(settings, archive, keys)
     if not archive.loadable("comtrade.final"):
         raise ParseError(f"the raw archive {archive.root} holds no usable UN Comtrade responses")
+    return result
+
+
+def ingest_wits(settings: Settings, source: str, keys: list[str] | None = None) -> IngestResult:
+    """TRAINS tariffs for the annual period keys (importers CHN and PAK, against the World and each other)."""
+    if source not in SOURCES:
+        raise ConfigError(f"--source must be one of {', '.join(SOURCES)}, got {source!r}")
+    archive = RawArchive(settings.raw_dir)
+    result = IngestResult(source=source)
+    years = sorted({int(k) for k in (keys if keys is not None else period_keys()) if len(k) == 4})
+    if source == "sample":
+        from tradeflow.sample.tariffs import write_sample_tariffs
+
+        written = write_sample_tariffs(archive, set(years))
+        result.calls = result.new_bodies = len(written)
+        result.bytes = sum(e.bytes for e in written)
+    elif source == "live":
+        from tradeflow.sources.wits_refresh import refresh_wits
+
+        return refresh_wits(settings, archive, years)
     return result
 
 

@@ -99,11 +99,16 @@ class ComtradeClient:
         pieces = self._split(query, classification or default_classification(int(query.period[:4])))
         return [e for piece in pieces for e in self.fetch(piece, release, classification)]
 
+    def reference(self, name: str) -> tuple[ManifestEntry, dict]:
+        """A reference list (``Reporters``, ``partnerAreas``, ``H5``, ``H6``…), archived like data."""
+        url = f"{self.base}/files/v1/app/reference/{name}.json"
+        return self._get_json("comtrade.reference", url, {}, envelope="results", partition={"list": name})
+
     def hs6_codes(self, classification: str) -> list[str]:
-        """HS6 codes of one HS version, from Comtrade's reference list (archived like data)."""
+        """HS6 codes of one HS version, from Comtrade's reference list."""
         if classification not in self._codes:
-            url = f"{self.base}/files/v1/app/reference/{classification}.json"
-            entry, doc = self._get_json("comtrade.reference", url, {}, envelope="results")
+            entry, doc = self.reference(classification)
+            url = entry.url
             codes = sorted({str(r["id"]) for r in doc["results"] if str(r.get("aggrLevel", r.get("aggrlevel", ""))) == "6"
                             or (len(str(r.get("id", ""))) == 6 and str(r["id"]).isdigit())})
             if not codes:

@@ -72,12 +72,34 @@ def refresh_live(settings: Settings, archive: RawArchive, keys: list[str] | None
                     what = f"reporter {query.reporter} period {period} ({'monthly' if freq == 'M' else 'annual'})"
                     log.error("%s failed: %s", what, exc)
                     result.failed.append(f"{what}: {exc}")
+    refresh_reference(client, archive, result)
     result.calls = client.http.calls - calls_before
     if not client.keyed:
         log.warning("no COMTRADE_API_KEY: preview endpoints, no availability check — every period was fetched")
     if result.failed:
         raise SourceError(f"{len(result.failed)} period(s) failed, previous data kept; first: {result.failed[0]}")
     return result
+
+
+#: Reference lists kept fresh in the archive, and how old they may get before a re-fetch.
+REFERENCE_LISTS = ("Reporters", "partnerAreas", "H5", "H6")
+REFERENCE_MAX_AGE_DAYS = 30
+
+
+def refresh_reference(client: ComtradeClient, archive: RawArchive, result: IngestResult) -> None:
+    """Re-fetch reference lists older than a month (countries, HS nomenclatures); failures only warn."""
+    from datetime import UTC, datetime, timedelta
+
+    cutoff = (datetime.now(UTC) - timedelta(days=REFERENCE_MAX_AGE_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    fresh = {e.partition.get("list") for e in archive.loadable("comtrade.reference") if e.fetched_at >= cutoff}
+    for name in REFERENCE_LISTS:
+        if name in fresh:
+            continue
+        try:
+            entry, _ = client.reference(name)
+            result.bytes += entry.bytes
+        except TradeflowError as exc:
+            log.warning("reference list %s not refreshed: %s", name, exc)
 
 
 def _fetch_period(client: ComtradeClient, archive: RawArchive, query, a: Availability | None, result: IngestResult):

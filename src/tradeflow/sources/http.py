@@ -11,6 +11,7 @@ never appear in a URL, a log line or an error message.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -73,7 +74,7 @@ class HttpClient:
         timeout: tuple[float, float] = (10.0, 120.0),
         max_attempts: int = 6,
         budget: RetryBudget | None = None,
-        backoff_initial: float = 1.0,
+        backoff_initial: float | None = None,
         backoff_max: float = 60.0,
         retry_after_cap: float = 120.0,
         session: requests.Session | None = None,
@@ -86,6 +87,8 @@ class HttpClient:
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.budget = budget or RetryBudget()
+        if backoff_initial is None:
+            backoff_initial = float(os.environ.get("TRADEFLOW_HTTP_BACKOFF", "1"))
         self.backoff_initial, self.backoff_max, self.retry_after_cap = backoff_initial, backoff_max, retry_after_cap
         self._sleep = sleep
         self._limiters: dict[str, Limiter] = {}
@@ -93,8 +96,8 @@ class HttpClient:
         self.retries = 0
 
     # -- public ----------------------------------------------------------------------------
-    def get(self, url: str, params: dict | None = None) -> Response:
-        """GET ``url``; returns a 200 response or raises SourceError naming the request."""
+    def get(self, url: str, params: dict | None = None, allow_status: set[int] | frozenset = frozenset()) -> Response:
+        """GET ``url``; returns a 200 (or an allowed) response, or raises SourceError naming the request."""
         params = dict(params or {})
         described = self.describe(url, params)
         retrying = Retrying(
@@ -106,7 +109,7 @@ class HttpClient:
             sleep=self._sleep,
         )
         try:
-            return retrying(self._get_once, url, params)
+            return retrying(self._get_once, url, params, allow_status)
         except RetryableError as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             raise SourceError(f"GET {described} failed after {attempts} attempt(s): {self._scrub(str(exc))}") from None
@@ -117,7 +120,7 @@ class HttpClient:
         return self._scrub(f"{url}?{urlencode(params)}" if params else url)
 
     # -- internals ---------------------------------------------------------------------------
-    def _get_once(self, url: str, params: dict) -> Response:
+    def _get_once(self, url: str, params: dict, allow_status=frozenset()) -> Response:
         self._limiter(url).try_acquire(urlsplit(url).netloc)
         self.calls += 1
         try:
@@ -126,7 +129,7 @@ class HttpClient:
             raise RetryableError(f"{type(exc).__name__}") from None
         if r.status_code in RETRY_STATUS:
             raise RetryableError(f"HTTP {r.status_code} {r.reason}", _retry_after(r.headers.get("Retry-After")))
-        if r.status_code != 200:
+        if r.status_code != 200 and r.status_code not in allow_status:
             snippet = self._scrub(r.text[:200].strip())
             raise SourceError(f"GET {self.describe(url, params)} returned HTTP {r.status_code} {r.reason}: {snippet}")
         return Response(url=url, params=params, status=r.status_code, body=r.content, headers=dict(r.headers))

@@ -1,0 +1,73 @@
+"""World Bank WITS client: UNCTAD TRAINS tariffs (MFN applied and preferential) at HS6.
+
+``{base}/API/V1/SDMX/V21/datasource/TRN/reporter/{importer}/partner/{partner}/product/all/year/{year}/datatype/reported?format=JSON``
+with M49 codes ("156", "586", "000" = World). Against the World, TRAINS returns MFN lines;
+against a partner, the rates that partner faces (preferential where a preference exists).
+Bodies are archived before parsing, over the shared HTTP layer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pandas as pd
+
+from tradeflow.archive import ManifestEntry, RawArchive
+from tradeflow.errors import ParseError
+from tradeflow.settings import Settings
+from tradeflow.sources.http import HttpClient
+from tradeflow.sources.sdmx_json import read_sdmx_json
+
+DATASET = "wits.trains"
+#: Importer → partners asked for: the World (MFN) and the FTA partner (preferential).
+PAIRS = (("156", "000"), ("156", "586"), ("586", "000"), ("586", "156"))
+
+
+class WitsClient:
+    def __init__(self, settings: Settings, archive: RawArchive, http: HttpClient | None = None):
+        self.base = settings.wits_url
+        self.archive = archive
+        self.http = http or HttpClient(rate_per_second=float(os.environ.get("TRADEFLOW_WITS_RATE", "1")))
+
+    def url(self, importer: str, partner: str, year: int) -> str:
+        return (f"{self.base}/API/V1/SDMX/V21/datasource/TRN/reporter/{importer}/partner/{partner}"
+                f"/product/all/year/{year}/datatype/reported")
+
+    def tariffs(self, importer: str, partner: str, year: int) -> ManifestEntry | None:
+        """Fetch and archive one importer × partner × year; None when WITS has no data (404)."""
+        url, params = self.url(importer, partner, year), {"format": "JSON"}
+        resp = self.http.get(url, params, allow_status={404})
+        partition = {"importer": importer, "partner": partner, "year": year}
+        entry = self.archive.store(dataset=DATASET, source="live", url=url, params=params, status=resp.status,
+                                   body=resp.body, partition=partition, ok=resp.status == 200)
+        if resp.status == 404:
+            return None
+        try:
+            read_sdmx_json(json.loads(resp.body), where=self.http.describe(url, params))
+        except (ValueError, ParseError) as exc:
+            msg = f"{self.http.describe(url, params)}: unusable response ({exc})"
+            self.archive.mark_failed(entry, msg)
+            raise ParseError(msg) from None
+        return entry
+
+
+def tariff_frame(archive: RawArchive, entries: list[ManifestEntry]) -> pd.DataFrame:
+    """All archived TRAINS bodies as one long table (what ``raw.wits_tariffs`` is built from)."""
+    frames = []
+    for e in entries:
+        doc = json.loads(archive.read_body(e.sha256))
+        f = read_sdmx_json(doc, where=e.url)
+        prepared = str(doc.get("header", {}).get("prepared") or "")[:10]  # the dataset's preparation date
+        f["request_id"], f["vintage"], f["is_sample"] = e.request_id, prepared or e.fetched_at[:10], e.is_sample
+        frames.append(f)
+    cols = ["FREQ", "REPORTER", "PARTNER", "PRODUCTCODE", "DATATYPE", "TIME_PERIOD", "OBS_VALUE", "NOMENCODE",
+            "TARIFFTYPE", "MIN_RATE", "MAX_RATE", "TOTALNOOFLINES", "NBR_PREF_LINES", "NBR_MFN_LINES", "NBR_NA_LINES",
+            "OBS_VALUE_MEASURE", "request_id", "vintage", "is_sample"]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    out = pd.concat(frames, ignore_index=True)
+    for c in cols:
+        if c not in out:
+            out[c] = None
+    return out[cols].astype({c: "str" for c in cols if c not in ("OBS_VALUE", "is_sample")})

@@ -1,0 +1,44 @@
+"""The live WITS/TRAINS refresh: each importer × partner × year once, re-checked monthly."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from tradeflow.archive import RawArchive
+from tradeflow.errors import SourceError, TradeflowError
+from tradeflow.ingest import IngestResult
+from tradeflow.settings import Settings
+from tradeflow.sources.wits import DATASET, PAIRS, WitsClient
+
+log = logging.getLogger("tradeflow.wits")
+
+#: A stored year is fetched again after this long (TRAINS revises past years rarely).
+MAX_AGE_DAYS = 30
+
+
+def refresh_wits(settings: Settings, archive: RawArchive, years: list[int], client: WitsClient | None = None) -> IngestResult:
+    client = client or WitsClient(settings, archive)
+    result = IngestResult(source="live")
+    cutoff = (datetime.now(UTC) - timedelta(days=MAX_AGE_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    recent = {(e.partition.get("importer"), e.partition.get("partner"), e.partition.get("year"))
+              for e in archive.entries() if e.dataset == DATASET and e.fetched_at >= cutoff and e.status in (200, 404)}
+    before = client.http.calls
+    for year in years:
+        for importer, partner in PAIRS:
+            if (importer, partner, year) in recent:
+                result.skipped_unchanged += 1
+                continue
+            try:
+                entry = client.tariffs(importer, partner, year)
+            except TradeflowError as exc:
+                result.failed.append(f"tariffs {importer}←{partner} {year}: {exc}")
+                continue
+            if entry is not None:
+                result.new_bodies += 1
+                result.bytes += entry.bytes
+                result.partitions.append(f"{importer}/{partner}/{year}")
+    result.calls = client.http.calls - before
+    if result.failed:
+        raise SourceError(f"{len(result.failed)} tariff request(s) failed, previous data kept; first: {result.failed[0]}")
+    return result
