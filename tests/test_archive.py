@@ -37,3 +37,5 @@ def test_torn_manifest_line_is_skipped(tmp_path):
     with open(a.manifest_path, "a") as fh:
         fh.write('{"request_id": "abc", "datas')  # a process killed mid-write
     assert len(list(a.entries())) == 1
+    a.store(dataset="d", source="live", url="u2", params={}, status=200, body=b"y")  # the next run appends cleanly
+    assert [e.url for e in a.entries()] == ["u", "u2"]

@@ -105,3 +105,21 @@ def test_live_refresh_survives_faults_fails_cleanly_and_never_leaks_the_key(stor
     rebuilt = run("archive")
     assert rebuilt.success, rebuilt.error
     assert marts_digest(snapshot) == digest
+
+
+def test_cli_exits_non_zero_naming_the_failed_request(store, live_env, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    faults = [Fault("truncate", path="/data/v1/get/", period="2021", times=99)]
+    with FakeComtrade(store, key=KEY, faults=faults) as fake, FakeWits() as wits:
+        env = {**os.environ, "TRADEFLOW_COMTRADE_URL": fake.url, "TRADEFLOW_WITS_URL": wits.url}
+        res = subprocess.run([str(Path(sys.executable).parent / "tradeflow"), "refresh", "--source", "live",
+                              "--years", "2021"], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "error: refresh failed at archive__comtrade_responses" in res.stderr
+    assert "period 2021 (annual)" in res.stderr and "Traceback" not in res.stderr
+    assert KEY not in res.stdout + res.stderr
+    assert not (live_env / "published").exists()  # nothing was published from a failed run

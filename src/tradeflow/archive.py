@@ -97,6 +97,11 @@ class RawArchive:
     def record(self, entries: Iterable[ManifestEntry]) -> None:
         """Append manifest lines (one write per line, flushed to disk)."""
         self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.manifest_path, "a+b") as fh:
+            if fh.tell() > 0:  # a process killed mid-line left no newline: start a fresh line
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    fh.write(b"\n")
         with open(self.manifest_path, "a", encoding="utf-8") as fh:
             for e in entries:
                 fh.write(json.dumps(asdict(e), sort_keys=True, separators=(",", ":")) + "\n")

@@ -21,6 +21,8 @@ class IngestResult:
     calls: int = 0
     new_bodies: int = 0
     bytes: int = 0
+    rows: int = 0
+    vintage: str = ""  # newest vintage written by this run
     skipped_unchanged: int = 0
     failed: list[str] = field(default_factory=list)
     partitions: list[str] = field(default_factory=list)
@@ -31,6 +33,8 @@ class IngestResult:
             "calls": self.calls,
             "new_bodies": self.new_bodies,
             "bytes": self.bytes,
+            "rows": self.rows,
+            "vintage": self.vintage,
             "skipped_unchanged": self.skipped_unchanged,
             "failed": len(self.failed),
         }
@@ -48,6 +52,8 @@ def ingest_comtrade(settings: Settings, source: str, keys: list[str] | None = No
         written = write_sample(archive, set(keys) if keys is not None else None)
         result.new_bodies = result.calls = len(written)
         result.bytes = sum(e.bytes for e in written)
+        result.rows = sum(e.release.get("rows", 0) for e in written)
+        result.vintage = max((e.release.get("vintage", "") for e in written), default="")
         _reject_broken(archive, written, result)
     elif source == "live":
         from tradeflow.sources.comtrade_refresh import refresh_live

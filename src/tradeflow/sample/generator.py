@@ -40,6 +40,7 @@ class SampleResponse:
     query: FinalDataQuery
     body: bytes
     vintage: str
+    rows: int = 0
 
     @property
     def url(self) -> str:
@@ -291,7 +292,7 @@ def generate_sample() -> list[SampleResponse]:
         data = group.to_json(orient="records", double_precision=15)
         body = f'{{"elapsedTime":"0.00 secs","count":{len(group)},"data":{data},"error":""}}'.encode()
         year, month = int(period[:4]), (int(period[4:]) if freq == "M" else None)
-        out.append(SampleResponse(query=query, body=body, vintage=cal.sample_vintage(year, month)))
+        out.append(SampleResponse(query=query, body=body, vintage=cal.sample_vintage(year, month), rows=len(group)))
     return out
 
 
@@ -309,7 +310,7 @@ def write_sample(archive: RawArchive, keys: set[str] | None = None) -> list[Mani
         rows.append(
             archive.store(
                 dataset=DATASET, source="sample", url=resp.url, params=params, status=200, body=resp.body,
-                partition=resp.query.partition(), release={"vintage": resp.vintage},
+                partition=resp.query.partition(), release={"vintage": resp.vintage, "rows": resp.rows},
                 fetched_at=f"{resp.vintage}T00:00:00Z",
             )
         )

@@ -72,6 +72,7 @@ class ComtradeClient:
         )
         self.cap = cap or int(os.environ.get("TRADEFLOW_COMTRADE_CAP", KEYED_CAP if self.keyed else PREVIEW_CAP))
         self._codes: dict[str, list[str]] = {}
+        self.records = 0  # records kept (complete pieces only)
 
     # -- availability ----------------------------------------------------------------------
     def availability(self, freq: str, reporters: list[int], periods: list[str]) -> dict[tuple[int, str], Availability]:
@@ -94,6 +95,7 @@ class ComtradeClient:
         params = {**query.params(), "maxRecords": str(self.cap), "format": "JSON", "breakdownMode": "classic"}
         entry, doc = self._get_json("comtrade.final", url, params, partition=query.partition(), release=release)
         if doc["count"] < self.cap:
+            self.records += doc["count"]
             return [entry]
         log.info("%s reached the %d-record cap; splitting", self.http.describe(url, params), self.cap)
         pieces = self._split(query, classification or default_classification(int(query.period[:4])))

@@ -74,6 +74,7 @@ def refresh_live(settings: Settings, archive: RawArchive, keys: list[str] | None
                     result.failed.append(f"{what}: {exc}")
     refresh_reference(client, archive, result)
     result.calls = client.http.calls - calls_before
+    result.rows = client.records
     if not client.keyed:
         log.warning("no COMTRADE_API_KEY: preview endpoints, no availability check — every period was fetched")
     if result.failed:
@@ -121,3 +122,4 @@ def _fetch_period(client: ComtradeClient, archive: RawArchive, query, a: Availab
     result.new_bodies += len(entries)
     result.bytes += sum(e.bytes for e in entries)
     result.partitions.append(f"{query.reporter}/{query.freq}/{query.period}")
+    result.vintage = max(result.vintage, release["vintage"])
