@@ -74,7 +74,7 @@ def _key_order(dims: list[dict], parts: pd.DataFrame, where: str) -> list[dict]:
         candidates = [p for p in itertools.permutations(dims) if fits(p)]
         if candidates:
             best = min(candidates, key=lambda p: sum(a is not b for a, b in zip(p, dims)))
-            log.info("%s: series keys are not in keyPosition order; read as %s", where, [d["id"] for d in best])
+            log.debug("%s: series keys are not in keyPosition order; read as %s", where, [d["id"] for d in best])
             return list(best)
     raise ParseError(f"{where}: series keys do not fit the declared dimensions {[d['id'] for d in dims]}")
 

@@ -58,6 +58,17 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return conn
 
 
+def model_description(name: str) -> str:
+    """The leading comment block of a model's SQL file (its documentation), as one paragraph."""
+    lines = []
+    for line in model_sql(name).splitlines():
+        if not line.startswith("--"):
+            break
+        lines.append(line[2:].strip())
+    text = " ".join(lines)
+    return text.split(": ", 1)[1] if text.startswith(name + ":") else text
+
+
 class Warehouse:
     """The DuckDB file at ``path`` and the lock that serialises its writers."""
 

@@ -1,32 +1,72 @@
-"""Build the warehouse layers in order: raw → staging → marts, each layer all-or-nothing."""
+"""Build the warehouse layers in order: raw → staging → marts, each layer all-or-nothing.
+
+The model lists below are the single source of truth for build order and lineage; the Dagster
+code location turns them into assets.
+"""
 
 from __future__ import annotations
+
+import os
 
 import duckdb
 
 from tradeflow.archive import RawArchive
+from tradeflow.errors import ConfigError
 from tradeflow.reference import seed_path
 from tradeflow.sources.wits import tariff_frame
 from tradeflow.warehouse.comtrade_load import load_raw
 from tradeflow.warehouse.db import build, transaction
+from tradeflow.warehouse.reference_load import concordance_pairs, reference_countries, reference_hs
 
-#: Models per layer, in build order (file sql/<schema>/<table>.sql each).
-STAGING = ("staging.countries", "staging.comtrade_flows", "staging.tariffs")
-MARTS = ("marts.trade_flows", "marts.trade_flows_by_mode")
+#: raw tables built from registered frames (model → frame name).
+RAW_FRAMES = {
+    "raw.wits_tariffs": "wits_observations",
+    "raw.reference_countries": "reference_countries_frame",
+    "raw.reference_hs": "reference_hs_frame",
+    "raw.hs_concordance": "hs_concordance_frame",
+}
+
+#: model → the tables it reads (build order is the dict order).
+STAGING = {
+    "staging.countries": ["raw.reference_countries"],
+    "staging.comtrade_flows": ["raw.comtrade_records"],
+    "staging.tariffs": ["raw.wits_tariffs", "staging.countries"],
+}
+MARTS = {
+    "marts.dim_country": ["staging.countries"],
+    "marts.dim_hs": ["raw.reference_hs"],
+    "marts.trade_flows": ["staging.comtrade_flows", "staging.countries"],
+    "marts.trade_flows_by_mode": ["staging.comtrade_flows", "staging.countries"],
+    "marts.hs_concordance": ["raw.hs_concordance", "staging.comtrade_flows"],
+    "marts.trade_flows_hs2017": ["marts.trade_flows", "marts.hs_concordance"],
+    "marts.trade_by_period": ["marts.trade_flows"],
+    "marts.policy_markers": [],
+    "marts.mirror_flows": ["marts.trade_flows_hs2017"],
+    "marts.mirror_gap_by_chapter": ["marts.mirror_flows"],
+}
 
 
-def build_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive) -> dict[str, int]:
-    """Load every archived Comtrade body; live data, once there are any, supersede the sample."""
-    entries = _prefer_live(archive.loadable("comtrade.final"))
-    tariffs = tariff_frame(archive, _prefer_live(archive.loadable("wits.trains")))
-    with transaction(conn):
-        counts = {"raw.comtrade_records": load_raw(conn, archive, entries)}
-        conn.register("wits_observations", tariffs)
-        try:
-            counts["raw.wits_tariffs"] = build(conn, "raw.wits_tariffs")
-        finally:
-            conn.unregister("wits_observations")
-        return counts
+def cif_fob_factors() -> tuple[list[float], float]:
+    """CIF/FOB factors for the mirror marts (TRADEFLOW_CIF_FOB_FACTORS, first = default)."""
+    text = os.environ.get("TRADEFLOW_CIF_FOB_FACTORS", "1.06,1.10")
+    try:
+        factors = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"TRADEFLOW_CIF_FOB_FACTORS must be numbers like 1.06,1.10, got {text!r}") from None
+    if not factors or any(not 1.0 <= f < 2.0 for f in factors):
+        raise ConfigError(f"TRADEFLOW_CIF_FOB_FACTORS: each factor must be in [1, 2), got {text!r}")
+    return factors, factors[0]
+
+
+def params() -> dict:
+    factors, default = cif_fob_factors()
+    return {
+        "countries_csv": str(seed_path("countries.csv")),
+        "chapters_csv": str(seed_path("hs_chapters.csv")),
+        "sections_csv": str(seed_path("hs_sections.csv")),
+        "factors": factors,
+        "default_factor": default,
+    }
 
 
 def _prefer_live(entries):
@@ -34,12 +74,33 @@ def _prefer_live(entries):
     return [e for e in entries if not e.is_sample] if any(not e.is_sample for e in entries) else entries
 
 
+def build_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive) -> dict[str, int]:
+    """Load every archived body and reference list; live data, once there are any, supersede the sample."""
+    entries = _prefer_live(archive.loadable("comtrade.final"))
+    frames = {
+        "wits_observations": tariff_frame(archive, _prefer_live(archive.loadable("wits.trains"))),
+        "reference_countries_frame": reference_countries(archive),
+        "reference_hs_frame": reference_hs(archive),
+        "hs_concordance_frame": concordance_pairs(archive),
+    }
+    with transaction(conn):
+        counts = {"raw.comtrade_records": load_raw(conn, archive, entries)}
+        for model, frame in RAW_FRAMES.items():
+            conn.register(frame, frames[frame])
+            try:
+                counts[model] = build(conn, model)
+            finally:
+                conn.unregister(frame)
+        return counts
+
+
 def build_staging(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    params = {"countries_csv": str(seed_path("countries.csv"))}
+    p = params()
     with transaction(conn):
-        return {name: build(conn, name, **params) for name in STAGING}
+        return {name: build(conn, name, **p) for name in STAGING}
 
 
-def build_marts(conn: duckdb.DuckDBPyConnection, names: tuple[str, ...] = MARTS) -> dict[str, int]:
+def build_marts(conn: duckdb.DuckDBPyConnection, names=None) -> dict[str, int]:
+    p = params()
     with transaction(conn):
-        return {name: build(conn, name) for name in names}
+        return {name: build(conn, name, **p) for name in (names or MARTS)}

@@ -1,0 +1,55 @@
+-- marts.dim_hs: HS codes by version (HS2017, HS2022) at levels 2, 4 and 6 with description,
+-- chapter, section, and two flags:
+--   is_agro: WTO Agreement on Agriculture, Annex 1 (product coverage): HS chapters 01–24 less
+--     fish and fish products (chapter 03, 0508, 051191, 230120, 1604, 1605; 1603 is kept, as its
+--     single HS6 line mixes meat and fish extracts), plus 290543, 290544, heading 3301,
+--     3501–3505, 380910, 382460 (3823.60 in the HS of 1994), 4101–4103, 4301, 5001–5003,
+--     5101–5103, 5201–5203, 5301, 5302.
+--   is_perishable: fresh, chilled or frozen meat and offal (0201–0209), fish and seafood
+--     (0301–0304, 0306–0308; dried/salted 0305 excluded), fresh dairy (0401, 0403, 0405, 0406),
+--     birds' eggs (0407), cut flowers (0603), fresh or frozen vegetables (0701–0710) and fresh or
+--     frozen fruit (0803–0811; nuts 0801–0802 excluded).
+WITH codes AS (
+    SELECT CASE classification WHEN 'H4' THEN 'HS2012' WHEN 'H5' THEN 'HS2017' WHEN 'H6' THEN 'HS2022' END AS hs_version,
+           code, description
+    FROM raw.reference_hs
+    UNION
+    SELECT v.hs_version, c.chapter, c.name
+    FROM read_csv($chapters_csv, header = true, all_varchar = true) AS c
+    CROSS JOIN (VALUES ('HS2017'), ('HS2022')) AS v(hs_version)
+),
+dedup AS (
+    SELECT * FROM codes QUALIFY row_number() OVER (PARTITION BY hs_version, code ORDER BY description NULLS LAST) = 1
+)
+SELECT
+    d.hs_version,
+    d.code,
+    length(d.code) AS level,
+    coalesce(d.description, 'heading ' || d.code || ' (' || ch.name || ')') AS description,
+    substr(d.code, 1, 2) AS chapter,
+    ch.name AS chapter_name,
+    s.section,
+    s.name AS section_name,
+    length(d.code) = 6 AND (
+        (substr(d.code, 1, 2) BETWEEN '01' AND '24'
+            AND substr(d.code, 1, 2) <> '03'
+            AND substr(d.code, 1, 4) NOT IN ('0508', '1604', '1605')
+            AND d.code NOT IN ('051191', '230120'))
+        OR d.code IN ('290543', '290544', '380910', '382460')
+        OR substr(d.code, 1, 4) IN ('3301', '3501', '3502', '3503', '3504', '3505', '4101', '4102', '4103', '4301',
+                                    '5001', '5002', '5003', '5101', '5102', '5103', '5201', '5202', '5203',
+                                    '5301', '5302')
+    ) AS is_agro,
+    length(d.code) = 6 AND (
+        substr(d.code, 1, 4) BETWEEN '0201' AND '0209'
+        OR substr(d.code, 1, 4) IN ('0301', '0302', '0303', '0304', '0306', '0307', '0308',
+                                    '0401', '0403', '0405', '0406', '0407', '0603')
+        OR substr(d.code, 1, 4) BETWEEN '0701' AND '0710'
+        OR substr(d.code, 1, 4) BETWEEN '0803' AND '0811'
+    ) AS is_perishable
+FROM dedup AS d
+LEFT JOIN read_csv($chapters_csv, header = true, all_varchar = true) AS ch ON ch.chapter = substr(d.code, 1, 2)
+LEFT JOIN read_csv($sections_csv, header = true, all_varchar = true) AS s
+    ON substr(d.code, 1, 2) BETWEEN s.first_chapter AND s.last_chapter
+WHERE d.hs_version IS NOT NULL
+ORDER BY d.hs_version, d.code

@@ -1,0 +1,40 @@
+-- marts.trade_by_period: total trade by reporter, partner and flow per calendar year and per
+-- Pakistan fiscal year (July–June, labelled FY2023-24), so ministry (SBP/PBS, fiscal) and
+-- Chinese (GACC, calendar) figures can be set side by side. Calendar years come from annual
+-- data where published (basis 'annual'), else from the sum of months (basis 'monthly');
+-- fiscal years always from months. months / is_complete say how much of the period is in.
+WITH monthly AS (
+    SELECT reporter, partner, flow, year, month, sum(value_usd) AS value_usd, bool_or(is_sample) AS is_sample,
+           max(vintage) AS vintage
+    FROM marts.trade_flows WHERE freq = 'M' GROUP BY ALL
+),
+annual AS (
+    SELECT reporter, partner, flow, year, sum(value_usd) AS value_usd, bool_or(is_sample) AS is_sample,
+           max(vintage) AS vintage
+    FROM marts.trade_flows WHERE freq = 'A' GROUP BY ALL
+),
+calendar_from_months AS (
+    SELECT reporter, partner, flow, year, sum(value_usd) AS value_usd, count(DISTINCT month) AS months,
+           bool_or(is_sample) AS is_sample, max(vintage) AS vintage
+    FROM monthly GROUP BY ALL
+),
+fiscal AS (
+    SELECT reporter, partner, flow, year + CASE WHEN month >= 7 THEN 1 ELSE 0 END AS fy_end,
+           sum(value_usd) AS value_usd, count(DISTINCT (year, month)) AS months,
+           bool_or(is_sample) AS is_sample, max(vintage) AS vintage
+    FROM monthly GROUP BY ALL
+)
+SELECT reporter, partner, flow, 'calendar' AS period_type, CAST(year AS VARCHAR) AS period_label,
+       make_date(year, 1, 1) AS period_start, make_date(year, 12, 31) AS period_end,
+       value_usd, 12 AS months, true AS is_complete, 'annual' AS basis, vintage, is_sample
+FROM annual
+UNION ALL
+SELECT m.reporter, m.partner, m.flow, 'calendar', CAST(m.year AS VARCHAR), make_date(m.year, 1, 1), make_date(m.year, 12, 31),
+       m.value_usd, m.months, m.months = 12, 'monthly', m.vintage, m.is_sample
+FROM calendar_from_months AS m
+ANTI JOIN annual AS a USING (reporter, partner, flow, year)
+UNION ALL
+SELECT reporter, partner, flow, 'fiscal', 'FY' || (fy_end - 1) || '-' || right(CAST(fy_end AS VARCHAR), 2),
+       make_date(fy_end - 1, 7, 1), make_date(fy_end, 6, 30), value_usd, months, months = 12, 'monthly', vintage, is_sample
+FROM fiscal
+ORDER BY ALL
