@@ -67,3 +67,28 @@ def published_snapshot(tradeflow: TradeflowResource) -> dg.MaterializeResult:
     s = tradeflow.settings()
     path = publish(Warehouse(s.database), s.snapshot)
     return dg.MaterializeResult(metadata={"path": str(path), "bytes": path.stat().st_size})
+
+
+GATES = {
+    "null_keys": True, "negative_values": True, "unknown_hs_codes": True, "duplicate_keys": True,
+    "unknown_country_codes": True, "months_sum_to_annual": False, "tenfold_jump": False,
+}
+
+
+@dg.multi_asset_check(
+    specs=[dg.AssetCheckSpec(name, asset=_key("staging.comtrade_flows"), blocking=blocking,
+                             description=("Blocking: " if blocking else "Warning: ") + name.replace("_", " "))
+           for name, blocking in GATES.items()],
+)
+def staging_quality_gates(tradeflow: TradeflowResource):
+    """great-expectations gates on the staged Comtrade records; a blocking failure stops marts and reports."""
+    from tradeflow.quality import staging_gates
+
+    with Warehouse(tradeflow.settings().database).writer() as conn:
+        results = staging_gates(conn)
+    for g in results:
+        yield dg.AssetCheckResult(
+            asset_key=_key("staging.comtrade_flows"), check_name=g.name, passed=g.passed,
+            severity=dg.AssetCheckSeverity.ERROR if g.blocking else dg.AssetCheckSeverity.WARN,
+            description=g.description, metadata=g.metadata(),
+        )

@@ -63,7 +63,8 @@ def refresh(source: str, years: str, verbose: bool) -> None:
         summary = ", ".join(f"{k}={v}" for k, v in meta.items() if k in ("rows", "calls", "new_bodies", "pages", "skipped_unchanged"))
         console.print(f"  [green]✓[/] {key}  {summary}", highlight=False)
     for check in outcome.failed_checks:
-        console.print(f"  [yellow]![/] check {check['asset']}:{check['check']} failed ({check['severity']})", highlight=False)
+        console.print(f"  [yellow]![/] check {check['asset']}:{check['check']} failed ({check['severity']}): "
+                      f"{check.get('failed_rows', '?')} row(s), e.g. {check.get('sample', [])[:3]}", highlight=False)
     if not outcome.success:
         raise TradeflowError(f"refresh failed at {outcome.error}")
     console.print(f"Done in {time.monotonic() - started:.1f}s. Reports: {settings.reports_dir / 'index.html'}", highlight=False)
@@ -124,8 +125,8 @@ def status() -> None:
         state = "[green]succeeded[/]" if last.success else f"[red]failed[/]: {last.error}"
         out.print(f"[bold]Last run[/] {last.finished_at} ({last.source}, {last.origin}) {state}", highlight=False)
         for c in last.failed_checks:
-            out.print(f"  [yellow]failed check[/] {c['asset']}:{c['check']} ({c['severity']}) {c.get('description') or ''}",
-                      highlight=False)
+            out.print(f"  [yellow]failed check[/] {c['asset']}:{c['check']} ({c['severity']}) {c.get('description') or ''}: "
+                      f"{c.get('failed_rows', '?')} row(s); sample {c.get('sample', [])[:5]}", highlight=False)
     else:
         out.print("[bold]Last run[/] none recorded")
 

@@ -1,0 +1,93 @@
+"""Quality gates: each fails on the bad data it exists for, and a blocking failure stops the run."""
+
+import json
+import shutil
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from tests.test_refresh import marts_digest
+from tradeflow.archive import RawArchive
+from tradeflow.cli import main
+from tradeflow.quality import staging_gates
+from tradeflow.sample.generator import DATASET, generate_sample
+
+
+def staged(rows):
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA staging; CREATE SCHEMA raw")
+    conn.execute("""CREATE TABLE staging.comtrade_flows (reporter_code INT, partner_code INT, flow VARCHAR, freq VARCHAR,
+        year INT, month INT, hs6 VARCHAR, classification VARCHAR, mot_code INT, value_usd DOUBLE, net_weight_kg DOUBLE,
+        quantity DOUBLE)""")
+    conn.executemany("INSERT INTO staging.comtrade_flows VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+    conn.execute("CREATE TABLE raw.reference_hs AS SELECT * FROM (VALUES ('H5','100630'),('H5','520512')) t(classification, code)")
+    conn.execute("CREATE TABLE staging.countries AS SELECT * FROM (VALUES (0),(156),(586)) t(m49)")
+    return conn
+
+
+GOOD = [(586, 156, "X", "A", 2021, None, "100630", "H5", 0, 100.0, 10.0, 10.0),
+        (586, 156, "X", "A", 2020, None, "100630", "H5", 0, 90.0, 9.0, 9.0)]
+
+
+def results(rows):
+    return {g.name: g for g in staging_gates(staged(rows))}
+
+
+def test_good_data_pass_every_gate():
+    assert all(g.passed for g in results(GOOD).values())
+
+
+@pytest.mark.parametrize("bad,gate", [
+    ((586, 156, "X", "A", 2019, None, "100630", "H5", 0, -5.0, 1.0, 1.0), "negative_values"),
+    ((586, 156, "X", "A", 2019, None, "999999", "H5", 0, 5.0, 1.0, 1.0), "unknown_hs_codes"),
+    ((586, 156, "X", "A", 2019, None, "520512", "H6", 0, 5.0, 1.0, 1.0), "unknown_hs_codes"),  # code of the wrong version
+    ((586, 999, "X", "A", 2019, None, "100630", "H5", 0, 5.0, 1.0, 1.0), "unknown_country_codes"),
+    ((None, 156, "X", "A", 2019, None, "100630", "H5", 0, 5.0, 1.0, 1.0), "null_keys"),
+    (GOOD[0], "duplicate_keys"),
+])
+def test_each_blocking_gate_catches_its_case(bad, gate):
+    r = results(GOOD + [bad])
+    assert not r[gate].passed and r[gate].blocking and r[gate].failed_rows >= 1
+    assert [g for g, x in r.items() if not x.passed] == [gate]
+
+
+def test_warnings_months_and_jumps():
+    months = [(586, 156, "X", "M", 2021, m, "100630", "H5", 0, 10.0, 1.0, 1.0) for m in range(1, 13)]  # 120 ≠ 100
+    jump = (586, 156, "X", "A", 2022, None, "100630", "H5", 0, 50_000_000.0, 1.0, 1.0)  # ×500 vs 2021
+    r = results(GOOD + months + [jump])
+    assert not r["months_sum_to_annual"].passed and not r["months_sum_to_annual"].blocking
+    assert not r["tenfold_jump"].passed and r["tenfold_jump"].failed_rows == 1
+    assert all(r[g].passed for g in ("negative_values", "null_keys", "duplicate_keys"))
+
+
+def test_injected_bad_partition_stops_marts_and_reports(sample_home, tmp_path, monkeypatch):
+    from pipelines.refresh import run_refresh
+
+    home, reports, _ = sample_home
+    work = tmp_path / "home"
+    shutil.copytree(home, work)
+    shutil.copytree(reports, tmp_path / "reports")
+    monkeypatch.setenv("TRADEFLOW_HOME", str(work))
+    monkeypatch.setenv("TRADEFLOW_REPORTS_DIR", str(tmp_path / "reports"))
+    before = marts_digest(work / "published" / "tradeflow.duckdb")
+    page = (tmp_path / "reports" / "overview.html").read_bytes()
+
+    # a revised release of Pakistan's 2021 annual data arrives with a negative value and an unknown code
+    resp = next(r for r in generate_sample() if r.query.reporter == 586 and r.query.freq == "A" and r.query.period == "2021")
+    doc = json.loads(resp.body)
+    doc["data"][0]["primaryValue"] = -1234.0
+    doc["data"][1]["cmdCode"] = "999999"
+    RawArchive(work / "raw").store(dataset=DATASET, source="sample", url=resp.url, params=resp.query.params(), status=200,
+                                  body=json.dumps(doc).encode(), partition=resp.query.partition(),
+                                  release={"vintage": "2023-01-31"})
+    outcome = run_refresh("archive")
+    assert not outcome.success
+    failed = {c["check"]: c for c in outcome.failed_checks}
+    assert {name for name, c in failed.items() if c["severity"] == "ERROR"} == {"negative_values", "unknown_hs_codes"}
+    assert failed["negative_values"]["failed_rows"] == 1 and "H5:999999" in failed["unknown_hs_codes"]["sample"]
+    assert marts_digest(work / "published" / "tradeflow.duckdb") == before  # nothing published
+    assert (tmp_path / "reports" / "overview.html").read_bytes() == page  # no report regenerated
+
+    r = CliRunner().invoke(main, ["status"])
+    assert "negative_values" in r.output and "unknown_hs_codes" in r.output and "1 row(s)" in r.output
