@@ -8,14 +8,14 @@ import duckdb
 
 from tradeflow import runlog
 
-MARTS = ("marts.trade_flows", "marts.trade_flows_by_mode")
-
-
 def marts_digest(db: Path) -> dict[str, str]:
+    """A digest of every marts table's full contents (sorted), to compare runs."""
     conn = duckdb.connect(str(db), read_only=True)
     try:
-        return {t: hashlib.sha256(repr(conn.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()).encode()).hexdigest()
-                for t in MARTS}
+        tables = [t for (t,) in conn.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1").fetchall()]
+        return {t: hashlib.sha256(repr(conn.execute(f"SELECT * FROM marts.{t} ORDER BY ALL").fetchall()).encode()).hexdigest()
+                for t in tables}
     finally:
         conn.close()
 

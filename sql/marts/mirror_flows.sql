@@ -11,21 +11,21 @@ WITH f AS (
     WHERE reporter IN ('CHN', 'PAK') AND partner IN ('CHN', 'PAK') AND reporter <> partner AND flow IN ('X', 'M')
 ),
 x AS (
-    SELECT reporter AS exporter, partner AS importer, freq, year, month, hs6_2017 AS hs6,
+    SELECT reporter AS exporter, partner AS importer, freq, year, coalesce(month, 0) AS month0, hs6_2017 AS hs6,
            sum(value_usd) AS v, bool_or(is_sample) AS s, max(vintage) AS vintage
     FROM f WHERE flow = 'X' GROUP BY ALL
 ),
 m AS (
-    SELECT partner AS exporter, reporter AS importer, freq, year, month, hs6_2017 AS hs6,
+    SELECT partner AS exporter, reporter AS importer, freq, year, coalesce(month, 0) AS month0, hs6_2017 AS hs6,
            sum(value_usd) AS v, bool_or(is_sample) AS s, max(vintage) AS vintage
     FROM f WHERE flow = 'M' GROUP BY ALL
 ),
 j AS (
-    SELECT exporter, importer, freq, year, month, hs6,
+    SELECT exporter, importer, freq, year, nullif(month0, 0) AS month, hs6,
            coalesce(x.v, 0) AS exporter_fob_usd, coalesce(m.v, 0) AS importer_cif_usd,
            coalesce(x.s, false) OR coalesce(m.s, false) AS is_sample,
            greatest(x.vintage, m.vintage) AS vintage
-    FROM x FULL OUTER JOIN m USING (exporter, importer, freq, year, month, hs6)
+    FROM x FULL OUTER JOIN m USING (exporter, importer, freq, year, month0, hs6)  -- month0: annual rows match too
 ),
 factors AS (SELECT unnest(CAST($factors AS DOUBLE[])) AS factor)
 SELECT

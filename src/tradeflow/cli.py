@@ -85,11 +85,17 @@ def report(self_contained: bool) -> None:
 
 
 @main.command()
-@click.argument("query")
+@click.argument("query", required=False)
+@click.option("--file", "-f", "file", type=click.File("r"), help="Read the query from a file (- for standard input).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-def sql(query: str, fmt: str) -> None:
-    """Run a read-only SQL QUERY against the latest published snapshot."""
+def sql(query: str | None, file, fmt: str) -> None:
+    """Run a read-only SQL QUERY (or --file) against the latest published snapshot."""
     from tradeflow.query import run_readonly
+
+    if file is not None:
+        query = file.read()
+    if not query:
+        raise TradeflowError("give a QUERY or --file PATH (e.g. tradeflow sql -f sql/examples/01_top_exports_each_way.sql)")
 
     columns, rows = run_readonly(Settings.from_env(), query)
     if fmt == "csv":
@@ -129,6 +135,23 @@ def status() -> None:
                       f"{c.get('failed_rows', '?')} row(s); sample {c.get('sample', [])[:5]}", highlight=False)
     else:
         out.print("[bold]Last run[/] none recorded")
+
+
+@main.command()
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("docs/sql.md"), show_default=True)
+def docs(output: Path) -> None:
+    """Regenerate the SQL contract (docs/sql.md) from the published snapshot."""
+    from tradeflow.contract import write_docs
+    from tradeflow.warehouse.db import connect
+
+    settings = Settings.from_env()
+    if not settings.snapshot.exists():
+        raise TradeflowError(f"no published snapshot at {settings.snapshot}: run `tradeflow refresh` first")
+    conn = connect(settings.snapshot, read_only=True)
+    try:
+        click.echo(str(write_docs(conn, output)))
+    finally:
+        conn.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

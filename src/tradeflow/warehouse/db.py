@@ -66,7 +66,8 @@ def model_description(name: str) -> str:
             break
         lines.append(line[2:].strip())
     text = " ".join(lines)
-    return text.split(": ", 1)[1] if text.startswith(name + ":") else text
+    text = text.split(": ", 1)[1] if text.startswith(name + ":") else text
+    return text[:1].upper() + text[1:]
 
 
 class Warehouse:

@@ -11,7 +11,7 @@ import os
 import duckdb
 
 from tradeflow.archive import RawArchive
-from tradeflow.errors import ConfigError
+from tradeflow.errors import ConfigError, WarehouseError
 from tradeflow.reference import seed_path
 from tradeflow.sources.wits import tariff_frame
 from tradeflow.warehouse.comtrade_load import load_raw
@@ -101,6 +101,13 @@ def build_staging(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def build_marts(conn: duckdb.DuckDBPyConnection, names=None) -> dict[str, int]:
+    """Build the marts and document every column in the database (sql/marts/_contract.yaml)."""
+    from tradeflow.contract import apply_comments
+
     p = params()
     with transaction(conn):
-        return {name: build(conn, name, **p) for name in (names or MARTS)}
+        counts = {name: build(conn, name, **p) for name in (names or MARTS)}
+        missing = apply_comments(conn)
+        if missing:
+            raise WarehouseError(f"undocumented marts columns (add them to sql/marts/_contract.yaml): {', '.join(missing)}")
+        return counts
