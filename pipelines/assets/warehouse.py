@@ -28,6 +28,8 @@ RAW_SOURCES = {
     "raw.reference_countries": ["archive.comtrade_responses"],
     "raw.reference_hs": ["archive.comtrade_responses"],
     "raw.hs_concordance": ["archive.comtrade_responses"],
+    "raw.fta_schedule": [],
+    "raw.fta_categories": [],
 }
 
 

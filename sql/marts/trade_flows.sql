@@ -1,5 +1,5 @@
 -- marts.trade_flows: bilateral and World trade at HS6, all transport modes, as each side reports it.
--- One row per reporter × partner × flow × period × HS6. Flows keep Comtrade's codes
+-- Reporters Pakistan and China. One row per reporter × partner × flow × period × HS6. Flows keep Comtrade's codes
 -- (X, M, RX, RM) and must never be summed together. value_usd is the reported primary value:
 -- FOB for exports, CIF for imports. is_sample = true marks synthetic rows.
 SELECT
@@ -28,5 +28,5 @@ SELECT
 FROM staging.comtrade_flows AS s
 LEFT JOIN staging.countries AS r ON r.m49 = s.reporter_code
 LEFT JOIN staging.countries AS p ON p.m49 = s.partner_code
-WHERE s.mot_code = 0
+WHERE s.mot_code = 0 AND s.reporter_code IN (586, 156)  -- the pair; other reporters feed marts.world_exports
 ORDER BY ALL

@@ -20,5 +20,5 @@ SELECT
 FROM staging.comtrade_flows AS s
 LEFT JOIN staging.countries AS r ON r.m49 = s.reporter_code
 LEFT JOIN staging.countries AS p ON p.m49 = s.partner_code
-WHERE s.mot_code <> 0 AND s.freq = 'M'
+WHERE s.mot_code <> 0 AND s.freq = 'M' AND s.reporter_code IN (586, 156)
 ORDER BY ALL

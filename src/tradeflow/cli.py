@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import click
@@ -54,6 +55,7 @@ def refresh(source: str, years: str, verbose: bool) -> None:
     log = logging.getLogger("tradeflow")
     log.setLevel(logging.INFO)
     log.addHandler(RichHandler(console=console, show_path=False, show_time=False))
+    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     from pipelines.refresh import run_refresh  # the code location; imported only for this command
 
     started = time.monotonic()

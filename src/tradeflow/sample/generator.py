@@ -19,16 +19,28 @@ import pandas as pd
 from tradeflow.archive import ManifestEntry, RawArchive, request_id
 from tradeflow.periods import from_query
 from tradeflow.sample import calibration as cal
-from tradeflow.sources.comtrade_query import CHINA, PAKISTAN, WORLD, FinalDataQuery, bilateral_queries, mode_query
+from tradeflow.sample.world import world_exports
+from tradeflow.sources.comtrade_query import (
+    ALL_REPORTERS,
+    CHINA,
+    PAKISTAN,
+    WORLD,
+    FinalDataQuery,
+    bilateral_queries,
+    mode_query,
+    world_exports_queries,
+)
 from tradeflow.sources.comtrade_schema import RECORD_FIELDS
 
 SAMPLE_BASE_URL = "sample://comtrade"
 DATASET = "comtrade.final"
 
-COUNTRIES = {PAKISTAN: ("PAK", "Pakistan"), CHINA: ("CHN", "China"), WORLD: ("W00", "World")}
+COUNTRIES = {PAKISTAN: ("PAK", "Pakistan"), CHINA: ("CHN", "China"), WORLD: ("W00", "World"),
+             699: ("IND", "India"), 842: ("USA", "USA"), 276: ("DEU", "Germany"), 704: ("VNM", "Viet Nam"),
+             50: ("BGD", "Bangladesh"), 792: ("TUR", "Türkiye")}
 FLOW_DESC = {"M": "Import", "X": "Export", "RM": "Re-import", "RX": "Re-export"}
 MOT_DESC = {0: "TOTAL MOT", 1000: "Air", 2100: "Sea", 3200: "Road"}
-QTY_ABBR = {5: "u", 7: "l", 8: "kg"}
+QTY_ABBR = {-1: "N/A", 5: "u", 7: "l", 8: "kg"}
 #: Products Pakistan re-exports to China in the sample (a small RX flow kept apart from X).
 RE_EXPORTS = {"847130": 0.004, "540233": 0.003}
 
@@ -194,30 +206,38 @@ def _flows_frame() -> pd.DataFrame:
     rx["flow"] = "RX"
     rx["value"] = rx["value"] * np.array([RE_EXPORTS[c] for c in codes[rx["k"]]])
     df = pd.concat([df, rx], ignore_index=True)
+    df["cmd"] = "AG6"
+
+    # Every reporter's exports to the World (HS6 and TOTAL), annual: the RCA inputs.
+    world = world_exports(df, prod, rng)
+    world = world.assign(partner=WORLD, flow="X", freq="A", month=52, mot=0, world=True)
+    df = pd.concat([df.assign(world=False), world], ignore_index=True)
     return df.reset_index(drop=True), rng
 
 
 def _records(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Turn the long frame into Comtrade records with all 47 fields."""
+    """Turn the long frame into Comtrade records with all 47 fields (k = -1: a TOTAL record)."""
     prod = products()
     n = len(df)
+    total = df["k"].to_numpy() < 0
+    kk = np.where(total, 0, df["k"].to_numpy())
     hs2022 = df["year"].to_numpy() >= 2022
-    code = np.where(hs2022, prod["hs2022"].to_numpy()[df["k"]], prod["hs2017"].to_numpy()[df["k"]])
+    code = np.where(total, "TOTAL", np.where(hs2022, prod["hs2022"].to_numpy()[kk], prod["hs2017"].to_numpy()[kk]))
     annual = df["freq"].to_numpy() == "A"
     year, month = df["year"].to_numpy(), df["month"].to_numpy()
     period = np.where(annual, year.astype(str), np.char.add(year.astype(str), np.char.zfill(month.astype(str), 2)))
     value = np.round(df["value"].to_numpy(), 2)
-    kg = np.round(value / prod["usd_per_kg"].to_numpy()[df["k"]] * rng.lognormal(0, 0.05, n), 0)
-    wgt_est = rng.random(n) < 0.05  # some weights are estimated upstream; unit values must skip them
-    unit = prod["qty_unit"].to_numpy()[df["k"]]
-    qty = np.where(unit == 8, kg, np.where(unit == 7, np.round(kg * 1.27), np.round(kg * 2)))
+    kg = np.where(total, np.nan, np.round(value / prod["usd_per_kg"].to_numpy()[kk] * rng.lognormal(0, 0.05, n), 0))
+    wgt_est = (rng.random(n) < 0.05) & ~total  # some weights are estimated upstream; unit values must skip them
+    unit = np.where(total, -1, prod["qty_unit"].to_numpy()[kk])
+    qty = np.where(unit == 8, kg, np.where(unit == 7, np.round(kg * 1.27), np.where(unit == 5, np.round(kg * 2), np.nan)))
     is_m = np.isin(df["flow"].to_numpy(), ["M", "RM"])
     rep = df["reporter"].to_numpy()
     par = df["partner"].to_numpy()
     mot = df["mot"].to_numpy()
     iso = {c: v[0] for c, v in COUNTRIES.items()}
     desc = {c: v[1] for c, v in COUNTRIES.items()}
-    label = prod["label"].to_numpy()[df["k"]]
+    label = np.where(total, "All Commodities", prod["label"].to_numpy()[kk])
 
     rec = pd.DataFrame(
         {
@@ -243,8 +263,8 @@ def _records(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
             "isOriginalClassification": True,
             "cmdCode": code,
             "cmdDesc": label,
-            "aggrLevel": 6,
-            "isLeaf": True,
+            "aggrLevel": np.where(total, 0, 6),
+            "isLeaf": ~total,
             "customsCode": "C00",
             "customsDesc": "TOTAL CPC",
             "mosCode": "0",
@@ -254,8 +274,8 @@ def _records(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
             "qtyUnitAbbr": [QTY_ABBR[u] for u in unit],
             "qty": qty,
             "isQtyEstimated": wgt_est & (unit == 8),
-            "altQtyUnitCode": 8,
-            "altQtyUnitAbbr": "kg",
+            "altQtyUnitCode": np.where(total, -1, 8),
+            "altQtyUnitAbbr": np.where(total, "N/A", "kg"),
             "altQty": kg,
             "isAltQtyEstimated": wgt_est,
             "netWgt": kg,
@@ -278,15 +298,20 @@ def generate_sample() -> list[SampleResponse]:
     """All sample responses, one per query the live client would send, in a stable order."""
     df, rng = _flows_frame()
     rec = _records(df, rng)
+    rec["_query"] = np.where(df["world"].to_numpy(), np.where(df["cmd"].to_numpy() == "TOTAL", "world_total", "world_hs6"),
+                             np.where(df["mot"].to_numpy() != 0, "mode", "final"))
+    rec["_reporter"] = np.where(df["world"].to_numpy(), ALL_REPORTERS, rec["reporterCode"].to_numpy())
     rec = rec.sort_values(
-        ["reporterCode", "freqCode", "period", "motCode", "partnerCode", "flowCode", "cmdCode"], kind="stable"
+        ["_reporter", "freqCode", "period", "_query", "reporterCode", "motCode", "partnerCode", "flowCode", "cmdCode"],
+        kind="stable",
     )
     out: list[SampleResponse] = []
-    for (reporter, freq, period, by_mode), group in rec.groupby(
-        ["reporterCode", "freqCode", "period", rec["motCode"] != 0], sort=True
-    ):
-        if by_mode:
+    for (reporter, freq, period, kind), group in rec.groupby(["_reporter", "freqCode", "period", "_query"], sort=True):
+        group = group.drop(columns=["_query", "_reporter"])
+        if kind == "mode":
             query = mode_query(int(reporter), period)
+        elif kind.startswith("world"):
+            query = world_exports_queries(period)[0 if kind == "world_hs6" else 1]
         else:
             query = next(q for q in bilateral_queries(freq, period) if q.reporter == reporter)
         data = group.to_json(orient="records", double_precision=15)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 
 #: M49 codes of the pair and of the World.
 PAKISTAN, CHINA, WORLD = 586, 156, 0
+#: Stands for "every reporter" (the reporterCode parameter is left out).
+ALL_REPORTERS = -1
 REPORTERS = (PAKISTAN, CHINA)
 FLOWS = ("M", "X", "RM", "RX")
 
@@ -40,8 +42,9 @@ class FinalDataQuery:
         return self.modes != (0,)
 
     def params(self) -> dict[str, str]:
+        reporter = {} if self.reporter == ALL_REPORTERS else {"reporterCode": str(self.reporter)}
         return {
-            "reporterCode": str(self.reporter),
+            **reporter,
             "period": self.period,
             "partnerCode": ",".join(map(str, self.partners)),
             "partner2Code": "0",
@@ -53,7 +56,8 @@ class FinalDataQuery:
         }
 
     def partition(self) -> dict:
-        return {"reporter": self.reporter, "freq": self.freq, "period": self.period, "by_mode": self.by_mode}
+        reporter = "all" if self.reporter == ALL_REPORTERS else self.reporter
+        return {"reporter": reporter, "freq": self.freq, "period": self.period, "by_mode": self.by_mode}
 
     def narrowed(self, cmd: str) -> FinalDataQuery:
         return replace(self, cmd=cmd)
@@ -69,3 +73,8 @@ def mode_query(reporter: int, period: str) -> FinalDataQuery:
     """Monthly flows by mode of transport with the partner (kept apart from all-modes totals)."""
     partner = CHINA if reporter == PAKISTAN else PAKISTAN
     return FinalDataQuery(reporter, "M", period, partners=(partner,), flows=("M", "X"), modes=tuple(MODES))
+
+
+def world_exports_queries(period: str) -> list[FinalDataQuery]:
+    """Every reporter's exports to the World for one year: by HS6 and in total (for RCA denominators)."""
+    return [FinalDataQuery(ALL_REPORTERS, "A", period, partners=(WORLD,), flows=("X",), cmd=cmd) for cmd in ("AG6", "TOTAL")]

@@ -12,6 +12,7 @@ import duckdb
 
 from tradeflow.archive import RawArchive
 from tradeflow.errors import ConfigError, WarehouseError
+from tradeflow.fta.schedule import schedules_frame
 from tradeflow.reference import seed_path
 from tradeflow.sources.wits import tariff_frame
 from tradeflow.warehouse.comtrade_load import load_raw
@@ -24,12 +25,15 @@ RAW_FRAMES = {
     "raw.reference_countries": "reference_countries_frame",
     "raw.reference_hs": "reference_hs_frame",
     "raw.hs_concordance": "hs_concordance_frame",
+    "raw.fta_schedule": "fta_schedule_frame",
+    "raw.fta_categories": "fta_categories_frame",
 }
 
 #: model → the tables it reads (build order is the dict order).
 STAGING = {
     "staging.countries": ["raw.reference_countries"],
     "staging.comtrade_flows": ["raw.comtrade_records"],
+    "staging.comtrade_totals": ["raw.comtrade_records"],
     "staging.tariffs": ["raw.wits_tariffs", "staging.countries"],
 }
 MARTS = {
@@ -43,7 +47,16 @@ MARTS = {
     "marts.policy_markers": [],
     "marts.mirror_flows": ["marts.trade_flows_hs2017"],
     "marts.mirror_gap_by_chapter": ["marts.mirror_flows"],
+    "marts.world_exports": ["staging.comtrade_flows", "staging.comtrade_totals", "marts.hs_concordance"],
+    "marts.fta_tariff_lines": ["raw.fta_schedule", "raw.fta_categories", "staging.tariffs", "marts.hs_concordance"],
+    "marts.fta_indicators": ["marts.fta_tariff_lines", "marts.trade_flows_hs2017"],
+    "marts.fta_opportunities": ["marts.fta_tariff_lines", "marts.trade_flows_hs2017", "marts.world_exports"],
+    "marts.fta_utilisation": [],
 }
+
+
+#: Base year of trade weights for the CPFTA indicators: the last full year before the Phase-II cuts.
+BASE_YEAR = 2019
 
 
 def cif_fob_factors() -> tuple[list[float], float]:
@@ -66,6 +79,7 @@ def params() -> dict:
         "sections_csv": str(seed_path("hs_sections.csv")),
         "factors": factors,
         "default_factor": default,
+        "base_year": BASE_YEAR,
     }
 
 
@@ -77,7 +91,10 @@ def _prefer_live(entries):
 def build_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive) -> dict[str, int]:
     """Load every archived body and reference list; live data, once there are any, supersede the sample."""
     entries = _prefer_live(archive.loadable("comtrade.final"))
+    schedule, categories = schedules_frame(archive.root.parent)
     frames = {
+        "fta_schedule_frame": schedule,
+        "fta_categories_frame": categories,
         "wits_observations": tariff_frame(archive, _prefer_live(archive.loadable("wits.trains"))),
         "reference_countries_frame": reference_countries(archive),
         "reference_hs_frame": reference_hs(archive),

@@ -1,0 +1,69 @@
+-- marts.fta_indicators: CPFTA Phase-II indicators per importer and year (domain notes §4):
+-- lines at zero and their share (line coverage LC); simple averages of applied preferential and
+-- MFN rates over national lines; trade-weighted averages and margin of preference over HS6
+-- (HS8 lines averaged to HS6, weights = the importer's imports from the partner in the base
+-- year $base_year, HS2017 basis); trade coverage of zero-duty lines TC = Σ imports × share of
+-- the HS6's lines at zero ÷ all imports from the partner (base year); lines reaching zero next
+-- 1 January; and, as a utilisation proxy, the year's imports from the partner on liberalised
+-- HS6 lines (applied preferential < MFN) against the rest. Years after the latest trade data
+-- have no trade-based values.
+WITH l AS (SELECT * FROM marts.fta_tariff_lines),
+hs6 AS (
+    SELECT importer, partner, year, hs6, avg(applied_pref_rate_pct) AS pref, avg(mfn_rate_pct) AS mfn,
+           avg(CAST(is_zero AS DOUBLE)) AS zero_share
+    FROM l GROUP BY ALL
+),
+imports AS (
+    SELECT reporter AS importer, partner, year, hs6_2017 AS hs6, sum(value_usd) AS v
+    FROM marts.trade_flows_hs2017
+    WHERE freq = 'A' AND flow = 'M' AND reporter IN ('CHN', 'PAK') AND partner IN ('CHN', 'PAK') AND reporter <> partner
+    GROUP BY ALL
+),
+base AS (SELECT importer, partner, hs6, v FROM imports WHERE year = CAST($base_year AS INTEGER)),
+base_total AS (SELECT importer, partner, sum(v) AS total FROM base GROUP BY ALL),
+lines AS (
+    SELECT importer, partner, year, count(*) AS lines_total, count(*) FILTER (WHERE is_zero) AS lines_zero,
+           avg(applied_pref_rate_pct) AS avg_pref_simple_pct, avg(mfn_rate_pct) AS avg_mfn_simple_pct,
+           bool_or(is_sample) AS is_sample
+    FROM l GROUP BY ALL
+),
+next_zero AS (
+    SELECT importer, year, count(*) FILTER (WHERE applied_pref_rate_pct > 0 AND next_rate = 0) AS lines_zero_next_jan
+    FROM (SELECT importer, year, applied_pref_rate_pct,
+                 lead(applied_pref_rate_pct) OVER (PARTITION BY importer, tariff_line ORDER BY year) AS next_rate FROM l)
+    GROUP BY ALL
+),
+weighted AS (
+    SELECT h.importer, h.year,
+           sum(b.v * h.pref) / sum(b.v) AS avg_pref_weighted_pct,
+           sum(b.v * h.mfn) / sum(b.v) AS avg_mfn_weighted_pct,
+           sum(b.v * (h.mfn - h.pref)) / sum(b.v) AS margin_weighted_pp,
+           sum(b.v * h.zero_share) / any_value(t.total) AS trade_coverage_zero,
+           sum(b.v) / any_value(t.total) AS base_trade_in_schedule
+    FROM hs6 AS h JOIN base AS b USING (importer, partner, hs6) JOIN base_total AS t USING (importer, partner)
+    GROUP BY ALL
+),
+util AS (
+    SELECT h.importer, h.year,
+           sum(i.v) FILTER (WHERE h.pref < h.mfn) AS imports_liberalised_usd,
+           sum(i.v) FILTER (WHERE NOT h.pref < h.mfn) AS imports_not_liberalised_usd
+    FROM hs6 AS h JOIN imports AS i USING (importer, partner, year, hs6)
+    GROUP BY ALL
+)
+SELECT
+    l.importer, l.partner, l.year, l.year - 2020 AS schedule_year,
+    l.lines_total, l.lines_zero, l.lines_zero / l.lines_total AS share_lines_zero,
+    l.avg_pref_simple_pct, l.avg_mfn_simple_pct,
+    w.avg_pref_weighted_pct, w.avg_mfn_weighted_pct, w.margin_weighted_pp,
+    w.trade_coverage_zero,
+    coalesce(n.lines_zero_next_jan, 0) AS lines_zero_next_jan,
+    u.imports_liberalised_usd, u.imports_not_liberalised_usd,
+    u.imports_liberalised_usd / nullif(coalesce(u.imports_liberalised_usd, 0) + coalesce(u.imports_not_liberalised_usd, 0), 0)
+        AS share_imports_liberalised,
+    CAST($base_year AS INTEGER) AS base_year,
+    l.is_sample
+FROM lines AS l
+LEFT JOIN weighted AS w USING (importer, year)
+LEFT JOIN next_zero AS n USING (importer, year)
+LEFT JOIN util AS u USING (importer, year)
+ORDER BY l.importer, l.year

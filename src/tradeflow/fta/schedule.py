@@ -1,0 +1,187 @@
+"""Phase-II schedule files: read (CSV or XLSX), validate, store.
+
+File format, one row per national tariff line (header names are case-insensitive):
+
+| column | meaning |
+|---|---|
+| ``tariff_line`` | 8-digit national tariff line (dots and spaces are ignored: ``5205.1200`` = ``52051200``) |
+| ``description`` | text |
+| ``base_rate`` | base rate, ad valorem %, 0–1000 |
+| ``category`` | staging category, one of the party's categories (``categories.yaml``) |
+
+The HS version of the codes is declared on import (``--hs-version``, default HS2017, the
+vintage of the Phase-II schedules). Validation rejects, with the row and field: duplicate
+lines, rates out of range, unknown categories, malformed codes, and lines whose HS6 is not in
+the declared HS version. A rejected file changes nothing: the schedule loaded before stays.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from tradeflow.errors import ConfigError, TradeflowError
+
+PARTIES = {"CHN": "China", "PAK": "Pakistan"}
+COLUMNS = ["tariff_line", "description", "base_rate", "category"]
+KINDS = {"immediate", "linear", "partial", "excluded"}
+
+
+class ScheduleError(TradeflowError):
+    """A schedule file failed validation (the message names the row and field)."""
+
+
+@dataclass(frozen=True)
+class Category:
+    code: str
+    kind: str
+    years: int = 0
+    cut: float = 0.0
+    label: str = ""
+
+    def rate(self, base: float, t: int) -> float:
+        """Preferential rate in schedule year t (0 = 2020)."""
+        if self.kind == "immediate":
+            return 0.0
+        if self.kind == "linear":
+            return round(base * max(0.0, 1 - (t + 1) / self.years), 6)
+        if self.kind == "partial":
+            return round(base * (1 - self.cut), 6)
+        return base
+
+
+def load_categories(path: Path | None = None) -> dict[str, dict[str, Category]]:
+    """Per party: category code → Category. Validates kinds and parameters."""
+    try:
+        if path is None:
+            text = resources.files("tradeflow.fta").joinpath("categories.yaml").read_text(encoding="utf-8")
+            where = "categories.yaml (built in)"
+        else:
+            text, where = Path(path).read_text(encoding="utf-8"), str(path)
+        raw = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read category table {path}: {exc}") from None
+    out: dict[str, dict[str, Category]] = {}
+    for party, cats in (raw or {}).items():
+        out[party] = {}
+        for code, spec in (cats or {}).items():
+            kind = (spec or {}).get("kind")
+            if kind not in KINDS:
+                raise ConfigError(f"{where}: {party}.{code}: kind must be one of {sorted(KINDS)}, got {kind!r}")
+            years, cut = int(spec.get("years", 0)), float(spec.get("cut", 0.0))
+            if kind == "linear" and years < 1:
+                raise ConfigError(f"{where}: {party}.{code}: a linear category needs years >= 1")
+            if kind == "partial" and not 0 < cut < 1:
+                raise ConfigError(f"{where}: {party}.{code}: a partial category needs 0 < cut < 1")
+            out[party][str(code)] = Category(str(code), kind, years, cut, str(spec.get("label", "")))
+    return out
+
+
+def read_schedule(path: Path) -> pd.DataFrame:
+    """Read a CSV or XLSX schedule as text columns (validation happens in validate_schedule)."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            df = pd.read_excel(path, dtype=str, engine="openpyxl")
+        elif path.suffix.lower() == ".csv":
+            df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        else:
+            raise ScheduleError(f"{path}: schedule files must be .csv or .xlsx")
+    except ScheduleError:
+        raise
+    except Exception as exc:  # pandas/openpyxl raise many types for unreadable files
+        raise ScheduleError(f"{path}: cannot read the file ({type(exc).__name__}: {exc})") from None
+    df.columns = [str(c).strip().lower() for c in df.columns]
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise ScheduleError(f"{path}: missing column(s) {missing}; expected {COLUMNS}")
+    return df[COLUMNS].fillna("")
+
+
+def validate_schedule(df: pd.DataFrame, party: str, categories: dict[str, Category], known_hs6: set[str] | None,
+                      where: str) -> pd.DataFrame:
+    """Return the normalised schedule or raise ScheduleError naming the first bad row and field.
+
+    Row numbers are those of the file (header = row 1)."""
+    if party not in PARTIES:
+        raise ConfigError(f"--party must be one of {sorted(PARTIES)}, got {party!r}")
+    if df.empty:
+        raise ScheduleError(f"{where}: the schedule has no rows")
+    out = pd.DataFrame({"row": df.index + 2})
+    out["tariff_line"] = df["tariff_line"].astype(str).str.replace(r"[.\s]", "", regex=True)
+    out["description"] = df["description"].astype(str).str.strip()
+    out["category"] = df["category"].astype(str).str.strip()
+    out["base_rate"] = pd.to_numeric(df["base_rate"].astype(str).str.strip().str.rstrip("%"), errors="coerce")
+
+    def fail(mask: pd.Series, field: str, why) -> None:
+        if mask.any():
+            first = out[mask].iloc[0]
+            value = df.loc[first.name, field] if field in df else ""
+            more = f" (and {int(mask.sum()) - 1} more rows)" if mask.sum() > 1 else ""
+            raise ScheduleError(f"{where}: row {first['row']}, field {field}: {why(value)}{more}")
+
+    fail(~out["tariff_line"].str.fullmatch(r"\d{8}"), "tariff_line", lambda v: f"{v!r} is not an 8-digit tariff line")
+    fail(out["base_rate"].isna(), "base_rate", lambda v: f"{v!r} is not a number")
+    fail((out["base_rate"] < 0) | (out["base_rate"] > 1000), "base_rate", lambda v: f"{v} is outside 0–1000 %")
+    fail(~out["category"].isin(list(categories)), "category",
+         lambda v: f"{v!r} is not a {party} category ({', '.join(categories)})")
+    fail(out["tariff_line"].duplicated(keep="first"), "tariff_line", lambda v: f"{v!r} appears twice")
+    if known_hs6 is not None:
+        fail(~out["tariff_line"].str[:6].isin(known_hs6), "tariff_line",
+             lambda v: f"{v!r}: HS6 {str(v).replace('.', '')[:6]} is not in the declared HS version")
+    out["party"] = party
+    return out.drop(columns="row")
+
+
+def store_schedule(home: Path, party: str, schedule: pd.DataFrame, hs_version: str, source: str) -> Path:
+    """Atomically replace ``$TRADEFLOW_HOME/schedules/<party>.csv`` (the previous one stays on any error)."""
+    folder = Path(home) / "schedules"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{party}.csv"
+    frame = schedule.assign(hs_version=hs_version, source=source)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{party}-", suffix=".csv")
+    os.close(fd)
+    try:
+        frame.to_csv(tmp, index=False)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def stored_schedules(home: Path) -> pd.DataFrame | None:
+    """Schedules imported by users, or None when none were."""
+    folder = Path(home) / "schedules"
+    frames = [pd.read_csv(p, dtype={"tariff_line": str}) for p in sorted(folder.glob("*.csv"))] if folder.is_dir() else []
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def schedules_frame(home: Path, known_hs6: dict[str, set[str]] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(schedule lines, category table) for both parties: imported ones where a user imported
+    them, else the synthetic sample (is_sample = true)."""
+    from tradeflow.sample.schedules import sample_schedule
+
+    custom = Path(home) / "schedules" / "categories.yaml"
+    categories = load_categories(custom if custom.exists() else None)
+    stored = stored_schedules(home)
+    frames = []
+    for party in PARTIES:
+        mine = stored[stored["party"] == party] if stored is not None else None
+        if mine is not None and not mine.empty:
+            frames.append(mine.assign(is_sample=False))
+        else:
+            s = sample_schedule(party)
+            frames.append(validate_schedule(s, party, categories[party], None, "sample schedule")
+                          .assign(hs_version="HS2017", source="sample", is_sample=True))
+    lines = pd.concat(frames, ignore_index=True)[
+        ["party", "tariff_line", "description", "base_rate", "category", "hs_version", "source", "is_sample"]]
+    cats = pd.DataFrame([(p, c.code, c.kind, c.years, c.cut, c.label) for p, cs in categories.items() for c in cs.values()],
+                        columns=["party", "category", "kind", "years", "cut", "label"])
+    return lines, cats

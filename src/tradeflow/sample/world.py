@@ -1,0 +1,46 @@
+"""Synthetic "all reporters' exports to the World" (HS6 and TOTAL), for revealed comparative advantage.
+
+World exports of each sample product are scaled from the pair's own World flows; eight real
+reporters share them (Pakistan and China with their sample values, six others with seeded
+random shares). Country totals are round synthetic figures. SAMPLE, not real statistics.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Other exporters carrying the rest of world exports, and synthetic total exports (US$ bn, 2015 → 2024 linear).
+OTHERS = {699: "IND", 842: "USA", 276: "DEU", 704: "VNM", 50: "BGD", 792: "TUR"}
+TOTALS_BN = {586: (22, 31), 156: (2270, 3400), 699: (265, 440), 842: (1500, 2060), 276: (1330, 1690),
+             704: (160, 400), 50: (32, 45), 792: (143, 260)}
+
+
+def world_exports(flows: pd.DataFrame, prod: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Rows (reporter, year, k, value, cmd) for annual HS6 exports to the World of every reporter, plus TOTAL rows."""
+    annual = flows[(flows["freq"] == "A") & (flows["partner"] == 0) & (flows["flow"] == "X") & (flows["mot"] == 0)]
+    own = annual.pivot_table(index=["k", "year"], columns="reporter", values="value", aggfunc="sum").fillna(0.0)
+    rows = []
+    pak_to_chn = (prod["direction"] == "PAK>CHN").to_numpy()
+    # each other exporter keeps its share of a product's world market from year to year
+    market_shares = {k: rng.dirichlet(np.ones(len(OTHERS)) * 4) for k in range(len(prod))}
+    # Pakistan's and China's share of each product's world exports, fixed per product
+    pak_world_share = np.clip(np.exp(rng.normal(np.log(0.02), 0.9, len(prod))), 0.002, 0.15)
+    chn_world_share = np.clip(np.exp(rng.normal(np.log(0.30), 0.4, len(prod))), 0.05, 0.7)
+    for (k, year), r in own.iterrows():
+        pak, chn = r.get(586, 0.0), r.get(156, 0.0)
+        # world market of the product: Pakistan's goods are small in world trade, China's large
+        world = pak / pak_world_share[k] if pak_to_chn[k] else chn / chn_world_share[k]
+        chn = chn if chn > 0 else world * 0.06
+        rest = max(world - pak - chn, 0.0)
+        for (code, _), share in zip(OTHERS.items(), market_shares[k]):
+            rows.append((code, year, k, rest * share, "AG6"))
+        if pak > 0:
+            rows.append((586, year, k, pak, "AG6"))
+        rows.append((156, year, k, chn, "AG6"))
+    years = sorted(own.index.get_level_values("year").unique())
+    for year in years:
+        f = (year - 2015) / 9
+        for code, (a, b) in TOTALS_BN.items():
+            rows.append((code, year, -1, (a + (b - a) * f) * 1e9, "TOTAL"))
+    return pd.DataFrame(rows, columns=["reporter", "year", "k", "value", "cmd"])
