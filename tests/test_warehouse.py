@@ -139,7 +139,7 @@ def test_agro_flag_rules_on_codes_outside_the_sample():
     conn.execute("CREATE SCHEMA raw; CREATE TABLE raw.reference_hs AS SELECT * FROM (VALUES "
                  "('H6','030211'),('H6','160420'),('H6','230120'),('H6','290544'),('H6','330112'),('H6','520100'),"
                  "('H6','510111'),('H6','382460'),('H6','020130'),('H6','240110')) t(classification, code)")
-    conn.execute("ALTER TABLE raw.reference_hs ADD COLUMN description VARCHAR")
+    conn.execute("ALTER TABLE raw.reference_hs ADD COLUMN description VARCHAR; ALTER TABLE raw.reference_hs ADD COLUMN source VARCHAR")
     from tradeflow.warehouse.models import params
 
     p = params()

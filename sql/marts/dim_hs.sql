@@ -11,10 +11,10 @@
 --     frozen fruit (0803–0811; nuts 0801–0802 excluded).
 WITH codes AS (
     SELECT CASE classification WHEN 'H4' THEN 'HS2012' WHEN 'H5' THEN 'HS2017' WHEN 'H6' THEN 'HS2022' END AS hs_version,
-           code, description
+           code, description, source
     FROM raw.reference_hs
     UNION
-    SELECT v.hs_version, c.chapter, c.name
+    SELECT v.hs_version, c.chapter, c.name, 'seed'
     FROM read_csv($chapters_csv, header = true, all_varchar = true) AS c
     CROSS JOIN (VALUES ('HS2017'), ('HS2022')) AS v(hs_version)
 ),
@@ -46,7 +46,8 @@ SELECT
                                     '0401', '0403', '0405', '0406', '0407', '0603')
         OR substr(d.code, 1, 4) BETWEEN '0701' AND '0710'
         OR substr(d.code, 1, 4) BETWEEN '0803' AND '0811'
-    ) AS is_perishable
+    ) AS is_perishable,
+    d.source
 FROM dedup AS d
 LEFT JOIN read_csv($chapters_csv, header = true, all_varchar = true) AS ch ON ch.chapter = substr(d.code, 1, 2)
 LEFT JOIN read_csv($sections_csv, header = true, all_varchar = true) AS s

@@ -139,6 +139,30 @@ def status() -> None:
         out.print("[bold]Last run[/] none recorded")
 
 
+@main.group()
+def schedule() -> None:
+    """CPFTA Phase-II tariff schedules (see `tradeflow schedule import --help` for the file format)."""
+
+
+@schedule.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--party", type=click.Choice(["CHN", "PAK"]), required=True, help="Whose schedule (the importer).")
+@click.option("--hs-version", default="HS2017", show_default=True, help="HS version of the tariff lines.")
+@click.option("--categories", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML table of staging categories, if the file's categories differ from the built-in ones.")
+def schedule_import(file: Path, party: str, hs_version: str, categories: Path | None) -> None:
+    """Validate FILE (CSV or XLSX: tariff_line, description, base_rate, category) and load it for PARTY.
+
+    A file that fails validation changes nothing; the next `tradeflow refresh` uses the new schedule.
+    Official schedules: MOFCOM's FTA portal (fta.mofcom.gov.cn, China–Pakistan Phase II) and
+    Pakistan's Ministry of Commerce (commerce.gov.pk, CPFTA Phase II protocol annexes)."""
+    from tradeflow.fta.schedule import import_schedule
+
+    settings = Settings.from_env()
+    path, n, note = import_schedule(settings, file, party, hs_version, categories)
+    click.echo(f"loaded {n} lines for {party} into {path}{note}; run `tradeflow refresh` to rebuild the indicators")
+
+
 @main.command()
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("docs/sql.md"), show_default=True)
 def docs(output: Path) -> None:

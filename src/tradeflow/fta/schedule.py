@@ -185,3 +185,45 @@ def schedules_frame(home: Path, known_hs6: dict[str, set[str]] | None = None) ->
     cats = pd.DataFrame([(p, c.code, c.kind, c.years, c.cut, c.label) for p, cs in categories.items() for c in cs.values()],
                         columns=["party", "category", "kind", "years", "cut", "label"])
     return lines, cats
+
+
+def known_hs6_codes(snapshot: Path, hs_version: str) -> tuple[set[str], str]:
+    """HS6 codes of ``hs_version`` known to the published warehouse, and where they come from."""
+    from tradeflow.warehouse.db import connect
+
+    if not Path(snapshot).exists():
+        raise ScheduleError("no published warehouse to validate HS codes against: run `tradeflow refresh` first")
+    conn = connect(snapshot, read_only=True)
+    try:
+        rows = conn.execute("SELECT code, source FROM marts.dim_hs WHERE hs_version = ? AND level = 6",
+                            [hs_version]).fetchall()
+    finally:
+        conn.close()
+    if not rows:
+        raise ScheduleError(f"--hs-version {hs_version}: no such HS version in the warehouse (HS2017, HS2022)")
+    sources = {s for _, s in rows}
+    return {c for c, _ in rows}, ("the sample's codes only" if sources == {"sample"} else "the full nomenclature")
+
+
+def import_schedule(settings, file: Path, party: str, hs_version: str, categories_file: Path | None):
+    """Validate and store a user's schedule; returns (stored path, lines, note)."""
+    categories = load_categories(categories_file)
+    if party not in categories:
+        raise ScheduleError(f"{categories_file or 'categories.yaml'}: no categories for {party}")
+    known, coverage = known_hs6_codes(settings.snapshot, hs_version)
+    df = read_schedule(file)
+    try:
+        clean = validate_schedule(df, party, categories[party], known, str(file))
+    except ScheduleError as exc:
+        if "not in the declared HS version" in str(exc) and coverage != "the full nomenclature":
+            raise ScheduleError(f"{exc} (the warehouse holds {coverage}; a live refresh loads the full HS lists)") from None
+        raise
+    if categories_file is not None:
+        target = Path(settings.home) / "schedules" / "categories.yaml"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".categories-")
+        os.close(fd)
+        Path(tmp).write_text(Path(categories_file).read_text(encoding="utf-8"), encoding="utf-8")
+        os.replace(tmp, target)
+    path = store_schedule(settings.home, party, clean, hs_version, source=str(Path(file).name))
+    return path, len(clean), ""

@@ -59,6 +59,11 @@ def sample_schedule(party: str) -> pd.DataFrame:
     per, extra = divmod(n, len(codes))
     lines = [f"{c}{i:02d}" for j, c in enumerate(codes) for i in range(per + (1 if j < extra else 0))]
     key = {f"{c}00": cat for c, cat in KEY_LINES[party].items()}
+    # lines under an HS6 whose MFN rate is zero are duty-free already: immediate category
+    first = "A0" if party == "CHN" else "C1"
+    for line in lines:
+        if mfn_rate(party_m49(party), line[:6]) == 0:
+            key[line] = first
     counts = category_counts(party)
     for cat in key.values():
         counts[cat] -= 1

@@ -1,0 +1,166 @@
+"""CPFTA Phase II: category paths, schedule validation, hand-computed indicators, sample calibration, import."""
+
+import duckdb
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from tradeflow.cli import main
+from tradeflow.fta.schedule import (
+    Category,
+    ScheduleError,
+    load_categories,
+    read_schedule,
+    validate_schedule,
+)
+from tradeflow.warehouse.db import build
+
+CATS = load_categories()
+
+
+@pytest.mark.parametrize("t,expected", [(0, 9.0), (1, 8.0), (9, 0.0), (10, 0.0), (11, 0.0)])
+def test_linear_ten_years(t, expected):
+    assert Category("A10", "linear", years=10).rate(10.0, t) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("kind,kw,rates", [
+    ("linear", {"years": 7}, {0: 12 * 6 / 7, 1: 12 * 5 / 7, 6: 0.0, 7: 0.0, 8: 0.0}),
+    ("partial", {"cut": 0.2}, {0: 9.6, 1: 9.6, 7: 9.6, 8: 9.6}),
+    ("excluded", {}, {0: 12.0, 1: 12.0, 15: 12.0}),
+    ("immediate", {}, {0: 0.0, 1: 0.0}),
+])
+def test_category_paths(kind, kw, rates):
+    c = Category("X", kind, **kw)
+    for t, r in rates.items():
+        assert c.rate(12.0, t) == pytest.approx(r)
+
+
+def schedule_df(rows):
+    return pd.DataFrame(rows, columns=["tariff_line", "description", "base_rate", "category"]).astype(str)
+
+
+GOOD = [("52051200", "cotton yarn", "5", "A0"), ("1006.30.10", "rice", "65", "E")]
+
+
+@pytest.mark.parametrize("bad,field,fragment", [
+    (("5205120", "x", "5", "A0"), "tariff_line", "not an 8-digit"),
+    (("52051200", "dup", "5", "A0"), "tariff_line", "appears twice"),
+    (("52051300", "x", "1200", "A0"), "base_rate", "outside 0–1000"),
+    (("52051300", "x", "five", "A0"), "base_rate", "not a number"),
+    (("52051300", "x", "5", "Z9"), "category", "not a CHN category"),
+    (("99999900", "x", "5", "A0"), "tariff_line", "not in the declared HS version"),
+])
+def test_validation_names_row_and_field(bad, field, fragment):
+    with pytest.raises(ScheduleError) as err:
+        validate_schedule(schedule_df(GOOD + [bad]), "CHN", CATS["CHN"], {"520512", "520513", "100630"}, "f.csv")
+    assert f"row 4, field {field}" in str(err.value) and fragment in str(err.value)
+
+
+def test_valid_schedule_is_normalised():
+    out = validate_schedule(schedule_df(GOOD), "CHN", CATS["CHN"], {"520512", "100630"}, "f.csv")
+    assert list(out["tariff_line"]) == ["52051200", "10063010"] and list(out["base_rate"]) == [5.0, 65.0]
+
+
+def test_bad_category_tables_are_rejected(tmp_path):
+    from tradeflow.errors import ConfigError
+
+    p = tmp_path / "c.yaml"
+    p.write_text("CHN:\n  L: {kind: linear}\n")
+    with pytest.raises(ConfigError, match="needs years"):
+        load_categories(p)
+    p.write_text("CHN:\n  L: {kind: sometimes}\n")
+    with pytest.raises(ConfigError, match="kind must be"):
+        load_categories(p)
+
+
+def hand_warehouse():
+    """20 lines of Pakistan's schedule with known rates, MFN = base (no WITS), hand-made trade."""
+    lines = [(f"8471{i:02d}00", "C1" if i < 8 else "C2" if i < 12 else "P" if i < 15 else "S", 10.0 if i % 2 else 20.0)
+             for i in range(20)]
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
+    conn.register("fta_schedule_frame", pd.DataFrame(
+        [("PAK", l, "", r, c, "HS2017", "test", False) for l, c, r in lines],
+        columns=["party", "tariff_line", "description", "base_rate", "category", "hs_version", "source", "is_sample"]))
+    cats = load_categories()["PAK"]
+    conn.register("fta_categories_frame", pd.DataFrame(
+        [("PAK", c.code, c.kind, c.years, c.cut, c.label) for c in cats.values()],
+        columns=["party", "category", "kind", "years", "cut", "label"]))
+    build(conn, "raw.fta_schedule")
+    build(conn, "raw.fta_categories")
+    conn.execute("CREATE TABLE staging.tariffs (importer VARCHAR, partner VARCHAR, year INT, hs6 VARCHAR, "
+                 "hs_version VARCHAR, tariff_type VARCHAR, rate_pct DOUBLE)")
+    conn.execute("CREATE TABLE marts.hs_concordance (from_version VARCHAR, to_version VARCHAR, from_code VARCHAR, to_code VARCHAR)")
+    # Pakistan's imports from China, HS2017, base year 2019 and 2020: one HS6 per line pair
+    conn.execute("""CREATE TABLE marts.trade_flows_hs2017 AS SELECT * FROM (VALUES
+        ('PAK','CHN','M','A',2019,'847100',100.0), ('PAK','CHN','M','A',2019,'847112',300.0),
+        ('PAK','CHN','M','A',2019,'847119',600.0), ('PAK','CHN','M','A',2019,'999999',1000.0),
+        ('PAK','CHN','M','A',2020,'847100',50.0), ('PAK','CHN','M','A',2020,'847119',150.0))
+        t(reporter, partner, flow, freq, year, hs6_2017, value_usd)""")
+    build(conn, "marts.fta_tariff_lines")
+    build(conn, "marts.fta_indicators", base_year=2019)
+    return conn, lines
+
+
+def test_hand_made_schedule_gives_hand_computed_indicators():
+    conn, lines = hand_warehouse()
+    r = conn.execute("SELECT * FROM marts.fta_indicators WHERE year = 2020").df().iloc[0]
+    # year 0: C1 (lines 0–7) at zero; C2 (8–11, 7 years) cut by 1/7; P (12–14) cut by 20 %; S (15–19) unchanged
+    pref = [0.0 if i < 8 else b * 6 / 7 if i < 12 else b * 0.8 if i < 15 else b for i, (_, _, b) in enumerate(lines)]
+    mfn = [b for _, _, b in lines]
+    assert r["lines_total"] == 20 and r["lines_zero"] == 8 and r["share_lines_zero"] == pytest.approx(0.4)
+    assert r["avg_pref_simple_pct"] == pytest.approx(sum(pref) / 20)
+    assert r["avg_mfn_simple_pct"] == pytest.approx(sum(mfn) / 20)
+    # each line is its own HS6: 847100 = line 0 (C1, 20 % → 0), 847112 = line 12 (P, 20 → 16), 847119 = line 19 (S, 10)
+    # weights 100, 300, 600 (base-year imports); 1,000 more imported on a line outside the schedule
+    assert r["avg_pref_weighted_pct"] == pytest.approx((100 * 0 + 300 * 16 + 600 * 10) / 1000)  # 10.8
+    assert r["avg_mfn_weighted_pct"] == pytest.approx((100 * 20 + 300 * 20 + 600 * 10) / 1000)  # 14.0
+    assert r["margin_weighted_pp"] == pytest.approx((100 * 20 + 300 * 4 + 600 * 0) / 1000)  # 3.2
+    assert r["trade_coverage_zero"] == pytest.approx(100.0 / 2000.0)  # the zero line carries 100 of all 2,000 imported
+    assert r["imports_liberalised_usd"] == pytest.approx(50.0) and r["imports_not_liberalised_usd"] == pytest.approx(150.0)
+    # C2 lines (7 equal cuts from 2020) reach zero on 1 January 2026
+    nz = dict(conn.execute("SELECT year, lines_zero_next_jan FROM marts.fta_indicators").fetchall())
+    assert nz[2025] == 4 and nz[2024] == 0 and nz[2026] == 0
+    margins = conn.execute("SELECT margin_pp, margin_relative FROM marts.fta_tariff_lines "
+                           "WHERE tariff_line = '84711200' AND year = 2020").fetchall()[0]
+    assert margins == (pytest.approx(20 - 16), pytest.approx(0.2))
+
+
+def test_sample_line_shares_match_the_published_structure(sample_home):
+    home, _, _ = sample_home
+    conn = duckdb.connect(str(home / "published" / "tradeflow.duckdb"), read_only=True)
+    share = {(i, y): s for i, y, s in conn.execute("SELECT importer, year, share_lines_zero FROM marts.fta_indicators").fetchall()}
+    assert abs(share[("CHN", 2020)] - 0.45) <= 0.01 and abs(share[("CHN", 2030)] - 0.75) <= 0.01
+    assert abs(share[("PAK", 2020)] - 0.45) <= 0.01 and abs(share[("PAK", 2035)] - 0.75) <= 0.01
+    chn = [share[("CHN", y)] for y in range(2020, 2036)]
+    assert chn == sorted(chn)  # the path never goes back
+    cats = dict(conn.execute("SELECT category, count(*) FROM raw.fta_schedule WHERE party='PAK' GROUP BY 1").fetchall())
+    assert cats["P"] == 350 and cats["S"] == 1410
+    assert conn.execute("SELECT count(*) FROM raw.fta_schedule WHERE party='CHN' AND description LIKE '%priority%' "
+                        "AND category='A0'").fetchall()[0][0] == 313
+    opp = conn.execute("SELECT hs6, rca, rca_status, indicative_potential_usd FROM marts.fta_opportunities ORDER BY rank").fetchall()
+    assert opp and all(o[2] == "ok" and o[1] > 0 for o in opp) and opp[0][3] >= opp[-1][3]
+    assert conn.execute("SELECT bool_and(is_sample) FROM marts.fta_tariff_lines").fetchall()[0][0] is True
+    conn.close()
+
+
+def test_import_rejects_a_bad_file_and_keeps_the_previous_schedule(sample_home, tmp_path, monkeypatch):
+    import shutil
+
+    home, _, _ = sample_home
+    work = tmp_path / "home"
+    shutil.copytree(home / "published", work / "published")
+    monkeypatch.setenv("TRADEFLOW_HOME", str(work))
+    good = tmp_path / "chn.csv"
+    good.write_text("tariff_line,description,base_rate,category\n52051200,yarn,5,A0\n10063010,rice,65,E\n")
+    r = CliRunner().invoke(main, ["schedule", "import", str(good), "--party", "CHN"])
+    assert r.exit_code == 0, r.output
+    stored = (work / "schedules" / "CHN.csv").read_text()
+    bad = tmp_path / "bad.xlsx"
+    pd.DataFrame({"tariff_line": ["52051200", "1006301"], "description": ["a", "b"], "base_rate": [5, 65],
+                  "category": ["A0", "E"]}).to_excel(bad, index=False)
+    r = CliRunner().invoke(main, ["schedule", "import", str(bad), "--party", "CHN"])
+    assert r.exit_code == 1 and "row 3, field tariff_line" in r.output and "'1006301'" in r.output
+    assert (work / "schedules" / "CHN.csv").read_text() == stored
+    df = read_schedule(good)
+    assert list(df.columns) == ["tariff_line", "description", "base_rate", "category"]
