@@ -88,6 +88,9 @@ class Warehouse:
             raise WarehouseError(f"another tradeflow process has been writing {self.path} for {self.lock_timeout}s") from exc
         try:
             conn = connect(self.path)
+            # One thread: floating-point sums then always add in the same order, so two builds
+            # from the same archive give byte-identical marts (the data are small).
+            conn.execute("SET threads = 1")
             try:
                 for schema in SCHEMAS:
                     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
