@@ -138,7 +138,7 @@ def test_missing_required_field_fails_that_period_only(records, tmp_path):
         assert "period=2021" in str(err.value)
     # 2022 (both reporters) and China's 2021 are complete and loadable; Pakistan's 2021 is not
     done = {(b.partition["reporter"], b.partition["period"]) for b in archive.completed_batches().values()}
-    assert done == {(156, "2021"), (156, "2022"), (586, "2022")}
+    assert done == {(156, "2021"), (156, "2022"), (586, "2022"), ("all", "2021"), ("all", "2022")}
 
 
 def client_settings(fake, tmp_path):
@@ -149,7 +149,8 @@ def test_unchanged_availability_makes_no_data_calls_and_a_revision_is_a_new_vint
     with FakeComtrade(records, key=KEY) as fake:
         client, archive = client_for(fake, tmp_path, key=KEY)
         first = refresh_live(client_settings(fake, tmp_path), archive, ["2021", "2021-01", "2021-02"], client=client)
-        assert first.new_bodies == 2 + 2 * 2 + 2  # 2 annual, 4 monthly, 2 monthly-by-mode (China publishes no modes)
+        # 2 annual, 4 monthly, 2 monthly-by-mode (China publishes no modes), 2 all-reporter World bodies (HS6, TOTAL)
+        assert first.new_bodies == 2 + 2 * 2 + 2 + 2
         data_calls = fake.data_calls()
         again = refresh_live(client_settings(fake, tmp_path), archive, ["2021", "2021-01", "2021-02"], client=client)
         assert fake.data_calls() == data_calls and again.new_bodies == 0 and again.skipped_unchanged == 6
@@ -157,7 +158,8 @@ def test_unchanged_availability_makes_no_data_calls_and_a_revision_is_a_new_vint
         third = refresh_live(client_settings(fake, tmp_path), archive, ["2021", "2021-01", "2021-02"], client=client)
         assert third.partitions == ["586/A/2021"] and fake.data_calls() == data_calls + 1
     conn = loaded(archive)
-    vintages = conn.execute("SELECT DISTINCT vintage::VARCHAR FROM raw.comtrade_records WHERE reporterCode=586 AND period='2021' ORDER BY 1").fetchall()
+    vintages = conn.execute("SELECT DISTINCT vintage::VARCHAR FROM raw.comtrade_records WHERE reporterCode=586 AND period='2021' "
+                            "AND query_scope = 'reporter' ORDER BY 1").fetchall()
     assert vintages == [("2024-06-30",), ("2025-03-01",)]  # the old vintage is kept and queryable
 
 

@@ -7,7 +7,7 @@ from pipelines.resources import TradeflowResource
 from tradeflow.archive import RawArchive
 from tradeflow.warehouse import Warehouse
 from tradeflow.warehouse.db import model_description
-from tradeflow.warehouse.models import MARTS, STAGING, build_marts, build_raw, build_staging
+from tradeflow.warehouse.models import GOAL_FRAMES, MARTS, STAGING, build_marts, build_raw, build_staging
 from tradeflow.warehouse.snapshot import publish
 
 KINDS = {"duckdb", "sql"}
@@ -30,6 +30,9 @@ RAW_SOURCES = {
     "raw.hs_concordance": ["archive.comtrade_responses"],
     "raw.fta_schedule": [],
     "raw.fta_categories": [],
+    "raw.khunjerab_months": [],
+    "raw.gacc_events": [],
+    "raw.plan_baskets": [],
 }
 
 
@@ -50,7 +53,7 @@ def staging_tables(tradeflow: TradeflowResource):
         yield dg.MaterializeResult(asset_key=_key(name), metadata={"rows": rows})
 
 
-@dg.multi_asset(specs=_specs(MARTS, "marts"))
+@dg.multi_asset(specs=_specs(MARTS, "marts") + _specs({k: ["marts.trade_flows"] for k in GOAL_FRAMES}, "marts"))
 def mart_tables(tradeflow: TradeflowResource):
     with Warehouse(tradeflow.settings().database).writer() as conn:
         counts = build_marts(conn)

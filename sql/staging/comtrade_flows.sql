@@ -1,5 +1,6 @@
 -- staging.comtrade_flows: HS6 records typed and deduplicated, newest vintage of each
--- (reporter, frequency, period). Only partner2 = World and customs = all procedures (C00),
+-- (reporter, frequency, period) per query family; where the reporter's own query and the
+-- all-reporters World query carry the same record, the reporter's own one is kept. Only partner2 = World and customs = all procedures (C00),
 -- so nothing is double counted; transport modes are kept (motCode 0 = all modes).
 WITH hs6 AS (
     SELECT *
@@ -10,7 +11,7 @@ WITH hs6 AS (
       AND customsCode = 'C00'
 ),
 newest AS (
-    SELECT *, max(vintage) OVER (PARTITION BY reporterCode, freqCode, period) AS newest_vintage
+    SELECT *, max(vintage) OVER (PARTITION BY reporterCode, freqCode, period, query_scope) AS newest_vintage
     FROM hs6
 )
 SELECT
@@ -42,5 +43,5 @@ FROM newest
 WHERE vintage = newest_vintage
 QUALIFY row_number() OVER (
     PARTITION BY reporterCode, partnerCode, flowCode, freqCode, period, cmdCode, motCode
-    ORDER BY fetched_at DESC, sha256
+    ORDER BY query_scope = 'all_reporters', fetched_at DESC, sha256
 ) = 1

@@ -22,20 +22,40 @@ from tradeflow.ingest import IngestResult
 from tradeflow.periods import period_keys, to_query
 from tradeflow.settings import Settings
 from tradeflow.sources.comtrade import Availability, ComtradeClient
-from tradeflow.sources.comtrade_query import REPORTERS, bilateral_queries, mode_query
+from tradeflow.sources.comtrade_query import REPORTERS, bilateral_queries, mode_query, world_exports_queries
 from tradeflow.errors import SourceError
 
 log = logging.getLogger("tradeflow.comtrade")
 
 
-def stored_releases(archive: RawArchive) -> dict[tuple[int, str, str], dict]:
-    """The release of the newest completed batch per (reporter, freq, period)."""
-    out: dict[tuple[int, str, str], dict] = {}
+def stored_releases(archive: RawArchive) -> dict[tuple, dict]:
+    """The release of the newest completed batch per (reporter, freq, period); reporter "all" for world queries."""
+    out: dict[tuple, dict] = {}
     for batch in archive.completed_batches().values():
         p = batch.partition
         if {"reporter", "freq", "period"} <= p.keys():
-            out[(int(p["reporter"]), p["freq"], p["period"])] = batch.release
+            rep = p["reporter"] if p["reporter"] == "all" else int(p["reporter"])
+            out[(rep, p["freq"], p["period"])] = batch.release
     return out
+
+
+def _fetch_world(client: ComtradeClient, archive: RawArchive, period: str, result: IngestResult) -> None:
+    """All reporters' exports to the World for one year (HS6 and TOTAL): the RCA inputs."""
+    from tradeflow.archive import now_utc
+    from tradeflow.warehouse.comtrade_load import check_entries
+
+    batch = uuid.uuid4().hex
+    release = {"vintage": now_utc()[:10], "batch": batch}
+    entries = [e for q in world_exports_queries(period) for e in client.fetch(q, release)]
+    bad = check_entries(archive, entries)
+    for entry, message in bad:
+        archive.mark_failed(entry, message)
+    if bad:
+        raise SourceError(bad[0][1])
+    archive.complete_batch(batch, world_exports_queries(period)[0].partition(), release, [e.request_id for e in entries])
+    result.new_bodies += len(entries)
+    result.bytes += sum(e.bytes for e in entries)
+    result.partitions.append(f"all/A/{period}")
 
 
 def unchanged(stored: dict | None, avail: Availability) -> bool:
@@ -72,6 +92,14 @@ def refresh_live(settings: Settings, archive: RawArchive, keys: list[str] | None
                     what = f"reporter {query.reporter} period {period} ({'monthly' if freq == 'M' else 'annual'})"
                     log.error("%s failed: %s", what, exc)
                     result.failed.append(f"{what}: {exc}")
+    for period in by_freq.get("A", []):
+        if ("all", "A", period) in stored:
+            continue  # every reporter's exports to the World: fetched once a year, refreshed with the archive
+        try:
+            _fetch_world(client, archive, period, result)
+        except TradeflowError as exc:
+            log.error("world exports %s failed: %s", period, exc)
+            result.failed.append(f"world exports (all reporters) {period}: {exc}")
     refresh_reference(client, archive, result)
     result.calls = client.http.calls - calls_before
     result.rows = client.records

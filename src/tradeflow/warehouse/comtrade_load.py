@@ -116,8 +116,9 @@ def load_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive, entries: Sequ
             "vintage": [e.release.get("vintage") or e.fetched_at[:10] for e in entries],
             "fetched_at": [e.fetched_at for e in entries],
             "is_sample": [e.is_sample for e in entries],
+            "query_scope": ["all_reporters" if e.partition.get("reporter") == "all" else "reporter" for e in entries],
         },
-        columns=["path", "request_id", "sha256", "vintage", "fetched_at", "is_sample"],
+        columns=["path", "request_id", "sha256", "vintage", "fetched_at", "is_sample", "query_scope"],
     )
     if files.empty:
         raise ParseError(f"no usable UN Comtrade responses in {archive.root}: run a refresh with --source sample or live")

@@ -13,6 +13,7 @@ import duckdb
 from tradeflow.archive import RawArchive
 from tradeflow.errors import ConfigError, WarehouseError
 from tradeflow.fta.schedule import schedules_frame
+from tradeflow.green_channel import config
 from tradeflow.reference import seed_path
 from tradeflow.sources.wits import tariff_frame
 from tradeflow.warehouse.comtrade_load import load_raw
@@ -27,7 +28,12 @@ RAW_FRAMES = {
     "raw.hs_concordance": "hs_concordance_frame",
     "raw.fta_schedule": "fta_schedule_frame",
     "raw.fta_categories": "fta_categories_frame",
+    "raw.khunjerab_months": "khunjerab_frame",
+    "raw.gacc_events": "gacc_events_frame",
+    "raw.plan_baskets": "baskets_frame",
 }
+#: raw tables computed from the marts at build time (goal metrics run over the marts).
+GOAL_FRAMES = {"raw.goals": "goals_frame", "raw.goal_series": "goal_series_frame", "raw.goal_monthly": "goal_monthly_frame"}
 
 #: model → the tables it reads (build order is the dict order).
 STAGING = {
@@ -52,6 +58,17 @@ MARTS = {
     "marts.fta_indicators": ["marts.fta_tariff_lines", "marts.trade_flows_hs2017"],
     "marts.fta_opportunities": ["marts.fta_tariff_lines", "marts.trade_flows_hs2017", "marts.world_exports"],
     "marts.fta_utilisation": [],
+    "marts.agro_monthly": ["marts.trade_flows", "marts.dim_hs"],
+    "marts.agro_products": ["marts.trade_flows", "marts.dim_hs"],
+    "marts.agro_indicators": ["marts.agro_monthly", "marts.agro_products"],
+    "marts.khunjerab_calendar": ["raw.khunjerab_months"],
+    "marts.khunjerab_indicators": ["marts.trade_flows", "marts.trade_flows_by_mode", "marts.dim_hs"],
+    "marts.khunjerab_before_after": ["marts.trade_flows", "marts.trade_flows_by_mode", "marts.dim_hs"],
+    "marts.seasonality_index": ["marts.trade_flows", "marts.trade_flows_by_mode", "marts.dim_hs"],
+    "marts.gacc_event_study": ["raw.gacc_events", "marts.trade_flows_hs2017"],
+    "marts.basket_flows": ["raw.plan_baskets", "marts.trade_flows_hs2017"],
+    "marts.goal_progress": ["marts.basket_flows", "marts.khunjerab_indicators", "marts.mirror_flows",
+                            "marts.fta_tariff_lines", "marts.trade_flows", "marts.dim_hs"],
 }
 
 
@@ -83,6 +100,22 @@ def params() -> dict:
     }
 
 
+def _build_goal_inputs(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Run every goal's metric over the marts built so far and store goals and series in raw."""
+    from tradeflow.green_channel.goals import goal_frames
+
+    basket_table = conn.execute("SELECT * FROM raw.plan_baskets").df()
+    frames = goal_frames(conn, config.goals(basket_table=basket_table))
+    counts = {}
+    for model, frame in GOAL_FRAMES.items():
+        conn.register(frame, frames[frame])
+        try:
+            counts[model] = build(conn, model)
+        finally:
+            conn.unregister(frame)
+    return counts
+
+
 def _prefer_live(entries):
     """Live data, once there are any, supersede the sample."""
     return [e for e in entries if not e.is_sample] if any(not e.is_sample for e in entries) else entries
@@ -92,7 +125,11 @@ def build_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive) -> dict[str,
     """Load every archived body and reference list; live data, once there are any, supersede the sample."""
     entries = _prefer_live(archive.loadable("comtrade.final"))
     schedule, categories = schedules_frame(archive.root.parent)
+    baskets = config.baskets()
     frames = {
+        "khunjerab_frame": config.khunjerab_months(),
+        "gacc_events_frame": config.gacc_events(),
+        "baskets_frame": baskets,
         "fta_schedule_frame": schedule,
         "fta_categories_frame": categories,
         "wits_observations": tariff_frame(archive, _prefer_live(archive.loadable("wits.trains"))),
@@ -123,7 +160,11 @@ def build_marts(conn: duckdb.DuckDBPyConnection, names=None) -> dict[str, int]:
 
     p = params()
     with transaction(conn):
-        counts = {name: build(conn, name, **p) for name in (names or MARTS)}
+        counts = {}
+        for name in names or MARTS:
+            if name == "marts.goal_progress":
+                counts.update(_build_goal_inputs(conn))
+            counts[name] = build(conn, name, **p)
         missing = apply_comments(conn)
         if missing:
             raise WarehouseError(f"undocumented marts columns (add them to sql/marts/_contract.yaml): {', '.join(missing)}")

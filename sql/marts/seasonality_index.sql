@@ -1,0 +1,59 @@
+-- marts.seasonality_index: seasonal index by calendar month (ratio to a centred 2×12 moving
+-- average; Census X-11 style, domain notes §4.11): T_t = (½Y_{t−6} + Y_{t−5} + … + Y_{t+5} + ½Y_{t+6}) / 12,
+-- r_t = Y_t / T_t where T_t > 0, SI_m = mean of r_t over the months m, rescaled so Σ SI_m = 12.
+-- Zero months are safe: the series is zero-filled, a zero month gives r = 0, a zero trend is
+-- skipped. months_window: 'seasonal closure (to Nov 2024)' or 'whole series'. basis and product_group
+-- as in marts.khunjerab_indicators.
+WITH road AS (
+    SELECT m.reporter, m.flow, 'road' AS basis, m.period_start, h.is_agro, m.value_usd
+    FROM marts.trade_flows_by_mode AS m
+    LEFT JOIN marts.dim_hs AS h ON h.code = m.hs6 AND h.hs_version = CASE WHEN m.year >= 2022 THEN 'HS2022' ELSE 'HS2017' END
+    WHERE m.mode IN ('road', 'land') AND m.partner IN ('CHN', 'PAK')
+),
+allm AS (
+    SELECT t.reporter, t.flow, 'all_modes', t.period_start, h.is_agro, t.value_usd
+    FROM marts.trade_flows AS t LEFT JOIN marts.dim_hs AS h ON h.hs_version = t.hs_version AND h.code = t.hs6
+    WHERE t.freq = 'M' AND t.partner IN ('CHN', 'PAK') AND t.flow IN ('X', 'M')
+),
+rows AS (
+    SELECT *, 'all' AS product_group FROM (SELECT * FROM road UNION ALL SELECT * FROM allm)
+    UNION ALL
+    SELECT *, 'agro' FROM (SELECT * FROM road UNION ALL SELECT * FROM allm) WHERE is_agro
+),
+series_keys AS (SELECT DISTINCT reporter, flow, basis, product_group FROM rows),
+months AS (
+    SELECT CAST(m AS DATE) AS period_start
+    FROM range((SELECT min(period_start) FROM marts.trade_flows WHERE freq = 'M'),
+               (SELECT max(period_start) FROM marts.trade_flows WHERE freq = 'M') + INTERVAL 1 MONTH, INTERVAL 1 MONTH) t(m)
+),
+windows AS (SELECT * FROM (VALUES ('seasonal closure (to Nov 2024)', DATE '2024-11-01'), ('whole series', DATE '2100-01-01')) w(win, until)),
+grid AS (
+    SELECT k.*, w.win, mo.period_start, coalesce(sum(r.value_usd), 0) AS y
+    FROM series_keys AS k CROSS JOIN windows AS w
+    JOIN months AS mo ON mo.period_start <= w.until
+    LEFT JOIN rows AS r ON r.reporter = k.reporter AND r.flow = k.flow AND r.basis = k.basis
+        AND r.product_group = k.product_group AND r.period_start = mo.period_start
+    GROUP BY ALL
+),
+trend AS (
+    SELECT *,
+           (sum(y) OVER w13 - 0.5 * (lag(y, 6) OVER w + lead(y, 6) OVER w)) / 12 AS t,
+           count(*) OVER w13 AS n13
+    FROM grid
+    WINDOW w AS (PARTITION BY reporter, flow, basis, product_group, win ORDER BY period_start),
+           w13 AS (PARTITION BY reporter, flow, basis, product_group, win ORDER BY period_start
+                   ROWS BETWEEN 6 PRECEDING AND 6 FOLLOWING)
+),
+ratios AS (
+    SELECT reporter, flow, basis, product_group, win, month(period_start) AS month, y / t AS r
+    FROM trend WHERE n13 = 13 AND t > 0
+),
+raw_si AS (
+    SELECT reporter, flow, basis, product_group, win, month, avg(r) AS si_raw, count(*) AS n_ratios
+    FROM ratios GROUP BY ALL
+)
+SELECT reporter, flow, basis, product_group, win AS months_window, month,
+       si_raw * 12 / sum(si_raw) OVER (PARTITION BY reporter, flow, basis, product_group, win) AS seasonal_index,
+       n_ratios
+FROM raw_si
+ORDER BY ALL
