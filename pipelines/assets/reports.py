@@ -4,6 +4,7 @@
 import dagster as dg
 
 from pipelines.resources import TradeflowResource
+from tradeflow.archive import now_utc
 from tradeflow.report import render_reports
 from tradeflow.warehouse import Warehouse
 
@@ -18,7 +19,7 @@ from tradeflow.warehouse import Warehouse
 def report_suite(tradeflow: TradeflowResource) -> dg.MaterializeResult:
     s = tradeflow.settings()
     with Warehouse(s.snapshot).reader() as conn:
-        paths = render_reports(conn, s.reports_dir)
+        paths = render_reports(conn, s.reports_dir, last_run=now_utc())
     return dg.MaterializeResult(
         metadata={"pages": len(paths), "index": dg.MetadataValue.path(str(paths[0]))}
     )

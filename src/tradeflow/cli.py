@@ -79,9 +79,13 @@ def report(self_contained: bool) -> None:
     from tradeflow.report import render_reports
     from tradeflow.warehouse import Warehouse
 
+    from tradeflow import runlog
+
     settings = Settings.from_env()
+    runs = [r for r in runlog.runs(settings.home) if r.success]
     with Warehouse(settings.snapshot).reader() as conn:
-        paths = render_reports(conn, settings.reports_dir, self_contained=self_contained)
+        paths = render_reports(conn, settings.reports_dir, self_contained=self_contained,
+                               last_run=runs[-1].finished_at if runs else None)
     for p in paths:
         click.echo(str(p))
 
@@ -161,6 +165,18 @@ def schedule_import(file: Path, party: str, hs_version: str, categories: Path | 
     settings = Settings.from_env()
     path, n, note = import_schedule(settings, file, party, hs_version, categories)
     click.echo(f"loaded {n} lines for {party} into {path}{note}; run `tradeflow refresh` to rebuild the indicators")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "xlsx"]), default="csv", show_default=True)
+@click.option("--table", "tables", multiple=True, help="A marts table (repeatable); default: every marts table.")
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=Path("exports"), show_default=True)
+def export(fmt: str, tables: tuple[str, ...], output: Path) -> None:
+    """Write marts tables as CSV or Parquet files, or one XLSX workbook with a sheet per table."""
+    from tradeflow.export import export_marts
+
+    for path in export_marts(Settings.from_env(), fmt, list(tables), output):
+        click.echo(str(path))
 
 
 @main.command()

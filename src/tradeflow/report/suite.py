@@ -6,27 +6,35 @@ from pathlib import Path
 
 import duckdb
 
+from tradeflow.report.agro import agro_page
+from tradeflow.report.cpfta import cpfta_page
+from tradeflow.report.goals import goals_page
+from tradeflow.report.methodology import methodology_page
+from tradeflow.report.mirror import mirror_page
 from tradeflow.report.overview import overview_page
-from tradeflow.report.queries import data_status
-from tradeflow.report.shell import Page, render_page, write_plotly_asset
+from tradeflow.report.queries import data_status, query
+from tradeflow.report.shell import Page, render_page, table_html, write_plotly_asset
 
-PAGES = (overview_page,)
+PAGES = (overview_page, mirror_page, cpfta_page, agro_page, goals_page, methodology_page)
 
 
-def render_reports(conn: duckdb.DuckDBPyConnection, out_dir: Path, self_contained: bool = False) -> list[Path]:
-    """Write all pages; returns their paths, index first."""
+def render_reports(conn: duckdb.DuckDBPyConnection, out_dir: Path, self_contained: bool = False,
+                   last_run: str | None = None) -> list[Path]:
+    """Write all pages; returns their paths, index first. ``last_run`` (when the data were refreshed)
+    appears on the index only, so the topic pages depend on the data alone."""
     out_dir.mkdir(parents=True, exist_ok=True)
     status = data_status(conn)
     pages = [build(conn, status) for build in PAGES]
-    nav = [("index", "Contents")] + [(p.slug, p.title.split(":")[-1].strip().capitalize()) for p in pages]
+    nav = [("index", "Contents")] + [(p.slug, _label(p.title)) for p in pages]
     index = Page(
         slug="index",
         title="tradeflow reports",
         intro="Reports on China–Pakistan trade built by tradeflow. "
-        + (f"Latest data vintage: {status['vintage']}." if status["vintage"] else ""),
-        is_sample=status["is_sample"],
+        + (f"Latest data vintage: {status['vintage']}. " if status["vintage"] else "")
+        + (f"Last refresh: {last_run}." if last_run else ""),
+        is_sample=status["is_sample"] or any(p.is_sample for p in pages),
         vintage=status["vintage"],
-        tables=[("Pages", _contents(pages))],
+        tables=[("Pages", _contents(pages)), ("Data freshness by source", table_html(query(conn, "freshness"), "freshness"))],
     )
     if not self_contained:
         write_plotly_asset(out_dir)
@@ -38,3 +46,8 @@ def _contents(pages: list[Page]):
 
     rows = "".join(f'<tr><td><a href="{p.slug}.html">{escape(p.title)}</a></td><td>{escape(p.intro)}</td></tr>' for p in pages)
     return Markup(f"<table><tr><th>Report</th><th>What it shows</th></tr>{rows}</table>")
+
+
+def _label(title: str) -> str:
+    text = title.split(":")[-1].strip()
+    return text[:1].upper() + text[1:]

@@ -1,0 +1,2 @@
+-- CPFTA Phase-II indicators by importer and year, for the CPFTA report.
+SELECT * FROM marts.fta_indicators ORDER BY importer, year

@@ -1,0 +1,64 @@
+"""Agro green channel: products by month, winter at Khunjerab before and after Dec 2024, seasonality, GACC events."""
+
+from __future__ import annotations
+
+import duckdb
+import plotly.graph_objects as go
+
+from tradeflow.report.queries import query
+from tradeflow.report.shell import Figure, Page, table_html
+
+SOURCE = "UN Comtrade monthly data, transport modes where reported (marts.agro_*, marts.khunjerab_*, marts.gacc_event_study)"
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def agro_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
+    page = Page(
+        slug="agro", title="China–Pakistan trade: agro green channel",
+        intro=("Agro products (WTO Agreement on Agriculture coverage) that Pakistan exports to China, month by month; "
+               "whether winter still stops road trade at Khunjerab–Sost (closed 1 Dec–31 Mar until the year-round "
+               "regime of 2 Dec 2024); and exports around GACC market-access events."),
+        is_sample=status["is_sample"], vintage=status["vintage"])
+    heat = query(conn, "agro_heatmap")
+    if not heat.empty:
+        grid = heat.pivot_table(index="description", columns="period_start", values="value_usd", aggfunc="sum").fillna(0)
+        fig = go.Figure(go.Heatmap(z=grid.to_numpy() / 1e6, x=[str(c)[:7] for c in grid.columns], y=list(grid.index),
+                                   colorscale="Greens", colorbar={"title": "US$ m"}))
+        fig.update_layout(title="Pakistan's agro exports to China by product and month (Pakistan's records)",
+                          template="plotly_white", height=560, xaxis_title="Month")
+        page.figures.append(Figure("agro-heatmap", fig, "US$ million", SOURCE))
+    ba = query(conn, "khunjerab_before_after")
+    sel = ba[(ba["reporter"] == "PAK") & (ba["flow"] == "X")]
+    if not sel.empty:
+        fig = go.Figure()
+        for regime, df in sel.groupby("regime", sort=False):
+            fig.add_trace(go.Bar(x=df["basis"] + " · " + df["product_group"], y=100 * df["winter_share"], name=regime))
+        fig.update_layout(title="Winter (Dec–Mar) share of Pakistan's exports to China, before and after Dec 2024",
+                          yaxis_title="% of the April–March season", template="plotly_white", barmode="group",
+                          legend={"orientation": "h", "y": -0.2})
+        page.figures.append(Figure("agro-winter", fig, "% of the season's exports", SOURCE))
+    si = query(conn, "seasonality")
+    if not si.empty:
+        fig = go.Figure()
+        for (basis, group, window), df in si.groupby(["basis", "product_group", "months_window"], sort=True):
+            fig.add_trace(go.Scatter(x=[MONTHS[m - 1] for m in df["month"]], y=df["seasonal_index"],
+                                     name=f"{basis} · {group} · {window}", mode="lines+markers"))
+        fig.update_layout(title="Seasonal index of Pakistan's exports to China (ratio to a centred 2×12 moving average)",
+                          yaxis_title="index (12 months sum to 12)", template="plotly_white",
+                          legend={"orientation": "h", "y": -0.25}, height=520)
+        page.figures.append(Figure("agro-seasonality", fig, "index, 1 = an average month", SOURCE))
+    ev = query(conn, "event_study")
+    if not ev.empty:
+        fig = go.Figure()
+        for (eid, product), df in ev.groupby(["event_id", "product"], sort=True):
+            fig.add_trace(go.Scatter(x=df["months_from_event"], y=df["exports_usd"] / 1e6, name=f"{product}",
+                                     mode="lines"))
+        fig.add_vline(x=0, line_dash="dot", line_color="#52606d")
+        fig.update_layout(title="Exports to China around GACC events (months −12 to +24)",
+                          xaxis_title="months from the event", yaxis_title="US$ million a month",
+                          template="plotly_white", legend={"orientation": "h", "y": -0.25}, height=560)
+        page.figures.append(Figure("agro-events", fig, "US$ million a month (Pakistan's records)", SOURCE))
+    agro = conn.execute("SELECT reporter, partner, flow, year, agro_usd, agro_share, perishable_share_of_agro, hhi, "
+                        "agro_lines, top_hs6, top_share, agro_growth FROM marts.agro_indicators ORDER BY ALL").df()
+    page.tables.append(("Agro indicators by year", table_html(agro, "agro-indicators")))
+    return page

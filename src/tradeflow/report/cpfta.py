@@ -1,0 +1,58 @@
+"""CPFTA Phase II: the liberalisation path of both schedules, coverage and margins, untapped lines."""
+
+from __future__ import annotations
+
+import duckdb
+import plotly.graph_objects as go
+
+from tradeflow.report.queries import query
+from tradeflow.report.shell import Figure, Page, table_html
+
+SOURCE = "CPFTA Phase-II schedules (raw.fta_schedule), WITS/TRAINS MFN rates, UN Comtrade (marts.fta_*)"
+NAMES = {"CHN": "China's schedule (Pakistan's access)", "PAK": "Pakistan's schedule (China's access)"}
+
+
+def cpfta_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
+    path = query(conn, "fta_path")
+    schedule_sample = bool(conn.execute("SELECT bool_or(is_sample) FROM raw.fta_schedule").fetchall()[0][0])
+    page = Page(
+        slug="cpfta", title="China–Pakistan trade: CPFTA Phase II",
+        intro=("Year by year and line by line, what the Phase-II schedules give each side (year 0 = 2020). Coverage "
+               "and margins weight HS6 lines by each importer's 2019 imports from the partner."),
+        is_sample=status["is_sample"] or schedule_sample, vintage=status["vintage"])
+    if schedule_sample:
+        page.notes.append("The schedules shown are SAMPLE schedules built to the published structure (shares of lines "
+                          "by category); load the official ones with `tradeflow schedule import`.")
+    fig = go.Figure()
+    for importer, df in path.groupby("importer", sort=True):
+        fig.add_trace(go.Scatter(x=df["year"], y=100 * df["share_lines_zero"], name=NAMES.get(importer, importer),
+                                 mode="lines+markers"))
+    fig.update_layout(title="Share of tariff lines at zero duty", yaxis_title="% of national tariff lines",
+                      xaxis_title="Year", template="plotly_white", yaxis_range=[0, 100], legend={"orientation": "h", "y": -0.2})
+    page.figures.append(Figure("cpfta-lines-zero", fig, "% of national tariff lines", SOURCE))
+
+    fig = go.Figure()
+    for importer, df in path.groupby("importer", sort=True):
+        fig.add_trace(go.Scatter(x=df["year"], y=df["avg_pref_weighted_pct"], name=f"{importer}: preferential (weighted)"))
+        fig.add_trace(go.Scatter(x=df["year"], y=df["avg_mfn_weighted_pct"], name=f"{importer}: MFN (weighted)",
+                                 line={"dash": "dot"}))
+    fig.update_layout(title="Trade-weighted preferential and MFN rates", yaxis_title="ad valorem %", xaxis_title="Year",
+                      template="plotly_white", legend={"orientation": "h", "y": -0.2})
+    page.figures.append(Figure("cpfta-rates", fig, "ad valorem %, weights: 2019 imports from the partner", SOURCE))
+
+    fig = go.Figure()
+    for importer, df in path.groupby("importer", sort=True):
+        fig.add_trace(go.Bar(x=df["year"], y=df["lines_zero_next_jan"], name=NAMES.get(importer, importer)))
+    fig.update_layout(title="Lines reaching zero on the next 1 January", yaxis_title="tariff lines", xaxis_title="Year",
+                      template="plotly_white", barmode="group", legend={"orientation": "h", "y": -0.2})
+    page.figures.append(Figure("cpfta-next-zero", fig, "number of national tariff lines", SOURCE))
+
+    cols = ["importer", "year", "lines_total", "lines_zero", "share_lines_zero", "avg_pref_simple_pct",
+            "avg_mfn_simple_pct", "avg_pref_weighted_pct", "margin_weighted_pp", "trade_coverage_zero",
+            "lines_zero_next_jan", "share_imports_liberalised"]
+    page.tables.append(("Indicators by importer and year", table_html(path[cols], "cpfta-indicators")))
+    opp = query(conn, "fta_opportunities")
+    page.tables.append(("Untapped lines for Pakistan in China, ranked by ITC indicative trade potential "
+                        "= min(Pakistan→World, China←World) − China←Pakistan",
+                        table_html(opp, "cpfta-opportunities", max_rows=25)))
+    return page
