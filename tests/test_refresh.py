@@ -46,7 +46,7 @@ def test_reports_carry_the_sample_banner_and_work_offline(sample_home):
         assert "SAMPLE (synthetic data)" in page and 'id="sample-banner"' in page
         assert not re.search(r"""src=["']https?://""", page)  # nothing fetched from the network
     assert (reports / "assets" / "plotly.min.js").stat().st_size > 1_000_000
-    assert overview.count('class="chart"') == 3
+    assert overview.count('class="chart"') == 5  # 4 charts and the calendar/fiscal table
     assert '"showSendToCloud": false' in overview
 
 

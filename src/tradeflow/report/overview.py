@@ -6,7 +6,7 @@ import duckdb
 import plotly.graph_objects as go
 
 from tradeflow.report.queries import query
-from tradeflow.report.shell import Figure, Page
+from tradeflow.report.shell import Figure, Page, table_html
 
 SOURCE = "UN Comtrade final data, HS6 (marts.trade_flows)"
 COLOURS = {
@@ -65,4 +65,16 @@ def overview_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
                           xaxis_title="US$ billion", template="plotly_white", barmode="group", height=560,
                           legend={"orientation": "h", "y": -0.15})
         page.figures.append(Figure("overview-chapters", fig, "US$ billion", SOURCE))
+
+    baskets = query(conn, "basket_totals")
+    if not baskets.empty:
+        fig = go.Figure()
+        for (label, direction), df in baskets.groupby(["label", "direction"], sort=True):
+            fig.add_trace(go.Scatter(x=df["year"], y=df["value_usd"] / 1e9, name=f"{label} · {direction}", mode="lines"))
+        fig.update_layout(title="Plan sector baskets: bilateral exports (exporter's records)", yaxis_title="US$ billion",
+                          xaxis_title="Year", template="plotly_white", height=560, legend={"orientation": "h", "y": -0.25})
+        page.figures.append(Figure("overview-baskets", fig, "US$ billion", SOURCE + "; baskets from baskets.yaml"))
+    fiscal = query(conn, "fiscal_totals")
+    page.tables.append(("Calendar years and Pakistan fiscal years (July–June) as each side reports them",
+                        table_html(fiscal, "overview-periods")))
     return page
