@@ -33,6 +33,7 @@ def seasonal_db(values, start="2019-01-01"):
         year(period_start) AS year, month(period_start) AS month, period_start, '100630' hs6, 'HS2017' hs_version, value_usd,
         true is_sample FROM v""")
     conn.execute("CREATE TABLE marts.dim_hs AS SELECT 'HS2017' hs_version, '100630' code, true is_agro")
+    build(conn, "marts.monthly_by_basis")
     return conn
 
 

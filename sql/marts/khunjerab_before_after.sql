@@ -2,26 +2,10 @@
 -- March; a season's winter is its December–March. Seasons whose winter began before Dec 2024
 -- are 'before' (seasonal closure), later ones 'after' (year-round). Only seasons the data cover
 -- from April to March count. winter_share = winter ÷ the season's total.
-WITH road AS (
-    SELECT m.reporter, m.flow, 'road' AS basis, m.period_start, m.year, m.month, h.is_agro, m.value_usd, m.is_sample
-    FROM marts.trade_flows_by_mode AS m
-    LEFT JOIN marts.dim_hs AS h ON h.code = m.hs6 AND h.hs_version = CASE WHEN m.year >= 2022 THEN 'HS2022' ELSE 'HS2017' END
-    WHERE m.mode IN ('road', 'land') AND m.partner IN ('CHN', 'PAK')
-),
-allm AS (
-    SELECT t.reporter, t.flow, 'all_modes', t.period_start, t.year, t.month, h.is_agro, t.value_usd, t.is_sample
-    FROM marts.trade_flows AS t LEFT JOIN marts.dim_hs AS h ON h.hs_version = t.hs_version AND h.code = t.hs6
-    WHERE t.freq = 'M' AND t.partner IN ('CHN', 'PAK') AND t.flow IN ('X', 'M')
-),
-rows AS (
-    SELECT *, 'all' AS product_group FROM (SELECT * FROM road UNION ALL SELECT * FROM allm)
-    UNION ALL
-    SELECT *, 'agro' FROM (SELECT * FROM road UNION ALL SELECT * FROM allm) WHERE is_agro
-),
-bounds AS (SELECT min(period_start) AS first, max(period_start) AS last FROM marts.trade_flows WHERE freq = 'M'),
+WITH bounds AS (SELECT min(period_start) AS first, max(period_start) AS last FROM marts.trade_flows WHERE freq = 'M'),
 seasons AS (
     SELECT r.*, CASE WHEN r.month >= 4 THEN r.year ELSE r.year - 1 END AS season
-    FROM rows AS r
+    FROM marts.monthly_by_basis AS r
 ),
 per_season AS (
     SELECT reporter, flow, basis, product_group, season,

@@ -4,22 +4,7 @@
 -- Zero months are safe: the series is zero-filled, a zero month gives r = 0, a zero trend is
 -- skipped. months_window: 'seasonal closure (to Nov 2024)' or 'whole series'. basis and product_group
 -- as in marts.khunjerab_indicators.
-WITH road AS (
-    SELECT m.reporter, m.flow, 'road' AS basis, m.period_start, h.is_agro, m.value_usd
-    FROM marts.trade_flows_by_mode AS m
-    LEFT JOIN marts.dim_hs AS h ON h.code = m.hs6 AND h.hs_version = CASE WHEN m.year >= 2022 THEN 'HS2022' ELSE 'HS2017' END
-    WHERE m.mode IN ('road', 'land') AND m.partner IN ('CHN', 'PAK')
-),
-allm AS (
-    SELECT t.reporter, t.flow, 'all_modes', t.period_start, h.is_agro, t.value_usd
-    FROM marts.trade_flows AS t LEFT JOIN marts.dim_hs AS h ON h.hs_version = t.hs_version AND h.code = t.hs6
-    WHERE t.freq = 'M' AND t.partner IN ('CHN', 'PAK') AND t.flow IN ('X', 'M')
-),
-rows AS (
-    SELECT *, 'all' AS product_group FROM (SELECT * FROM road UNION ALL SELECT * FROM allm)
-    UNION ALL
-    SELECT *, 'agro' FROM (SELECT * FROM road UNION ALL SELECT * FROM allm) WHERE is_agro
-),
+WITH rows AS (SELECT * FROM marts.monthly_by_basis),
 series_keys AS (SELECT DISTINCT reporter, flow, basis, product_group FROM rows),
 months AS (
     SELECT CAST(m AS DATE) AS period_start

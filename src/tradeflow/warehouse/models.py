@@ -62,9 +62,10 @@ MARTS = {
     "marts.agro_products": ["marts.trade_flows", "marts.dim_hs"],
     "marts.agro_indicators": ["marts.agro_monthly", "marts.agro_products"],
     "marts.khunjerab_calendar": ["raw.khunjerab_months"],
-    "marts.khunjerab_indicators": ["marts.trade_flows", "marts.trade_flows_by_mode", "marts.dim_hs"],
-    "marts.khunjerab_before_after": ["marts.trade_flows", "marts.trade_flows_by_mode", "marts.dim_hs"],
-    "marts.seasonality_index": ["marts.trade_flows", "marts.trade_flows_by_mode", "marts.dim_hs"],
+    "marts.monthly_by_basis": ["marts.trade_flows", "marts.trade_flows_by_mode", "marts.dim_hs"],
+    "marts.khunjerab_indicators": ["marts.monthly_by_basis"],
+    "marts.khunjerab_before_after": ["marts.monthly_by_basis", "marts.trade_flows"],
+    "marts.seasonality_index": ["marts.monthly_by_basis", "marts.trade_flows"],
     "marts.gacc_event_study": ["raw.gacc_events", "marts.trade_flows_hs2017"],
     "marts.basket_flows": ["raw.plan_baskets", "marts.trade_flows_hs2017"],
     "marts.goal_progress": ["marts.basket_flows", "marts.khunjerab_indicators", "marts.mirror_flows",
@@ -105,9 +106,13 @@ def _build_goal_inputs(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     from tradeflow.green_channel.goals import goal_frames
 
     basket_table = conn.execute("SELECT * FROM raw.plan_baskets").df()
-    frames = goal_frames(conn, config.goals(basket_table=basket_table))
+    return _build_from_frames(conn, GOAL_FRAMES, goal_frames(conn, config.goals(basket_table=basket_table)))
+
+
+def _build_from_frames(conn: duckdb.DuckDBPyConnection, models: dict[str, str], frames: dict) -> dict[str, int]:
+    """Build each model from the pandas frame it selects from (registered only while it builds)."""
     counts = {}
-    for model, frame in GOAL_FRAMES.items():
+    for model, frame in models.items():
         conn.register(frame, frames[frame])
         try:
             counts[model] = build(conn, model)
@@ -139,12 +144,7 @@ def build_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive) -> dict[str,
     }
     with transaction(conn):
         counts = {"raw.comtrade_records": load_raw(conn, archive, entries)}
-        for model, frame in RAW_FRAMES.items():
-            conn.register(frame, frames[frame])
-            try:
-                counts[model] = build(conn, model)
-            finally:
-                conn.unregister(frame)
+        counts.update(_build_from_frames(conn, RAW_FRAMES, frames))
         return counts
 
 

@@ -1,0 +1,22 @@
+-- marts.monthly_by_basis: the pair's monthly trade per reporter, flow and month on two bases and
+-- for two product groups — the input of the Khunjerab and seasonality indicators.
+-- basis 'road': the reporter's road/land flows (Comtrade motCode 3200/3000) where it publishes
+-- transport modes; 'all_modes': all flows (what is left when a reporter does not publish modes).
+-- product_group: 'agro' (marts.dim_hs.is_agro) or 'all'.
+WITH road AS (
+    SELECT m.reporter, m.partner, m.flow, 'road' AS basis, m.period_start, h.is_agro, m.value_usd, m.is_sample
+    FROM marts.trade_flows_by_mode AS m
+    LEFT JOIN marts.dim_hs AS h ON h.code = m.hs6 AND h.hs_version = CASE WHEN m.year >= 2022 THEN 'HS2022' ELSE 'HS2017' END
+    WHERE m.mode IN ('road', 'land') AND m.partner IN ('CHN', 'PAK')
+),
+allm AS (
+    SELECT t.reporter, t.partner, t.flow, 'all_modes', t.period_start, h.is_agro, t.value_usd, t.is_sample
+    FROM marts.trade_flows AS t LEFT JOIN marts.dim_hs AS h ON h.hs_version = t.hs_version AND h.code = t.hs6
+    WHERE t.freq = 'M' AND t.partner IN ('CHN', 'PAK') AND t.flow IN ('X', 'M')
+),
+rows AS (SELECT * FROM road UNION ALL SELECT * FROM allm)
+SELECT reporter, partner, flow, basis, product_group, period_start, year(period_start) AS year,
+       month(period_start) AS month, sum(value_usd) AS value_usd, bool_or(is_sample) AS is_sample
+FROM (SELECT *, 'all' AS product_group FROM rows UNION ALL SELECT *, 'agro' FROM rows WHERE is_agro)
+GROUP BY ALL
+ORDER BY ALL
