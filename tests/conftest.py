@@ -57,3 +57,14 @@ def sample_home(tmp_path_factory):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def sample_db(sample_home):
+    """A read-only connection to the published snapshot of the shared sample run."""
+    import duckdb
+
+    home, _, _ = sample_home
+    conn = duckdb.connect(str(home / "published" / "tradeflow.duckdb"), read_only=True)
+    yield conn
+    conn.close()

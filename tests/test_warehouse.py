@@ -16,27 +16,19 @@ from tradeflow.contract import render_markdown
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def db(sample_home):
-    home, _, _ = sample_home
-    conn = duckdb.connect(str(home / "published" / "tradeflow.duckdb"), read_only=True)
-    yield conn
-    conn.close()
+def test_docs_sql_md_matches_the_database(sample_db):
+    assert (ROOT / "docs" / "sql.md").read_text() == render_markdown(sample_db), "run `tradeflow docs` and commit docs/sql.md"
 
 
-def test_docs_sql_md_matches_the_database(db):
-    assert (ROOT / "docs" / "sql.md").read_text() == render_markdown(db), "run `tradeflow docs` and commit docs/sql.md"
-
-
-def test_every_marts_column_is_documented(db):
-    undocumented = db.execute("SELECT table_name || '.' || column_name FROM duckdb_columns() "
+def test_every_marts_column_is_documented(sample_db):
+    undocumented = sample_db.execute("SELECT table_name || '.' || column_name FROM duckdb_columns() "
                               "WHERE schema_name = 'marts' AND (comment IS NULL OR comment = '')").fetchall()
     assert undocumented == []
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "sql" / "examples").glob("*.sql")), ids=lambda p: p.name)
-def test_curated_query_runs_and_answers(db, path):
-    rows = db.execute(path.read_text()).fetchall()
+def test_curated_query_runs_and_answers(sample_db, path):
+    rows = sample_db.execute(path.read_text()).fetchall()
     assert rows, f"{path.name} returned nothing on the sample"
 
 
@@ -44,12 +36,12 @@ def test_at_least_ten_curated_queries():
     assert len(list((ROOT / "sql" / "examples").glob("*.sql"))) >= 10
 
 
-def test_concordance_weights_sum_to_one_on_the_sample(db):
-    bad = db.execute("SELECT from_version, from_code, sum(weight) FROM marts.hs_concordance GROUP BY 1, 2 "
+def test_concordance_weights_sum_to_one_on_the_sample(sample_db):
+    bad = sample_db.execute("SELECT from_version, from_code, sum(weight) FROM marts.hs_concordance GROUP BY 1, 2 "
                      "HAVING abs(sum(weight) - 1) > 1e-9").fetchall()
     assert bad == []
     # the split of 854140 (solar cells) follows 2022 trade: all of it went to modules, 854143
-    rows = dict(db.execute("SELECT to_code, weight FROM marts.hs_concordance WHERE from_code = '854140' "
+    rows = dict(sample_db.execute("SELECT to_code, weight FROM marts.hs_concordance WHERE from_code = '854140' "
                            "AND from_version = 'HS2017'").fetchall())
     assert rows["854143"] == 1.0 and rows["854142"] == 0.0
 
@@ -96,8 +88,8 @@ def test_concordance_from_the_full_unsd_table(shared, tmp_path):
     assert amb == [(True,)]
 
 
-def test_fiscal_years_run_july_to_june(db):
-    rows = db.execute("""SELECT period_label, period_start::VARCHAR, period_end::VARCHAR, months, is_complete, value_usd
+def test_fiscal_years_run_july_to_june(sample_db):
+    rows = sample_db.execute("""SELECT period_label, period_start::VARCHAR, period_end::VARCHAR, months, is_complete, value_usd
         FROM marts.trade_by_period WHERE reporter='PAK' AND partner='CHN' AND flow='X' AND period_type='fiscal'
         ORDER BY period_start""").fetchall()
     labels = [r[0] for r in rows]
@@ -105,20 +97,20 @@ def test_fiscal_years_run_july_to_june(db):
     fy = {r[0]: r for r in rows}
     assert fy["FY2023-24"][1:5] == ("2023-07-01", "2024-06-30", 12, True)
     assert fy["FY2018-19"][3:5] == (6, False)  # monthly data start in January 2019
-    by_hand = db.execute("""SELECT sum(value_usd) FROM marts.trade_flows WHERE reporter='PAK' AND partner='CHN' AND flow='X'
+    by_hand = sample_db.execute("""SELECT sum(value_usd) FROM marts.trade_flows WHERE reporter='PAK' AND partner='CHN' AND flow='X'
         AND freq='M' AND period_start BETWEEN '2023-07-01' AND '2024-06-01'""").fetchall()[0][0]
     assert fy["FY2023-24"][5] == pytest.approx(by_hand)
 
 
-def test_mirror_arithmetic_by_hand(db):
-    row = db.execute("""SELECT exporter_fob_usd, importer_cif_usd, cif_fob_factor, importer_fob_usd, gap_usd, gap_ratio
+def test_mirror_arithmetic_by_hand(sample_db):
+    row = sample_db.execute("""SELECT exporter_fob_usd, importer_cif_usd, cif_fob_factor, importer_fob_usd, gap_usd, gap_ratio
         FROM marts.mirror_flows WHERE direction='CHN→PAK' AND freq='A' AND year=2021 AND hs6='850440' AND is_default_factor""").fetchall()[0]
     x, m, f, mf, gap, ratio = row
     assert f == 1.06 and mf == pytest.approx(m / 1.06) and gap == pytest.approx(m / 1.06 - x) and ratio == pytest.approx(gap / x)
-    assert db.execute("SELECT DISTINCT cif_fob_factor FROM marts.mirror_flows ORDER BY 1").fetchall() == [(1.06,), (1.10,)]
-    regimes = dict(db.execute("SELECT year, any_value(regime) FROM marts.mirror_flows WHERE freq='A' GROUP BY 1").fetchall())
+    assert sample_db.execute("SELECT DISTINCT cif_fob_factor FROM marts.mirror_flows ORDER BY 1").fetchall() == [(1.06,), (1.10,)]
+    regimes = dict(sample_db.execute("SELECT year, any_value(regime) FROM marts.mirror_flows WHERE freq='A' GROUP BY 1").fetchall())
     assert (regimes[2017], regimes[2019], regimes[2020]) == ("before EDE", "EDE, before Phase II", "Phase II")
-    shares = db.execute("""SELECT sum(share_of_total_gap) FROM marts.mirror_gap_by_chapter
+    shares = sample_db.execute("""SELECT sum(share_of_total_gap) FROM marts.mirror_gap_by_chapter
         WHERE direction='CHN→PAK' AND year=2022 AND is_default_factor""").fetchall()[0][0]
     assert shares == pytest.approx(1.0)
 
@@ -127,8 +119,8 @@ def test_mirror_arithmetic_by_hand(db):
     ("100630", True, False), ("080929", True, True), ("030617", False, True), ("520512", False, False),
     ("160250", True, False), ("040221", True, False), ("410390", True, False), ("740311", False, False),
 ])
-def test_agro_and_perishable_flags(db, code, agro, perishable):
-    assert db.execute("SELECT is_agro, is_perishable FROM marts.dim_hs WHERE hs_version='HS2017' AND code=?",
+def test_agro_and_perishable_flags(sample_db, code, agro, perishable):
+    assert sample_db.execute("SELECT is_agro, is_perishable FROM marts.dim_hs WHERE hs_version='HS2017' AND code=?",
                       [code]).fetchall() == [(agro, perishable)]
 
 

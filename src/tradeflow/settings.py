@@ -16,8 +16,6 @@ from tradeflow.errors import ConfigError
 DEFAULT_COMTRADE_URL = "https://comtradeapi.un.org"
 DEFAULT_WITS_URL = "https://wits.worldbank.org"
 
-#: Years covered by default: annual 2015–2024, monthly 2019-01..2025-12.
-DEFAULT_YEARS = (2015, 2025)
 
 
 @dataclass(frozen=True)

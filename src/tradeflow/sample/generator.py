@@ -340,9 +340,3 @@ def write_sample(archive: RawArchive, keys: set[str] | None = None) -> list[Mani
             )
         )
     return rows
-
-
-def describe_body(body: bytes) -> dict:
-    """Count and period of a sample body (used by tests and metadata)."""
-    d = json.loads(body)
-    return {"count": d["count"], "periods": sorted({r["period"] for r in d["data"]})}

@@ -82,7 +82,7 @@ class ComtradeClient:
             url = f"{self.base}/data/v1/getDa/C/{freq}/HS"
             params = {"reportercode": ",".join(map(str, reporters)), "period": ",".join(chunk)}
             entry, doc = self._get_json("comtrade.availability", url, params, partition={"freq": freq})
-            for row in _rows(doc, entry):
+            for row in _rows(doc):
                 a = _availability(row, entry)
                 if a.freq == freq:
                     out[(a.reporter, a.period)] = a
@@ -164,7 +164,7 @@ class ComtradeClient:
         return entry, doc
 
 
-def _rows(doc: dict, entry: ManifestEntry) -> list[dict]:
+def _rows(doc: dict) -> list[dict]:
     return [{k.lower(): v for k, v in row.items()} for row in doc["data"]]
 
 

@@ -80,14 +80,3 @@ REQUIRED_FIELDS: tuple[str, ...] = (
     "isNetWgtEstimated",
     "primaryValue",
 )
-
-#: Classification code → HS version label.
-HS_VERSIONS: dict[str, str] = {
-    "H0": "HS1992",
-    "H1": "HS1996",
-    "H2": "HS2002",
-    "H3": "HS2007",
-    "H4": "HS2012",
-    "H5": "HS2017",
-    "H6": "HS2022",
-}
