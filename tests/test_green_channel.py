@@ -214,6 +214,8 @@ def goal_db(annual, monthly_from, monthly_to, monthly_value, target, target_year
 def test_required_cagr_starts_from_the_latest_complete_12_months():
     # annual data to 2022 (121); monthly data complete through Dec 2023 at 12 a month: 144 in 2023
     conn = goal_db([(2020, 100.0), (2021, 110.0), (2022, 121.0)], "2022-01-01", "2024-01-01", 12.0, 200.0)
+    assert conn.execute("SELECT DISTINCT required_cagr, status FROM marts.goal_progress").fetchall() == [
+        (pytest.approx((200 / 144) ** (1 / 2) - 1), "off track")]
     r = conn.execute("SELECT DISTINCT cagr_start_value, cagr_start_time, cagr_start_basis, required_cagr, status_target_path, "
                      "status, is_sample FROM marts.goal_progress").fetchall()
     assert len(r) == 1

@@ -80,7 +80,7 @@ def test_without_wits_a_line_keeps_its_base_rate_as_mfn():
 
 def test_simple_average_margin_over_lines_by_hand():
     # four lines, one heading at 10 % MFN throughout: A0 base 10, A0 base 4, E base 30, P base 20
-    conn = fta_db([("84711100", "A0", 10.0), ("84711200", "A0", 4.0), ("84711300", "E", 30.0), ("84711400", "P", 20.0)],
+    conn = fta_db([("84711110", "A0", 10.0), ("84711120", "A0", 4.0), ("84711130", "E", 30.0), ("84711140", "P", 20.0)],
                   mfn=[("847111", 2019, 10.0)])
     conn.execute("INSERT INTO marts.trade_flows_hs2017 VALUES ('CHN', 'PAK', 'M', 'A', 2019, '847111', 1.0, false)")
     build(conn, "marts.fta_indicators", base_year=2019)
@@ -133,6 +133,7 @@ def opportunities_db(traded):
 
 def test_untapped_lines_exclude_a_heading_whose_traded_line_is_excluded():
     conn = opportunities_db(traded=["10063000", "52051200", "08045000"])
+    assert [h for (h,) in conn.execute("SELECT hs6 FROM marts.fta_opportunities ORDER BY rank").fetchall()] == ["520512", "080450"]
     rows = {h: (p, z, n) for h, p, z, n in conn.execute(
         "SELECT hs6, indicative_potential_usd, year_reaches_zero, trade_lines FROM marts.fta_opportunities").fetchall()}
     assert "100630" not in rows  # main lists it: the heading's average rate falls although its traded line is excluded
