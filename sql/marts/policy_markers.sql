@@ -2,7 +2,7 @@
 -- the one place for these dates (marts.mirror_flows and the mirror report read them here).
 -- ede: 30 Apr 2018, the target start of the China–Pakistan electronic data exchange
 -- (pakistantoday.com.pk, 3 Mar 2018; shared/data/FIGURES.md §1 "Mirror-statistics discrepancy").
--- khunjerab_year_round: the year_round.from date of khunjerab.yaml (read through the calendar).
+-- khunjerab_year_round: the year_round.from date of khunjerab.yaml (a build parameter read from the YAML).
 SELECT CAST(event_date AS DATE) AS event_date, marker, description, source_url
 FROM (VALUES
     ('2018-04-30', 'ede', 'China–Pakistan electronic exchange of certificate-of-origin data goes live',
