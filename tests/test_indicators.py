@@ -327,3 +327,13 @@ def test_category_rate_follows_the_first_cut_offset(offset, rates):
 
     c = Category("A10", "linear", years=10, first_cut_offset=offset)
     assert {t: c.rate(10.0, t) for t in rates} == {t: pytest.approx(r) for t, r in rates.items()}
+
+
+def test_traded_lines_come_from_the_sample_only_while_the_schedule_is_the_samples():
+    from tradeflow.fta.traded_lines import traded_lines_frame
+
+    schedule = pd.DataFrame([("CHN", "10063000", False), ("CHN", "52051200", False), ("PAK", "72083900", True),
+                             ("PAK", "72083910", True)], columns=["party", "tariff_line", "is_sample"])
+    out = traded_lines_frame(schedule)
+    # an imported (real) Chinese schedule gets no synthetic traded lines; Pakistan's sample schedule keeps its own
+    assert list(out.itertuples(index=False, name=None)) == [("PAK", "72083900", "sample", True)]
