@@ -40,10 +40,11 @@ def goals_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
     rows = []
     for goal_id, g in df.groupby("goal_id", sort=True):
         last = g[g["year"] == g["latest_year"]].iloc[0]
-        cls = {"on track": "status-on", "off track": "status-off"}.get(last["status"], "")
+        cls = {"on track": "status-on", "off track": "status-off", "met": "status-on", "missed": "status-off"}.get(last["status"], "")
         source = (f'<a href="{html.escape(last["target_source"])}">{html.escape(str(last["target_statement"]))}</a>'
                   if isinstance(last["target_source"], str) else "")
-        cagr = "" if pd.isna(last["required_cagr"]) else f"{100 * last['required_cagr']:.1f} %"
+        cagr = ("" if pd.isna(last["required_cagr"]) else
+                f"{100 * last['required_cagr']:.1f} %<br><small>from {html.escape(str(last['cagr_start_basis']))}</small>")
         due = "" if pd.isna(last["target_year"]) else f" by {int(last['target_year'])}"
         rows.append(
             f"<tr><td>{html.escape(last['label'])}<br><small>{html.escape(last['section'])}: {html.escape(last['paraphrase'])}</small></td>"
