@@ -281,3 +281,54 @@ def test_grain_check_catches_a_fan_out_in_a_mart():
     # NULL keys group together: two annual rows (month NULL) of one cell are a duplicate
     conn.execute("CREATE TABLE marts.t AS SELECT * FROM (VALUES (2021, NULL), (2021, NULL), (2021, 1)) t(year, month)")
     assert grain_check(conn, "marts.t", ["year", "month"]).failed_rows == 1
+
+
+def test_road_basis_takes_road_else_land_never_both():
+    """Comtrade motCode 3000 = Land, 3200 = Road (a sub-mode of land: reference/ModeOfTransportCodes.json)."""
+    from tradeflow.warehouse.db import build
+    from tradeflow.warehouse.models import params
+
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA marts")
+    conn.execute("""CREATE TABLE marts.trade_flows_by_mode AS SELECT *, make_date(year, month, 1) AS period_start,
+                        'HS2017' AS hs_version, false AS is_sample
+                    FROM (VALUES ('PAK', 'CHN', 'X', 2021, 1, '080410', 3000, 'land', 100.0),
+                                 ('PAK', 'CHN', 'X', 2021, 1, '080410', 3200, 'road', 100.0),  -- land and its road part
+                                 ('PAK', 'CHN', 'X', 2021, 1, '100630', 3000, 'land', 50.0),   -- land only
+                                 ('PAK', 'CHN', 'X', 2021, 1, '520512', 3200, 'road', 30.0),   -- road only
+                                 ('PAK', 'CHN', 'X', 2021, 1, '520512', 3100, 'rail', 7.0),    -- rail: not road
+                                 ('PAK', 'CHN', 'X', 2021, 1, '520512', 2100, 'sea', 9.0))
+                         t(reporter, partner, flow, year, month, hs6, mot_code, mode, value_usd)""")
+    conn.execute("""CREATE TABLE marts.trade_flows AS SELECT 'PAK' AS reporter, 'CHN' AS partner, 'X' AS flow, 'M' AS freq,
+                        DATE '2021-01-01' AS period_start, 'HS2017' AS hs_version, '520512' AS hs6, 500.0 AS value_usd,
+                        false AS is_sample""")
+    conn.execute("CREATE TABLE marts.dim_hs AS SELECT 'HS2017' AS hs_version, '080410' AS code, true AS is_agro")
+    build(conn, "marts.monthly_by_basis", **params())
+    got = dict(conn.execute("SELECT basis || '/' || product_group, value_usd FROM marts.monthly_by_basis").fetchall())
+    assert got == {"road/all": 180.0, "road/agro": 100.0, "all_modes/all": 500.0}
+
+
+def test_a_body_above_16_mib_checks_and_loads(tmp_path):
+    """DuckDB's default maximum_object_size (16 MiB) rejects a keyed body of ~17k+ records; sized from the manifest it loads."""
+    import importlib.util
+
+    from tradeflow.archive import RawArchive
+    from tradeflow.warehouse.comtrade_load import DEFAULT_OBJECT_SIZE, check_entries, load_raw
+
+    spec = importlib.util.spec_from_file_location("big_body", ROOT / "benchmarks" / "big_body.py")
+    big = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(big)
+    body = big.keyed_body(20_000)
+    assert len(body) > DEFAULT_OBJECT_SIZE
+    archive = RawArchive(tmp_path / "raw")
+    small = archive.store(dataset="comtrade.final", source="live", url="http://127.0.0.1/small", params={"n": "small"},
+                          status=200, body=big.keyed_body(3), release={"vintage": "2024-06-30"})
+    large = archive.store(dataset="comtrade.final", source="live", url="http://127.0.0.1/large", params={"n": "large"},
+                          status=200, body=body, release={"vintage": "2024-06-30"})
+    assert check_entries(archive, [small, large]) == []
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA raw")
+    assert load_raw(conn, archive, [small, large]) == 20_003
+    got = conn.execute("SELECT request_id = ?, count(*), count(DISTINCT (partnerCode, flowCode, cmdCode)), sum(primaryValue) "
+                       "FROM raw.comtrade_records GROUP BY ALL ORDER BY 1", [large.request_id]).fetchall()
+    assert got == [(False, 3, 3, 3003.0), (True, 20_000, 20_000, sum(1000.0 + i for i in range(20_000)))]

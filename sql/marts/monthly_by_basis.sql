@@ -15,7 +15,7 @@ WITH road_or_land AS (
 road AS (
     SELECT m.reporter, m.partner, m.flow, 'road' AS basis, m.period_start, h.is_agro, m.value_usd, m.is_sample
     FROM road_or_land AS m
-    LEFT JOIN marts.dim_hs AS h ON h.code = m.hs6 AND h.hs_version = CASE WHEN m.year >= 2022 THEN 'HS2022' ELSE 'HS2017' END
+    LEFT JOIN marts.dim_hs AS h ON h.hs_version = m.hs_version AND h.code = m.hs6
 ),
 allm AS (
     SELECT t.reporter, t.partner, t.flow, 'all_modes', t.period_start, h.is_agro, t.value_usd, t.is_sample
