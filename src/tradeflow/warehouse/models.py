@@ -82,7 +82,7 @@ GRAIN: dict[str, list[str]] = {
     "raw.wits_tariffs": ["request_id", "importer_m49", "partner_m49", "product_code", "year", "tariff_type", "data_type"],
     "raw.reference_countries": ["list", "m49"],
     "raw.reference_hs": ["classification", "code"],
-    "raw.hs_concordance": ["hs2022", "hs2017"],
+    "raw.hs_concordance": ["newer_version", "older_version", "newer_code", "older_code"],
     "raw.fta_schedule": ["party", "tariff_line"],
     "raw.fta_categories": ["party", "category"],
     "raw.khunjerab_months": ["month_start"],
