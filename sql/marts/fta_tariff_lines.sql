@@ -2,7 +2,9 @@
 -- importer, 2020–2035 (schedule year 0 = 2020). Scheduled preferential rate by category:
 -- immediate 0; linear base × max(0, 1 − (t+1)/N) (N equal annual cuts, the first on 1 Jan 2020);
 -- partial base × (1 − cut); excluded base. MFN: WITS/TRAINS applied MFN of the line's HS6 for the
--- latest year at or before the year (HS2022 rates mapped to HS2017), else the line's base rate.
+-- latest year at or before the year (HS2022 rates mapped to HS2017), else the line's base rate;
+-- a WITS rate that is unknown (only specific duties, no ad valorem equivalent) is never taken as
+-- zero: the base rate stands in. mfn_rate_basis says which rate was used (staging.tariffs.rate_basis).
 -- applied_pref_rate_pct = least(scheduled, MFN): a trader pays the lower of the two.
 -- Margins (domain notes §4.1): absolute MFN − applied preferential (percentage points);
 -- relative (MFN − preferential) / MFN, undefined when MFN = 0.
@@ -17,7 +19,8 @@ years AS (SELECT CAST(range AS INTEGER) AS year FROM range(2020, 2036)),
 mfn AS (
     SELECT t.importer, t.year,
            CASE WHEN t.hs_version = 'HS2022' THEN coalesce(k.to_code, t.hs6) ELSE t.hs6 END AS hs6,
-           avg(t.rate_pct) AS mfn_pct
+           CASE WHEN bool_and(t.rate_pct IS NOT NULL) THEN avg(t.rate_pct) END AS mfn_pct,
+           CASE WHEN count(DISTINCT t.rate_basis) = 1 THEN min(t.rate_basis) ELSE 'mixed' END AS mfn_basis
     FROM staging.tariffs AS t
     LEFT JOIN marts.hs_concordance AS k
         ON t.hs_version = 'HS2022' AND k.from_version = 'HS2022' AND k.to_version = 'HS2017' AND k.from_code = t.hs6
@@ -35,7 +38,7 @@ grid AS (
     FROM lines AS l CROSS JOIN years AS y
 ),
 priced AS (
-    SELECT g.*, coalesce(m.mfn_pct, g.base_rate) AS mfn, m.mfn_pct IS NOT NULL AS from_wits
+    SELECT g.*, coalesce(m.mfn_pct, g.base_rate) AS mfn, m.mfn_pct IS NOT NULL AS from_wits, m.mfn_basis
     FROM grid AS g
     ASOF LEFT JOIN mfn AS m ON m.importer = g.importer AND m.hs6 = g.hs6 AND g.year >= m.year
 )
@@ -46,6 +49,8 @@ SELECT
     least(scheduled, mfn) AS applied_pref_rate_pct,
     mfn AS mfn_rate_pct,
     CASE WHEN from_wits THEN 'wits_trains' ELSE 'base_rate' END AS mfn_source,
+    CASE WHEN from_wits THEN mfn_basis WHEN mfn_basis = 'unknown' THEN 'base_rate (WITS rate unknown)' ELSE 'base_rate' END
+        AS mfn_rate_basis,
     mfn - least(scheduled, mfn) AS margin_pp,
     CASE WHEN mfn > 0 THEN (mfn - least(scheduled, mfn)) / mfn END AS margin_relative,
     least(scheduled, mfn) = 0 AS is_zero,
