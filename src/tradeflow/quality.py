@@ -108,7 +108,13 @@ def staging_gates(conn: duckdb.DuckDBPyConnection) -> list[GateResult]:
     ]
     unknown = flows.loc[~flows["hs_known"], ["classification", "hs6"]].drop_duplicates()
     if not unknown.empty:
-        gates[2].sample = (unknown["classification"] + ":" + unknown["hs6"]).head(10).tolist()
+        # a version with no list at all cannot be checked: say so once, rather than list its codes
+        listed = {c for (c,) in conn.execute("SELECT DISTINCT classification FROM raw.reference_hs").fetchall()}
+        unlisted = sorted(set(unknown["classification"]) - listed)
+        gates[2].sample = [f"{c}: no reference list (comtradeapi.un.org/files/v1/app/reference/{c}.json) archived or readable"
+                           for c in unlisted]
+        codes = unknown[unknown["classification"].isin(listed)]
+        gates[2].sample = (gates[2].sample + (codes["classification"] + ":" + codes["hs6"]).tolist())[:10]
     months = conn.execute("""
         WITH a AS (SELECT reporter_code, partner_code, flow, year, hs6, value_usd FROM staging.comtrade_flows
                    WHERE freq = 'A' AND mot_code = 0),
