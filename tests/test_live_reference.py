@@ -115,3 +115,28 @@ def test_an_unreadable_reference_list_falls_back_to_the_previous_copy(tmp_path, 
         df = reference_hs(archive)
     assert df.values.tolist() == [["H4", "440110", "Fuel wood", "comtrade"]]
     assert url in caplog.text and "using the copy archived 2024-01-01" in caplog.text
+
+
+def test_a_failing_hs_list_splits_with_the_last_archived_copy(tmp_path, caplog):
+    """A capped body needs the HS6 list to split; when the list fails, the archived copy serves, with a warning."""
+    from tests.fakes.comtrade_server import Fault
+    from tradeflow.settings import Settings
+    from tradeflow.sources.comtrade import ComtradeClient
+    from tradeflow.sources.comtrade_query import bilateral_queries
+    from tradeflow.sources.http import HttpClient
+    from tradeflow.archive import RawArchive
+
+    records = [r for r in sample_records({"2021"}) if r["reporterCode"] == 156]
+    with FakeComtrade(records) as fake:
+        settings = Settings.from_env({"TRADEFLOW_HOME": str(tmp_path), "TRADEFLOW_COMTRADE_URL": fake.url})
+        archive = RawArchive(settings.raw_dir)
+        http = HttpClient(rate_per_second=1000, backoff_initial=0.01, backoff_max=0.02)
+        ComtradeClient(settings, archive, http=http, cap=40).reference("H5")  # an earlier run archived the list
+        fake.faults.append(Fault("status", path="/reference/H5.json", status=503, times=100))
+        client = ComtradeClient(settings, archive, http=http, cap=40)
+        [query] = [q for q in bilateral_queries("A", "2021") if q.reporter == 156]
+        with caplog.at_level(logging.WARNING, logger="tradeflow.sources.comtrade"):
+            entries = client.fetch(query, {"vintage": "2024-06-30"})
+    assert len(entries) > 5 and "reference list H5 not available" in caplog.text
+    got = sum(json.loads(archive.read_body(e.sha256))["count"] for e in entries)
+    assert got == sum(1 for r in records if r["motCode"] == 0 and r["partnerCode"] in (0, 586) and r["cmdCode"] != "TOTAL")

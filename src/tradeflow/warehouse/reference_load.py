@@ -59,6 +59,13 @@ def _results(archive: RawArchive, e: ManifestEntry) -> list[dict]:
     return doc["results"]
 
 
+def archived_hs6_codes(archive: RawArchive, classification: str) -> list[str]:
+    """Six-digit codes of one HS list from its newest readable archived copy ([] when none)."""
+    copies = _lists(archive).get(classification, [])
+    rows = _first_readable(classification, copies, lambda e: [str(r.get("id", "")) for r in _results(archive, e)])
+    return sorted({c for c in rows if len(c) == 6 and c.isdigit()})
+
+
 def reference_countries(archive: RawArchive) -> pd.DataFrame:
     def read(name):
         def rows(e):
