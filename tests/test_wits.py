@@ -102,7 +102,7 @@ def test_specific_duties_are_unknown_or_their_ave_never_zero(tmp_path):
     from tradeflow.warehouse.db import build
     from tradeflow.warehouse.models import params
 
-    with FakeWits(years={2021}, specific={"847130": 12.5, "850440": None}) as fake:
+    with FakeWits(years={2021}, specific={"847130": 12.5, "850440": None}, mixed={"851712": (3, 1)}) as fake:
         c, archive = client(fake, tmp_path)
         for datatype in ("reported", "aveestimated"):
             assert c.tariffs("156", "000", 2021, datatype) is not None
@@ -118,6 +118,7 @@ def test_specific_duties_are_unknown_or_their_ave_never_zero(tmp_path):
     assert got["847130"] == (12.5, "ave_estimated")
     assert got["850440"] == (None, "unknown")
     assert got["854140"] == (6.5, "ad_valorem")
+    assert got["851712"] == (6.5, "ad_valorem_lines_only")  # two ad-valorem lines averaged, one specific left out
     # the CPFTA mart: an unknown MFN falls back to the schedule's base rate, never to 0 %
     conn.execute("""CREATE TABLE raw.fta_schedule AS SELECT * FROM (VALUES
         ('CHN', '85044000', 'converters', 10.0, 'A', 'HS2017', 'test', false),

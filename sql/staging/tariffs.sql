@@ -36,13 +36,12 @@ SELECT
     CASE n.nomenclature WHEN 'H4' THEN 'HS2012' WHEN 'H5' THEN 'HS2017' WHEN 'H6' THEN 'HS2022' ELSE n.nomenclature END
         AS hs_version,
     n.tariff_type,
-    CASE WHEN n.n_na = 0 THEN n.rate_pct
-         WHEN n.ave_pct IS NOT NULL THEN n.ave_pct
-         WHEN n.n_ad_valorem > 0 THEN n.rate_pct
+    CASE WHEN n.n_na > 0 AND n.ave_pct IS NOT NULL THEN n.ave_pct
+         WHEN n.n_na = 0 OR n.n_ad_valorem > 0 THEN n.rate_pct
     END AS rate_pct,
-    CASE WHEN n.rate_pct IS NULL THEN 'unknown'
+    CASE WHEN n.n_na > 0 AND n.ave_pct IS NOT NULL THEN 'ave_estimated'
+         WHEN n.rate_pct IS NULL THEN 'unknown'
          WHEN n.n_na = 0 THEN 'ad_valorem'
-         WHEN n.ave_pct IS NOT NULL THEN 'ave_estimated'
          WHEN n.n_ad_valorem > 0 THEN 'ad_valorem_lines_only'
          ELSE 'unknown'
     END AS rate_basis,

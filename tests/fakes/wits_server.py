@@ -100,6 +100,8 @@ class FakeWits:
     broken: set[tuple[str, str, int]] = field(default_factory=set)
     #: HS6 code → WITS's ad valorem equivalent (None: WITS publishes none) for lines with only specific duties
     specific: dict[str, float | None] = field(default_factory=dict)
+    #: HS6 code → (national lines, of which non-ad-valorem) for lines that mix ad-valorem and specific duties
+    mixed: dict[str, tuple[int, int]] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
 
     def body(self, importer: str, partner: str, year: int, datatype: str) -> bytes:
@@ -108,7 +110,11 @@ class FakeWits:
         lines = []
         for code in products()[col]:
             rate = mfn_rate(importer, code) * (1 if partner == "000" else 0.5)
-            if code not in self.specific:
+            if code in self.mixed:
+                if datatype == "reported":  # WITS publishes no equivalent for these in this fake
+                    total, na = self.mixed[code]
+                    lines.append(Line(partner, code, rate, tariff_type, lines=total, na_lines=na, datatype="Reported"))
+            elif code not in self.specific:
                 lines.append(Line(partner, code, rate, tariff_type, datatype=datatype.capitalize()))
             elif datatype == "reported":
                 lines.append(Line(partner, code, 0.0, tariff_type, lines=1, na_lines=1, datatype="Reported"))
