@@ -55,7 +55,12 @@ def test_default_years_pass_the_hs_gate_and_every_mapped_code_reaches_hs2017(sto
 
     files = {"HS2022toHS2017ConversionAndCorrelationTables.xlsx": hs2022_workbook(shared),
              "HS2017toHS2012ConversionAndCorrelationTables.xlsx": HS2017_HS2012}
+    from tests.test_warehouse import _partner_areas
+
+    lists = {"Reporters": (shared / "data/reference/comtrade_Reporters.json").read_bytes(),
+             "partnerAreas": _partner_areas(shared)}  # the real lists: 156, 586 and most codes are in both
     with FakeComtrade(store, key=KEY) as fake, FakeWits(years=set()) as wits, FakeUnsd(files) as unsd:
+        fake._reference = lambda name, own=fake._reference: lists.get(name) or own(name)
         monkeypatch.setenv("TRADEFLOW_COMTRADE_URL", fake.url)
         monkeypatch.setenv("TRADEFLOW_WITS_URL", wits.url)
         monkeypatch.setenv("TRADEFLOW_UNSD_URL", unsd.url)
@@ -65,6 +70,20 @@ def test_default_years_pass_the_hs_gate_and_every_mapped_code_reaches_hs2017(sto
         assert sorted(unsd.log) == sorted(f"/unsd/classifications/Econ/tables/{n}" for n in files)
 
     conn = duckdb.connect(str(live_env / "published" / "tradeflow.duckdb"), read_only=True)
+    # every (reporter, partner, flow, freq, period) cell exactly as served: no fan-out through dim_country
+    assert conn.execute("SELECT count(*) FROM marts.dim_country").fetchall() == conn.execute(
+        "SELECT count(DISTINCT m49) FROM marts.dim_country").fetchall()
+    cells = {}
+    for r in store:
+        if r["motCode"] == 0 and r["reporterCode"] in (156, 586) and r["cmdCode"] != "TOTAL":
+            k = ({156: "CHN", 586: "PAK"}[r["reporterCode"]], {0: "WLD", 156: "CHN", 586: "PAK"}[r["partnerCode"]],
+                 r["flowCode"], r["refYear"])
+            n, v = cells.get(k, (0, 0.0))
+            cells[k] = (n + 1, v + r["primaryValue"])
+    got = conn.execute("SELECT reporter, partner, flow, year, count(*), sum(value_usd) FROM marts.trade_flows "
+                       "WHERE freq = 'A' GROUP BY ALL").fetchall()
+    assert {(a, b, c, d): n for a, b, c, d, n, _ in got} == {k: n for k, (n, _) in cells.items()}
+    assert all(v == pytest.approx(cells[(a, b, c, d)][1]) for a, b, c, d, _, v in got)
     with open(shared / "data/hs/unstats_HS2022_to_HS2017_conversion.csv", encoding="utf-8") as fh:
         mapped = {("HS2022", r["hs2022"]) for r in csv.DictReader(fh)} | {("HS2012", c) for c in (*H4_CODES, "440110")}
     rows = conn.execute("SELECT hs_version_reported, hs6_reported, hs6_2017 FROM marts.trade_flows_hs2017").fetchall()
