@@ -89,7 +89,7 @@ def hand_warehouse():
     build(conn, "raw.fta_schedule")
     build(conn, "raw.fta_categories")
     conn.execute("CREATE TABLE staging.tariffs (importer VARCHAR, partner VARCHAR, year INT, hs6 VARCHAR, "
-                 "hs_version VARCHAR, tariff_type VARCHAR, rate_pct DOUBLE, is_sample BOOLEAN)")
+                 "hs_version VARCHAR, tariff_type VARCHAR, rate_pct DOUBLE, rate_basis VARCHAR, is_sample BOOLEAN)")
     conn.execute("CREATE TABLE marts.hs_concordance (from_version VARCHAR, to_version VARCHAR, from_code VARCHAR, to_code VARCHAR)")
     # Pakistan's imports from China, HS2017, base year 2019 and 2020: one HS6 per line pair
     conn.execute("""CREATE TABLE marts.trade_flows_hs2017 AS SELECT * FROM (VALUES

@@ -20,8 +20,8 @@ def seasonal_db(values, start="2019-01-01", khunjerab=None):
     build(conn, "raw.khunjerab_months")
     conn.register("v", pd.DataFrame({"period_start": months.date, "value_usd": values}))
     conn.execute("""CREATE TABLE marts.trade_flows_by_mode AS SELECT 'PAK' reporter, 'CHN' partner, 'X' flow,
-        year(period_start) AS year, month(period_start) AS month, period_start, '100630' hs6, 'road' mode, value_usd,
-        true AS is_sample FROM v""")
+        year(period_start) AS year, month(period_start) AS month, period_start, '100630' hs6, 'HS2017' hs_version,
+        3200 AS mot_code, 'road' mode, value_usd, true AS is_sample FROM v""")
     conn.execute("""CREATE TABLE marts.trade_flows AS SELECT 'PAK' reporter, 'CHN' partner, 'X' flow, 'M' freq,
         year(period_start) AS year, month(period_start) AS month, period_start, '100630' hs6, 'HS2017' hs_version, value_usd,
         true is_sample FROM v""")

@@ -32,9 +32,9 @@ def fta_db(lines, *, party="CHN", mfn=(), schedule_sample=False, mfn_sample=True
     for model in ("raw.fta_schedule", "raw.fta_categories", "raw.fta_traded_lines"):
         build(conn, model)
     conn.execute("CREATE TABLE staging.tariffs (importer VARCHAR, partner VARCHAR, year INT, hs6 VARCHAR, "
-                 "hs_version VARCHAR, tariff_type VARCHAR, rate_pct DOUBLE, is_sample BOOLEAN)")
+                 "hs_version VARCHAR, tariff_type VARCHAR, rate_pct DOUBLE, rate_basis VARCHAR, is_sample BOOLEAN)")
     for hs6, year, rate in mfn:
-        conn.execute("INSERT INTO staging.tariffs VALUES (?, 'WLD', ?, ?, 'HS2017', 'MFN', ?, ?)",
+        conn.execute("INSERT INTO staging.tariffs VALUES (?, 'WLD', ?, ?, 'HS2017', 'MFN', ?, 'ad_valorem', ?)",
                      [party, year, hs6, rate, mfn_sample])
     conn.execute("CREATE TABLE marts.hs_concordance (from_version VARCHAR, to_version VARCHAR, from_code VARCHAR, to_code VARCHAR)")
     conn.execute("CREATE TABLE marts.trade_flows_hs2017 (reporter VARCHAR, partner VARCHAR, flow VARCHAR, freq VARCHAR, "
@@ -214,13 +214,15 @@ def test_concordance_weights_from_real_pairs_and_real_trade_are_not_sample():
     conn = duckdb.connect()
     conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
     conn.register("hs_concordance_frame", pd.DataFrame(
-        [("854143", "854140", "n:1", "854140", "unsd"), ("854142", "854140", "n:1", "854140", "unsd"),
-         ("080521", "080521", "1:1", "080521", "sample")],
-        columns=["hs2022", "hs2017", "relationship", "hs2017_conversion", "source"]))
+        [("HS2022", c22, "HS2017", c17, rel, conv, src) for c22, c17, rel, conv, src in
+         [("854143", "854140", "n:1", "854140", "unsd"), ("854142", "854140", "n:1", "854140", "unsd"),
+          ("080521", "080521", "1:1", "080521", "sample")]],
+        columns=["newer_version", "newer_code", "older_version", "older_code", "relationship", "older_conversion",
+                 "source"]))
     build(conn, "raw.hs_concordance")
     conn.execute("CREATE TABLE staging.comtrade_flows AS SELECT * FROM (VALUES "
-                 "('854143', 2022, 'A', 0, 0, 'X', 30.0, false), ('854142', 2022, 'A', 0, 0, 'X', 10.0, true)) "
-                 "t(hs6, year, freq, partner_code, mot_code, flow, value_usd, is_sample)")
+                 "('854143', 'H6', 2022, 'A', 0, 0, 'X', 30.0, false), ('854142', 'H6', 2022, 'A', 0, 0, 'X', 10.0, true)) "
+                 "t(hs6, classification, year, freq, partner_code, mot_code, flow, value_usd, is_sample)")
     build(conn, "marts.hs_concordance")
     rows = {(f, t): (w, s) for f, t, w, s in conn.execute(
         "SELECT from_code, to_code, weight, is_sample FROM marts.hs_concordance").fetchall()}

@@ -13,6 +13,9 @@
 -- applied_pref_rate_pct = least(scheduled, line MFN): a trader pays the lower of the two; an
 -- excluded line pays its MFN, so its margin is 0 by construction.
 -- Margins (domain notes §4.1): absolute line MFN − applied preferential (percentage points);
+-- A WITS heading rate that is unknown (only specific duties, no ad valorem equivalent) is never
+-- taken as zero: the heading counts as missing and the base rate stands in. mfn_rate_basis says
+-- which rate was used (staging.tariffs.rate_basis).
 -- relative (MFN − preferential) / MFN, undefined when MFN = 0.
 -- is_sample: the schedule, or any WITS MFN rate behind the line's MFN, is synthetic.
 WITH lines AS (
@@ -26,7 +29,9 @@ years AS (SELECT CAST(range AS INTEGER) AS year FROM range(2020, 2036)),
 mfn AS (
     SELECT t.importer, t.year,
            CASE WHEN t.hs_version = 'HS2022' THEN coalesce(k.to_code, t.hs6) ELSE t.hs6 END AS hs6,
-           avg(t.rate_pct) AS mfn_pct, bool_or(t.is_sample) AS mfn_sample
+           CASE WHEN bool_and(t.rate_pct IS NOT NULL) THEN avg(t.rate_pct) END AS mfn_pct,
+           CASE WHEN count(DISTINCT t.rate_basis) = 1 THEN min(t.rate_basis) ELSE 'mixed' END AS mfn_basis,
+           bool_or(t.is_sample) AS mfn_sample
     FROM staging.tariffs AS t
     LEFT JOIN marts.hs_concordance AS k
         ON t.hs_version = 'HS2022' AND k.from_version = 'HS2022' AND k.to_version = 'HS2017' AND k.from_code = t.hs6
@@ -43,12 +48,12 @@ grid AS (
     FROM lines AS l CROSS JOIN years AS y
 ),
 with_base AS (
-    SELECT g.*, b.mfn_pct AS heading_mfn_base, b.mfn_sample AS base_sample
+    SELECT g.*, b.mfn_pct AS heading_mfn_base, b.mfn_sample AS base_sample, b.mfn_basis AS base_basis
     FROM grid AS g
     ASOF LEFT JOIN mfn AS b ON b.importer = g.importer AND b.hs6 = g.hs6 AND g.base_rate_year >= b.year
 ),
 priced AS (
-    SELECT w.*, m.mfn_pct AS heading_mfn,
+    SELECT w.*, m.mfn_pct AS heading_mfn, m.mfn_basis,
            CASE WHEN m.mfn_pct IS NOT NULL AND w.heading_mfn_base IS NOT NULL
                 THEN greatest(0.0, round(w.base_rate + m.mfn_pct - w.heading_mfn_base, 6)) ELSE w.base_rate END AS mfn,
            m.mfn_pct IS NOT NULL AND w.heading_mfn_base IS NOT NULL AS from_wits,
@@ -64,6 +69,9 @@ SELECT
     pref AS applied_pref_rate_pct,
     mfn AS mfn_rate_pct,
     CASE WHEN from_wits THEN 'base_rate_moved_by_wits_hs6' ELSE 'base_rate' END AS mfn_source,
+    CASE WHEN from_wits THEN mfn_basis
+         WHEN (mfn_basis IS NOT NULL AND heading_mfn IS NULL) OR (base_basis IS NOT NULL AND heading_mfn_base IS NULL)
+         THEN 'base_rate (WITS rate unknown)' ELSE 'base_rate' END AS mfn_rate_basis,
     heading_mfn AS heading_mfn_rate_pct,
     mfn - pref AS margin_pp,
     CASE WHEN mfn > 0 THEN (mfn - pref) / mfn END AS margin_relative,

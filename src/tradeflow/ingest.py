@@ -57,7 +57,9 @@ def ingest_comtrade(settings: Settings, source: str, keys: list[str] | None = No
         _reject_broken(archive, written, result)
     elif source == "live":
         from tradeflow.sources.comtrade_refresh import refresh_live
+        from tradeflow.sources.unsd import refresh_concordances
 
+        refresh_concordances(archive)  # UNSD HS correspondence tables; a failure warns, the archived copy stays
         return refresh_live(settings, archive, keys)
     if not archive.loadable("comtrade.final"):
         raise ParseError(f"the raw archive {archive.root} holds no usable UN Comtrade responses")

@@ -111,7 +111,7 @@ def refresh_live(settings: Settings, archive: RawArchive, keys: list[str] | None
 
 
 #: Reference lists kept fresh in the archive, and how old they may get before a re-fetch.
-REFERENCE_LISTS = ("Reporters", "partnerAreas", "H5", "H6")
+REFERENCE_LISTS = ("Reporters", "partnerAreas", "H4", "H5", "H6")
 REFERENCE_MAX_AGE_DAYS = 30
 
 

@@ -79,6 +79,68 @@ MARTS = {
 }
 
 
+#: The grain of every table: the columns that identify one row. The build checks each as a
+#: blocking check (one GROUP BY … HAVING count(*) > 1 per table), so a join that fans out
+#: fails the run instead of multiplying values.
+GRAIN: dict[str, list[str]] = {
+    "raw.comtrade_records": ["request_id", "sha256", "typeCode", "freqCode", "period", "reporterCode", "partnerCode",
+                             "partner2Code", "flowCode", "classificationCode", "cmdCode", "customsCode", "motCode", "mosCode"],
+    "raw.wits_tariffs": ["request_id", "importer_m49", "partner_m49", "product_code", "year", "tariff_type", "data_type"],
+    "raw.reference_countries": ["list", "m49"],
+    "raw.reference_hs": ["classification", "code"],
+    "raw.hs_concordance": ["newer_version", "older_version", "newer_code", "older_code"],
+    "raw.fta_schedule": ["party", "tariff_line"],
+    "raw.fta_categories": ["party", "category"],
+    "raw.fta_traded_lines": ["importer", "tariff_line"],
+    "raw.khunjerab_months": ["month_start"],
+    "raw.gacc_events": ["event_id", "hs6"],
+    "raw.plan_baskets": ["basket", "hs_prefix"],
+    "raw.goals": ["goal_id"],
+    "raw.goal_series": ["goal_id", "year"],
+    "raw.goal_monthly": ["goal_id", "period_start"],
+    "staging.countries": ["m49"],
+    "staging.comtrade_flows": ["reporter_code", "partner_code", "flow", "freq", "year", "month", "hs6", "mot_code"],
+    "staging.comtrade_totals": ["reporter_code", "partner_code", "flow", "freq", "year", "month"],
+    "staging.tariffs": ["importer", "partner", "year", "hs6", "tariff_type"],
+    "marts.dim_country": ["m49"],
+    "marts.dim_hs": ["hs_version", "code"],
+    "marts.trade_flows": ["reporter", "partner", "flow", "freq", "year", "month", "hs6"],
+    "marts.trade_flows_by_mode": ["reporter", "partner", "flow", "year", "month", "hs6", "mot_code"],
+    "marts.hs_concordance": ["from_version", "from_code", "to_version", "to_code"],
+    "marts.trade_flows_hs2017": ["reporter", "partner", "flow", "freq", "year", "month", "hs6_reported", "hs6_2017"],
+    "marts.trade_by_period": ["reporter", "partner", "flow", "period_type", "period_label", "basis"],
+    "marts.policy_markers": ["event_date", "marker"],
+    "marts.mirror_flows": ["direction", "freq", "year", "month", "hs6", "cif_fob_factor"],
+    "marts.mirror_gap_by_chapter": ["direction", "year", "chapter", "cif_fob_factor"],
+    "marts.world_exports": ["reporter", "year", "hs6"],
+    "marts.fta_tariff_lines": ["importer", "tariff_line", "year"],
+    "marts.fta_indicators": ["importer", "year"],
+    "marts.fta_opportunities": ["year", "hs6"],
+    "marts.fta_utilisation": ["importer", "partner", "year", "hs6", "regime"],
+    "marts.agro_monthly": ["reporter", "partner", "flow", "year", "month"],
+    "marts.agro_products": ["reporter", "partner", "flow", "year", "hs6"],
+    "marts.agro_indicators": ["reporter", "partner", "flow", "year"],
+    "marts.khunjerab_calendar": ["month_start"],
+    "marts.monthly_by_basis": ["reporter", "partner", "flow", "basis", "product_group", "period_start"],
+    "marts.khunjerab_indicators": ["reporter", "partner", "flow", "basis", "product_group", "year"],
+    "marts.khunjerab_before_after": ["reporter", "flow", "basis", "product_group", "regime"],
+    "marts.seasonality_index": ["reporter", "flow", "basis", "product_group", "months_window", "month"],
+    "marts.gacc_event_study": ["event_id", "period_start"],
+    "marts.basket_flows": ["basket", "reporter", "partner", "flow", "year"],
+    "marts.goal_progress": ["goal_id", "year"],
+    "marts.trade_complementarity": ["exporter", "importer", "year"],
+    "marts.trade_intensity": ["exporter", "importer", "year"],
+}
+
+
+def grain_of(name: str) -> list[str]:
+    """The grain of a model; every model must declare one."""
+    try:
+        return GRAIN[name]
+    except KeyError:
+        raise WarehouseError(f"model {name} declares no grain (add it to GRAIN in tradeflow/warehouse/models.py)") from None
+
+
 #: Base year of trade weights for the CPFTA indicators: the last full year before the Phase-II cuts.
 BASE_YEAR = 2019
 
