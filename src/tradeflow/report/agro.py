@@ -6,7 +6,7 @@ import duckdb
 import plotly.graph_objects as go
 
 from tradeflow.report.queries import query
-from tradeflow.report.shell import Figure, Page, table_html
+from tradeflow.report.shell import Figure, Page, build_table
 
 SOURCE = "UN Comtrade monthly data, transport modes where reported (marts.agro_*, marts.khunjerab_*, marts.gacc_event_study)"
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -58,7 +58,6 @@ def agro_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
                           xaxis_title="months from the event", yaxis_title="US$ million a month",
                           template="plotly_white", legend={"orientation": "h", "y": -0.25}, height=560)
         page.figures.append(Figure("agro-events", fig, "US$ million a month (Pakistan's records)", SOURCE))
-    agro = conn.execute("SELECT reporter, partner, flow, year, agro_usd, agro_share, perishable_share_of_agro, hhi, "
-                        "agro_lines, top_hs6, top_share, agro_growth FROM marts.agro_indicators ORDER BY ALL").df()
-    page.tables.append(("Agro indicators by year", table_html(agro, "agro-indicators")))
+    page.tables.append(build_table(query(conn, "agro_indicators"), "agro-indicators", "Agro indicators by year",
+                                   source="agro_indicators"))
     return page
