@@ -22,7 +22,7 @@ steps AS (
     FROM (SELECT query_scope, reporterCode, freq, period, vintage, min(fetched_at) AS arrived_at FROM rec GROUP BY ALL)
 ),
 arrivals AS (  -- fetch sittings: a gap of 6 hours or more starts a new arrival
-    SELECT arrived_at, min(arrived_at) OVER (PARTITION BY arrival_no) AS arrival, arrival_no,
+    SELECT arrived_at, min(arrived_at) OVER (PARTITION BY arrival_no) AS arrival, arrival_no::INTEGER AS arrival_no,
            arrival_no = max(arrival_no) OVER () AS is_latest_arrival
     FROM (
         SELECT arrived_at, sum(CASE WHEN gap IS NULL OR gap >= INTERVAL 6 HOUR THEN 1 ELSE 0 END)
@@ -76,15 +76,17 @@ line_counts AS (
     SELECT source, reporter, partner, flow, freq, period, vintage,
            count(*) FILTER (line_change = 'added') AS lines_added,
            count(*) FILTER (line_change = 'dropped') AS lines_dropped,
-           count(*) FILTER (line_change = 'revised') AS lines_revised
+           count(*) FILTER (line_change = 'revised') AS lines_revised,
+           sum(revision_usd) AS revision_usd
     FROM marts.revisions GROUP BY ALL
 )
 SELECT l.source, l.reporter, l.partner, l.flow, l.freq, l.period, l.year, l.month, l.period_start, l.change,
        l.previous_vintage, l.vintage, l.arrived_at, a.arrival, a.arrival_no, a.is_latest_arrival,
        l.value_usd_before, l.value_usd,
-       CASE WHEN l.change = 'revision' THEN coalesce(l.value_usd, 0) - coalesce(l.value_usd_before, 0) END AS revision_usd,
+       -- from the lines that moved (exactly 0 when none did; totals re-added in another order could differ by float noise)
+       CASE WHEN l.change = 'revision' THEN coalesce(c.revision_usd, 0) END AS revision_usd,
        CASE WHEN l.change = 'revision' AND l.value_usd_before <> 0
-            THEN (coalesce(l.value_usd, 0) - l.value_usd_before) / abs(l.value_usd_before) END AS revision_ratio,
+            THEN coalesce(c.revision_usd, 0) / abs(l.value_usd_before) END AS revision_ratio,
        l.lines,
        CASE WHEN l.change = 'revision' THEN coalesce(c.lines_added, 0) END AS lines_added,
        CASE WHEN l.change = 'revision' THEN coalesce(c.lines_dropped, 0) END AS lines_dropped,

@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 
 from tradeflow.report.agro import agro_page
+from tradeflow.report.changes import changes_page
 from tradeflow.report.cpfta import cpfta_page
 from tradeflow.report.goals import goals_page
 from tradeflow.report.methodology import methodology_page
@@ -15,7 +16,7 @@ from tradeflow.report.overview import overview_page
 from tradeflow.report.queries import data_status, query
 from tradeflow.report.shell import Page, build_table, render_page, write_plotly_asset
 
-PAGES = (overview_page, mirror_page, cpfta_page, agro_page, goals_page, methodology_page)
+PAGES = (overview_page, mirror_page, cpfta_page, agro_page, goals_page, changes_page, methodology_page)
 
 
 def render_reports(conn: duckdb.DuckDBPyConnection, out_dir: Path, self_contained: bool = False,
