@@ -54,7 +54,8 @@ def changes_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
         f"period{'s' * (rev_n != 1)}"
         + (f" ({', '.join(sorted(set(now['new']['reporter'] + ' ' + now['new']['period'])))} new)." if 0 < new_n <= 8 else ".")
         + f" {len(arrivals)} arrivals stored in all.")
-    if status["is_sample"]:
+    history = changes(conn, EVER)
+    if status["is_sample"] and history["revised"].empty:
         page.notes.append("In the SAMPLE each synthetic release arrives on its own release date, and the sample has no "
                           "revisions; a live archive shows the revisions UN Comtrade publishes.")
     fig = go.Figure()
@@ -66,7 +67,6 @@ def changes_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
                       legend={"orientation": "h", "y": -0.2})
     page.figures.append(Figure("changes-arrivals", fig, "number of periods (a reporter's year or month)", SOURCE))
 
-    history = changes(conn, EVER)
     page.tables.append(build_table(
         history["revised"], "changes-revised", "Revised periods, old against new vintage (every revision stored, "
         "largest first)", source="changes",

@@ -151,12 +151,15 @@ def _date_text(v, fmt: str) -> str:
     return str(v)
 
 
-def _cells(series: pd.Series, spec: ColumnSpec, units: pd.Series | None) -> tuple[str, list[Cell]]:
-    """Header label (unit included) and the cells of one column."""
+def _cells(series: pd.Series, spec: ColumnSpec, units: pd.Series | None,
+           usd: tuple[float, str, int] | None = None) -> tuple[str, list[Cell]]:
+    """Header label (unit included) and the cells of one column (``usd``: the table's US$ scale)."""
     fmt, label = spec.format, spec.label
     cells: list[Cell] = []
     if fmt == "usd":
-        scale, unit, digits = _usd_scale(series)
+        own = _usd_scale(series)
+        # one US$ unit per table, unless the column's values are too small to read in it (e.g. revisions)
+        scale, unit, digits = usd if usd is not None and own[0] * 100 > usd[0] else own
         label = f"{label} ({unit})"
     elif fmt in ("share", "pct"):
         label = f"{label} (%)"
@@ -211,9 +214,12 @@ def build_table(df: pd.DataFrame, table_id: str, caption: str, source: str | Non
     if units is None and "unit" in df.columns:
         units = df["unit"]
     units = None if units is None else units.reset_index(drop=True)
+    specs = {name: column_spec(str(name), source) for name in df.columns}
+    money = [df[n] for n, sp in specs.items() if sp.format == "usd"]
+    usd = _usd_scale(pd.concat(money, ignore_index=True)) if money else None
     for name in df.columns:
-        spec = column_spec(str(name), source)
-        label, cells = _cells(df[name], spec, units)
+        spec = specs[name]
+        label, cells = _cells(df[name], spec, units, usd)
         for i, cell in enumerate(cells):
             if name in html and html[name][i] is not None:
                 cell.html = Markup(html[name][i])
