@@ -177,3 +177,13 @@ def test_changes_page_lists_the_revision(states):
     assert x["Previous vintage"] == "2022-06-30" and x["New vintage"] == "2026-03-01"
     lines = re.search(r'id="changes-lines".*?<tbody>(.*?)</tbody>', html, re.S).group(1)
     assert lines.count("<tr>") == 3
+
+
+def test_a_snapshot_without_the_changes_marts_says_what_to_do(tmp_path, monkeypatch):
+    db = tmp_path / "home" / "published" / "tradeflow.duckdb"
+    db.parent.mkdir(parents=True)
+    duckdb.connect(str(db)).execute("CREATE SCHEMA marts; CREATE TABLE marts.trade_flows (x INTEGER)").close()
+    monkeypatch.setenv("TRADEFLOW_HOME", str(tmp_path / "home"))
+    r = CliRunner().invoke(main, ["changes"])
+    assert r.exit_code == 1 and "no marts.period_changes" in r.output and "refresh --source archive" in r.output
+    assert r.output.count("\n") == 1  # one line, no traceback

@@ -136,6 +136,10 @@ SORTED = """(args) => {
   const [id, i] = args, table = document.getElementById(id);
   return Array.from(table.tBodies[0].rows).map(r => r.cells[i].getAttribute("data-v"));
 }"""
+ALIGN = """(id) => Array.from(document.getElementById(id).querySelectorAll("tbody tr:first-child td"))
+  .map(c => [c.classList.contains("num"), getComputedStyle(c).textAlign])"""
+STICKY = """(id) => [document.querySelector("#" + id + " thead th"), document.querySelector("#" + id + " tbody td")]
+  .map(c => c ? getComputedStyle(c).position : "sticky")"""
 IN_ORDER = """(vals) => vals.every((v, k) => k === 0 || vals[k - 1].localeCompare(v, undefined, {numeric: true}) <= 0)"""
 
 
@@ -187,6 +191,10 @@ def test_every_page_draws_in_headless_chromium_with_no_network(rendered, tmp_pat
                 if width != WIDTHS[0]:
                     continue
                 for tid in page.evaluate("Array.from(document.querySelectorAll('table.sortable')).map(t => t.id)"):
+                    # numbers right, text left; the header and the first column stay in view when the card scrolls
+                    for numeric, align in page.evaluate(ALIGN, tid):
+                        assert align == ("right" if numeric else "left"), f"{name}#{tid}: a cell aligned {align}"
+                    assert page.evaluate(STICKY, tid) == ["sticky", "sticky"], f"{name}#{tid}: header/first column scroll away"
                     heads = page.locator(f"#{tid} thead th")
                     for i in range(heads.count()):
                         numeric = heads.nth(i).get_attribute("data-type") == "num"

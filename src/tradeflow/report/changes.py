@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
+from tradeflow.errors import WarehouseError
 from tradeflow.report.queries import query
 from tradeflow.report.shell import Figure, Page, build_table
 
@@ -17,9 +18,12 @@ EVER = datetime(1900, 1, 1)
 TOP_LINES = 100
 
 
-def latest_arrival(conn: duckdb.DuckDBPyConnection) -> datetime | None:
-    arrivals = query(conn, "changes_arrivals")
-    return None if arrivals.empty else pd.Timestamp(arrivals["arrival"].max()).to_pydatetime()
+def _arrivals(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    try:
+        return query(conn, "changes_arrivals")
+    except duckdb.CatalogException as exc:
+        raise WarehouseError("the published snapshot has no marts.period_changes (built by an older tradeflow): run "
+                             "`tradeflow refresh --source archive` first") from exc
 
 
 def changes(conn: duckdb.DuckDBPyConnection, since: datetime, top: int = TOP_LINES) -> dict[str, pd.DataFrame]:
@@ -41,8 +45,8 @@ def changes_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
                "published for the first time, and periods the reporter revised (the old vintage against the new), down "
                "to the HS6 lines that moved most. Fetches less than 6 hours apart count as one arrival (one run)."),
         is_sample=status["is_sample"], vintage=status["vintage"])
-    arrivals = query(conn, "changes_arrivals")
-    latest = latest_arrival(conn)
+    arrivals = _arrivals(conn)
+    latest = None if arrivals.empty else pd.Timestamp(arrivals["arrival"].max()).to_pydatetime()
     if latest is None:
         page.notes.append("No UN Comtrade data are stored yet.")
         return page
@@ -80,13 +84,7 @@ def changes_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
 
 def collect(conn: duckdb.DuckDBPyConnection, since: datetime | None = None, top: int = 10) -> dict:
     """For ``tradeflow changes``: what arrived at or after ``since`` (default: the latest arrival)."""
-    try:
-        arrivals = query(conn, "changes_arrivals")
-    except duckdb.CatalogException as exc:
-        from tradeflow.errors import WarehouseError
-
-        raise WarehouseError("the published snapshot has no marts.period_changes: run `tradeflow refresh` "
-                             "(or `tradeflow refresh --source archive`) first") from exc
+    arrivals = _arrivals(conn)
     latest = None if arrivals.empty else pd.Timestamp(arrivals["arrival"].max()).to_pydatetime()
     start = since or latest or EVER
     found = changes(conn, start, top)
