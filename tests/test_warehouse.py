@@ -75,7 +75,7 @@ def test_concordance_from_the_full_unsd_table(shared, tmp_path):
     conn = duckdb.connect()
     conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
     conn.execute("CREATE TABLE staging.comtrade_flows (hs6 VARCHAR, year INT, freq VARCHAR, partner_code INT, "
-                 "mot_code INT, flow VARCHAR, value_usd DOUBLE)")
+                 "mot_code INT, flow VARCHAR, value_usd DOUBLE, is_sample BOOLEAN)")
     conn.register("hs_concordance_frame", pairs)
     build(conn, "raw.hs_concordance")
     build(conn, "marts.hs_concordance")

@@ -30,6 +30,7 @@ RAW_SOURCES = {
     "raw.hs_concordance": ["archive.comtrade_responses"],
     "raw.fta_schedule": [],
     "raw.fta_categories": [],
+    "raw.fta_traded_lines": [],
     "raw.khunjerab_months": [],
     "raw.gacc_events": [],
     "raw.plan_baskets": [],

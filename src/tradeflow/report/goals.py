@@ -37,7 +37,8 @@ def scorecard(df: pd.DataFrame) -> pd.DataFrame:
     return out[["goal", "trend", "latest_year", "unit", "actual", "target_path", "gap", "target_value", "required_cagr",
                 "nowcast_12m", "status", "target_source"]].assign(
         meta_goal_id=out["goal_id"], meta_section=out["section"], meta_paraphrase=out["paraphrase"],
-        meta_statement=out["target_statement"], meta_target_year=out["target_year"])
+        meta_statement=out["target_statement"], meta_target_year=out["target_year"],
+        meta_cagr_start=out["cagr_start_basis"] if "cagr_start_basis" in out else None)
 
 
 def goal_figure(goal_id: str, g: pd.DataFrame) -> Figure:
@@ -75,11 +76,15 @@ def goals_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
         "target_value": [None if pd.isna(r.target_value) else
                          f"{_metric(r.target_value, r.unit)}{'' if pd.isna(r.meta_target_year) else f' by {int(r.meta_target_year)}'}"
                          for r in card.itertuples()],
+        "required_cagr": [None if pd.isna(r.required_cagr) or not isinstance(r.meta_cagr_start, str) else
+                          f"{100 * r.required_cagr:.1f}<br><small>from {escape(r.meta_cagr_start)}</small>"
+                          for r in card.itertuples()],
         "target_source": [None if not isinstance(r.target_source, str) else
                           f'<a href="{escape(r.target_source)}">{escape(r.meta_statement or r.target_source)}</a>'
                           for r in card.itertuples()],
     }
-    css = {"status": [{"on track": "status-on", "off track": "status-off"}.get(s, "") for s in card["status"]]}
+    css = {"status": [{"on track": "status-on", "off track": "status-off", "met": "status-on", "missed": "status-off"}
+                      .get(s, "") for s in card["status"]]}
     shown = card.drop(columns=[c for c in card.columns if c.startswith("meta_")]).assign(
         target_source=card["meta_statement"].where(card["target_source"].notna()))
     page.tables.append(build_table(shown, "goals", "Scorecard", source="goal_progress", html=html, css=css))

@@ -13,6 +13,7 @@ import duckdb
 from tradeflow.archive import RawArchive
 from tradeflow.errors import ConfigError, WarehouseError
 from tradeflow.fta.schedule import schedules_frame
+from tradeflow.fta.traded_lines import traded_lines_frame
 from tradeflow.green_channel import config
 from tradeflow.reference import seed_path
 from tradeflow.sources.wits import tariff_frame
@@ -28,6 +29,7 @@ RAW_FRAMES = {
     "raw.hs_concordance": "hs_concordance_frame",
     "raw.fta_schedule": "fta_schedule_frame",
     "raw.fta_categories": "fta_categories_frame",
+    "raw.fta_traded_lines": "fta_traded_lines_frame",
     "raw.khunjerab_months": "khunjerab_frame",
     "raw.gacc_events": "gacc_events_frame",
     "raw.plan_baskets": "baskets_frame",
@@ -51,21 +53,25 @@ MARTS = {
     "marts.trade_flows_hs2017": ["marts.trade_flows", "marts.hs_concordance"],
     "marts.trade_by_period": ["marts.trade_flows"],
     "marts.policy_markers": [],
-    "marts.mirror_flows": ["marts.trade_flows_hs2017"],
+    "marts.mirror_flows": ["marts.trade_flows_hs2017", "marts.policy_markers"],
     "marts.mirror_gap_by_chapter": ["marts.mirror_flows"],
     "marts.world_exports": ["staging.comtrade_flows", "staging.comtrade_totals", "marts.hs_concordance"],
     "marts.fta_tariff_lines": ["raw.fta_schedule", "raw.fta_categories", "staging.tariffs", "marts.hs_concordance"],
     "marts.fta_indicators": ["marts.fta_tariff_lines", "marts.trade_flows_hs2017"],
-    "marts.fta_opportunities": ["marts.fta_tariff_lines", "marts.trade_flows_hs2017", "marts.world_exports"],
+    "marts.fta_opportunities": ["marts.fta_tariff_lines", "raw.fta_traded_lines", "marts.trade_flows_hs2017",
+                                "marts.world_exports"],
     "marts.fta_utilisation": [],
+    "marts.trade_complementarity": ["staging.comtrade_totals", "staging.countries", "marts.world_exports",
+                                    "marts.trade_flows_hs2017"],
+    "marts.trade_intensity": ["staging.comtrade_totals", "staging.countries", "marts.trade_flows"],
     "marts.agro_monthly": ["marts.trade_flows", "marts.dim_hs"],
     "marts.agro_products": ["marts.trade_flows", "marts.dim_hs"],
     "marts.agro_indicators": ["marts.agro_monthly", "marts.agro_products"],
     "marts.khunjerab_calendar": ["raw.khunjerab_months"],
     "marts.monthly_by_basis": ["marts.trade_flows", "marts.trade_flows_by_mode", "marts.dim_hs"],
-    "marts.khunjerab_indicators": ["marts.monthly_by_basis"],
-    "marts.khunjerab_before_after": ["marts.monthly_by_basis", "marts.trade_flows"],
-    "marts.seasonality_index": ["marts.monthly_by_basis", "marts.trade_flows"],
+    "marts.khunjerab_indicators": ["marts.monthly_by_basis", "raw.khunjerab_months"],
+    "marts.khunjerab_before_after": ["marts.monthly_by_basis", "marts.trade_flows", "raw.khunjerab_months"],
+    "marts.seasonality_index": ["marts.monthly_by_basis", "marts.trade_flows", "raw.khunjerab_months"],
     "marts.gacc_event_study": ["raw.gacc_events", "marts.trade_flows_hs2017"],
     "marts.basket_flows": ["raw.plan_baskets", "marts.trade_flows_hs2017"],
     "marts.goal_progress": ["marts.basket_flows", "marts.khunjerab_indicators", "marts.mirror_flows",
@@ -93,7 +99,10 @@ def cif_fob_factors() -> tuple[list[float], float]:
 
 def params() -> dict:
     factors, default = cif_fob_factors()
+    year_round, year_round_source = config.khunjerab_year_round()
     return {
+        "khunjerab_year_round": year_round.isoformat(),
+        "khunjerab_year_round_source": year_round_source,
         "countries_csv": str(seed_path("countries.csv")),
         "chapters_csv": str(seed_path("hs_chapters.csv")),
         "sections_csv": str(seed_path("hs_sections.csv")),
@@ -139,6 +148,7 @@ def build_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive) -> dict[str,
         "baskets_frame": baskets,
         "fta_schedule_frame": schedule,
         "fta_categories_frame": categories,
+        "fta_traded_lines_frame": traded_lines_frame(schedule),
         "wits_observations": tariff_frame(archive, _prefer_live(archive.loadable("wits.trains"))),
         "reference_countries_frame": reference_countries(archive),
         "reference_hs_frame": reference_hs(archive),
