@@ -70,3 +70,10 @@ def test_long_tables_are_paged():
     t = build_table(pd.DataFrame({"year": range(2000, 2030)}), "y", "years")
     assert t.paged and len(t.rows) == 30
     assert not build_table(pd.DataFrame({"year": range(2000, 2010)}), "y", "years").paged
+
+
+def test_a_table_renders_through_the_macro_escaped():
+    t = build_table(pd.DataFrame({"description": ["<b>rice</b> & co"], "year": [2020]}), "esc", "Caption <x>")
+    html = str(t.html())
+    assert 'id="esc"' in html and "&lt;b&gt;rice&lt;/b&gt; &amp; co" in html and "<b>" not in html
+    assert 'download="esc.csv"' in html and "Caption &lt;x&gt;" in html

@@ -77,6 +77,12 @@ class Table:
     def page_rows(self) -> int:
         return PAGE_ROWS
 
+    def html(self) -> Markup:
+        """The table as the page shows it (the ``data_table`` macro)."""
+        from tradeflow.report.shell import render_table
+
+        return render_table(self)
+
 
 @cache
 def _registry() -> tuple[dict, dict, dict, dict]:

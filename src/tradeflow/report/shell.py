@@ -59,6 +59,11 @@ class Page:
     vintage: str = ""
 
 
+def render_table(table: Table) -> Markup:
+    """One table through the ``data_table`` macro of ``templates/table.html.j2``."""
+    return Markup(_env.get_template("table.html.j2").module.data_table(table))
+
+
 def write_plotly_asset(out_dir: Path) -> Path:
     """Write plotly.js once beside the pages (unchanged bytes are not rewritten)."""
     from plotly.offline import get_plotlyjs
