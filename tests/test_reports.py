@@ -253,3 +253,27 @@ def test_export_xlsx_has_one_sheet_per_table(sample_home, tmp_path, monkeypatch)
     assert r.exit_code == 1 and "no marts table" in r.output
     r = CliRunner().invoke(main, ["export", "--format", "csv", "--table", "dim_country", "--output", str(tmp_path)])
     assert (tmp_path / "dim_country.csv").read_text().startswith("m49,iso3,name")
+
+
+def test_goal_charts_draw_the_marts_target_path(sample_db):
+    """One small chart per goal with a target; its dashed path is marts.goal_progress.target_path."""
+    import pandas as pd
+
+    from tradeflow.report.goals import goal_figure
+    from tradeflow.report.queries import query
+
+    df = query(sample_db, "goals")
+    checked = 0
+    for goal_id, g in df.groupby("goal_id"):
+        if g["target_value"].isna().all():
+            continue
+        fig = goal_figure(str(goal_id), g.sort_values("year")).figure
+        scale = 0.01 if (g["unit"] == "share").all() else 1e9
+        path = next(t for t in fig.data if t.name == "target path")
+        drawn = dict(zip(path.x, path.y))
+        for year, value in zip(g["year"], g["target_path"]):
+            if not pd.isna(value) and year in drawn:
+                assert drawn[year] * scale == pytest.approx(value, rel=1e-9), (goal_id, year)
+                checked += 1
+        assert any(t.name.startswith("target (") for t in fig.data)
+    assert checked >= 3

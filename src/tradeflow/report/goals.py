@@ -3,6 +3,8 @@ and one small chart per goal with a target (actual against the target path)."""
 
 from __future__ import annotations
 
+import textwrap
+
 import duckdb
 import pandas as pd
 import plotly.graph_objects as go
@@ -48,15 +50,19 @@ def goal_figure(goal_id: str, g: pd.DataFrame) -> Figure:
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=g["year"], y=g["actual"] / scale, name="actual", mode="lines+markers",
                              line={"color": "#0b3d2e"}))
-    path = g.dropna(subset=["target_path"])
-    fig.add_trace(go.Scatter(x=path["year"], y=path["target_path"] / scale, name="target path", mode="lines",
-                             line={"color": "#b42318", "dash": "dash"}))
     last = g.iloc[-1]
-    if not pd.isna(last["target_year"]) and int(last["target_year"]) not in set(path["year"]):
-        fig.add_trace(go.Scatter(x=[int(last["target_year"])], y=[last["target_value"] / scale], name="target",
-                                 mode="markers", marker={"symbol": "star", "size": 12, "color": "#b42318"}))
-    fig.update_layout(title={"text": str(last["label"]), "font": {"size": 13}}, template="plotly_white", height=300,
-                      margin={"l": 50, "r": 10, "t": 50, "b": 40}, yaxis_title=unit,
+    t0, v0, t1, v1 = last["baseline_year"], last["baseline_value"], last["target_year"], last["target_value"]
+    if not any(pd.isna(x) for x in (t0, v0, t1, v1)) and int(t1) > int(t0) and v0 > 0 and v1 > 0:
+        # the target path of marts.goal_progress, v₀·(v_T/v₀)^((t−t₀)/(T−t₀)), drawn from the baseline to the target
+        years = list(range(int(t0), int(t1) + 1))
+        path = [v0 * (v1 / v0) ** ((y - int(t0)) / (int(t1) - int(t0))) / scale for y in years]
+        fig.add_trace(go.Scatter(x=years, y=path, name="target path", mode="lines", line={"color": "#b42318", "dash": "dash"}))
+    if not pd.isna(t1):
+        fig.add_trace(go.Scatter(x=[int(t1)], y=[v1 / scale], name=f"target ({int(t1)})", mode="markers",
+                                 marker={"symbol": "star", "size": 12, "color": "#b42318"}))
+    title = "<br>".join(textwrap.wrap(str(last["label"]), 52)[:3])
+    fig.update_layout(title={"text": title, "font": {"size": 13}}, template="plotly_white", height=320,
+                      margin={"l": 50, "r": 10, "t": 70, "b": 40}, yaxis_title=unit,
                       legend={"orientation": "h", "y": -0.2}, xaxis={"dtick": 2})
     return Figure(f"goal-{goal_id.replace('_', '-')}", fig, unit, SOURCE)
 
