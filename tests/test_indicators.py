@@ -302,7 +302,7 @@ def test_methodology_page_states_formulas_sources_and_the_first_cut_clause():
     from tradeflow.report.methodology import methodology_page
 
     page = methodology_page(None, {"is_sample": True, "vintage": "x"})
-    html = str(page.tables[0][1])
+    html = str(page.tables[0].html())
     for fragment in ("TC_ij = 100·(1 − ½ Σₖ |m_jk/M_j − x_ik/X_i|)", "Michaely (1996)", "TII_ij = (x_ij / X_i) / (x_wj / X_w)",
                      "its own MFN", "margin is 0 by construction", "First cut (assumption)", "zero in year N−1",
                      "within 10 years", "ydyl.cacem.com.cn", "preferential &lt; own MFN", "khunjerab.yaml only",

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import duckdb
-from markupsafe import Markup, escape
+import pandas as pd
 
 from tradeflow.fta.schedule import load_conventions
-
-from tradeflow.report.shell import Page
+from tradeflow.report.shell import Page, build_table
 
 FORMULAS = [
     ("Margin of preference", "MoP = MFN − preferential (percentage points); relative (MFN − pref) / MFN; trade-weighted Σ wₖ·MoPₖ. "
@@ -74,12 +73,11 @@ def conventions() -> list[tuple[str, str, str]]:
 
 
 def methodology_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
-    rows = "".join(f"<tr><td>{escape(n)}</td><td>{escape(f)}</td><td>{escape(s)}</td></tr>"
-                   for n, f, s in FORMULAS + conventions())
-    srcs = "".join(f"<tr><td>{n}</td><td>{t}</td></tr>" for n, t in SOURCES)
+    formulas = pd.DataFrame(FORMULAS + conventions(), columns=["indicator", "formula", "reference"])
+    sources = pd.DataFrame(SOURCES, columns=["source", "terms"])
     return Page(slug="methodology", title="China–Pakistan trade: methodology",
                 intro="How every indicator is computed, and where the data come from. The SQL of each table is in sql/ "
                       "and the column contract in docs/sql.md.",
                 is_sample=status["is_sample"], vintage=status["vintage"],
-                tables=[("Formulas", Markup(f"<table><tr><th>Indicator</th><th>Formula</th><th>Source</th></tr>{rows}</table>")),
-                        ("Data sources and terms", Markup(f"<table><tr><th>Source</th><th>What and terms</th></tr>{srcs}</table>"))])
+                tables=[build_table(formulas, "methodology-formulas", "Formulas", source="methodology"),
+                        build_table(sources, "methodology-sources", "Data sources and terms", source="methodology")])

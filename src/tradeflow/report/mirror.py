@@ -6,7 +6,7 @@ import duckdb
 import plotly.graph_objects as go
 
 from tradeflow.report.queries import query
-from tradeflow.report.shell import Figure, Page, table_html
+from tradeflow.report.shell import Figure, Page, build_table
 
 SOURCE = "UN Comtrade, both reporters (marts.mirror_flows, marts.mirror_gap_by_chapter)"
 MARKERS = {"ede": "EDE starts", "cpfta_phase2_cuts": "Phase II cuts"}  # dates: marts.policy_markers
@@ -52,8 +52,8 @@ def mirror_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
                           xaxis_title="US$ million", template="plotly_white", height=620, barmode="group",
                           legend={"orientation": "h", "y": -0.12})
         page.figures.append(Figure("mirror-chapters", fig, "US$ million (importer FOB − exporter FOB)", SOURCE))
-    both = years.assign(gap_ratio=100 * years["gap_ratio"])[["direction", "year", "cif_fob_factor", "exporter_fob_usd",
-                                                             "importer_fob_usd", "gap_usd", "gap_ratio"]]
-    page.tables.append(("Gap by year, both factors (1.06 IMF DOTS, 1.10 Pakistan Business Council)",
-                        table_html(both.rename(columns={"gap_ratio": "gap_pct"}), "mirror-by-year")))
+    both = years[["direction", "year", "cif_fob_factor", "exporter_fob_usd", "importer_fob_usd", "gap_usd", "gap_ratio"]]
+    page.tables.append(build_table(both, "mirror-by-year",
+                                   "Gap by year, both factors (1.06 IMF DOTS, 1.10 Pakistan Business Council)",
+                                   source="mirror_by_year"))
     return page

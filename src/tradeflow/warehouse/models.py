@@ -76,6 +76,8 @@ MARTS = {
     "marts.basket_flows": ["raw.plan_baskets", "marts.trade_flows_hs2017"],
     "marts.goal_progress": ["marts.basket_flows", "marts.khunjerab_indicators", "marts.mirror_flows",
                             "marts.fta_tariff_lines", "marts.trade_flows", "marts.dim_hs"],
+    "marts.revisions": ["raw.comtrade_records", "staging.countries"],
+    "marts.period_changes": ["raw.comtrade_records", "staging.countries", "marts.revisions"],
 }
 
 
