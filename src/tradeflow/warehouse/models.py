@@ -132,6 +132,8 @@ GRAIN: dict[str, list[str]] = {
     "marts.goal_progress": ["goal_id", "year"],
     "marts.trade_complementarity": ["exporter", "importer", "year"],
     "marts.trade_intensity": ["exporter", "importer", "year"],
+    "marts.revisions": ["source", "reporter", "partner", "flow", "freq", "period", "vintage", "hs6"],
+    "marts.period_changes": ["source", "reporter", "partner", "flow", "freq", "period", "vintage"],
 }
 
 
