@@ -126,7 +126,7 @@ def staging_gates(conn: duckdb.DuckDBPyConnection) -> list[GateResult]:
         filters = ["count(*)"] + [f"count(*) FILTER (WHERE coalesce({cond}, false))"
                                   for g in GATES if g.source == src for _, cond in g.expectations]
         aggs.append(f"(SELECT {', '.join(filters)} FROM {src})")
-    row = conn.execute(f"{_RELATIONS}\nSELECT * FROM {' CROSS JOIN '.join(aggs)}").fetchone()
+    row = conn.execute(f"{_RELATIONS}\nSELECT * FROM {' CROSS JOIN '.join(aggs)}").fetchall()[0]
     # reorder: three evaluated-row counts, then every expectation's unexpected count in GATES order
     pos, at = {}, 0
     for src in sources:

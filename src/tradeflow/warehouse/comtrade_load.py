@@ -24,7 +24,7 @@ import duckdb
 from tradeflow.archive import ManifestEntry, RawArchive
 from tradeflow.errors import ParseError
 from tradeflow.sources.comtrade_schema import RECORD_FIELDS, REQUIRED_FIELDS
-from tradeflow.warehouse.db import build
+from tradeflow.warehouse.db import build, model_sql
 
 ENVELOPE = {"count": "BIGINT", "data": "JSON[]", "error": "VARCHAR"}
 #: The envelope with typed records: what the loader reads (each body once).
@@ -129,25 +129,70 @@ def describe(e: ManifestEntry) -> str:
     return f"{e.url}?{query}"
 
 
-def load_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive, entries: Sequence[ManifestEntry]) -> int:
-    """(Re)build ``raw.comtrade_records`` from the archived bodies of ``entries``.
+#: Where the load remembers the shape it built raw.comtrade_records with (model SQL + envelope).
+STATE_TABLE = "meta.comtrade_load"
 
-    Bodies are grouped by size and each group is read in one set-based pass (the first pass
-    creates the table, the others append), with DuckDB's object-size limit just above the
-    group's largest body. Nothing is registered on the connection, so an aborted transaction
-    leaves nothing behind to clean up.
+
+def _fingerprint() -> str:
+    import hashlib
+    import json
+
+    text = model_sql("raw.comtrade_records") + json.dumps(TYPED_ENVELOPE, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _loaded(conn: duckdb.DuckDBPyConnection, fingerprint: str) -> set[tuple[str, str]] | None:
+    """The (request_id, sha256) batches already in raw.comtrade_records, or None when it must be rebuilt whole."""
+    # no query that can fail here: an error would abort the caller's transaction
+    (have_state, have_table) = conn.execute(
+        "SELECT count(*) FILTER (WHERE schema_name = 'meta' AND table_name = 'comtrade_load'), "
+        "count(*) FILTER (WHERE schema_name = 'raw' AND table_name = 'comtrade_records') FROM duckdb_tables()").fetchall()[0]
+    if not (have_state and have_table):
+        return None
+    (have,) = conn.execute(f"SELECT any_value(fingerprint) FROM {STATE_TABLE}").fetchall()[0]
+    if have != fingerprint:
+        return None
+    return {(r, s) for r, s in conn.execute("SELECT DISTINCT request_id, sha256 FROM raw.comtrade_records").fetchall()}
+
+
+def load_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive, entries: Sequence[ManifestEntry],
+             full: bool = False) -> int:
+    """Bring ``raw.comtrade_records`` to exactly the archived bodies of ``entries``; returns its row count.
+
+    Incremental by batch: rows are keyed by the body they came from (request_id, sha256), so
+    only bodies not yet loaded are read, and rows of bodies no longer loadable (marked failed,
+    superseded by live data, gone from the manifest) are deleted. A change of the model's SQL or
+    record types (or ``full=True``) rebuilds the table from every body. The caller's transaction
+    makes the whole change all-or-nothing.
+
+    Bodies are grouped by size and each group is read in one set-based pass, with DuckDB's
+    object-size limit just above the group's largest body. Nothing is registered on the
+    connection, so an aborted transaction leaves nothing behind to clean up.
     """
     if not entries:
         raise ParseError(f"no usable UN Comtrade responses in {archive.root}: run a refresh with --source sample or live")
+    fingerprint = _fingerprint()
+    loaded = None if full else _loaded(conn, fingerprint)
+    wanted = {(e.request_id, e.sha256) for e in entries}
+    if loaded is None:
+        new = list(entries)
+        append = False
+    else:
+        gone = sorted(loaded - wanted)
+        if gone:
+            conn.execute("""DELETE FROM raw.comtrade_records WHERE (request_id, sha256) IN
+                            (SELECT (unnest($r), unnest($s)))""",
+                         {"r": [r for r, _ in gone], "s": [s for _, s in gone]})
+        new = [e for e in entries if (e.request_id, e.sha256) not in loaded]
+        append = True
     groups: dict[int, list[ManifestEntry]] = {}
-    for e in entries:
+    for e in new:
         groups.setdefault(object_size_for(e.bytes), []).append(e)
-    total = 0
     for i, (size, group) in enumerate(sorted(groups.items())):
-        total = build(
+        build(
             conn,
             "raw.comtrade_records",
-            append=i > 0,
+            append=append or i > 0,
             paths=list(dict.fromkeys(str(archive.object_path(e.sha256)) for e in group)),
             files=[str(archive.object_path(e.sha256)) for e in group],
             request_ids=[e.request_id for e in group],
@@ -159,4 +204,9 @@ def load_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive, entries: Sequ
             envelope=TYPED_ENVELOPE,
             max_object_size=size,
         )
-    return total
+    if loaded is None and not groups:  # pragma: no cover - entries is never empty here
+        raise ParseError("nothing to load")
+    conn.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    conn.execute(f"CREATE OR REPLACE TABLE {STATE_TABLE} AS SELECT $f AS fingerprint, now()::TIMESTAMP AS loaded_at",
+                 {"f": fingerprint})
+    return conn.execute("SELECT count(*) FROM raw.comtrade_records").fetchall()[0][0]
