@@ -43,5 +43,8 @@ FROM newest
 WHERE vintage = newest_vintage
 QUALIFY row_number() OVER (
     PARTITION BY reporterCode, partnerCode, flowCode, freqCode, period, cmdCode, motCode
-    ORDER BY query_scope = 'all_reporters', fetched_at DESC, sha256
+    ORDER BY query_scope = 'all_reporters', fetched_at DESC, sha256,
+             -- a total order (the same key twice in one body): the same row on any number of threads
+             primaryValue DESC NULLS LAST, cifvalue DESC NULLS LAST, fobvalue DESC NULLS LAST, netWgt DESC NULLS LAST,
+             qty DESC NULLS LAST, qtyUnitCode, classificationCode, reporterISO, partnerISO
 ) = 1

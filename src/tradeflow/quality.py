@@ -120,6 +120,13 @@ def _any(g: _Gate) -> str:
 
 def staging_gates(conn: duckdb.DuckDBPyConnection) -> list[GateResult]:
     """Every gate on ``staging.comtrade_flows`` (blocking first): one aggregate query, then samples of failures only."""
+    from tradeflow.warehouse.db import all_cores
+
+    with all_cores(conn):  # integer counts and ordered samples: the same verdicts on any number of threads
+        return _staging_gates(conn)
+
+
+def _staging_gates(conn: duckdb.DuckDBPyConnection) -> list[GateResult]:
     sources = ("flows", "months", "jumps")
     aggs = []
     for src in sources:

@@ -24,7 +24,7 @@ import duckdb
 from tradeflow.archive import ManifestEntry, RawArchive
 from tradeflow.errors import ParseError
 from tradeflow.sources.comtrade_schema import RECORD_FIELDS, REQUIRED_FIELDS
-from tradeflow.warehouse.db import build, model_sql
+from tradeflow.warehouse.db import all_cores, build, model_sql
 
 ENVELOPE = {"count": "BIGINT", "data": "JSON[]", "error": "VARCHAR"}
 #: The envelope with typed records: what the loader reads (each body once).
@@ -188,25 +188,30 @@ def load_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive, entries: Sequ
     groups: dict[int, list[ManifestEntry]] = {}
     for e in new:
         groups.setdefault(object_size_for(e.bytes), []).append(e)
-    for i, (size, group) in enumerate(sorted(groups.items())):
-        build(
-            conn,
-            "raw.comtrade_records",
-            append=append or i > 0,
-            paths=list(dict.fromkeys(str(archive.object_path(e.sha256)) for e in group)),
-            files=[str(archive.object_path(e.sha256)) for e in group],
-            request_ids=[e.request_id for e in group],
-            sha256s=[e.sha256 for e in group],
-            vintages=[e.release.get("vintage") or e.fetched_at[:10] for e in group],
-            fetched_ats=[e.fetched_at for e in group],
-            is_samples=[e.is_sample for e in group],
-            query_scopes=["all_reporters" if e.partition.get("reporter") == "all" else "reporter" for e in group],
-            envelope=TYPED_ENVELOPE,
-            max_object_size=size,
-        )
-    if loaded is None and not groups:  # pragma: no cover - entries is never empty here
-        raise ParseError("nothing to load")
+    with all_cores(conn):  # reading bodies sums nothing: every core, same rows
+        for i, (size, group) in enumerate(sorted(groups.items())):
+            _load_group(conn, archive, group, size, append or i > 0)
     conn.execute("CREATE SCHEMA IF NOT EXISTS meta")
     conn.execute(f"CREATE OR REPLACE TABLE {STATE_TABLE} AS SELECT $f AS fingerprint, now()::TIMESTAMP AS loaded_at",
                  {"f": fingerprint})
     return conn.execute("SELECT count(*) FROM raw.comtrade_records").fetchall()[0][0]
+
+
+def _load_group(conn: duckdb.DuckDBPyConnection, archive: RawArchive, group: list[ManifestEntry], size: int,
+                append: bool) -> None:
+    """One set-based read of a group of bodies (one read_json call over all their files)."""
+    build(
+        conn,
+        "raw.comtrade_records",
+        append=append,
+        paths=list(dict.fromkeys(str(archive.object_path(e.sha256)) for e in group)),
+        files=[str(archive.object_path(e.sha256)) for e in group],
+        request_ids=[e.request_id for e in group],
+        sha256s=[e.sha256 for e in group],
+        vintages=[e.release.get("vintage") or e.fetched_at[:10] for e in group],
+        fetched_ats=[e.fetched_at for e in group],
+        is_samples=[e.is_sample for e in group],
+        query_scopes=["all_reporters" if e.partition.get("reporter") == "all" else "reporter" for e in group],
+        envelope=TYPED_ENVELOPE,
+        max_object_size=size,
+    )

@@ -70,6 +70,45 @@ def model_description(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def cores() -> int:
+    """Threads for order-independent steps: ``$TRADEFLOW_THREADS``, else every core this process may use."""
+    if env := os.environ.get("TRADEFLOW_THREADS"):
+        return max(1, int(env))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+@contextmanager
+def all_cores(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Run the block on every core, then go back to one thread.
+
+    For steps whose result cannot depend on the order rows are combined in: loading raw
+    bodies, staging (filters, window functions with a total order, no sums) and the quality
+    gates (integer counts). Marts stay on one thread while they sum DOUBLE money: float
+    addition is not associative, so a parallel sum could differ in the last bit between runs.
+    Insertion order is not preserved meanwhile (less memory for large loads; no table here
+    relies on it: every model orders or keys explicitly).
+    """
+    conn.execute(f"SET threads = {cores()}")
+    conn.execute("SET preserve_insertion_order = false")
+    try:
+        yield conn
+    except BaseException:
+        try:  # an aborted transaction refuses even SET: the caller's ROLLBACK comes first, keep its error
+            _one_thread(conn)
+        except duckdb.Error:
+            pass
+        raise
+    _one_thread(conn)
+
+
+def _one_thread(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute("SET threads = 1")
+    conn.execute("SET preserve_insertion_order = true")
+
+
 class Warehouse:
     """The DuckDB file at ``path`` and the lock that serialises its writers."""
 

@@ -18,7 +18,7 @@ from tradeflow.green_channel import config
 from tradeflow.reference import seed_path
 from tradeflow.sources.wits import tariff_frame
 from tradeflow.warehouse.comtrade_load import load_raw
-from tradeflow.warehouse.db import build, transaction
+from tradeflow.warehouse.db import all_cores, build, transaction
 from tradeflow.warehouse.reference_load import concordance_pairs, reference_countries, reference_hs
 
 #: raw tables built from registered frames (model → frame name).
@@ -226,7 +226,7 @@ def build_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive) -> dict[str,
 
 def build_staging(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     p = params()
-    with transaction(conn):
+    with transaction(conn), all_cores(conn):  # staging sums nothing: any thread count gives the same rows
         return {name: build(conn, name, **p) for name in STAGING}
 
 
