@@ -48,3 +48,4 @@ QUALIFY row_number() OVER (
              primaryValue DESC NULLS LAST, cifvalue DESC NULLS LAST, fobvalue DESC NULLS LAST, netWgt DESC NULLS LAST,
              qty DESC NULLS LAST, qtyUnitCode, classificationCode, reporterISO, partnerISO
 ) = 1
+ORDER BY reporter_code, partner_code, flow, freq, year, month, hs6, mot_code  -- stored in key order: the marts (one thread) add rows in the same order every run
