@@ -53,9 +53,13 @@ _REC = (
 
 def countries() -> list[tuple[int, str, str]]:
     seed = Path(__file__).resolve().parents[1] / "src" / "tradeflow" / "reference" / "countries.csv"
+    out, seen = [], set()
     with open(seed, newline="", encoding="utf-8") as fh:
-        return [(int(r["m49"]), r["iso3"], r["name"].replace('"', "")) for r in csv.DictReader(fh)
-                if r["is_area"] != "true"]
+        for r in csv.DictReader(fh):
+            if r["is_area"] != "true" and r["iso3"] not in seen:  # one code per ISO3 (India is 356 and 699)
+                seen.add(r["iso3"])
+                out.append((int(r["m49"]), r["iso3"], r["name"].replace('"', "")))
+    return out
 
 
 def hs_codes() -> list[str]:

@@ -51,39 +51,51 @@ class BodyProblem:
 def check_bodies(conn: duckdb.DuckDBPyConnection, paths: Sequence[str], max_bytes: int = 0) -> list[BodyProblem]:
     """What is wrong with each body (empty list: all parse). Broken JSON raises ParseError.
 
+    One pass over the bodies, reduced per file as it is read (no records kept):
+    envelope, count against data, and how many records lack a required field. Only for the
+    rare body that has such records is a second query run, to name the missing fields.
     ``max_bytes``: the largest body's size (sizes DuckDB's maximum_object_size).
     """
     if not paths:
         return []
     required = list(REQUIRED_FIELDS)
+    read = ("read_json($paths, columns=$envelope, filename=true, format='auto', "
+            "maximum_object_size=$max_object_size)")
+    args = {"paths": list(paths), "envelope": ENVELOPE, "max_object_size": object_size_for(max_bytes)}
     try:
         rows = conn.execute(
-            """
-            WITH env AS (
-                SELECT filename, count, data, error
-                FROM read_json($paths, columns=$envelope, filename=true, format='auto',
-                               maximum_object_size=$max_object_size)
-            ), recs AS (
-                SELECT filename, unnest(data) AS j FROM env
-            ), bad AS (
-                SELECT filename,
-                       count(*) FILTER (NOT list_has_all(json_keys(j), $required)) AS missing_rows,
-                       list_distinct(flatten(list(list_filter($required, lambda f: NOT list_contains(json_keys(j), f)))))
-                           AS missing_fields
+            f"""
+            WITH recs AS (  -- an empty or missing data array still gives its file one row (j NULL)
+                SELECT filename, count, error, len(data) AS n,
+                       unnest(CASE WHEN len(data) > 0 THEN data ELSE [NULL::JSON] END) AS j
+                FROM {read}
+            ), env AS (
+                SELECT filename, any_value(count) AS count, any_value(n) AS n, any_value(error) AS error,
+                       count(*) FILTER (WHERE j IS NOT NULL AND NOT list_has_all(json_keys(j), $required)) AS missing_rows
                 FROM recs GROUP BY filename
             )
-            SELECT p.path, e.count, len(e.data), e.error, b.missing_rows, b.missing_fields
+            SELECT p.path, e.count, e.n, e.error, e.missing_rows
             FROM (SELECT unnest($paths) AS path) p
             LEFT JOIN env e ON e.filename = p.path
-            LEFT JOIN bad b ON b.filename = p.path
             """,
-            {"paths": list(paths), "envelope": ENVELOPE, "required": required,
-             "max_object_size": object_size_for(max_bytes)},
+            {**args, "required": required},
         ).fetchall()
+        lacking = [r[0] for r in rows if r[4] and not r[3] and (r[1] is None or r[1] == r[2])]
+        fields = {}
+        if lacking:
+            fields = dict(conn.execute(
+                f"""
+                SELECT filename, list_sort(list_distinct(flatten(list(
+                           list_filter($required, lambda f: NOT list_contains(json_keys(j), f))))))
+                FROM (SELECT filename, unnest(data) AS j FROM {read})
+                GROUP BY filename
+                """,
+                {**args, "paths": lacking, "required": required},
+            ).fetchall())
     except duckdb.Error as exc:
         raise ParseError(str(exc).splitlines()[0]) from exc
     problems = []
-    for path, count, n, error, missing_rows, missing_fields in rows:
+    for path, count, n, error, missing_rows in rows:
         if count is None and n is None:
             problems.append(BodyProblem(path, "empty body or no JSON object with 'count' and 'data'"))
         elif error:
@@ -93,7 +105,7 @@ def check_bodies(conn: duckdb.DuckDBPyConnection, paths: Sequence[str], max_byte
         elif count is not None and count != n:
             problems.append(BodyProblem(path, f"count says {count} records but data holds {n} (truncated?)"))
         elif missing_rows:
-            problems.append(BodyProblem(path, f"{missing_rows} records lack required fields {sorted(missing_fields)}"))
+            problems.append(BodyProblem(path, f"{missing_rows} records lack required fields {sorted(fields.get(path, []))}"))
     return problems
 
 
