@@ -115,6 +115,7 @@ STAGES = {  # (module, attribute) → stage name
     ("pipelines.assets.warehouse", "build_raw"): "raw load",
     ("pipelines.assets.warehouse", "build_staging"): "staging",
     ("tradeflow.quality", "staging_gates"): "quality gates",
+    ("tradeflow.quality", "grain_check"): "grain checks",
     ("pipelines.assets.warehouse", "build_marts"): "marts",
     ("pipelines.assets.warehouse", "publish"): "snapshot publish",
     ("pipelines.assets.reports", "render_reports"): "reports",
@@ -151,7 +152,9 @@ def child_tradeflow(home: Path) -> dict:
     conn = duckdb.connect(str(home / "published" / "tradeflow.duckdb"), read_only=True)
     summary = conn.execute(SUMMARY_SQL.format(table="staging.comtrade_flows")).fetchone()
     conn.close()
-    return {"summary": [str(x) for x in summary], "stages": timings}
+    return {"summary": [str(x) for x in summary], "stages": timings,
+            "warehouse_bytes": (home / "tradeflow.duckdb").stat().st_size,
+            "archive_gz_bytes": sum(p.stat().st_size for p in (home / "raw" / "objects").resolve().rglob("*.gz"))}
 
 
 CHILDREN = {"duckdb": child_duckdb, "pandas": child_pandas, "tradeflow": child_tradeflow}

@@ -183,13 +183,16 @@ def grain_check(conn: duckdb.DuckDBPyConnection, table: str, grain: list[str], s
 
     Only a few duplicated keys are fetched, with the number of duplicated keys and of surplus rows.
     """
+    from tradeflow.warehouse.db import all_cores
+
     keys = ", ".join(f'"{c}"' for c in grain)
     description = f"One row per {', '.join(grain)} in {table}"
-    rows = conn.execute(f"""
+    with all_cores(conn):  # counts and an ordered sample: the same answer on any number of threads
+        rows = conn.execute(f"""
         SELECT count(*) OVER () AS dup_keys, sum(n - 1) OVER () AS surplus, {keys}, n
-        FROM (SELECT {keys}, count(*) AS n FROM {table} GROUP BY {keys} HAVING count(*) > 1)
-        ORDER BY n DESC, {keys}
-        LIMIT {int(samples)}""").fetchall()
+            FROM (SELECT {keys}, count(*) AS n FROM {table} GROUP BY {keys} HAVING count(*) > 1)
+            ORDER BY n DESC, {keys}
+            LIMIT {int(samples)}""").fetchall()
     if not rows:
         return GateResult("grain", True, True, description, statistics={"table": table, "grain": ", ".join(grain)})
     dup_keys, surplus = rows[0][0], int(rows[0][1])
