@@ -6,7 +6,11 @@ read as a list of STRUCTs of the fields the API documents
 (:data:`~tradeflow.sources.comtrade_schema.RECORD_FIELDS`). Unknown extra fields are ignored; a
 body with a missing required field, a count that does not match its data, an API error or
 broken JSON is reported with the request it came from (:func:`check_bodies`, run before a
-period is committed).
+period is committed; one pass over the bodies, reduced per file).
+
+Incremental: ``raw.comtrade_records`` keeps its rows keyed by the body they came from
+(``request_id``, ``sha256``), so a refresh reads only bodies not loaded yet and deletes the rows
+of bodies no longer loadable (:func:`load_raw`); a no-op refresh reads no body at all.
 
 Large bodies: keyed calls return up to 250,000 records (~1 KB each, ~250 MB of JSON), far
 above DuckDB's default ``maximum_object_size`` (16 MiB). The limit is sized from the manifest's
