@@ -55,6 +55,8 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     except duckdb.Error as exc:
         raise WarehouseError(f"cannot open {path}: {str(exc).splitlines()[0]}") from exc
     conn.execute("SET enable_progress_bar = false")
+    if limit := os.environ.get("TRADEFLOW_MEMORY_LIMIT"):  # e.g. "1GB": DuckDB spills to disk beyond it
+        conn.execute(f"SET memory_limit = '{limit}'")
     return conn
 
 
