@@ -189,11 +189,11 @@ def measure(kind: str, home: Path) -> dict:
 def prepare(size_m: float, data: Path) -> tuple[Path, dict]:
     """The generated archive for ``size_m`` million records (generated once, then reused), in a fresh home."""
     sys.path.insert(0, str(HERE))
-    from scale import generate
+    from scale import VERSION, generate
 
     src = data / f"{size_m:g}M"
     meta = src / "scale.json"
-    if not meta.exists():
+    if not meta.exists() or json.loads(meta.read_text()).get("version") != VERSION:
         shutil.rmtree(src, ignore_errors=True)
         info = generate(src, int(size_m * 1_000_000))
         meta.write_text(json.dumps(info))

@@ -35,6 +35,8 @@ RECORDS_PER_BODY = PARTNERS_PER_BODY * 2 * HS_PER_BODY  # partners × (X, M) × 
 HS_CODES = 5000
 REVISED_EVERY = 20  # one body in twenty is revised
 YEARS = range(2000, 2025)
+#: Bumped whenever the generated archive changes: cached archives of another version are regenerated.
+VERSION = 2
 
 _REC = (
     '{"typeCode":"C","freqCode":"%(freq)s","refPeriodId":%(pid)d,"refYear":%(year)d,"refMonth":%(month)d,'
@@ -162,7 +164,7 @@ def generate(home: Path, records: int) -> dict:
     with open(archive.manifest_path, "w", encoding="utf-8") as fh:
         for e in entries:
             fh.write(json.dumps(asdict(e), sort_keys=True, separators=(",", ":")) + "\n")
-    return {"records": n_bodies * RECORDS_PER_BODY, "bodies": n_bodies, "revised_bodies": revised,
+    return {"version": VERSION, "records": n_bodies * RECORDS_PER_BODY, "bodies": n_bodies, "revised_bodies": revised,
             "json_bytes": total_bytes}
 
 
