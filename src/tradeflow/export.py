@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -158,14 +157,13 @@ def _write_xlsx(conn: duckdb.DuckDBPyConnection, names: list[str], tmp: Path) ->
 def _cell_writer(ws, typ: str, date_fmt, time_fmt):
     """The typed xlsxwriter call for a DuckDB column type (text always as text, never a formula)."""
     if typ.startswith(_NUMERIC):
-        def number(i, j, v):
-            v = float(v)
-            ws.write_number(i, j, v) if math.isfinite(v) else ws.write_string(i, j, str(v))
-        return number
+        return ws.write_number  # NaN/inf become Excel errors (nan_inf_to_errors), never text
     if typ == "BOOLEAN":
         return ws.write_boolean
     if typ == "DATE":
         return lambda i, j, v: ws.write_datetime(i, j, dt.datetime.combine(v, dt.time()), date_fmt)
     if typ.startswith("TIMESTAMP") and "TIME ZONE" not in typ:
         return lambda i, j, v: ws.write_datetime(i, j, v, time_fmt)
-    return lambda i, j, v: ws.write_string(i, j, v if isinstance(v, str) else str(v))
+    if typ == "VARCHAR":
+        return ws.write_string
+    return lambda i, j, v: ws.write_string(i, j, str(v))
