@@ -151,3 +151,12 @@ def test_archive_rebuild_checks_completeness_against_the_last_publish(tmp_path):
     a.mark_failed(e1, "lost")
     with pytest.raises(ArchiveError, match="offers 1 usable live wits.trains request.*built from 2"):
         check_archive_complete(home, a)
+
+
+def test_storing_the_same_body_again_heals_a_damaged_object(tmp_path):
+    a, entries = _archive_with(tmp_path, 1)
+    e = entries[0]
+    a.object_path(e.sha256).write_bytes(b"\x1f\x8b garbage")
+    assert not a.verify().ok
+    a.store(dataset="d", source="live", url="u0", params={"i": 0}, status=200, body=b"body 0")
+    assert a.read_body(e.sha256) == b"body 0" and a.verify().ok

@@ -95,6 +95,9 @@ class RawArchive:
         """Store ``body`` (idempotent) and return its sha256."""
         sha = hashlib.sha256(body).hexdigest()
         path = self.object_path(sha)
+        if path.exists() and not self._intact(sha):  # the same body again heals a damaged object
+            log.warning("archive object %s was damaged; rewritten from a fresh copy of its body", path)
+            path.unlink()
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -183,6 +186,13 @@ class RawArchive:
         if actual != sha:
             raise ArchiveError(f"{where} does not match its sha256 name: its content hashes to {actual[:16]}…")
         return body
+
+    def _intact(self, sha: str) -> bool:
+        try:
+            self.read_body(sha)
+            return True
+        except ArchiveError:
+            return False
 
     def verify_objects(self, entries: Iterable[ManifestEntry]) -> int:
         """Re-hash the body of every entry (what a build reads); the first bad one raises ArchiveError."""

@@ -171,8 +171,8 @@ def _print_verify(settings: Settings, out: Console) -> None:
     for problem in report.problems:
         out.print(f"  [red]✗[/] {problem}", highlight=False, soft_wrap=True)
     if not report.ok:
-        raise TradeflowError(f"the raw archive {settings.raw_dir} is damaged: {len(report.problems)} problem(s), "
-                             f"first: {report.problems[0]}")
+        raise TradeflowError(f"the raw archive {settings.raw_dir} is damaged: {len(report.problems)} problem(s) "
+                             "listed above; a refresh that fetches the same bodies again rewrites damaged objects")
     out.print(f"[bold]Archive[/] {settings.raw_dir}: {report.manifest_rows} manifest rows, {report.objects_ok} objects "
               f"re-hashed and intact" + (f", {report.unreferenced} not in the manifest" if report.unreferenced else ""),
               highlight=False)
