@@ -149,7 +149,25 @@ def test_archive_rebuild_checks_completeness_against_the_last_publish(tmp_path):
                                          years="", success=True, kind="publish", inputs={"wits.trains": {"live": 2}}))
     check_archive_complete(home, a)  # all there
     a.mark_failed(e1, "lost")
-    with pytest.raises(ArchiveError, match="offers 1 usable live wits.trains request.*built from 2"):
+    with pytest.raises(ArchiveError, match="built from 2 live wits.trains request.*now offers 1"):
+        check_archive_complete(home, a)
+
+
+def test_archive_rebuild_refuses_a_partial_live_fetch_replacing_the_sample(tmp_path):
+    """An interrupted live fetch left 1 live WITS body; the build would drop the 2 sample ones for it."""
+    from tradeflow import runlog
+    from tradeflow.archive import ArchiveError
+    from tradeflow.warehouse.snapshot import check_archive_complete
+
+    home = tmp_path / "home"
+    a = RawArchive(home / "raw")
+    for y in (1, 2):
+        a.store(dataset="wits.trains", source="sample", url="w", params={"y": y}, status=200, body=str(y).encode())
+    runlog.append(home, runlog.RunRecord(run_id="p", started_at="", finished_at="2026-01-01T00:00:00Z", source="",
+                                         years="", success=True, kind="publish", inputs={"wits.trains": {"sample": 2}}))
+    check_archive_complete(home, a)
+    a.store(dataset="wits.trains", source="live", url="w", params={"y": 1}, status=200, body=b"live 1")
+    with pytest.raises(ArchiveError, match="built from 2 sample wits.trains.*now offers 0 \\(it would use: 1 live\\)"):
         check_archive_complete(home, a)
 
 

@@ -87,8 +87,11 @@ def publish(warehouse: Warehouse, target: Path, home: Path | None = None) -> Pat
 
 
 def check_archive_complete(home: Path, archive) -> None:
-    """``--source archive``: fail loudly when the archive offers fewer requests of any dataset and kind
-    (live/sample) than the last publish was built from (a fetch killed mid-way, a lost manifest)."""
+    """``--source archive``: fail loudly when the build would use fewer requests of a dataset, live or
+    sample, than the last publish was built from (a fetch killed mid-way, a lost manifest row).
+
+    The build's own selection is mirrored: once a dataset has live bodies they replace the sample,
+    so three live WITS bodies from an interrupted fetch do not silently replace twenty sample ones."""
     from tradeflow.archive import ArchiveError
 
     prev = runlog.last_publish(home)
@@ -98,9 +101,11 @@ def check_archive_complete(home: Path, archive) -> None:
         have: dict[str, set[str]] = {"live": set(), "sample": set()}
         for e in archive.loadable(dataset):
             have["sample" if e.is_sample else "live"].add(e.request_id)
+        selected = {"live": len(have["live"]), "sample": 0 if have["live"] else len(have["sample"])}
         for kind, n in sorted(used.items()):
-            if n and len(have.get(kind, ())) < n:
+            if n and selected[kind] < n:
+                now = ", ".join(f"{m} {k}" for k, m in selected.items() if m) or "none"
                 raise ArchiveError(
-                    f"--source archive: {archive.manifest_path} offers {len(have.get(kind, ()))} usable {kind} "
-                    f"{dataset} request(s) but the last publish ({prev.finished_at}) was built from {n}; the archive "
-                    "is incomplete (an interrupted fetch?): run a live or sample refresh, or restore the archive")
+                    f"--source archive: the last publish ({prev.finished_at}) was built from {n} {kind} {dataset} "
+                    f"request(s) but the archive now offers {selected[kind]} (it would use: {now}); the archive is "
+                    "incomplete (an interrupted fetch?): run `tradeflow refresh --source live` (or sample) to complete it")
