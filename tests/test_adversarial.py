@@ -248,15 +248,16 @@ def test_truncated_gzip_error_is_not_masked_by_the_aborted_transaction(tmp_path)
 
 
 def test_frame_build_error_is_not_masked_by_the_aborted_transaction():
-    import pandas as pd
-
     from tradeflow.errors import WarehouseError
     from tradeflow.warehouse.db import transaction
     from tradeflow.warehouse.models import _build_from_frames
 
     conn = duckdb.connect()
     conn.execute("CREATE SCHEMA raw")
-    bad = pd.DataFrame({"month_start": ["not a date"], "regime": ["x"], "status": ["x"], "note": [""], "source_url": [""]})
+    from tradeflow.green_channel import config
+
+    bad = config.khunjerab_months().astype({"month_start": str})  # the real frame, one date broken at run time
+    bad.loc[bad.index[0], "month_start"] = "not a date"
     with pytest.raises(WarehouseError) as exc, transaction(conn):
         _build_from_frames(conn, {"raw.khunjerab_months": "khunjerab_frame"}, {"khunjerab_frame": bad})
     assert "raw.khunjerab_months" in str(exc.value) and "not a date" in str(exc.value)
