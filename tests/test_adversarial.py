@@ -337,3 +337,35 @@ def test_failed_export_leaves_no_temporary_file(injected_home, tmp_path, monkeyp
     r = CliRunner().invoke(main, ["export", "--format", "xlsx", "--table", "dim_country", "--output", str(tmp_path)])
     assert "cannot write" in _one_line_error(r)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tradeflow_marts.xlsx"]
+
+
+def test_export_failing_mid_sheet_leaves_no_file_anywhere(injected_home, tmp_path, monkeypatch):
+    """A failure while rows stream (here: the database errors on the third batch) leaves neither the
+    workbook's temporary file nor xlsxwriter's scratch files behind."""
+    import tempfile
+
+    import tradeflow.export as export
+
+    monkeypatch.setenv("TRADEFLOW_HOME", str(injected_home))
+    scratch_root = tmp_path / "scratch"
+    scratch_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch_root))
+    monkeypatch.setattr(export, "_BATCH", 2)
+    real = export._cell_writer
+    calls = {"n": 0}
+
+    def flaky(ws, typ, *fmts):
+        write = real(ws, typ, *fmts)
+
+        def w(i, j, v):
+            calls["n"] += 1
+            if i > 4:
+                raise duckdb.IOException("IO Error: disk went away")
+            write(i, j, v)
+        return w
+
+    monkeypatch.setattr(export, "_cell_writer", flaky)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["export", "--format", "xlsx", "--table", "dim_country", "--output", str(out)])
+    assert "disk went away" in _one_line_error(r) and calls["n"] > 0
+    assert list(out.iterdir()) == [] and list(scratch_root.iterdir()) == []

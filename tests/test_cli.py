@@ -97,8 +97,10 @@ def test_read_only_home_fails_fast_for_writers_only(tmp_path, monkeypatch, sampl
         r = CliRunner().invoke(main, ["refresh", "--source", "sample"])
         assert r.exit_code == 1 and "Traceback" not in r.output
         assert f"TRADEFLOW_HOME={home} is read-only" in r.output and len(r.output.strip().splitlines()) == 1
-        r = CliRunner().invoke(main, ["schedule", "import", str(tmp_path / "x.csv"), "--party", "CHN"])
-        assert r.exit_code != 0
+        sched = tmp_path / "x.csv"
+        sched.write_text("tariff_line,description,base_rate,category\n52051200,yarn,5,A0\n")
+        r = CliRunner().invoke(main, ["schedule", "import", str(sched), "--party", "CHN"])
+        assert r.exit_code == 1 and f"TRADEFLOW_HOME={home} is read-only" in r.output
         r = CliRunner().invoke(main, ["sql", "SELECT count(*) AS n FROM marts.dim_country", "--format", "csv"])
         assert r.exit_code == 0 and r.output.splitlines()[0] == "n"  # reading needs no write access
     finally:

@@ -124,10 +124,12 @@ def _copy(conn: duckdb.DuckDBPyConnection, table: str, fmt: str, tmp: Path) -> N
 def _write_xlsx(conn: duckdb.DuckDBPyConnection, names: list[str], tmp: Path) -> None:
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "nan_inf_to_errors": True,
-                                        "strings_to_formulas": False, "strings_to_urls": False,
-                                        "strings_to_numbers": False})
-    try:
+    # constant_memory streams each sheet's rows through a scratch file: keep those in a folder
+    # of our own, removed whatever happens (a failed export leaves no scratch file anywhere)
+    with tempfile.TemporaryDirectory(prefix="tradeflow-xlsx-") as scratch:
+        wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "tmpdir": scratch, "nan_inf_to_errors": True,
+                                            "strings_to_formulas": False, "strings_to_urls": False,
+                                            "strings_to_numbers": False})
         date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
         time_fmt = wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
         bold = wb.add_format({"bold": True})
@@ -145,13 +147,7 @@ def _write_xlsx(conn: duckdb.DuckDBPyConnection, names: list[str], tmp: Path) ->
                         if v is not None:
                             writers[j](i, j, v)
                     i += 1
-    except BaseException:
-        try:
-            wb.close()
-        except Exception:  # the original error matters; the temporary file is removed by the caller
-            pass
-        raise
-    wb.close()
+        wb.close()
 
 
 def _cell_writer(ws, typ: str, date_fmt, time_fmt):
