@@ -248,3 +248,10 @@ def test_xlsx_export_of_every_mart_is_streamed_fast_and_complete(sample_home, tm
         dims = [re.search(rb'<dimension ref="A1(?::[A-Z]+(\d+))?"', z.read(f"xl/worksheets/sheet{i}.xml")[:2000])
                 for i in range(1, len(counts) + 1)]
     assert sorted(int(d.group(1) or 1) - 1 for d in dims) == sorted(counts.values())
+
+
+def test_csv_schedule_with_formula_text_says_so(schedule_home, tmp_path):
+    f = tmp_path / "formula.csv"
+    f.write_text("tariff_line,description,base_rate,category\n52051200,yarn,=B1*2,A0\n")
+    r = CliRunner().invoke(main, ["schedule", "import", str(f), "--party", "CHN"])
+    assert r.exit_code == 1 and "row 2, field base_rate: '=B1*2' is a spreadsheet formula" in r.output

@@ -224,7 +224,9 @@ def validate_schedule(df: pd.DataFrame, party: str, categories: dict[str, Catego
         return f"{v!r} is not an 8-digit tariff line"
 
     fail(~out["tariff_line"].str.fullmatch(r"\d{8}"), "tariff_line", not_a_line)
-    fail(out["base_rate"].isna(), "base_rate", lambda v: f"{v!r} is not a number")
+    fail(out["base_rate"].isna(), "base_rate",
+         lambda v: f"{v!r} is a spreadsheet formula, not a number: save the computed values (paste values) and "
+                   "import again" if str(v).startswith("=") else f"{v!r} is not a number")
     fail((out["base_rate"] < 0) | (out["base_rate"] > 1000), "base_rate", lambda v: f"{v} is outside 0–1000 %")
     fail(~out["category"].isin(list(categories)), "category",
          lambda v: f"{v!r} is not a {party} category ({', '.join(categories)})")
