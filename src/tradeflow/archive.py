@@ -231,8 +231,9 @@ class RawArchive:
                     log.warning("manifest %s:%d is a torn line (a writer was killed), skipped: %s",
                                 self.manifest_path, lineno, what)
                     continue
-                raise ArchiveError(f"{self.manifest_path}:{lineno}: unreadable manifest line ({what}); "
-                                   "the archive is damaged: restore this file from a backup") from None
+                raise ArchiveError(f"{self.manifest_path}:{lineno}: unreadable manifest line ({what}); the archive is "
+                                   "damaged: restore the file from a backup, or delete that line if it is a write torn "
+                                   "by a killed run (its request is fetched again by the next refresh)") from None
 
     def verify(self) -> VerifyReport:
         """Re-read every manifest line and re-hash every object (``tradeflow verify``)."""
