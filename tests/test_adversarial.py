@@ -59,6 +59,9 @@ HOSTILE_SQL = [
     "PRAGMA profiling_output = '{home}/tradeflow.duckdb'",
     "SET profiling_output = '{home}/published/tradeflow.duckdb'",
     "PRAGMA enable_profiling = 'json'",
+    # DuckDB accepts only profiling files named .json/.txt/…: a new file beside the archive is still a write
+    "PRAGMA enable_profiling = 'json'; PRAGMA profiling_output = '{home}/raw/profile.json'; SELECT 1",
+    "SET enable_profiling = 'query_tree'; SET profiling_output = '{home}/published/profile.txt'; SELECT 1",
     "SET enable_external_access = true",
     "RESET lock_configuration",
     "EXPLAIN ANALYZE INSTALL httpfs",
