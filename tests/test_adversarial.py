@@ -163,6 +163,13 @@ def _values_times_ten(archive):
     return e.sha256
 
 
+def _wits_body_replaced(archive):
+    """A TRAINS body (read in Python, not by DuckDB) replaced by a valid gzip of other JSON."""
+    e = archive.loadable("wits.trains")[0]
+    archive.object_path(e.sha256).write_bytes(gzip.compress(b'{"dataSets": []}', mtime=0))
+    return e.sha256
+
+
 def _missing(archive):
     e = _comtrade_entry(archive)
     archive.object_path(e.sha256).unlink()
@@ -185,7 +192,7 @@ def _non_utf8_line(archive):
 
 CORRUPTIONS = {
     "bit_flip": _bit_flip, "truncated_gz": _truncated_gz, "swapped_object": _swapped,
-    "values_times_ten": _values_times_ten, "missing_object": _missing,
+    "values_times_ten": _values_times_ten, "wits_body_replaced": _wits_body_replaced, "missing_object": _missing,
     "corrupt_middle_line": _corrupt_middle_line, "non_utf8_line": _non_utf8_line,
 }
 
