@@ -96,7 +96,9 @@ def report(self_contained: bool) -> None:
 @click.option("--file", "-f", "file", type=click.File("r"), help="Read the query from a file (- for standard input).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 def sql(query: str | None, file, fmt: str) -> None:
-    """Run a read-only SQL QUERY (or --file) against the latest published snapshot."""
+    """Run one read-only SQL QUERY (or --file) against the latest published snapshot.
+
+    Sandboxed by DuckDB itself: no file, URL, extension or setting can be touched (see README, "Data safety")."""
     from tradeflow.query import run_readonly
 
     if file is not None:
