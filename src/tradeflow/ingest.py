@@ -61,6 +61,10 @@ def ingest_comtrade(settings: Settings, source: str, keys: list[str] | None = No
 
         refresh_concordances(archive)  # UNSD HS correspondence tables; a failure warns, the archived copy stays
         return refresh_live(settings, archive, keys)
+    elif source == "archive":
+        from tradeflow.warehouse.snapshot import check_archive_complete
+
+        check_archive_complete(settings.home, archive)
     if not archive.loadable("comtrade.final"):
         raise ParseError(f"the raw archive {archive.root} holds no usable UN Comtrade responses")
     return result
