@@ -39,16 +39,23 @@ def conn():
     c.close()
 
 
-def test_only_new_bodies_are_read_and_removed_ones_deleted(tmp_path, conn):
+def test_only_new_bodies_are_read_and_removed_ones_deleted(tmp_path, conn, monkeypatch):
+    read, hashed = [], []
+    real_group, real_verify = comtrade_load._load_group, RawArchive.verify_objects
+    monkeypatch.setattr(comtrade_load, "_load_group",
+                        lambda c, a, group, *rest: (read.extend(e.sha256 for e in group), real_group(c, a, group, *rest)))
+    monkeypatch.setattr(RawArchive, "verify_objects",
+                        lambda self, es: (hashed.extend(e.sha256 for e in es), real_verify(self, es))[1])
     a = RawArchive(tmp_path / "raw")
     e1 = _store(a, 586, "2021", 3, 10.0, "2022-01-01")
     e2 = _store(a, 586, "2022", 2, 20.0, "2023-01-01")
     assert load_raw(conn, a, a.loadable("comtrade.final")) == 5
+    assert sorted(read) == sorted(hashed) == sorted([e1.sha256, e2.sha256])
 
-    # e1's body vanishes from disk: a refresh that still needs it must not read it again
-    a.object_path(e1.sha256).unlink()
+    read.clear(), hashed.clear()
     e3 = _store(a, 586, "2022", 4, 30.0, "2023-06-01")  # a revision of 2022
     assert load_raw(conn, a, a.loadable("comtrade.final")) == 9
+    assert read == hashed == [e3.sha256]  # only the new body is re-hashed and read
     assert _rows(conn) == [(586, "2021", "2022-01-01", 3, 33.0), (586, "2022", "2023-01-01", 2, 41.0),
                            (586, "2022", "2023-06-01", 4, 126.0)]
 
@@ -96,3 +103,20 @@ def test_first_load_inside_a_transaction(tmp_path, conn):
         assert load_raw(conn, a, [e1]) == 3
     with transaction(conn):
         assert load_raw(conn, a, [e1]) == 3
+
+
+def test_a_loaded_body_changed_on_disk_is_re_hashed_and_stops_the_load(tmp_path, conn):
+    import gzip
+
+    from tradeflow.archive import ArchiveError
+
+    a = RawArchive(tmp_path / "raw")
+    e1 = _store(a, 586, "2021", 3, 10.0, "2022-01-01")
+    load_raw(conn, a, [e1])
+    assert load_raw(conn, a, [e1]) == 3  # unchanged: nothing re-hashed, nothing read
+    a.object_path(e1.sha256).write_bytes(gzip.compress(_body(586, "2021", 3, 99.0), mtime=0))  # tampered
+    with pytest.raises(ArchiveError, match=e1.sha256):
+        load_raw(conn, a, [e1])
+    a.object_path(e1.sha256).unlink()
+    with pytest.raises(ArchiveError, match="missing"):
+        load_raw(conn, a, [e1])

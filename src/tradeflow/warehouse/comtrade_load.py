@@ -28,7 +28,7 @@ import duckdb
 from tradeflow.archive import ManifestEntry, RawArchive
 from tradeflow.errors import ParseError
 from tradeflow.sources.comtrade_schema import RECORD_FIELDS, REQUIRED_FIELDS
-from tradeflow.warehouse.db import all_cores, build, model_sql
+from tradeflow.warehouse.db import all_cores, build, cores, model_sql
 
 ENVELOPE = {"count": "BIGINT", "data": "JSON[]", "error": "VARCHAR"}
 #: The envelope with typed records: what the loader reads (each body once).
@@ -147,6 +147,54 @@ def describe(e: ManifestEntry) -> str:
 
 #: Where the load remembers the shape it built raw.comtrade_records with (model SQL + envelope).
 STATE_TABLE = "meta.comtrade_load"
+#: Size and mtime of every archived object loaded, as last re-hashed (a changed stat means re-hash it).
+OBJECTS_TABLE = "meta.comtrade_objects"
+
+
+def _stat(archive: RawArchive, sha: str) -> tuple[int, int] | None:
+    try:
+        st = archive.object_path(sha).stat()
+    except FileNotFoundError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def _verify(archive: RawArchive, entries: Sequence[ManifestEntry]) -> None:
+    """Re-hash these bodies (on every core: gzip and sha256 release the GIL); the first bad one, in order, raises."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    unique = list({e.sha256: e for e in entries}.values())
+    if len(unique) < 2:
+        archive.verify_objects(unique)
+        return
+    with ThreadPoolExecutor(max_workers=cores()) as pool:
+        for _ in pool.map(lambda e: archive.verify_objects([e]), unique):
+            pass
+
+
+def verify_for_load(conn: duckdb.DuckDBPyConnection, archive: RawArchive, entries: Sequence[ManifestEntry],
+                    new: Sequence[ManifestEntry]) -> None:
+    """Integrity of what the warehouse holds, at the cost of what changed.
+
+    Bodies about to be read are re-hashed. Bodies loaded before are re-hashed only when their
+    object's size or mtime differs from when they were last verified (or it is missing): any
+    rewrite of a file — bit flip by a tool, truncation, a swapped object — shows there.
+    ``tradeflow verify`` re-hashes everything, whatever the stat says.
+    """
+    known: dict[str, tuple[int, int]] = {}
+    if conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'comtrade_objects'"
+                    ).fetchall()[0][0]:
+        known = {sha: (size, mtime) for sha, size, mtime in conn.execute(f"SELECT * FROM {OBJECTS_TABLE}").fetchall()}
+    fresh = {e.sha256 for e in new}
+    _verify(archive, [e for e in entries if e.sha256 in fresh or _stat(archive, e.sha256) != known.get(e.sha256)])
+
+
+def _remember_objects(conn: duckdb.DuckDBPyConnection, archive: RawArchive, entries: Sequence[ManifestEntry]) -> None:
+    stats = {e.sha256: _stat(archive, e.sha256) for e in entries}
+    shas = sorted(k for k, v in stats.items() if v is not None)
+    conn.execute(f"""CREATE OR REPLACE TABLE {OBJECTS_TABLE} AS
+                     SELECT unnest($s) AS sha256, unnest($b) AS bytes, unnest($m) AS mtime_ns""",
+                 {"s": shas, "b": [stats[k][0] for k in shas], "m": [stats[k][1] for k in shas]})
 
 
 def _fingerprint() -> str:
@@ -201,6 +249,7 @@ def load_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive, entries: Sequ
                          {"r": [r for r, _ in gone], "s": [s for _, s in gone]})
         new = [e for e in entries if (e.request_id, e.sha256) not in loaded]
         append = True
+    verify_for_load(conn, archive, entries, new)  # DuckDB reads the files directly: their content first
     groups: dict[int, list[ManifestEntry]] = {}
     for e in new:
         groups.setdefault(object_size_for(e.bytes), []).append(e)
@@ -208,6 +257,7 @@ def load_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive, entries: Sequ
         for i, (size, group) in enumerate(sorted(groups.items())):
             _load_group(conn, archive, group, size, append or i > 0)
     conn.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    _remember_objects(conn, archive, entries)
     conn.execute(f"CREATE OR REPLACE TABLE {STATE_TABLE} AS SELECT $f AS fingerprint, now()::TIMESTAMP AS loaded_at",
                  {"f": fingerprint})
     return conn.execute("SELECT count(*) FROM raw.comtrade_records").fetchall()[0][0]

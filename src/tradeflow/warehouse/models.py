@@ -207,7 +207,7 @@ def _prefer_live(entries):
 def build_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive) -> dict[str, int]:
     """Load every archived body and reference list; live data, once there are any, supersede the sample."""
     entries = _prefer_live(archive.loadable("comtrade.final"))
-    archive.verify_objects(entries)  # DuckDB reads these files directly: re-hash them first
+    # load_raw re-hashes the bodies it reads and any loaded body whose object changed on disk
     schedule, categories = schedules_frame(archive.root.parent)
     baskets = config.baskets()
     frames = {
