@@ -120,3 +120,20 @@ def test_a_loaded_body_changed_on_disk_is_re_hashed_and_stops_the_load(tmp_path,
     a.object_path(e1.sha256).unlink()
     with pytest.raises(ArchiveError, match="missing"):
         load_raw(conn, a, [e1])
+
+
+def test_the_same_body_under_new_metadata_is_reloaded_with_it(tmp_path, conn):
+    """The same bytes may come back for another release or batch: rows carry the entry's vintage, not the first one's."""
+    from dataclasses import replace
+
+    a = RawArchive(tmp_path / "raw")
+    e1 = _store(a, 586, "2021", 3, 10.0, "2022-01-01")
+    load_raw(conn, a, [e1])
+    again = replace(e1, fetched_at="2023-02-01T00:00:00Z", release={"vintage": "2023-02-01"})
+    assert load_raw(conn, a, [again]) == 3
+    assert _rows(conn) == [(586, "2021", "2023-02-01", 3, 33.0)]
+    assert load_raw(conn, a, [e1, again]) == 6  # both entries: each its rows, as a full build gives
+    fresh = duckdb.connect()
+    fresh.execute("CREATE SCHEMA raw")
+    load_raw(fresh, a, [e1, again])
+    assert _rows(conn) == _rows(fresh)

@@ -205,18 +205,37 @@ def _fingerprint() -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _loaded(conn: duckdb.DuckDBPyConnection, fingerprint: str) -> set[tuple[str, str]] | None:
-    """The (request_id, sha256) batches already in raw.comtrade_records, or None when it must be rebuilt whole."""
+#: What identifies the rows one manifest entry put into raw.comtrade_records: its body and the entry's own metadata.
+_KEY = ("request_id", "sha256", "vintage", "fetched_at", "is_sample", "query_scope")
+
+
+def _entry_columns(entries: Sequence[ManifestEntry]) -> dict[str, list]:
+    return {
+        "request_ids": [e.request_id for e in entries],
+        "sha256s": [e.sha256 for e in entries],
+        "vintages": [e.release.get("vintage") or e.fetched_at[:10] for e in entries],
+        "fetched_ats": [e.fetched_at for e in entries],
+        "is_samples": [e.is_sample for e in entries],
+        "query_scopes": ["all_reporters" if e.partition.get("reporter") == "all" else "reporter" for e in entries],
+    }
+
+
+#: The entries as rows typed like raw.comtrade_records' key columns (i: position in the list).
+_WANTED = """SELECT unnest(range(len($request_ids))) AS i, unnest($request_ids) AS request_id, unnest($sha256s) AS sha256,
+                    CAST(unnest($vintages) AS DATE) AS vintage, CAST(unnest($fetched_ats) AS TIMESTAMP) AS fetched_at,
+                    unnest($is_samples) AS is_sample, unnest($query_scopes) AS query_scope"""
+
+
+def _loaded(conn: duckdb.DuckDBPyConnection, fingerprint: str) -> bool:
+    """Whether raw.comtrade_records can be updated in place (else it is rebuilt whole)."""
     # no query that can fail here: an error would abort the caller's transaction
     (have_state, have_table) = conn.execute(
         "SELECT count(*) FILTER (WHERE schema_name = 'meta' AND table_name = 'comtrade_load'), "
         "count(*) FILTER (WHERE schema_name = 'raw' AND table_name = 'comtrade_records') FROM duckdb_tables()").fetchall()[0]
     if not (have_state and have_table):
-        return None
+        return False
     (have,) = conn.execute(f"SELECT any_value(fingerprint) FROM {STATE_TABLE}").fetchall()[0]
-    if have != fingerprint:
-        return None
-    return {(r, s) for r, s in conn.execute("SELECT DISTINCT request_id, sha256 FROM raw.comtrade_records").fetchall()}
+    return have == fingerprint
 
 
 def load_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive, entries: Sequence[ManifestEntry],
@@ -236,26 +255,27 @@ def load_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive, entries: Sequ
     if not entries:
         raise ParseError(f"no usable UN Comtrade responses in {archive.root}: run a refresh with --source sample or live")
     fingerprint = _fingerprint()
-    loaded = None if full else _loaded(conn, fingerprint)
-    wanted = {(e.request_id, e.sha256) for e in entries}
-    if loaded is None:
+    incremental = not full and _loaded(conn, fingerprint)
+    cols = _entry_columns(entries)
+    key = ", ".join(_KEY)
+    if not incremental:
         new = list(entries)
-        append = False
     else:
-        gone = sorted(loaded - wanted)
-        if gone:
-            conn.execute("""DELETE FROM raw.comtrade_records WHERE (request_id, sha256) IN
-                            (SELECT (unnest($r), unnest($s)))""",
-                         {"r": [r for r, _ in gone], "s": [s for _, s in gone]})
-        new = [e for e in entries if (e.request_id, e.sha256) not in loaded]
-        append = True
+        # rows of entries no longer loadable (failed, superseded, another batch's metadata) go
+        conn.execute(f"""DELETE FROM raw.comtrade_records WHERE ({key}) IN (
+                            SELECT ({key}) FROM (SELECT DISTINCT {key} FROM raw.comtrade_records
+                                                 EXCEPT SELECT {key} FROM ({_WANTED})))""", cols)
+        todo = conn.execute(f"""SELECT i FROM ({_WANTED}) w
+                                WHERE ({key}) NOT IN (SELECT DISTINCT ({key}) FROM raw.comtrade_records)
+                                ORDER BY i""", cols).fetchall()
+        new = [entries[i] for (i,) in todo]
     verify_for_load(conn, archive, entries, new)  # DuckDB reads the files directly: their content first
     groups: dict[int, list[ManifestEntry]] = {}
     for e in new:
         groups.setdefault(object_size_for(e.bytes), []).append(e)
     with all_cores(conn):  # reading bodies sums nothing: every core, same rows
         for i, (size, group) in enumerate(sorted(groups.items())):
-            _load_group(conn, archive, group, size, append or i > 0)
+            _load_group(conn, archive, group, size, incremental or i > 0)
     conn.execute("CREATE SCHEMA IF NOT EXISTS meta")
     _remember_objects(conn, archive, entries)
     conn.execute(f"CREATE OR REPLACE TABLE {STATE_TABLE} AS SELECT $f AS fingerprint, now()::TIMESTAMP AS loaded_at",
@@ -272,12 +292,7 @@ def _load_group(conn: duckdb.DuckDBPyConnection, archive: RawArchive, group: lis
         append=append,
         paths=list(dict.fromkeys(str(archive.object_path(e.sha256)) for e in group)),
         files=[str(archive.object_path(e.sha256)) for e in group],
-        request_ids=[e.request_id for e in group],
-        sha256s=[e.sha256 for e in group],
-        vintages=[e.release.get("vintage") or e.fetched_at[:10] for e in group],
-        fetched_ats=[e.fetched_at for e in group],
-        is_samples=[e.is_sample for e in group],
-        query_scopes=["all_reporters" if e.partition.get("reporter") == "all" else "reporter" for e in group],
+        **_entry_columns(group),
         envelope=TYPED_ENVELOPE,
         max_object_size=size,
     )
