@@ -168,7 +168,7 @@ class FakeComtrade:
             return "429"
         if u < s.rate_429 + s.rate_500:
             return "500"
-        if u < s.rate_429 + s.rate_500 + s.rate_truncate and "/get" in query_id[0] and "/getDa/" not in query_id[0]:
+        if u < s.rate_429 + s.rate_500 + s.rate_truncate and query_id[0].startswith(("/data/v1/get/", "/public/v1/preview/")):
             return "truncate"
         return None
 

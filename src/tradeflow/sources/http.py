@@ -126,10 +126,10 @@ class CircuitBreaker:
 
 
 class Pace:
-    """Minimum spacing between requests to one host; slows on 429, recovers after successes."""
+    """Minimum spacing between requests to one host (AIMD-like): every 429 doubles it, every success
+    takes a fifth off, never below the configured rate nor above :attr:`SLOWEST` seconds."""
 
-    RECOVER_AFTER = 10  # successes in a row before the pace speeds up again
-    SLOWEST = 30.0  # seconds between requests, at most
+    SLOWEST = 10.0
 
     def __init__(self, rate_per_second: float, clock: Callable[[], float], sleep: Callable[[float], None]):
         self.base = 1.0 / rate_per_second if rate_per_second > 0 else 0.0
@@ -137,7 +137,6 @@ class Pace:
         self.clock, self.sleep = clock, sleep
         self.next_at = 0.0
         self.resume_at = 0.0
-        self._ok = 0
         self._lock = threading.Lock()
 
     def wait(self) -> None:
@@ -150,17 +149,13 @@ class Pace:
 
     def throttled(self, retry_after: float | None) -> None:
         with self._lock:
-            self._ok = 0
-            self.interval = min(max(self.interval * 2, self.base * 2, 0.05), self.SLOWEST)
+            self.interval = min(max(self.interval * 2, self.base * 2, 0.01), max(self.SLOWEST, self.base))
             if retry_after is not None:
                 self.resume_at = max(self.resume_at, self.clock() + retry_after)
 
     def ok(self) -> None:
         with self._lock:
-            self._ok += 1
-            if self._ok >= self.RECOVER_AFTER and self.interval > self.base:
-                self.interval = max(self.base, self.interval / 2)
-                self._ok = 0
+            self.interval = max(self.base, self.interval * 0.8)
 
 
 @dataclass(frozen=True)
@@ -357,12 +352,14 @@ class HttpClient:
 
 def _socket_timeout(r: requests.Response, seconds: float) -> None:
     """Bound the next socket read by what is left of the deadline (best effort)."""
-    try:
-        sock = r.raw.connection.sock  # urllib3 2.x
-        if sock is not None:
+    sock = getattr(getattr(r.raw, "connection", None), "sock", None)
+    if sock is None:  # urllib3 2.x hands the socket to http.client's response: fp (BufferedReader) → SocketIO
+        sock = getattr(getattr(getattr(getattr(r.raw, "_fp", None), "fp", None), "raw", None), "_sock", None)
+    if sock is not None:
+        try:
             sock.settimeout(max(0.01, seconds))
-    except AttributeError:
-        pass
+        except OSError:
+            pass
 
 
 def _api_message(body: bytes) -> str:

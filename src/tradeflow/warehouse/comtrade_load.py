@@ -129,7 +129,9 @@ def load_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive, entries: Sequ
         return build(
             conn,
             "raw.comtrade_records",
-            paths=files["path"].tolist(),
+            # each object once: two manifest rows may share one body (a byte-identical retry or revision piece),
+            # and the join on the path gives each row its records; a repeated path would read them twice
+            paths=sorted(set(files["path"])),
             envelope=ENVELOPE,
             required_fields=json.dumps(required),
             optional_fields=json.dumps(optional),
