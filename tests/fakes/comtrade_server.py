@@ -215,6 +215,7 @@ class FakeComtrade:
         partners, flows, modes = listed("partnercode", None), listed("flowcode", None), listed("motcode", {"0"})
         cmd = p.get("cmdcode", "AG6")
         codes = None if cmd in ("AG6", "ALL") else set(cmd.split(","))
+        level = 6 if cmd == "AG6" else None  # AG6: every six-digit line, never TOTAL (as the API does)
         rows = [
             r for r in self._index().get((freq, p.get("period")), [])
             if (reporters is None or str(r["reporterCode"]) in reporters)
@@ -224,6 +225,7 @@ class FakeComtrade:
             and str(r["partner2Code"]) == p.get("partner2code", "0")
             and r["customsCode"] == p.get("customscode", "C00")
             and (codes is None or r["cmdCode"] in codes)
+            and (level is None or r["aggrLevel"] == level)
         ]
         cap = min(int(p.get("maxrecords", 10**9)), 250_000 if keyed else self.preview_cap)
         rows = rows[:cap]
