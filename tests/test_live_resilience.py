@@ -39,7 +39,8 @@ def newest_ids(archive) -> list[tuple]:
 
 
 def pair_ids(records, periods) -> set[tuple]:
-    return {_identity(r) for r in records if r["reporterCode"] in (586, 156) and r["period"] in periods}
+    return {_identity(r) for r in records if r["reporterCode"] in (586, 156) and r["period"] in periods
+            and r["aggrLevel"] == 6}  # AG6 queries: six-digit lines, never TOTAL
 
 
 # -- byte-identical bodies --------------------------------------------------------------------------------------

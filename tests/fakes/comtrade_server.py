@@ -270,7 +270,8 @@ class FakeComtrade:
     def _synthetic_reference(self, classification: str) -> bytes | None:
         if not (len(classification) == 2 and classification[0] == "H"):
             return None
-        codes = sorted({r["cmdCode"] for r in self.records if r["classificationCode"] == classification})
+        codes = sorted({r["cmdCode"] for r in self.records if r["classificationCode"] == classification
+                        and r["aggrLevel"] == 6})
         results = [{"id": c, "text": f"{c} - product", "parent": c[:4], "isLeaf": 1, "aggrLevel": 6,
                     "standardUnitAbbr": "kg"} for c in codes]
         results += [{"id": c, "text": c, "parent": c[:2], "isLeaf": 0, "aggrLevel": 4} for c in sorted({c[:4] for c in codes})]
