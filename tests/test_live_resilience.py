@@ -247,3 +247,21 @@ def test_progress_counts_planned_and_done_calls_bodies_and_records(records, tmp_
     assert progress.records == result.rows > 0
     assert progress.planned == progress.done > 4  # the splits were planned as they happened
     assert all(done <= planned for planned, done in seen)
+
+
+def test_cli_shows_a_progress_bar_in_a_terminal_only(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from tradeflow import cli
+
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "console", Console(file=buf, force_terminal=True, width=160))
+    with cli._fetch_progress("live") as p:
+        p.plan(4, label="UN Comtrade")
+        p.call()
+        p.body()
+        p.answered(120)
+    out = buf.getvalue()
+    assert "Fetching UN Comtrade" in out and "1/4" in out and "calls 1" in out and "records 120" in out
