@@ -244,7 +244,7 @@ class HttpClient:
                     self.breaker.failure(host, str(exc))
                     raise SourceError(f"GET {described} still rate-limited after {throttles} Retry-After waits") from None
                 wait = min(exc.retry_after or 0.0, self.retry_after_cap)
-                log.info("%s: %s; coming back in %.1f s", described, exc, wait)
+                log.debug("%s: %s; coming back in %.1f s", described, exc, wait)
                 self._sleep(wait)
                 continue
             except RetryableError as exc:
@@ -258,7 +258,7 @@ class HttpClient:
                 if self.breaker.open:
                     raise CircuitOpen(f"{self.breaker.open}; last request: GET {described}") from None
                 wait = self._backoff(failures)
-                log.warning("retrying %s in %.1f s after: %s", described, wait, reason)
+                log.info("retrying %s in %.1f s after: %s", described, wait, reason)
                 self._sleep(wait)
                 continue
             self.breaker.success()
