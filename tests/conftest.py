@@ -14,7 +14,7 @@ SHARED = Path(os.environ.get("TRADEFLOW_SHARED", ROOT.parent / "shared"))
 @pytest.fixture(autouse=True)
 def no_internet(monkeypatch):
     """Every test talks to 127.0.0.1 only: the default API URLs point at a closed loopback port."""
-    for var in ("TRADEFLOW_COMTRADE_URL", "TRADEFLOW_WITS_URL"):
+    for var in ("TRADEFLOW_COMTRADE_URL", "TRADEFLOW_WITS_URL", "TRADEFLOW_UNSD_URL"):
         if not os.environ.get(var, "").startswith("http://127.0.0.1"):
             monkeypatch.setenv(var, "http://127.0.0.1:9")
     monkeypatch.setenv("TRADEFLOW_HTTP_BACKOFF", "0.05")

@@ -84,19 +84,19 @@ def hand_warehouse():
         columns=["party", "tariff_line", "description", "base_rate", "category", "hs_version", "source", "is_sample"]))
     cats = load_categories()["PAK"]
     conn.register("fta_categories_frame", pd.DataFrame(
-        [("PAK", c.code, c.kind, c.years, c.cut, c.label) for c in cats.values()],
-        columns=["party", "category", "kind", "years", "cut", "label"]))
+        [("PAK", c.code, c.kind, c.years, c.cut, c.label, c.first_cut_offset, 2019) for c in cats.values()],
+        columns=["party", "category", "kind", "years", "cut", "label", "first_cut_offset", "base_rate_year"]))
     build(conn, "raw.fta_schedule")
     build(conn, "raw.fta_categories")
     conn.execute("CREATE TABLE staging.tariffs (importer VARCHAR, partner VARCHAR, year INT, hs6 VARCHAR, "
-                 "hs_version VARCHAR, tariff_type VARCHAR, rate_pct DOUBLE)")
+                 "hs_version VARCHAR, tariff_type VARCHAR, rate_pct DOUBLE, rate_basis VARCHAR, is_sample BOOLEAN)")
     conn.execute("CREATE TABLE marts.hs_concordance (from_version VARCHAR, to_version VARCHAR, from_code VARCHAR, to_code VARCHAR)")
     # Pakistan's imports from China, HS2017, base year 2019 and 2020: one HS6 per line pair
     conn.execute("""CREATE TABLE marts.trade_flows_hs2017 AS SELECT * FROM (VALUES
         ('PAK','CHN','M','A',2019,'847100',100.0), ('PAK','CHN','M','A',2019,'847112',300.0),
         ('PAK','CHN','M','A',2019,'847119',600.0), ('PAK','CHN','M','A',2019,'999999',1000.0),
         ('PAK','CHN','M','A',2020,'847100',50.0), ('PAK','CHN','M','A',2020,'847119',150.0))
-        t(reporter, partner, flow, freq, year, hs6_2017, value_usd)""")
+        t(reporter, partner, flow, freq, year, hs6_2017, value_usd), (SELECT false AS is_sample)""")
     build(conn, "marts.fta_tariff_lines")
     build(conn, "marts.fta_indicators", base_year=2019)
     return conn, lines

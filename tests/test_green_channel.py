@@ -10,15 +10,18 @@ from tradeflow.green_channel.goals import goal_frames
 from tradeflow.warehouse.db import build
 
 
-def seasonal_db(values, start="2019-01-01"):
-    """A tiny warehouse whose only series is PAK road exports with the given monthly values."""
+def seasonal_db(values, start="2019-01-01", khunjerab=None):
+    """A tiny warehouse whose only series is PAK road exports with the given monthly values (calendar:
+    khunjerab.yaml, or the file ``khunjerab``)."""
     months = pd.date_range(start, periods=len(values), freq="MS")
     conn = duckdb.connect()
-    conn.execute("CREATE SCHEMA marts")
+    conn.execute("CREATE SCHEMA marts; CREATE SCHEMA raw")
+    conn.register("khunjerab_frame", config.khunjerab_months(khunjerab))
+    build(conn, "raw.khunjerab_months")
     conn.register("v", pd.DataFrame({"period_start": months.date, "value_usd": values}))
     conn.execute("""CREATE TABLE marts.trade_flows_by_mode AS SELECT 'PAK' reporter, 'CHN' partner, 'X' flow,
-        year(period_start) AS year, month(period_start) AS month, period_start, '100630' hs6, 'road' mode, value_usd,
-        true AS is_sample FROM v""")
+        year(period_start) AS year, month(period_start) AS month, period_start, '100630' hs6, 'HS2017' hs_version,
+        3200 AS mot_code, 'road' mode, value_usd, true AS is_sample FROM v""")
     conn.execute("""CREATE TABLE marts.trade_flows AS SELECT 'PAK' reporter, 'CHN' partner, 'X' flow, 'M' freq,
         year(period_start) AS year, month(period_start) AS month, period_start, '100630' hs6, 'HS2017' hs_version, value_usd,
         true is_sample FROM v""")
@@ -106,12 +109,16 @@ def test_every_event_and_goal_has_a_source(sample_db):
 
 def test_required_cagr_reproduces_by_hand(sample_db):
     r = sample_db.execute("""SELECT latest_actual, latest_year, target_value, target_year, required_cagr, baseline_value, status,
-        target_path, actual, gap FROM marts.goal_progress WHERE goal_id='pak_exports_to_china' AND year = latest_year""").fetchall()[0]
-    latest, ly, target, ty, cagr, base, status, path, actual, gap = r
-    assert cagr == pytest.approx((target / latest) ** (1 / (ty - ly)) - 1)
+        target_path, actual, gap, nowcast_12m, nowcast_period_end::VARCHAR, cagr_start_value, cagr_start_time, status_target_path
+        FROM marts.goal_progress WHERE goal_id='pak_exports_to_china' AND year = latest_year""").fetchall()[0]
+    latest, ly, target, ty, cagr, base, status, path, actual, gap, nowcast, end, start, when, spath = r
+    # the sample's monthly data run to Dec 2025, a year after the last annual year (2024): start from them
+    assert (ly, end) == (2024, "2025-12-01") and (start, when) == (pytest.approx(nowcast), pytest.approx(2025.0))
+    assert cagr == pytest.approx((target / nowcast) ** (1 / (ty - 2025)) - 1)
     assert target == pytest.approx(2 * base)
     assert path == pytest.approx(base * (target / base) ** ((ly - 2021) / (ty - 2021)))
-    assert gap == pytest.approx(actual - path) and status in ("on track", "off track")
+    assert spath == pytest.approx(base * (target / base) ** ((2025 - 2021) / (ty - 2021)))
+    assert gap == pytest.approx(actual - path) and status == ("on track" if nowcast >= spath else "off track")
     assert sample_db.execute("SELECT count(DISTINCT goal_id) FROM marts.goal_progress WHERE goal_id LIKE 'basket_%'").fetchall()[0][0] == 6
 
 
@@ -132,9 +139,11 @@ def test_goal_arithmetic_and_nowcast_on_a_hand_series():
                      "FROM marts.goal_progress ORDER BY year").fetchall()
     assert r[0][1] == pytest.approx(100) and r[2][1] == pytest.approx(100 * 2 ** (2 / 5))
     assert r[2][2] == pytest.approx(121 - 100 * 2 ** (2 / 5))
-    assert r[2][3] == pytest.approx((200 / 121) ** (1 / 3) - 1)
     assert r[2][4] == pytest.approx(120) and r[2][5] == "2023-06-01"
-    assert r[2][6] == ("on track" if max(121, 120) >= 100 * 2 ** 0.4 else "off track")
+    # the 12 months to Jun 2023 stand at 2022.5, after the last annual year: the starting point is the nowcast
+    assert r[2][3] == pytest.approx((200 / 120) ** (1 / 2.5) - 1)
+    # judged against the path at Jun 2023: 100·2^(2.5/5) = 141.4 > 120 → off track
+    assert r[2][6] == "off track"
 
 
 @pytest.mark.parametrize("goal,fragment", [
@@ -181,4 +190,139 @@ def test_khunjerab_calendar_has_the_regimes(sample_db):
     assert cal["2022-01-01"] == ("seasonal_closure", "closed") and cal["2022-06-01"] == ("seasonal_closure", "open")
     assert cal["2020-12-01"][1] == "adhoc_opening" and cal["2023-02-01"][1] == "adhoc_opening"
     assert cal["2024-12-01"] == ("year_round", "open") and cal["2025-01-01"] == ("year_round", "open")
-    assert cal["2025-09-01"][1] == "suspension_ended"
+    # the 2025 sit-in at Sost (July to 29 Sep 2025): every month it covered, not only its end month
+    assert [cal[f"2025-{m:02d}-01"][1] for m in range(6, 11)] == ["open", "suspended", "suspended", "suspended", "open"]
+
+
+def goal_db(annual, monthly_from, monthly_to, monthly_value, target, target_year=2025, baseline=2020):
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA raw; CREATE SCHEMA marts")
+    conn.register("s", pd.DataFrame(annual, columns=["year", "value"]))
+    conn.execute("CREATE TABLE marts.s AS SELECT * FROM s")
+    conn.execute(f"CREATE TABLE marts.m AS SELECT CAST(range AS DATE) period_start, {monthly_value} AS value "
+                 f"FROM range(DATE '{monthly_from}', DATE '{monthly_to}', INTERVAL 1 MONTH)")
+    goals = [{"id": "g", "label": "G", "section": "S", "paraphrase": "p", "baseline_year": baseline, "unit": "US$",
+              "metric": "SELECT year, value FROM marts.s", "monthly_metric": "SELECT period_start, value FROM marts.m",
+              "target": {"value": target, "year": target_year, "source": "https://example.org"}}]
+    for name, frame in goal_frames(conn, goals).items():
+        conn.register(name, frame)
+    for model in ("raw.goals", "raw.goal_series", "raw.goal_monthly", "marts.goal_progress"):
+        build(conn, model)
+    return conn
+
+
+def test_required_cagr_starts_from_the_latest_complete_12_months():
+    # annual data to 2022 (121); monthly data complete through Dec 2023 at 12 a month: 144 in 2023
+    conn = goal_db([(2020, 100.0), (2021, 110.0), (2022, 121.0)], "2022-01-01", "2024-01-01", 12.0, 200.0)
+    assert conn.execute("SELECT DISTINCT required_cagr, status FROM marts.goal_progress").fetchall() == [
+        (pytest.approx((200 / 144) ** (1 / 2) - 1), "off track")]
+    r = conn.execute("SELECT DISTINCT cagr_start_value, cagr_start_time, cagr_start_basis, required_cagr, status_target_path, "
+                     "status, is_sample FROM marts.goal_progress").fetchall()
+    assert len(r) == 1
+    value, when, basis, cagr, path, status, is_sample = r[0]
+    assert (value, when, basis) == (pytest.approx(144.0), pytest.approx(2023.0), "12 months to Dec 2023")
+    assert cagr == pytest.approx((200 / 144) ** (1 / 2) - 1)  # main: (200/121)^(1/3) − 1 from 2022
+    # the path at Dec 2023 is 100·2^(3/5) = 151.6 > 144: off track (main: 144 ≥ the 2022 path 132 → on track)
+    assert path == pytest.approx(100 * 2 ** 0.6) and status == "off track"
+    assert is_sample is False  # the metric reads hand tables without synthetic rows
+
+
+def test_an_older_nowcast_does_not_replace_the_annual_starting_point():
+    # the latest 12 complete months end Jun 2022 (2021.5), before the last annual year 2022
+    conn = goal_db([(2020, 100.0), (2021, 110.0), (2022, 140.0)], "2021-01-01", "2022-07-01", 12.0, 200.0)
+    value, when, cagr, path, status = conn.execute(
+        "SELECT DISTINCT cagr_start_value, cagr_start_time, required_cagr, status_target_path, status FROM marts.goal_progress").fetchone()
+    assert (value, when) == (pytest.approx(140.0), pytest.approx(2022.0))
+    assert cagr == pytest.approx((200 / 140) ** (1 / 3) - 1)
+    assert path == pytest.approx(100 * 2 ** 0.4) and status == "on track"  # 140 ≥ 131.95
+
+
+def test_a_gap_in_the_months_is_no_12_month_nowcast():
+    conn = goal_db([(2020, 100.0), (2021, 110.0), (2022, 121.0)], "2023-01-01", "2024-01-01", 12.0, 200.0)
+    conn.execute("DELETE FROM raw.goal_monthly WHERE period_start = DATE '2023-05-01'")
+    build(conn, "marts.goal_progress")
+    assert conn.execute("SELECT DISTINCT nowcast_12m, cagr_start_basis FROM marts.goal_progress").fetchall() == [(None, "year 2022")]
+
+
+def test_a_past_target_is_judged_met_or_missed():
+    conn = goal_db([(2015, 14.0), (2016, 16.0), (2017, 18.0), (2018, 19.0), (2019, 21.0)], "2019-01-01", "2020-01-01", 1.0,
+                   20.0, target_year=2018, baseline=2015)
+    assert conn.execute("SELECT DISTINCT status, required_cagr FROM marts.goal_progress").fetchall() == [("missed", None)]
+
+
+def test_published_targets_from_figures_section_4(sample_db):
+    goals = {g["id"]: g for g in config.goals()}
+    uraan, bilateral = goals["pak_total_exports_uraan"]["target"], goals["bilateral_trade_2015_target"]["target"]
+    assert (uraan["value"], uraan["year"]) == (60e9, 2029) and "not stated" in uraan["statement"]
+    assert (bilateral["value"], bilateral["year"]) == (20e9, 2018)
+    rows = dict(sample_db.execute("SELECT goal_id, (latest_actual, latest_year, required_cagr, status) FROM marts.goal_progress "
+                                  "WHERE goal_id IN ('pak_total_exports_uraan', 'bilateral_trade_2015_target') AND year = latest_year").fetchall())
+    latest, year, cagr, _ = rows["pak_total_exports_uraan"]
+    assert year == 2024 and latest == pytest.approx(31e9) and cagr == pytest.approx((60 / 31) ** (1 / 5) - 1)
+    actual_2018 = sample_db.execute("SELECT actual FROM marts.goal_progress WHERE goal_id = 'bilateral_trade_2015_target' "
+                                    "AND year = 2018").fetchone()[0]
+    assert rows["bilateral_trade_2015_target"][2] is None
+    assert rows["bilateral_trade_2015_target"][3] == ("met" if actual_2018 >= 20e9 else "missed")
+
+
+def test_khunjerab_dates_come_from_the_yaml(tmp_path):
+    # a calendar whose year-round operation began two years earlier (Dec 2022)
+    from importlib import resources
+
+    text = resources.files("tradeflow.green_channel").joinpath("khunjerab.yaml").read_text(encoding="utf-8")
+    moved = tmp_path / "khunjerab.yaml"
+    moved.write_text(text.replace("until: 2024-11-30", "until: 2022-11-30").replace("from: 2024-12-02", "from: 2022-12-02"))
+    y = [10, 10, 10, 30, 30, 30, 30, 30, 30, 30, 30, 10] * 6  # 2019–2024
+    conn = seasonal_db(y, khunjerab=moved)
+    for model in ("marts.khunjerab_indicators", "marts.seasonality_index", "marts.khunjerab_before_after"):
+        build(conn, model)
+    regimes = dict(conn.execute("SELECT year, regime FROM marts.khunjerab_indicators WHERE basis='road' AND product_group='all'").fetchall())
+    assert (regimes[2021], regimes[2022], regimes[2023]) == ("seasonal_closure", "transition", "year_round")
+    windows = {w for (w,) in conn.execute("SELECT DISTINCT months_window FROM marts.seasonality_index").fetchall()}
+    assert windows == {"seasonal closure (to Nov 2022)", "whole series"}
+    ba = dict(conn.execute("SELECT regime, seasons FROM marts.khunjerab_before_after WHERE basis='road' AND product_group='all'").fetchall())
+    # seasons Apr 2019–Mar 2020 … Apr 2023–Mar 2024 are complete: 2019–2021 before, 2022–2023 after
+    assert ba == {"before: closed Dec–Mar": 3, "after: year-round (from Dec 2022)": 2}
+    # the built-in calendar gives the published regimes
+    conn = seasonal_db(y)
+    build(conn, "marts.khunjerab_indicators")
+    regimes = dict(conn.execute("SELECT year, regime FROM marts.khunjerab_indicators WHERE basis='road' AND product_group='all'").fetchall())
+    assert (regimes[2023], regimes[2024]) == ("seasonal_closure", "transition")
+
+
+def test_a_suspension_needs_its_start(tmp_path):
+    p = tmp_path / "khunjerab.yaml"
+    p.write_text("seasonal_closure: {months: [12, 1, 2, 3], until: 2024-11-30, source: 'https://a'}\n"
+                 "year_round: {from: 2024-12-02, source: 'https://b'}\n"
+                 "events:\n  - {type: suspension, start: null, end: 2025-09-29, source: 'https://c'}\n")
+    with pytest.raises(ConfigError, match="start and end dates are required"):
+        config.khunjerab_months(p)
+
+
+def test_the_ede_date_has_one_place_and_splits_months_at_their_midpoint():
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA marts")
+    from tradeflow.warehouse.models import params
+
+    p = params()
+    build(conn, "marts.policy_markers", **p)
+    markers = dict(conn.execute("SELECT marker, CAST(event_date AS VARCHAR) FROM marts.policy_markers").fetchall())
+    assert markers["ede"] == "2018-04-30" and markers["khunjerab_year_round"] == "2024-12-02"  # from khunjerab.yaml
+    rows = [("CHN", "PAK", "X", "M", 2018, m, f"2018-{m:02d}-01", "520512", 10.0) for m in (3, 4, 5)]
+    rows += [("CHN", "PAK", "X", "A", y, None, f"{y}-01-01", "520512", 100.0) for y in (2017, 2018, 2019, 2020)]
+    conn.register("f", pd.DataFrame(rows, columns=["reporter", "partner", "flow", "freq", "year", "month", "period_start",
+                                                   "hs6_2017", "value_usd"]))
+    conn.execute("CREATE TABLE marts.trade_flows_hs2017 AS SELECT * REPLACE (CAST(month AS INTEGER) AS month), "
+                 "false AS is_sample, DATE '2024-01-01' AS vintage FROM f")
+    build(conn, "marts.mirror_flows", **p)
+    regime = {(f, y, m): r for f, y, m, r in conn.execute(
+        "SELECT DISTINCT freq, year, month, regime FROM marts.mirror_flows").fetchall()}
+    # April 2018: the exchange started on the 30th, so the month was mostly before it (main: already 'EDE')
+    assert regime[("M", 2018, 3)] == regime[("M", 2018, 4)] == "before EDE"
+    assert regime[("M", 2018, 5)] == "EDE, before Phase II"
+    assert (regime[("A", 2017, None)], regime[("A", 2018, None)], regime[("A", 2020, None)]) == (
+        "before EDE", "EDE, before Phase II", "Phase II")
+    # move the marker and the regimes move with it: one place for the date
+    conn.execute("UPDATE marts.policy_markers SET event_date = DATE '2018-06-01' WHERE marker = 'ede'")
+    build(conn, "marts.mirror_flows", **p)
+    assert conn.execute("SELECT DISTINCT regime FROM marts.mirror_flows WHERE freq = 'M' AND month = 5").fetchone()[0] == "before EDE"

@@ -91,3 +91,11 @@ def test_injected_bad_partition_stops_marts_and_reports(sample_home, tmp_path, m
 
     r = CliRunner().invoke(main, ["status"])
     assert "negative_values" in r.output and "unknown_hs_codes" in r.output and "1 row(s)" in r.output
+
+
+def test_a_version_without_reference_list_is_named_not_listed_code_by_code():
+    rows = GOOD + [(586, 156, "X", "A", 2016, None, "440110", "H4", 0, 5.0, 1.0, 1.0)]
+    r = results(rows)
+    assert not r["unknown_hs_codes"].passed and r["unknown_hs_codes"].failed_rows == 1
+    assert r["unknown_hs_codes"].sample == ["H4: no reference list (comtradeapi.un.org/files/v1/app/reference/H4.json) "
+                                            "archived or readable"]

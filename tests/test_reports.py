@@ -1,5 +1,8 @@
 """The report suite: every page offline, deterministic, within budget, and drawn in headless Chromium."""
 
+import base64
+import csv
+import io
 import re
 import shutil
 from pathlib import Path
@@ -9,7 +12,8 @@ import pytest
 
 from tradeflow.report import render_reports
 
-PAGES = ["index", "overview", "mirror", "cpfta", "agro", "goals", "methodology"]
+PAGES = ["index", "overview", "mirror", "cpfta", "agro", "goals", "changes", "methodology"]
+WIDTHS = (1280, 800)
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
@@ -41,20 +45,84 @@ def test_pages_are_offline_bannered_and_within_budget(rendered):
         assert not re.search(r"""src=["']https?://|<link[^>]+href=["']https?://""", html), p.name
         assert "cdn.plot.ly" not in html and p.stat().st_size < 5_000_000
         for fig in re.findall(r"<section class=\"chart\">(.*?)</section>", html, re.S):
-            if "plotly-graph-div" in fig:
+            if "class=\"plotly-graph-div\"" in fig:
                 assert "Units:" in fig and "Source:" in fig and "SAMPLE (synthetic)" in fig
     assert (out / "assets" / "plotly.min.js").exists()
     for p in solo:  # self-contained: plotly.js inside every page that has charts, no shared asset needed
         html = p.read_text()
         assert "assets/plotly.min.js" not in html
-        if "plotly-graph-div" in html:
+        if "class=\"plotly-graph-div\"" in html:
             assert p.stat().st_size > 4_000_000
 
 
-def test_tables_sort_and_download(rendered):
-    out, _, _, _ = rendered
+def _visible_text(html: str) -> str:
+    """The page's text as a reader sees it: no scripts, styles, tags or attributes."""
+    import html as htmllib
+
+    text = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return htmllib.unescape(re.sub(r"<[^>]+>", " ", text))
+
+
+def _tables(html: str) -> list[dict]:
+    """Every table: id, header texts and classes, body cells (class, sort value, text), CSV link."""
+    import html as htmllib
+
+    out = []
+    for tid, inner in re.findall(r'<table class="data sortable" id="([^"]+)"[^>]*>(.*?)</table>', html, re.S):
+        heads = re.findall(r'<th scope="col" class="(\w+)" data-type="(\w+)"[^>]*>(.*?)</th>', inner, re.S)
+        rows = [re.findall(r'<td class="([^"]*)" data-v="([^"]*)">(.*?)</td>', tr, re.S)
+                for tr in re.findall(r"<tr>(.*?)</tr>", inner.split("<tbody>", 1)[1], re.S)]
+        href = re.search(rf'download="{re.escape(tid)}.csv" href="data:text/csv;charset=utf-8;base64,([^"]+)"', html)
+        out.append({"id": tid, "heads": [(c, t, htmllib.unescape(h)) for c, t, h in heads],
+                    "rows": [[(c, htmllib.unescape(v), t) for c, v, t in r] for r in rows],
+                    "csv": None if href is None else base64.b64decode(href.group(1)).decode()})
+    return out
+
+
+def test_every_table_goes_through_the_macro_with_a_matching_csv(rendered):
+    out, paths, _, _ = rendered
+    for p in paths:
+        html = p.read_text()
+        assert html.count("<table") == len(_tables(html)), f"{p.name}: a table not drawn by the data_table macro"
+        for t in _tables(html):
+            assert t["csv"] is not None, f"{p.name}#{t['id']}: no CSV link"
+            rows = list(csv.reader(io.StringIO(t["csv"])))
+            assert rows[0] == [h for _, _, h in t["heads"]], f"{p.name}#{t['id']}: CSV header differs from the table"
+            assert rows[1:] == [[v for _, v, _ in r] for r in t["rows"]], f"{p.name}#{t['id']}: CSV rows differ"
+            for r in t["rows"]:
+                assert len(r) == len(t["heads"])
+                for (cls, _, _), (hcls, dtype, _) in zip(r, t["heads"]):
+                    assert cls.split()[0] == hcls and hcls == ("num" if dtype == "num" else "txt")
+                    # numbers right-aligned, text left-aligned (CSS .num / .txt)
     html = (out / "cpfta.html").read_text()
-    assert 'class="sortable"' in html and 'download="cpfta-opportunities.csv"' in html and "data:text/csv;base64," in html
+    assert 'download="cpfta-opportunities.csv"' in html and 'class="data sortable" id="cpfta-opportunities"' in html
+
+
+def test_no_raw_column_names_or_null_markers_on_any_page(rendered, sample_db):
+    out, paths, _, _ = rendered
+    names = {r[0] for r in sample_db.execute("SELECT DISTINCT column_name FROM duckdb_columns() "
+                                            "WHERE schema_name = 'marts'").fetchall()}
+    from tradeflow.report.queries import query
+
+    for q in Path(__file__).resolve().parents[1].joinpath("sql", "reports").glob("*.sql"):
+        params = {k: v for k, v in {"since": "1900-01-01", "top": 1}.items() if f"${k}" in q.read_text()}
+        names |= set(query(sample_db, q.stem, **params).columns)
+    snake = {n for n in names if "_" in n}
+    assert {"share_lines_zero", "avg_pref_simple_pct", "lines_zero_next_jan"} <= snake
+    for p in paths:
+        html = p.read_text()
+        text = _visible_text(html)
+        for marker in ("<NA>", "NaN", "None", "nan", "NaT", "00:00:00"):
+            assert not re.search(rf"(?<![\w<]){re.escape(marker)}(?![\w>])" if marker[0] != "<" else re.escape(marker), text), \
+                f"{p.name}: {marker!r} on the page"
+        words = set(re.findall(r"[A-Za-z0-9]+(?:_[A-Za-z0-9]+)+", text))
+        if p.stem != "methodology":  # the methodology documents the SQL columns by name, on purpose
+            assert not words & snake, f"{p.name}: raw column names on the page: {sorted(words & snake)}"
+        for t in _tables(html):
+            for _, _, head in t["heads"]:
+                assert head not in names, f"{p.name}#{t['id']}: raw column name {head!r} as a header"
+    goals = (out / "goals.html").read_text()
+    assert "Lines at zero duty (%)" in (out / "cpfta.html").read_text() and "Required growth a year (%)" in goals
 
 
 def chromium():
@@ -65,7 +133,33 @@ def chromium():
     return path
 
 
+SORTED = """(args) => {
+  const [id, i] = args, table = document.getElementById(id);
+  return Array.from(table.tBodies[0].rows).map(r => r.cells[i].getAttribute("data-v"));
+}"""
+ALIGN = """(id) => Array.from(document.getElementById(id).querySelectorAll("tbody tr:first-child td"))
+  .map(c => [c.classList.contains("num"), getComputedStyle(c).textAlign])"""
+STICKY = """(id) => [document.querySelector("#" + id + " thead th"), document.querySelector("#" + id + " tbody td")]
+  .map(c => c ? getComputedStyle(c).position : "sticky")"""
+IN_ORDER = """(vals) => vals.every((v, k) => k === 0 || vals[k - 1].localeCompare(v, undefined, {numeric: true}) <= 0)"""
+
+
+def _check_order(page, tid: str, i: int, numeric: bool, asc: bool, label: str) -> None:
+    vals = page.evaluate(SORTED, [tid, i])
+    filled = [v for v in vals if v != ""]
+    assert vals[: len(filled)] == filled, f"{label}: blanks must sort last"
+    if numeric:
+        nums = [float(v) for v in filled]
+        assert nums == sorted(nums, reverse=not asc), f"{label}: not in {'ascending' if asc else 'descending'} order"
+    else:
+        seq = filled if asc else filled[::-1]
+        assert page.evaluate(IN_ORDER, seq), f"{label}: text not in {'ascending' if asc else 'descending'} order"
+
+
 def test_every_page_draws_in_headless_chromium_with_no_network(rendered, tmp_path):
+    """At 1280 and 800 px: no horizontal page overflow, no console error, every chart drawn, the banner shown;
+    every header of every table sorts its rows (both ways, blanks last); every table's CSV matches it;
+    print on A4 draws every chart within the page width."""
     exe = chromium()
     from playwright.sync_api import sync_playwright
 
@@ -73,31 +167,69 @@ def test_every_page_draws_in_headless_chromium_with_no_network(rendered, tmp_pat
     copy = tmp_path / "reports"
     shutil.copytree(out, copy)
     ARTIFACTS.mkdir(exist_ok=True)
+    clicked = 0
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=exe, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
         errors, requests = [], []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("request", lambda r: requests.append(r.url))
-        for name in PAGES:
-            page.goto((copy / f"{name}.html").as_uri())
-            page.wait_for_load_state("load")
-            charts = page.evaluate("document.querySelectorAll('.plotly-graph-div').length")
-            drawn = page.evaluate("Array.from(document.querySelectorAll('.plotly-graph-div'))"
-                                  ".filter(d => d.querySelector('svg.main-svg')).length")
-            assert drawn == charts, f"{name}: {drawn} of {charts} charts drew"
-            assert page.is_visible("#sample-banner"), name
-            page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-        # sorting works: clicking the rank header reverses the opportunities table
-        page.goto((copy / "cpfta.html").as_uri())
-        first = page.inner_text("#cpfta-opportunities tbody tr:first-child td:first-child")
-        page.click("#cpfta-opportunities th:first-child")
-        page.click("#cpfta-opportunities th:first-child")
-        assert page.inner_text("#cpfta-opportunities tbody tr:first-child td:first-child") != first
+        for width in WIDTHS:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            for name in PAGES:
+                page.goto((copy / f"{name}.html").as_uri())
+                page.wait_for_load_state("load")
+                charts = page.evaluate("document.querySelectorAll('div.plotly-graph-div').length")
+                drawn = page.evaluate("Array.from(document.querySelectorAll('div.plotly-graph-div'))"
+                                      ".filter(d => d.querySelector('svg.main-svg')).length")
+                assert drawn == charts, f"{name}@{width}: {drawn} of {charts} charts drew"
+                assert page.is_visible("#sample-banner"), name
+                over = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                assert over <= 0, f"{name}@{width}: the page is {over} px wider than the window"
+                page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+                if width != WIDTHS[0]:
+                    continue
+                for tid in page.evaluate("Array.from(document.querySelectorAll('table.sortable')).map(t => t.id)"):
+                    # numbers right, text left; the header and the first column stay in view when the card scrolls
+                    for numeric, align in page.evaluate(ALIGN, tid):
+                        assert align == ("right" if numeric else "left"), f"{name}#{tid}: a cell aligned {align}"
+                    assert page.evaluate(STICKY, tid) == ["sticky", "sticky"], f"{name}#{tid}: header/first column scroll away"
+                    heads = page.locator(f"#{tid} thead th")
+                    for i in range(heads.count()):
+                        numeric = heads.nth(i).get_attribute("data-type") == "num"
+                        label = f"{name}#{tid} column {i + 1} ({heads.nth(i).inner_text()!r})"
+                        heads.nth(i).click()
+                        _check_order(page, tid, i, numeric, True, label)
+                        heads.nth(i).click()
+                        _check_order(page, tid, i, numeric, False, label)
+                        clicked += 1
+                    # the filter box and pager of a long table show the matching rows a page at a time
+                    if page.locator(f'input.filter[data-for="{tid}"]').count():
+                        assert page.evaluate(f"Array.from(document.getElementById('{tid}').tBodies[0].rows)"
+                                             ".filter(r => !r.hidden).length") <= 25
+                # printable: A4 (190 mm ≈ 718 CSS px), charts redrawn within the width, navigation hidden
+                page.emulate_media(media="print")
+                page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+                widest = page.evaluate("Math.max(0, ...Array.from(document.querySelectorAll('div.plotly-graph-div'))"
+                                       ".map(d => d.querySelector('svg.main-svg').getBoundingClientRect().width))")
+                assert widest <= 718, f"{name}: a chart is {widest} px wide in print"
+                assert not page.is_visible("header") and page.is_visible("#sample-banner")
+                page.pdf(path=str(ARTIFACTS / f"{name}.pdf"), format="A4", print_background=True)
+                page.evaluate("window.dispatchEvent(new Event('afterprint'))")
+                page.emulate_media(media="screen")
+            page.close()
+        # filtering narrows the rows and the pager says so
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto((copy / "goals.html").as_uri())
+        page.fill('input.filter[data-for="goal-progress"]', "Energy basket")
+        shown = page.evaluate("Array.from(document.getElementById('goal-progress').tBodies[0].rows)"
+                              ".filter(r => !r.hidden).map(r => r.cells[0].textContent)")
+        assert shown and all("Energy basket" in s for s in shown)
+        assert "matching" in page.inner_text('.pager[data-for="goal-progress"]')
         browser.close()
+    assert clicked > 100  # every header of every table on every page
     assert errors == []
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
     assert any(u.endswith("assets/plotly.min.js") for u in requests)
@@ -121,3 +253,27 @@ def test_export_xlsx_has_one_sheet_per_table(sample_home, tmp_path, monkeypatch)
     assert r.exit_code == 1 and "no marts table" in r.output
     r = CliRunner().invoke(main, ["export", "--format", "csv", "--table", "dim_country", "--output", str(tmp_path)])
     assert (tmp_path / "dim_country.csv").read_text().startswith("m49,iso3,name")
+
+
+def test_goal_charts_draw_the_marts_target_path(sample_db):
+    """One small chart per goal with a target; its dashed path is marts.goal_progress.target_path."""
+    import pandas as pd
+
+    from tradeflow.report.goals import goal_figure
+    from tradeflow.report.queries import query
+
+    df = query(sample_db, "goals")
+    checked = 0
+    for goal_id, g in df.groupby("goal_id"):
+        if g["target_value"].isna().all():
+            continue
+        fig = goal_figure(str(goal_id), g.sort_values("year")).figure
+        scale = 0.01 if (g["unit"] == "share").all() else 1e9
+        path = next(t for t in fig.data if t.name == "target path")
+        drawn = dict(zip(path.x, path.y))
+        for year, value in zip(g["year"], g["target_path"]):
+            if not pd.isna(value) and year in drawn:
+                assert drawn[year] * scale == pytest.approx(value, rel=1e-9), (goal_id, year)
+                checked += 1
+        assert any(t.name.startswith("target (") for t in fig.data)
+    assert checked >= 3

@@ -74,8 +74,8 @@ def test_concordance_from_the_full_unsd_table(shared, tmp_path):
     pairs = concordance_pairs(archive)
     conn = duckdb.connect()
     conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
-    conn.execute("CREATE TABLE staging.comtrade_flows (hs6 VARCHAR, year INT, freq VARCHAR, partner_code INT, "
-                 "mot_code INT, flow VARCHAR, value_usd DOUBLE)")
+    conn.execute("CREATE TABLE staging.comtrade_flows (hs6 VARCHAR, classification VARCHAR, year INT, freq VARCHAR, "
+                 "partner_code INT, mot_code INT, flow VARCHAR, value_usd DOUBLE, is_sample BOOLEAN)")
     conn.register("hs_concordance_frame", pairs)
     build(conn, "raw.hs_concordance")
     build(conn, "marts.hs_concordance")
@@ -183,3 +183,152 @@ def test_sigkill_mid_load_then_rerun_converges(sample_home, tmp_path):
     res = subprocess.run([exe, "refresh", "--source", "sample"], env=env, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
     assert marts_digest(tmp_path / "home" / "published" / "tradeflow.duckdb") == clean
+
+
+# -- reference lists as the real API serves them, and the grain of every table ------------------
+
+def _partner_areas(shared) -> bytes:
+    """partnerAreas.json in the API's shape (field names of the real list), from comtradr's copy of it."""
+    import csv
+    import json
+
+    rows = []
+    with open(shared / "data/reference/comtrade_partners_from_comtradr.csv", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            rows.append({"id": int(r["id"]), "text": r["country"], "PartnerCode": int(r["id"]), "PartnerDesc": r["country"],
+                         "partnerNote": r["note"], "PartnerCodeIsoAlpha2": r["iso_2"], "PartnerCodeIsoAlpha3": r["iso_3"],
+                         "entryEffectiveDate": "1900-01-01T00:00:00", "isGroup": r["group"] == "True"})
+    return json.dumps({"more": False, "results": rows}).encode()
+
+
+def _archive_reference(raw, name: str, body: bytes):
+    from tradeflow.archive import RawArchive
+
+    RawArchive(raw).store(dataset="comtrade.reference", source="live", url=f"https://comtradeapi.un.org/files/v1/app/reference/{name}.json",
+                          params={}, status=200, body=body, partition={"list": name})
+
+
+@pytest.fixture
+def sample_copy(sample_home, tmp_path, monkeypatch):
+    import shutil
+
+    home, reports, _ = sample_home
+    work = tmp_path / "home"
+    shutil.copytree(home, work)
+    monkeypatch.setenv("TRADEFLOW_HOME", str(work))
+    monkeypatch.setenv("TRADEFLOW_REPORTS_DIR", str(tmp_path / "reports"))
+    return work
+
+
+def _query(db: Path, sql: str):
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def test_real_reporter_and_partner_lists_never_fan_out(shared, sample_copy):
+    """Reporters and partnerAreas both hold 156 and 586: dim_country keeps one row per code, trade_flows stay exact."""
+    from pipelines.refresh import run_refresh
+
+    db = sample_copy / "published" / "tradeflow.duckdb"
+    cells = "SELECT reporter, partner, flow, freq, count(*), sum(value_usd) FROM marts.trade_flows GROUP BY ALL ORDER BY ALL"
+    before = _query(db, cells)
+    _archive_reference(sample_copy / "raw", "Reporters", (shared / "data/reference/comtrade_Reporters.json").read_bytes())
+    _archive_reference(sample_copy / "raw", "partnerAreas", _partner_areas(shared))
+    outcome = run_refresh("archive")
+    assert outcome.success, outcome.error
+    assert _query(db, "SELECT m49, count(*) FROM marts.dim_country GROUP BY m49 HAVING count(*) > 1") == []
+    assert _query(db, "SELECT iso3, source FROM marts.dim_country WHERE m49 IN (0, 156, 586, 899) ORDER BY m49") == [
+        ("WLD", "comtrade:partnerAreas"), ("CHN", "comtrade:Reporters"), ("PAK", "comtrade:Reporters"),
+        ("_X", "comtrade:partnerAreas")]
+    assert _query(db, cells) == before  # every (reporter, partner, flow, freq) cell: same rows, same value
+
+
+def test_a_duplicate_in_a_reference_list_fails_the_run_naming_table_and_grain(shared, sample_copy):
+    import json
+
+    from pipelines.refresh import run_refresh
+    from tests.test_refresh import marts_digest
+
+    db = sample_copy / "published" / "tradeflow.duckdb"
+    before = marts_digest(db)
+    doc = json.loads((shared / "data/reference/comtrade_Reporters.json").read_bytes())
+    doc["results"].append(next(r for r in doc["results"] if r["reporterCode"] == 586))
+    _archive_reference(sample_copy / "raw", "Reporters", json.dumps(doc).encode())
+    outcome = run_refresh("archive")
+    assert not outcome.success
+    failed = [c for c in outcome.failed_checks if c["check"] == "grain"]
+    assert [c["asset"] for c in failed] == ["raw/reference_countries"]
+    assert "raw.reference_countries" in failed[0]["description"] and "(list, m49)" in failed[0]["description"]
+    assert failed[0]["sample"] == ["list=Reporters, m49=586 ×2"]
+    assert marts_digest(db) == before  # nothing published
+
+
+def test_grain_check_catches_a_fan_out_in_a_mart():
+    from tradeflow.quality import grain_check
+    from tradeflow.warehouse.models import GRAIN, MARTS, RAW_FRAMES, STAGING
+
+    assert set(MARTS) | set(STAGING) | set(RAW_FRAMES) <= set(GRAIN)  # every table declares its grain
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA marts")
+    conn.execute("CREATE TABLE marts.dim_country AS SELECT * FROM (VALUES (156, 'CHN'), (586, 'PAK'), (586, 'PAK'), (0, 'WLD')) t(m49, iso3)")
+    g = grain_check(conn, "marts.dim_country", GRAIN["marts.dim_country"])
+    assert not g.passed and g.blocking and g.failed_rows == 1 and g.sample == ["m49=586 ×2"]
+    conn.execute("DELETE FROM marts.dim_country WHERE m49 = 586")
+    assert grain_check(conn, "marts.dim_country", ["m49"]).passed
+    # NULL keys group together: two annual rows (month NULL) of one cell are a duplicate
+    conn.execute("CREATE TABLE marts.t AS SELECT * FROM (VALUES (2021, NULL), (2021, NULL), (2021, 1)) t(year, month)")
+    assert grain_check(conn, "marts.t", ["year", "month"]).failed_rows == 1
+
+
+def test_road_basis_takes_road_else_land_never_both():
+    """Comtrade motCode 3000 = Land, 3200 = Road (a sub-mode of land: reference/ModeOfTransportCodes.json)."""
+    from tradeflow.warehouse.db import build
+    from tradeflow.warehouse.models import params
+
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA marts")
+    conn.execute("""CREATE TABLE marts.trade_flows_by_mode AS SELECT *, make_date(year, month, 1) AS period_start,
+                        'HS2017' AS hs_version, false AS is_sample
+                    FROM (VALUES ('PAK', 'CHN', 'X', 2021, 1, '080410', 3000, 'land', 100.0),
+                                 ('PAK', 'CHN', 'X', 2021, 1, '080410', 3200, 'road', 100.0),  -- land and its road part
+                                 ('PAK', 'CHN', 'X', 2021, 1, '100630', 3000, 'land', 50.0),   -- land only
+                                 ('PAK', 'CHN', 'X', 2021, 1, '520512', 3200, 'road', 30.0),   -- road only
+                                 ('PAK', 'CHN', 'X', 2021, 1, '520512', 3100, 'rail', 7.0),    -- rail: not road
+                                 ('PAK', 'CHN', 'X', 2021, 1, '520512', 2100, 'sea', 9.0))
+                         t(reporter, partner, flow, year, month, hs6, mot_code, mode, value_usd)""")
+    conn.execute("""CREATE TABLE marts.trade_flows AS SELECT 'PAK' AS reporter, 'CHN' AS partner, 'X' AS flow, 'M' AS freq,
+                        DATE '2021-01-01' AS period_start, 'HS2017' AS hs_version, '520512' AS hs6, 500.0 AS value_usd,
+                        false AS is_sample""")
+    conn.execute("CREATE TABLE marts.dim_hs AS SELECT 'HS2017' AS hs_version, '080410' AS code, true AS is_agro")
+    build(conn, "marts.monthly_by_basis", **params())
+    got = dict(conn.execute("SELECT basis || '/' || product_group, value_usd FROM marts.monthly_by_basis").fetchall())
+    assert got == {"road/all": 180.0, "road/agro": 100.0, "all_modes/all": 500.0}
+
+
+def test_a_body_above_16_mib_checks_and_loads(tmp_path):
+    """DuckDB's default maximum_object_size (16 MiB) rejects a keyed body of ~17k+ records; sized from the manifest it loads."""
+    import importlib.util
+
+    from tradeflow.archive import RawArchive
+    from tradeflow.warehouse.comtrade_load import check_entries, load_raw
+
+    spec = importlib.util.spec_from_file_location("big_body", ROOT / "benchmarks" / "big_body.py")
+    big = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(big)
+    body = big.keyed_body(20_000)
+    assert len(body) > 16 * 1024 * 1024  # DuckDB's default maximum_object_size
+    archive = RawArchive(tmp_path / "raw")
+    small = archive.store(dataset="comtrade.final", source="live", url="http://127.0.0.1/small", params={"n": "small"},
+                          status=200, body=big.keyed_body(3), release={"vintage": "2024-06-30"})
+    large = archive.store(dataset="comtrade.final", source="live", url="http://127.0.0.1/large", params={"n": "large"},
+                          status=200, body=body, release={"vintage": "2024-06-30"})
+    assert check_entries(archive, [small, large]) == []
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA raw")
+    assert load_raw(conn, archive, [small, large]) == 20_003
+    got = conn.execute("SELECT request_id = ?, count(*), count(DISTINCT (partnerCode, flowCode, cmdCode)), sum(primaryValue) "
+                       "FROM raw.comtrade_records GROUP BY ALL ORDER BY 1", [large.request_id]).fetchall()
+    assert got == [(False, 3, 3, 3003.0), (True, 20_000, 20_000, sum(1000.0 + i for i in range(20_000)))]

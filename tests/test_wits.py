@@ -60,3 +60,78 @@ def test_broken_body_fails_and_is_never_loaded(tmp_path):
         with pytest.raises(ParseError, match="reporter/586/partner/000"):
             c.tariffs("586", "000", 2021)
     assert archive.loadable("wits.trains") == []
+
+
+# -- TRAINS as WITS writes it: several partners and products, specific duties --------------------
+
+from tests.fakes.wits_server import Line, trains_body  # noqa: E402
+
+
+def test_multi_partner_multi_product_message_maps_every_observation():
+    """Series keys carry the product index third and the partner fourth, against the declared keyPosition."""
+    partners, codes = ["000", "156", "586"], [f"{c:06d}" for c in range(10121, 10161)]
+    rates = {(p, c): float(i * 100 + j) for i, p in enumerate(partners) for j, c in enumerate(codes)}
+    doc = json.loads(trains_body("840", 2021, [Line(p, c, r) for (p, c), r in rates.items()]))
+    assert next(iter(doc["dataSets"][0]["series"])).count(":") == 4
+    f = read_sdmx_json(doc, where="test")
+    assert len(f) == len(rates)
+    assert {(p, c): v for p, c, v in zip(f["PARTNER"], f["PRODUCTCODE"], f["OBS_VALUE"])} == rates
+    assert set(f["REPORTER"]) == {"840"} and set(f["FREQ"]) == {"A"} and set(f["DATATYPE"]) == {"Reported"}
+
+
+def test_a_message_that_does_not_say_which_key_part_is_which_fails_loudly():
+    """As many partners as products: keys in TRAINS order fit either reading, so the reader must not guess."""
+    lines = [Line(p, c, float(i * 10 + j)) for i, p in enumerate(["000", "156", "586"])
+             for j, c in enumerate(["010121", "010129", "010130"])]
+    with pytest.raises(ParseError, match="PARTNER.*PRODUCTCODE|PRODUCTCODE.*PARTNER"):
+        read_sdmx_json(json.loads(trains_body("840", 2021, lines)), where="test")
+
+
+def test_real_sample_specific_duty_lines_are_zero_with_no_ad_valorem_line(shared):
+    """What TRAINS sends for a line with only specific duties (USA 2017, e.g. 010239): 0 over zero ad-valorem lines."""
+    doc = json.loads((shared / "data/api_samples/wits_trains_tariff_sdmxjson_USA_WLD_2017.json").read_text())
+    f = read_sdmx_json(doc)
+    row = f[f["PRODUCTCODE"] == "010239"].iloc[0]
+    assert (row["OBS_VALUE"], row["NBR_MFN_LINES"], row["NBR_NA_LINES"], row["TOTALNOOFLINES"]) == (0.0, "0", "1", "1")
+
+
+def test_specific_duties_are_unknown_or_their_ave_never_zero(tmp_path):
+    """Reported 0 with no ad-valorem line → NULL (unknown), or WITS's ad valorem equivalent; the FTA mart never reads them as duty-free."""
+    import duckdb
+
+    from tradeflow.warehouse.db import build
+    from tradeflow.warehouse.models import params
+
+    with FakeWits(years={2021}, specific={"847130": 12.5, "850440": None}, mixed={"851712": (3, 1)}) as fake:
+        c, archive = client(fake, tmp_path)
+        for datatype in ("reported", "aveestimated"):
+            assert c.tariffs("156", "000", 2021, datatype) is not None
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
+    conn.register("wits_observations", tariff_frame(archive, archive.loadable("wits.trains")))
+    build(conn, "raw.wits_tariffs")
+    conn.execute("CREATE TABLE raw.reference_countries (m49 INT, iso3 VARCHAR, name VARCHAR, is_group BOOLEAN, list VARCHAR)")
+    build(conn, "staging.countries", **params())
+    build(conn, "staging.tariffs")
+    got = {hs6: (rate, basis) for hs6, rate, basis in conn.execute(
+        "SELECT hs6, rate_pct, rate_basis FROM staging.tariffs WHERE importer = 'CHN' AND partner = 'WLD'").fetchall()}
+    assert got["847130"] == (12.5, "ave_estimated")
+    assert got["850440"] == (None, "unknown")
+    assert got["854140"] == (6.5, "ad_valorem")
+    assert got["851712"] == (6.5, "ad_valorem_lines_only")  # two ad-valorem lines averaged, one specific left out
+    # the CPFTA mart: an unknown MFN falls back to the schedule's base rate, never to 0 %
+    conn.execute("""CREATE TABLE raw.fta_schedule AS SELECT * FROM (VALUES
+        ('CHN', '85044000', 'converters', 10.0, 'A', 'HS2017', 'test', false),
+        ('CHN', '84713000', 'laptops', 10.0, 'A', 'HS2017', 'test', false))
+        t(party, tariff_line, description, base_rate, category, hs_version, source, is_sample)""")
+    conn.execute("""CREATE TABLE raw.fta_categories AS SELECT 'CHN' AS party, 'A' AS category, 'excluded' AS kind,
+                    0 AS years, 0.0 AS cut, 'excluded' AS label, 0 AS first_cut_offset, 2021 AS base_rate_year""")
+    conn.execute("""CREATE TABLE marts.hs_concordance (from_version VARCHAR, from_code VARCHAR, to_version VARCHAR,
+                    to_code VARCHAR, weight DOUBLE)""")
+    build(conn, "marts.fta_tariff_lines")
+    lines = dict((line, (mfn, basis, heading)) for line, mfn, basis, heading in conn.execute(
+        "SELECT tariff_line, mfn_rate_pct, mfn_rate_basis, heading_mfn_rate_pct FROM marts.fta_tariff_lines "
+        "WHERE year = 2021").fetchall())
+    # base-rate year 2021: the line's own MFN is its base rate; the heading's rate is WITS's AVE, never 0 %
+    assert lines == {"85044000": (10.0, "base_rate (WITS rate unknown)", None),
+                     "84713000": (10.0, "ave_estimated", 12.5)}

@@ -7,7 +7,7 @@ from pipelines.resources import TradeflowResource
 from tradeflow.archive import RawArchive
 from tradeflow.warehouse import Warehouse
 from tradeflow.warehouse.db import model_description
-from tradeflow.warehouse.models import GOAL_FRAMES, MARTS, STAGING, build_marts, build_raw, build_staging
+from tradeflow.warehouse.models import GOAL_FRAMES, MARTS, STAGING, build_marts, build_raw, build_staging, grain_of
 from tradeflow.warehouse.snapshot import publish
 
 KINDS = {"duckdb", "sql"}
@@ -22,6 +22,24 @@ def _specs(models: dict[str, list[str]], group: str) -> list[dg.AssetSpec]:
                          description=model_description(name)) for name, deps in models.items()]
 
 
+def _grain_specs(names) -> list[dg.AssetCheckSpec]:
+    """One blocking grain check beside each table's asset."""
+    return [dg.AssetCheckSpec("grain", asset=_key(n), blocking=True,
+                              description=f"Blocking: one row per {', '.join(grain_of(n))}") for n in names]
+
+
+def _materialized(conn, counts: dict[str, int]):
+    """Each table's materialization, then its grain check (one set-based query per table)."""
+    from tradeflow.quality import grain_check
+
+    for name, rows in counts.items():
+        yield dg.MaterializeResult(asset_key=_key(name), metadata={"rows": rows})
+    for name in counts:
+        g = grain_check(conn, name, grain_of(name))
+        yield dg.AssetCheckResult(asset_key=_key(name), check_name="grain", passed=g.passed,
+                                  severity=dg.AssetCheckSeverity.ERROR, description=g.description, metadata=g.metadata())
+
+
 RAW_SOURCES = {
     "raw.comtrade_records": ["archive.comtrade_responses"],
     "raw.wits_tariffs": ["archive.wits_tariff_responses"],
@@ -30,35 +48,31 @@ RAW_SOURCES = {
     "raw.hs_concordance": ["archive.comtrade_responses"],
     "raw.fta_schedule": [],
     "raw.fta_categories": [],
+    "raw.fta_traded_lines": [],
     "raw.khunjerab_months": [],
     "raw.gacc_events": [],
     "raw.plan_baskets": [],
 }
 
 
-@dg.multi_asset(specs=_specs(RAW_SOURCES, "warehouse"))
+@dg.multi_asset(specs=_specs(RAW_SOURCES, "warehouse"), check_specs=_grain_specs(RAW_SOURCES))
 def raw_tables(tradeflow: TradeflowResource):
     s = tradeflow.settings()
     with Warehouse(s.database).writer() as conn:
-        counts = build_raw(conn, RawArchive(s.raw_dir))
-    for name, rows in counts.items():
-        yield dg.MaterializeResult(asset_key=_key(name), metadata={"rows": rows})
+        yield from _materialized(conn, build_raw(conn, RawArchive(s.raw_dir)))
 
 
-@dg.multi_asset(specs=_specs(STAGING, "warehouse"))
+@dg.multi_asset(specs=_specs(STAGING, "warehouse"), check_specs=_grain_specs(STAGING))
 def staging_tables(tradeflow: TradeflowResource):
     with Warehouse(tradeflow.settings().database).writer() as conn:
-        counts = build_staging(conn)
-    for name, rows in counts.items():
-        yield dg.MaterializeResult(asset_key=_key(name), metadata={"rows": rows})
+        yield from _materialized(conn, build_staging(conn))
 
 
-@dg.multi_asset(specs=_specs(MARTS, "marts") + _specs({k: ["marts.trade_flows"] for k in GOAL_FRAMES}, "marts"))
+@dg.multi_asset(specs=_specs(MARTS, "marts") + _specs({k: ["marts.trade_flows"] for k in GOAL_FRAMES}, "marts"),
+                check_specs=_grain_specs([*MARTS, *GOAL_FRAMES]))
 def mart_tables(tradeflow: TradeflowResource):
     with Warehouse(tradeflow.settings().database).writer() as conn:
-        counts = build_marts(conn)
-    for name, rows in counts.items():
-        yield dg.MaterializeResult(asset_key=_key(name), metadata={"rows": rows})
+        yield from _materialized(conn, build_marts(conn))
 
 
 @dg.asset(

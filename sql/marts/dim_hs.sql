@@ -1,4 +1,4 @@
--- marts.dim_hs: HS codes by version (HS2017, HS2022) at levels 2, 4 and 6 with description,
+-- marts.dim_hs: HS codes by version (HS2012, HS2017, HS2022) at levels 2, 4 and 6 with description,
 -- chapter, section, and two flags:
 --   is_agro: WTO Agreement on Agriculture, Annex 1 (product coverage): HS chapters 01–24 less
 --     fish and fish products (chapter 03, 0508, 051191, 230120, 1604, 1605; 1603 is kept, as its
@@ -16,7 +16,7 @@ WITH codes AS (
     UNION
     SELECT v.hs_version, c.chapter, c.name, 'seed'
     FROM read_csv($chapters_csv, header = true, all_varchar = true) AS c
-    CROSS JOIN (VALUES ('HS2017'), ('HS2022')) AS v(hs_version)
+    CROSS JOIN (VALUES ('HS2012'), ('HS2017'), ('HS2022')) AS v(hs_version)
 ),
 dedup AS (
     SELECT * FROM codes QUALIFY row_number() OVER (PARTITION BY hs_version, code ORDER BY description NULLS LAST) = 1

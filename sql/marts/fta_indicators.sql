@@ -5,21 +5,24 @@
 -- year $base_year, HS2017 basis); trade coverage of zero-duty lines TC = Σ imports × share of
 -- the HS6's lines at zero ÷ all imports from the partner (base year); lines reaching zero next
 -- 1 January; and, as a utilisation proxy, the year's imports from the partner on liberalised
--- HS6 lines (applied preferential < MFN) against the rest. Years after the latest trade data
--- have no trade-based values.
+-- lines against the rest, weighted like trade coverage: each HS6's imports × the share of its
+-- national lines that are liberalised (applied preferential < the line's own MFN), so a heading
+-- with excluded lines counts only pro rata. Years after the latest trade data have no
+-- trade-based values. is_sample: the schedule, MFN rates or trade weights are synthetic.
 WITH l AS (SELECT * FROM marts.fta_tariff_lines),
 hs6 AS (
     SELECT importer, partner, year, hs6, avg(applied_pref_rate_pct) AS pref, avg(mfn_rate_pct) AS mfn,
-           avg(CAST(is_zero AS DOUBLE)) AS zero_share
+           avg(CAST(is_zero AS DOUBLE)) AS zero_share,
+           avg(CAST(applied_pref_rate_pct < mfn_rate_pct AS DOUBLE)) AS liberalised_share
     FROM l GROUP BY ALL
 ),
 imports AS (
-    SELECT reporter AS importer, partner, year, hs6_2017 AS hs6, sum(value_usd) AS v
+    SELECT reporter AS importer, partner, year, hs6_2017 AS hs6, sum(value_usd) AS v, bool_or(is_sample) AS s
     FROM marts.trade_flows_hs2017
     WHERE freq = 'A' AND flow = 'M' AND reporter IN ('CHN', 'PAK') AND partner IN ('CHN', 'PAK') AND reporter <> partner
     GROUP BY ALL
 ),
-base AS (SELECT importer, partner, hs6, v FROM imports WHERE year = CAST($base_year AS INTEGER)),
+base AS (SELECT importer, partner, hs6, v, s FROM imports WHERE year = CAST($base_year AS INTEGER)),
 base_total AS (SELECT importer, partner, sum(v) AS total FROM base GROUP BY ALL),
 lines AS (
     SELECT importer, partner, year, count(*) AS lines_total, count(*) FILTER (WHERE is_zero) AS lines_zero,
@@ -39,14 +42,16 @@ weighted AS (
            sum(b.v * h.mfn) / sum(b.v) AS avg_mfn_weighted_pct,
            sum(b.v * (h.mfn - h.pref)) / sum(b.v) AS margin_weighted_pp,
            sum(b.v * h.zero_share) / any_value(t.total) AS trade_coverage_zero,
-           sum(b.v) / any_value(t.total) AS base_trade_in_schedule
+           sum(b.v) / any_value(t.total) AS base_trade_in_schedule,
+           bool_or(b.s) AS trade_sample
     FROM hs6 AS h JOIN base AS b USING (importer, partner, hs6) JOIN base_total AS t USING (importer, partner)
     GROUP BY ALL
 ),
 util AS (
     SELECT h.importer, h.year,
-           sum(i.v) FILTER (WHERE h.pref < h.mfn) AS imports_liberalised_usd,
-           sum(i.v) FILTER (WHERE NOT h.pref < h.mfn) AS imports_not_liberalised_usd
+           sum(i.v * h.liberalised_share) AS imports_liberalised_usd,
+           sum(i.v * (1 - h.liberalised_share)) AS imports_not_liberalised_usd,
+           bool_or(i.s) AS trade_sample
     FROM hs6 AS h JOIN imports AS i USING (importer, partner, year, hs6)
     GROUP BY ALL
 )
@@ -61,7 +66,7 @@ SELECT
     u.imports_liberalised_usd / nullif(coalesce(u.imports_liberalised_usd, 0) + coalesce(u.imports_not_liberalised_usd, 0), 0)
         AS share_imports_liberalised,
     CAST($base_year AS INTEGER) AS base_year,
-    l.is_sample
+    l.is_sample OR coalesce(w.trade_sample, false) OR coalesce(u.trade_sample, false) AS is_sample
 FROM lines AS l
 LEFT JOIN weighted AS w USING (importer, year)
 LEFT JOIN next_zero AS n USING (importer, year)

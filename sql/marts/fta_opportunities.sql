@@ -1,10 +1,13 @@
--- marts.fta_opportunities: untapped lines for Pakistan in China. HS6 lines (HS2017) where
--- Pakistan's applied preferential duty in China is zero or falling, ranked by ITC's indicative
+-- marts.fta_opportunities: untapped lines for Pakistan in China. HS6 lines (HS2017) whose
+-- trade-carrying national lines (raw.fta_traded_lines; all the heading's lines where none are
+-- known) are every one at zero or falling by 2035 in Pakistan's applied preferential duty in
+-- China — a heading whose traded line is excluded never qualifies — ranked by ITC's indicative
 -- trade potential (ITC Trade Map, "indicative potential trade"):
 --   itp = max(0, min(Pakistan's exports of the line to the World, China's imports of the line
 --   from the World) − China's imports of the line from Pakistan),
 -- in the latest year with Pakistan's World exports. Also Pakistan's share of China's imports,
--- the margin of preference over MFN, the year the line reaches zero, and Pakistan's Balassa
+-- the margin of preference over MFN and the rates (averages over the trade-carrying lines), the
+-- year those lines all reach zero, and Pakistan's Balassa
 -- revealed comparative advantage RCA = (x_PAK,k / X_PAK) / (x_W,k / X_W) from all reporters'
 -- exports to the World (marts.world_exports); where those are missing the RCA is null and
 -- rca_status says it is unavailable.
@@ -21,23 +24,34 @@ flows AS (
     WHERE freq = 'A' AND trade_flows_hs2017.year = y.year AND hs6_2017 IS NOT NULL
     GROUP BY hs6_2017
 ),
-tariff AS (
-    SELECT hs6,
-           avg(applied_pref_rate_pct) FILTER (WHERE l.year = y.year) AS pref_rate_pct,
-           avg(mfn_rate_pct) FILTER (WHERE l.year = y.year) AS mfn_rate_pct,
-           avg(applied_pref_rate_pct) FILTER (WHERE l.year = 2035) AS pref_rate_2035_pct,
-           avg(CAST(is_zero AS DOUBLE)) FILTER (WHERE l.year = y.year) AS share_lines_zero
-    FROM marts.fta_tariff_lines AS l, y
-    WHERE importer = 'CHN'
-    GROUP BY hs6
+chn AS (SELECT * FROM marts.fta_tariff_lines WHERE importer = 'CHN'),
+known AS (
+    SELECT DISTINCT substr(tariff_line, 1, 6) AS hs6, tariff_line, is_sample FROM raw.fta_traded_lines WHERE importer = 'CHN'
 ),
-zero_year AS (
-    SELECT hs6, min(year) AS year_reaches_zero
-    FROM (SELECT hs6, year, max(applied_pref_rate_pct) AS worst FROM marts.fta_tariff_lines WHERE importer = 'CHN' GROUP BY ALL)
-    WHERE worst = 0 GROUP BY hs6
+carrying AS (  -- the lines that carry each heading's trade: the known ones, else every line of the heading
+    SELECT c.*, k.tariff_line IS NOT NULL AS known_line, coalesce(k.is_sample, false) AS known_sample
+    FROM chn AS c LEFT JOIN known AS k USING (hs6, tariff_line)
+    WHERE k.tariff_line IS NOT NULL OR c.hs6 NOT IN (SELECT hs6 FROM known)
+),
+per_line AS (
+    SELECT c.hs6, c.tariff_line,
+           any_value(applied_pref_rate_pct) FILTER (WHERE c.year = y.year) AS pref,
+           any_value(mfn_rate_pct) FILTER (WHERE c.year = y.year) AS mfn,
+           any_value(applied_pref_rate_pct) FILTER (WHERE c.year = 2035) AS pref_2035,
+           min(c.year) FILTER (WHERE c.applied_pref_rate_pct = 0) AS zero_from,
+           bool_or(c.is_sample OR c.known_sample) AS is_sample, bool_or(c.known_line) AS known_line
+    FROM carrying AS c, y GROUP BY ALL
+),
+tariff AS (
+    SELECT hs6, avg(pref) AS pref_rate_pct, avg(mfn) AS mfn_rate_pct,
+           avg(CAST(pref = 0 AS DOUBLE)) AS share_lines_zero,
+           bool_and(pref = 0 OR pref_2035 < pref) AS all_zero_or_falling,
+           CASE WHEN bool_and(zero_from IS NOT NULL) THEN max(zero_from) END AS year_reaches_zero,
+           count(*) AS carrying_lines, bool_or(known_line) AS lines_known, bool_or(is_sample) AS tariff_sample
+    FROM per_line GROUP BY hs6
 ),
 world AS (
-    SELECT w.hs6, sum(w.value_usd) AS world_k, any_value(tot.world_total) AS world_total
+    SELECT w.hs6, sum(w.value_usd) AS world_k, any_value(tot.world_total) AS world_total, bool_or(w.is_sample) AS world_sample
     FROM marts.world_exports AS w, y,
          (SELECT sum(value_usd) AS world_total FROM marts.world_exports, y WHERE hs6 = 'TOTAL' AND world_exports.year = y.year) AS tot
     WHERE w.year = y.year AND w.hs6 <> 'TOTAL'
@@ -59,19 +73,20 @@ SELECT
     t.mfn_rate_pct,
     t.mfn_rate_pct - t.pref_rate_pct AS margin_pp,
     t.share_lines_zero,
-    z.year_reaches_zero,
+    t.year_reaches_zero,
+    t.carrying_lines AS trade_lines,
+    CASE WHEN t.lines_known THEN 'traded lines known' ELSE 'all lines of the heading' END AS trade_lines_basis,
     (f.pak_exports_world_usd / p.pak_total) / (w.world_k / w.world_total) AS rca,
     CASE WHEN w.world_k IS NULL OR p.pak_total IS NULL THEN 'unavailable: no world exports by product for ' || y.year
          ELSE 'ok' END AS rca_status,
     rank() OVER (ORDER BY greatest(least(f.pak_exports_world_usd, f.chn_imports_world_usd)
                                    - coalesce(f.chn_imports_from_pak_usd, 0), 0) DESC, f.hs6) AS rank,
-    f.is_sample
+    f.is_sample OR t.tariff_sample OR coalesce(w.world_sample, false) AS is_sample
 FROM flows AS f
 CROSS JOIN y
 JOIN tariff AS t USING (hs6)
-LEFT JOIN zero_year AS z USING (hs6)
 LEFT JOIN world AS w USING (hs6)
 LEFT JOIN pak_total AS p ON true
 WHERE f.pak_exports_world_usd > 0 AND f.chn_imports_world_usd > 0
-  AND (t.pref_rate_pct = 0 OR t.pref_rate_2035_pct < t.pref_rate_pct)
+  AND t.all_zero_or_falling
 ORDER BY rank

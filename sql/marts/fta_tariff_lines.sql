@@ -1,15 +1,27 @@
 -- marts.fta_tariff_lines: the CPFTA Phase-II rate path of every national tariff line of each
--- importer, 2020–2035 (schedule year 0 = 2020). Scheduled preferential rate by category:
--- immediate 0; linear base × max(0, 1 − (t+1)/N) (N equal annual cuts, the first on 1 Jan 2020);
--- partial base × (1 − cut); excluded base. MFN: WITS/TRAINS applied MFN of the line's HS6 for the
--- latest year at or before the year (HS2022 rates mapped to HS2017), else the line's base rate.
--- applied_pref_rate_pct = least(scheduled, MFN): a trader pays the lower of the two.
--- Margins (domain notes §4.1): absolute MFN − applied preferential (percentage points);
+-- importer, 2020–2035 (schedule year t = year − 2020). Scheduled preferential rate by category:
+-- immediate 0; linear base × min(1, max(0, 1 − (t + 1 − o)/N)), N equal annual cuts, the first
+-- in schedule year o = first_cut_offset (categories.yaml `conventions`; 0: first cut on 1 Jan
+-- 2020, zero from year N−1 — an assumption, see the clause there); partial base × (1 − cut);
+-- excluded: no preference (the line's MFN).
+-- Line MFN (like with like: a line against its own MFN, never its heading's average): the line's
+-- base rate moved by the change, in percentage points, of its HS6 heading's applied MFN
+-- (WITS/TRAINS simple average of national lines; latest year at or before; HS2022 rates mapped
+-- to HS2017) since the base-rate year b (conventions.base_rate_year, latest WITS year at or
+-- before b): mfn = max(0, base + MFN_hs6(y) − MFN_hs6(b)); the base rate itself when WITS lacks
+-- the heading in either year (mfn_source says which).
+-- applied_pref_rate_pct = least(scheduled, line MFN): a trader pays the lower of the two; an
+-- excluded line pays its MFN, so its margin is 0 by construction.
+-- Margins (domain notes §4.1): absolute line MFN − applied preferential (percentage points);
+-- A WITS heading rate that is unknown (only specific duties, no ad valorem equivalent) is never
+-- taken as zero: the heading counts as missing and the base rate stands in. mfn_rate_basis says
+-- which rate was used (staging.tariffs.rate_basis).
 -- relative (MFN − preferential) / MFN, undefined when MFN = 0.
+-- is_sample: the schedule, or any WITS MFN rate behind the line's MFN, is synthetic.
 WITH lines AS (
     SELECT s.party AS importer, CASE s.party WHEN 'CHN' THEN 'PAK' ELSE 'CHN' END AS partner,
            s.tariff_line, substr(s.tariff_line, 1, 6) AS hs6, s.description, s.base_rate, s.category,
-           c.kind, c.years, c.cut, s.is_sample
+           c.kind, c.years, c.cut, c.first_cut_offset, c.base_rate_year, s.is_sample
     FROM raw.fta_schedule AS s
     JOIN raw.fta_categories AS c ON c.party = s.party AND c.category = s.category
 ),
@@ -17,7 +29,9 @@ years AS (SELECT CAST(range AS INTEGER) AS year FROM range(2020, 2036)),
 mfn AS (
     SELECT t.importer, t.year,
            CASE WHEN t.hs_version = 'HS2022' THEN coalesce(k.to_code, t.hs6) ELSE t.hs6 END AS hs6,
-           avg(t.rate_pct) AS mfn_pct
+           CASE WHEN bool_and(t.rate_pct IS NOT NULL) THEN avg(t.rate_pct) END AS mfn_pct,
+           CASE WHEN count(DISTINCT t.rate_basis) = 1 THEN min(t.rate_basis) ELSE 'mixed' END AS mfn_basis,
+           bool_or(t.is_sample) AS mfn_sample
     FROM staging.tariffs AS t
     LEFT JOIN marts.hs_concordance AS k
         ON t.hs_version = 'HS2022' AND k.from_version = 'HS2022' AND k.to_version = 'HS2017' AND k.from_code = t.hs6
@@ -28,27 +42,40 @@ grid AS (
     SELECT l.*, y.year, y.year - 2020 AS t,
            CASE l.kind
                WHEN 'immediate' THEN 0.0
-               WHEN 'linear' THEN round(l.base_rate * greatest(0.0, 1 - (y.year - 2020 + 1) / l.years), 6)
+               WHEN 'linear' THEN round(l.base_rate * least(1.0, greatest(0.0, 1 - (y.year - 2020 + 1 - l.first_cut_offset) / l.years)), 6)
                WHEN 'partial' THEN round(l.base_rate * (1 - l.cut), 6)
-               ELSE l.base_rate
            END AS scheduled
     FROM lines AS l CROSS JOIN years AS y
 ),
-priced AS (
-    SELECT g.*, coalesce(m.mfn_pct, g.base_rate) AS mfn, m.mfn_pct IS NOT NULL AS from_wits
+with_base AS (
+    SELECT g.*, b.mfn_pct AS heading_mfn_base, b.mfn_sample AS base_sample, b.mfn_basis AS base_basis
     FROM grid AS g
-    ASOF LEFT JOIN mfn AS m ON m.importer = g.importer AND m.hs6 = g.hs6 AND g.year >= m.year
-)
+    ASOF LEFT JOIN mfn AS b ON b.importer = g.importer AND b.hs6 = g.hs6 AND g.base_rate_year >= b.year
+),
+priced AS (
+    SELECT w.*, m.mfn_pct AS heading_mfn, m.mfn_basis,
+           CASE WHEN m.mfn_pct IS NOT NULL AND w.heading_mfn_base IS NOT NULL
+                THEN greatest(0.0, round(w.base_rate + m.mfn_pct - w.heading_mfn_base, 6)) ELSE w.base_rate END AS mfn,
+           m.mfn_pct IS NOT NULL AND w.heading_mfn_base IS NOT NULL AS from_wits,
+           m.mfn_pct IS NOT NULL AND w.heading_mfn_base IS NOT NULL AND (m.mfn_sample OR w.base_sample) AS mfn_sample
+    FROM with_base AS w
+    ASOF LEFT JOIN mfn AS m ON m.importer = w.importer AND m.hs6 = w.hs6 AND w.year >= m.year
+),
+applied AS (SELECT *, CASE WHEN kind = 'excluded' THEN mfn ELSE least(scheduled, mfn) END AS pref FROM priced)
 SELECT
     importer, partner, tariff_line, hs6, description, category, kind, year, t AS schedule_year,
     base_rate AS base_rate_pct,
-    scheduled AS scheduled_pref_rate_pct,
-    least(scheduled, mfn) AS applied_pref_rate_pct,
+    coalesce(scheduled, mfn) AS scheduled_pref_rate_pct,
+    pref AS applied_pref_rate_pct,
     mfn AS mfn_rate_pct,
-    CASE WHEN from_wits THEN 'wits_trains' ELSE 'base_rate' END AS mfn_source,
-    mfn - least(scheduled, mfn) AS margin_pp,
-    CASE WHEN mfn > 0 THEN (mfn - least(scheduled, mfn)) / mfn END AS margin_relative,
-    least(scheduled, mfn) = 0 AS is_zero,
-    is_sample
-FROM priced
+    CASE WHEN from_wits THEN 'base_rate_moved_by_wits_hs6' ELSE 'base_rate' END AS mfn_source,
+    CASE WHEN from_wits THEN mfn_basis
+         WHEN (mfn_basis IS NOT NULL AND heading_mfn IS NULL) OR (base_basis IS NOT NULL AND heading_mfn_base IS NULL)
+         THEN 'base_rate (WITS rate unknown)' ELSE 'base_rate' END AS mfn_rate_basis,
+    heading_mfn AS heading_mfn_rate_pct,
+    mfn - pref AS margin_pp,
+    CASE WHEN mfn > 0 THEN (mfn - pref) / mfn END AS margin_relative,
+    pref = 0 AS is_zero,
+    is_sample OR mfn_sample AS is_sample
+FROM applied
 ORDER BY importer, tariff_line, year

@@ -1,11 +1,17 @@
 -- marts.goal_progress: one row per goal and year. actual is the goal's metric; target_path runs
 -- geometrically from the baseline (baseline_year, baseline_value) to the target (target_year,
--- target_value = value, or baseline × multiple); gap = actual − target_path; required_cagr =
--- (target_value / latest_actual)^(1 / (target_year − latest_year)) − 1, the growth a year needed
--- from the latest actual to meet the target; nowcast_12m = the sum of the latest 12 months of
--- the monthly metric (period ending nowcast_period_end); status: on track when the latest
--- actual (or the nowcast, if higher) reaches the target path, off track otherwise, no target
--- when no published target exists (tracked as a trend). Sources in raw.goals.
+-- target_value = value, or baseline × multiple): P(τ) = v₀·(v_T/v₀)^((τ − t₀)/(T − t₀)), τ a
+-- (possibly fractional) year; gap = actual − target_path.
+-- nowcast_12m = the sum of the latest 12 complete months of the monthly metric, ending in
+-- nowcast_period_end; as a point in time it stands at τ_n = year + (month − 12)/12 (a window
+-- ending in December stands at that calendar year, like the annual value).
+-- Starting point: the nowcast when it ends after the latest annual year, else the latest annual
+-- actual (cagr_start_value at cagr_start_time). required_cagr = (target / start)^(1/(T − τ)) − 1,
+-- the growth a year needed from there to meet the target (null once the target year is reached).
+-- status: 'no target'; 'before baseline'; for a target year already covered by the annual data, 'met' or 'missed'
+-- (actual in the target year against the target: a historical benchmark); else 'on track' when
+-- the starting point reaches the target path at its own date (status_target_path), 'off track'
+-- otherwise. is_sample: any input of the goal's metric is synthetic (raw.goals). Sources in raw.goals.
 WITH g AS (
     SELECT g.*, b.value AS baseline_value,
            coalesce(g.target_value, g.target_multiple * b.value) AS target
@@ -17,13 +23,27 @@ latest AS (
 ),
 months AS (
     SELECT goal_id, period_start, value,
-           sum(value) OVER (PARTITION BY goal_id ORDER BY period_start ROWS BETWEEN 11 PRECEDING AND CURRENT ROW) AS r12,
-           count(*) OVER (PARTITION BY goal_id ORDER BY period_start ROWS BETWEEN 11 PRECEDING AND CURRENT ROW) AS n12
+           sum(value) OVER w AS r12, count(*) OVER w AS n12,
+           min(period_start) OVER w AS first_month
     FROM raw.goal_monthly
+    WINDOW w AS (PARTITION BY goal_id ORDER BY period_start ROWS BETWEEN 11 PRECEDING AND CURRENT ROW)
 ),
-nowcast AS (
+nowcast AS (  -- 12 consecutive months (no gap in the window)
     SELECT goal_id, arg_max(r12, period_start) AS nowcast_12m, max(period_start) AS nowcast_period_end
-    FROM months WHERE n12 = 12 GROUP BY goal_id
+    FROM months WHERE n12 = 12 AND first_month = period_start - INTERVAL 11 MONTH GROUP BY goal_id
+),
+start AS (
+    SELECT l.goal_id, l.latest_year, l.latest_actual, n.nowcast_12m, n.nowcast_period_end,
+           n.nowcast_period_end IS NOT NULL AND year(n.nowcast_period_end) + (month(n.nowcast_period_end) - 12) / 12 > l.latest_year
+               AS from_nowcast
+    FROM latest AS l LEFT JOIN nowcast AS n USING (goal_id)
+),
+start2 AS (
+    SELECT *,
+           CASE WHEN from_nowcast THEN nowcast_12m ELSE latest_actual END AS start_value,
+           CASE WHEN from_nowcast THEN year(nowcast_period_end) + (month(nowcast_period_end) - 12) / 12
+                ELSE latest_year END AS start_time
+    FROM start
 ),
 path AS (
     SELECT s.goal_id, s.year, s.value AS actual,
@@ -31,18 +51,31 @@ path AS (
                 THEN g.baseline_value * power(g.target / g.baseline_value,
                                               (s.year - g.baseline_year) / (g.target_year - g.baseline_year)) END AS target_path
     FROM raw.goal_series AS s JOIN g USING (goal_id)
+),
+judged AS (
+    SELECT g.goal_id, st.*,
+           CASE WHEN g.target IS NOT NULL AND st.start_time BETWEEN g.baseline_year AND g.target_year
+                THEN g.baseline_value * power(g.target / g.baseline_value,
+                                              (st.start_time - g.baseline_year) / (g.target_year - g.baseline_year)) END
+               AS status_target_path,
+           (SELECT p.actual FROM path AS p WHERE p.goal_id = g.goal_id AND p.year = g.target_year) AS actual_at_target
+    FROM g JOIN start2 AS st USING (goal_id)
 )
 SELECT g.goal_id, g.label, g.section, g.paraphrase, g.unit, p.year, p.actual, p.target_path,
        p.actual - p.target_path AS gap,
        g.baseline_year, g.baseline_value, g.target AS target_value, g.target_year,
-       l.latest_year, l.latest_actual,
-       CASE WHEN g.target IS NOT NULL AND g.target_year > l.latest_year AND l.latest_actual > 0
-            THEN power(g.target / l.latest_actual, 1.0 / (g.target_year - l.latest_year)) - 1 END AS required_cagr,
-       n.nowcast_12m, n.nowcast_period_end,
+       j.latest_year, j.latest_actual,
+       j.start_value AS cagr_start_value, j.start_time AS cagr_start_time,
+       CASE WHEN j.from_nowcast THEN '12 months to ' || strftime(j.nowcast_period_end, '%b %Y')
+            ELSE 'year ' || j.latest_year END AS cagr_start_basis,
+       CASE WHEN g.target IS NOT NULL AND g.target_year > j.start_time AND j.start_value > 0
+            THEN power(g.target / j.start_value, 1.0 / (g.target_year - j.start_time)) - 1 END AS required_cagr,
+       j.nowcast_12m, j.nowcast_period_end, j.status_target_path,
        CASE WHEN g.target IS NULL THEN 'no target'
-            WHEN greatest(l.latest_actual, coalesce(n.nowcast_12m, l.latest_actual)) >=
-                 (SELECT target_path FROM path q WHERE q.goal_id = g.goal_id AND q.year = l.latest_year) THEN 'on track'
+            WHEN g.target_year <= j.latest_year THEN CASE WHEN j.actual_at_target >= g.target THEN 'met' ELSE 'missed' END
+            WHEN j.start_time < g.baseline_year THEN 'before baseline'
+            WHEN j.start_value >= j.status_target_path THEN 'on track'
             ELSE 'off track' END AS status,
-       g.target_statement, g.target_source
-FROM path AS p JOIN g USING (goal_id) JOIN latest AS l USING (goal_id) LEFT JOIN nowcast AS n USING (goal_id)
+       g.target_statement, g.target_source, g.is_sample
+FROM path AS p JOIN g USING (goal_id) JOIN judged AS j USING (goal_id)
 ORDER BY g.goal_id, p.year

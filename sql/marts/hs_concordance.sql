@@ -1,45 +1,74 @@
--- marts.hs_concordance: how to express HS6 trade of one version in the other, with weights
--- that sum to 1 per source code.
---   HS2022 → HS2017: the UNSD conversion target, weight 1.
---   HS2017 → HS2022: the HS2022 codes that convert into the HS2017 code. Weights are trade
---     weights (World trade of both reporters in the first HS2022 year, 2022) where that trade
---     exists, else equal shares; weight_method says which.
+-- marts.hs_concordance: how to express HS6 trade of one version in another, with weights
+-- that sum to 1 per source code, for each pair of versions UNSD publishes a table for
+-- (HS2022 ↔ HS2017, HS2017 ↔ HS2012).
+--   newer → older (HS2022 → HS2017, HS2017 → HS2012): the UNSD conversion target, weight 1
+--     (where a code has no conversion row, its correlation pairs share it equally).
+--   older → newer (HS2017 → HS2022, HS2012 → HS2017): the newer codes that convert into the older
+--     code (else, for an older code no conversion reaches, its correlation pairs). Weights are
+--     trade weights (World trade of both reporters in the first year of the newer version: 2022
+--     or 2017) where that trade exists, else equal shares; weight_method says which.
 -- is_ambiguous: the UNSD correlation table marks the pair 1:n or n:n, or a split has several
--- targets. Source: UN Statistics Division HS2022–HS2017 conversion and correlation tables.
+-- targets. Source: UN Statistics Division HS conversion and correlation tables.
+-- is_sample: the pair comes from the sample seed (not a UNSD table), or its trade weight was
+-- computed from synthetic trade.
 WITH conv AS (
-    SELECT DISTINCT hs2022, coalesce(hs2017_conversion, hs2017) AS hs2017
+    SELECT DISTINCT newer_version, newer_code, older_version, coalesce(older_conversion, older_code) AS older_code
     FROM raw.hs_concordance
-    WHERE coalesce(hs2017_conversion, hs2017) IS NOT NULL
+    WHERE coalesce(older_conversion, older_code) IS NOT NULL
 ),
 rel AS (
-    SELECT hs2022, hs2017, max(relationship) AS relationship FROM raw.hs_concordance GROUP BY ALL
+    SELECT newer_version, newer_code, older_version, older_code, max(relationship) AS relationship,
+           bool_or(source = 'sample') AS seed_sample
+    FROM raw.hs_concordance WHERE older_code IS NOT NULL GROUP BY ALL
 ),
 flagged AS (
-    SELECT c.hs2022, c.hs2017, coalesce(r.relationship, '?') AS relationship,
+    SELECT c.*, coalesce(r.relationship, '?') AS relationship,
+           coalesce(r.seed_sample, (SELECT bool_or(x.source = 'sample') FROM raw.hs_concordance x
+                                    WHERE x.newer_version = c.newer_version AND x.older_version = c.older_version
+                                      AND x.newer_code = c.newer_code)) AS seed_sample,
            coalesce(r.relationship IN ('1:n', 'n:n'), false)
-           OR (SELECT count(*) FROM raw.hs_concordance x WHERE x.hs2022 = c.hs2022 AND x.hs2017 <> c.hs2017) > 0
+           OR (SELECT count(*) FROM raw.hs_concordance x WHERE x.newer_version = c.newer_version
+                 AND x.older_version = c.older_version AND x.newer_code = c.newer_code
+                 AND x.older_code <> c.older_code) > 0
                AS ambiguous_pair
-    FROM conv AS c LEFT JOIN rel AS r USING (hs2022, hs2017)
+    FROM conv AS c LEFT JOIN rel AS r USING (newer_version, newer_code, older_version, older_code)
 ),
-trade22 AS (
-    SELECT hs6, sum(value_usd) AS v
-    FROM staging.comtrade_flows
-    WHERE year = 2022 AND freq = 'A' AND partner_code = 0 AND mot_code = 0 AND flow IN ('X', 'M')
-    GROUP BY hs6
+-- older codes no conversion reaches still map, through their correlation pairs
+backward AS (
+    SELECT newer_version, newer_code, older_version, older_code, relationship, ambiguous_pair, seed_sample FROM flagged
+    UNION ALL
+    SELECT r.newer_version, r.newer_code, r.older_version, r.older_code, r.relationship, true, r.seed_sample
+    FROM rel AS r
+    WHERE NOT EXISTS (SELECT 1 FROM conv AS c WHERE c.newer_version = r.newer_version
+                        AND c.older_version = r.older_version AND c.older_code = r.older_code)
+),
+first_year AS (SELECT * FROM (VALUES ('HS2022', 2022, 'H6'), ('HS2017', 2017, 'H5')) t(version, year, classification)),
+trade AS (
+    SELECT y.version, s.hs6, sum(s.value_usd) AS v, bool_or(s.is_sample) AS s
+    FROM staging.comtrade_flows AS s
+    JOIN first_year AS y ON y.year = s.year AND y.classification = s.classification
+    WHERE s.freq = 'A' AND s.partner_code = 0 AND s.mot_code = 0 AND s.flow IN ('X', 'M')
+    GROUP BY ALL
 ),
 split AS (
-    SELECT f.*, t.v,
-           count(*) OVER (PARTITION BY f.hs2017) AS n_targets,
-           sum(coalesce(t.v, 0)) OVER (PARTITION BY f.hs2017) AS v_total
-    FROM flagged AS f LEFT JOIN trade22 AS t ON t.hs6 = f.hs2022
+    SELECT b.*, t.v,
+           count(*) OVER w AS n_targets,
+           sum(coalesce(t.v, 0)) OVER w AS v_total,
+           bool_or(coalesce(t.s, false)) OVER w AS trade_sample
+    FROM backward AS b LEFT JOIN trade AS t ON t.version = b.newer_version AND t.hs6 = b.newer_code
+    WINDOW w AS (PARTITION BY b.newer_version, b.older_version, b.older_code)
 )
-SELECT 'HS2022' AS from_version, hs2022 AS from_code, 'HS2017' AS to_version, hs2017 AS to_code,
-       1.0 AS weight, 'conversion' AS weight_method, relationship, ambiguous_pair AS is_ambiguous
+SELECT newer_version AS from_version, newer_code AS from_code, older_version AS to_version, older_code AS to_code,
+       1.0 / count(*) OVER (PARTITION BY newer_version, older_version, newer_code) AS weight,
+       CASE WHEN count(*) OVER (PARTITION BY newer_version, older_version, newer_code) = 1 THEN 'conversion'
+            ELSE 'equal' END AS weight_method,
+       relationship, ambiguous_pair AS is_ambiguous, seed_sample AS is_sample
 FROM flagged
 UNION ALL
-SELECT 'HS2017', hs2017, 'HS2022', hs2022,
+SELECT older_version, older_code, newer_version, newer_code,
        CASE WHEN v_total > 0 THEN coalesce(v, 0) / v_total ELSE 1.0 / n_targets END,
-       CASE WHEN n_targets = 1 THEN 'single' WHEN v_total > 0 THEN 'trade_2022' ELSE 'equal' END,
-       relationship, ambiguous_pair OR n_targets > 1
+       CASE WHEN n_targets = 1 THEN 'single' WHEN v_total > 0 THEN 'trade_' || right(newer_version, 4) ELSE 'equal' END,
+       relationship, ambiguous_pair OR n_targets > 1,
+       seed_sample OR (n_targets > 1 AND v_total > 0 AND trade_sample)
 FROM split
-ORDER BY from_version, from_code, to_code
+ORDER BY from_version, from_code, to_version, to_code

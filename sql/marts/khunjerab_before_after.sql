@@ -1,26 +1,38 @@
--- marts.khunjerab_before_after: the Dec 2024 regime change in one table. Seasons run April to
--- March; a season's winter is its December–March. Seasons whose winter began before Dec 2024
--- are 'before' (seasonal closure), later ones 'after' (year-round). Only seasons the data cover
--- from April to March count. winter_share = winter ÷ the season's total.
+-- marts.khunjerab_before_after: the Khunjerab regime change in one table. Seasons run April to
+-- March; a season's winter is its months of the seasonal closure (Dec–Mar). The regime of a
+-- season is the calendar's (raw.khunjerab_months, from khunjerab.yaml) for its winter months:
+-- 'before' when all were under the seasonal closure, 'after' when all were year-round (the
+-- label names the first year-round month from the calendar). Only seasons the data cover from
+-- April to March count. winter_share = winter ÷ the season's total.
 WITH bounds AS (SELECT min(period_start) AS first, max(period_start) AS last FROM marts.trade_flows WHERE freq = 'M'),
+cal AS (SELECT *, CASE WHEN month(month_start) >= 4 THEN year(month_start) ELSE year(month_start) - 1 END AS season
+        FROM raw.khunjerab_months),
+first_year_round AS (SELECT min(month_start) AS d FROM raw.khunjerab_months WHERE regime = 'year_round'),
+season_regime AS (
+    SELECT season,
+           CASE WHEN bool_and(regime = 'seasonal_closure') THEN 'before: closed Dec–Mar'
+                WHEN bool_and(regime = 'year_round') THEN 'after: year-round (from ' || strftime((SELECT d FROM first_year_round), '%b %Y') || ')'
+                ELSE 'transition' END AS regime
+    FROM cal WHERE closure_month GROUP BY season
+),
 seasons AS (
-    SELECT r.*, CASE WHEN r.month >= 4 THEN r.year ELSE r.year - 1 END AS season
-    FROM marts.monthly_by_basis AS r
+    SELECT r.*, k.closure_month AS winter, CASE WHEN r.month >= 4 THEN r.year ELSE r.year - 1 END AS season
+    FROM marts.monthly_by_basis AS r LEFT JOIN raw.khunjerab_months AS k ON k.month_start = r.period_start
 ),
 per_season AS (
     SELECT reporter, flow, basis, product_group, season,
-           coalesce(sum(value_usd) FILTER (WHERE month IN (12, 1, 2, 3)), 0) AS winter_usd, sum(value_usd) AS season_usd,
+           coalesce(sum(value_usd) FILTER (WHERE winter), 0) AS winter_usd, sum(value_usd) AS season_usd,
            bool_or(is_sample) AS is_sample
     FROM seasons, bounds
     WHERE make_date(season, 4, 1) >= bounds.first AND make_date(season + 1, 3, 1) <= bounds.last
     GROUP BY ALL
 )
-SELECT reporter, flow, basis, product_group,
-       CASE WHEN season >= 2024 THEN 'after: year-round (from Dec 2024)' ELSE 'before: closed Dec–Mar' END AS regime,
-       count(*) AS seasons, min(season) AS first_season, max(season) AS last_season,
-       sum(winter_usd) / nullif(sum(season_usd), 0) AS winter_share,
-       sum(winter_usd) / count(*) / 4 AS avg_winter_month_usd,
-       bool_or(is_sample) AS is_sample
-FROM per_season
+SELECT p.reporter, p.flow, p.basis, p.product_group, s.regime,
+       count(*) AS seasons, min(p.season) AS first_season, max(p.season) AS last_season,
+       sum(p.winter_usd) / nullif(sum(p.season_usd), 0) AS winter_share,
+       sum(p.winter_usd) / count(*) / (SELECT count(DISTINCT month(month_start)) FROM raw.khunjerab_months WHERE closure_month)
+           AS avg_winter_month_usd,
+       bool_or(p.is_sample) AS is_sample
+FROM per_season AS p JOIN season_regime AS s USING (season)
 GROUP BY ALL
 ORDER BY ALL

@@ -5,7 +5,9 @@
 -- importer records less than the exporter — under-invoicing, misclassification or transit).
 -- One row per factor in $factors (default 1.06, IMF DOTS; 1.10 as used by the Pakistan Business
 -- Council); is_default_factor marks $default_factor. regime places the period against the
--- electronic data exchange (30 Apr 2018) and the Phase-II tariff cuts (1 Jan 2020).
+-- electronic data exchange and the Phase-II tariff cuts, dated in marts.policy_markers (the one
+-- place for both dates: 'ede', 'cpfta_phase2_cuts'): a period takes the regime in force at its
+-- midpoint (the 15th of a month, 1 July of a year), i.e. for most of its days.
 WITH f AS (
     SELECT * FROM marts.trade_flows_hs2017
     WHERE reporter IN ('CHN', 'PAK') AND partner IN ('CHN', 'PAK') AND reporter <> partner AND flow IN ('X', 'M')
@@ -27,7 +29,12 @@ j AS (
            greatest(x.vintage, m.vintage) AS vintage
     FROM x FULL OUTER JOIN m USING (exporter, importer, freq, year, month0, hs6)  -- month0: annual rows match too
 ),
-factors AS (SELECT unnest(CAST($factors AS DOUBLE[])) AS factor)
+factors AS (SELECT unnest(CAST($factors AS DOUBLE[])) AS factor),
+markers AS (
+    SELECT any_value(event_date) FILTER (WHERE marker = 'ede') AS ede,
+           any_value(event_date) FILTER (WHERE marker = 'cpfta_phase2_cuts') AS phase2
+    FROM marts.policy_markers
+)
 SELECT
     exporter || '→' || importer AS direction,
     exporter, importer, freq, year, month,
@@ -42,11 +49,12 @@ SELECT
     importer_cif_usd / factor - exporter_fob_usd AS gap_usd,
     CASE WHEN exporter_fob_usd > 0 THEN (importer_cif_usd / factor - exporter_fob_usd) / exporter_fob_usd END AS gap_ratio,
     CASE
-        WHEN make_date(year, coalesce(month, 12), 1) < DATE '2018-04-01' THEN 'before EDE'
-        WHEN make_date(year, coalesce(month, 1), 1) < DATE '2020-01-01' THEN 'EDE, before Phase II'
+        WHEN make_date(year, coalesce(month, 7), CASE WHEN month IS NULL THEN 1 ELSE 15 END) < markers.ede THEN 'before EDE'
+        WHEN make_date(year, coalesce(month, 7), CASE WHEN month IS NULL THEN 1 ELSE 15 END) < markers.phase2
+            THEN 'EDE, before Phase II'
         ELSE 'Phase II'
     END AS regime,
     vintage,
     is_sample
-FROM j CROSS JOIN factors
+FROM j CROSS JOIN factors CROSS JOIN markers
 ORDER BY ALL

@@ -1,4 +1,8 @@
--- marts.policy_markers: dated events that charts mark and indicators split on, each with a source.
+-- marts.policy_markers: dated events that charts mark and indicators split on, each with a source —
+-- the one place for these dates (marts.mirror_flows and the mirror report read them here).
+-- ede: 30 Apr 2018, the target start of the China–Pakistan electronic data exchange
+-- (pakistantoday.com.pk, 3 Mar 2018; shared/data/FIGURES.md §1 "Mirror-statistics discrepancy").
+-- khunjerab_year_round: the year_round.from date of khunjerab.yaml (a build parameter read from the YAML).
 SELECT CAST(event_date AS DATE) AS event_date, marker, description, source_url
 FROM (VALUES
     ('2018-04-30', 'ede', 'China–Pakistan electronic exchange of certificate-of-origin data goes live',
@@ -6,8 +10,9 @@ FROM (VALUES
     ('2019-12-01', 'cpfta_phase2_in_force', 'CPFTA Phase II protocol enters into force',
      'https://nation.com.pk/09-Nov-2019/pak-china-trade-agreement-to-be-enforced-next-month'),
     ('2020-01-01', 'cpfta_phase2_cuts', 'CPFTA Phase II tariff cuts applied (schedule year 0)',
-     'https://sangrupo.com/officially-implemented-on-january-1-2020-the-zero-tariff-range-between-china-and-pakistan-will-increase-to-75'),
-    ('2024-12-02', 'khunjerab_year_round', 'Khunjerab–Sost crossing operates year-round',
-     'https://www.dawn.com/news/1876341/khunjerab-pass-to-remain-open-round-the-year')
+     'https://sangrupo.com/officially-implemented-on-january-1-2020-the-zero-tariff-range-between-china-and-pakistan-will-increase-to-75')
 ) AS t(event_date, marker, description, source_url)
+UNION ALL
+SELECT CAST($khunjerab_year_round AS DATE), 'khunjerab_year_round', 'Khunjerab–Sost crossing operates year-round',
+       CAST($khunjerab_year_round_source AS VARCHAR)
 ORDER BY event_date

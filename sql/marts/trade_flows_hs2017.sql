@@ -1,6 +1,8 @@
 -- marts.trade_flows_hs2017: marts.trade_flows (all modes) expressed in HS2017, the vintage of the
--- CPFTA Phase-II schedules. HS2022 rows are mapped through marts.hs_concordance (UNSD
--- conversion, weight 1); is_concorded is false where a code has no mapping (then hs6_2017 is null).
+-- CPFTA Phase-II schedules. HS2022 rows (2022 on) and HS2012 rows (Comtrade H4: 2012–2016) are
+-- mapped through marts.hs_concordance (UNSD conversion and correlation tables; an HS2012 code
+-- split in HS2017 is shared out by its weights); is_concorded is false where a code has no
+-- mapping (then hs6_2017 is null).
 SELECT
     t.reporter, t.partner, t.flow, t.freq, t.year, t.month, t.period_start,
     t.hs6 AS hs6_reported,
@@ -15,5 +17,5 @@ SELECT
     t.is_sample
 FROM marts.trade_flows AS t
 LEFT JOIN marts.hs_concordance AS c
-    ON t.hs_version = 'HS2022' AND c.from_version = 'HS2022' AND c.to_version = 'HS2017' AND c.from_code = t.hs6
+    ON t.hs_version <> 'HS2017' AND c.from_version = t.hs_version AND c.to_version = 'HS2017' AND c.from_code = t.hs6
 ORDER BY ALL

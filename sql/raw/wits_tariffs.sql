@@ -1,5 +1,8 @@
 -- raw.wits_tariffs: UNCTAD TRAINS tariff observations from WITS, one row per importer ×
 -- partner × HS6 × year × archived body, as received (codes resolved from SDMX-JSON).
+-- rate_pct is OBS_VALUE as received: a simple average over the line's ad-valorem national lines
+-- only (0 when none is ad valorem: staging.tariffs makes that unknown). requested_datatype:
+-- 'reported' or 'aveestimated' (WITS's ad valorem equivalents of non-ad-valorem duties).
 -- wits_observations: the parsed bodies (registered by the loader).
 SELECT
     request_id,
@@ -19,5 +22,6 @@ SELECT
     TRY_CAST(NBR_PREF_LINES AS INTEGER) AS preferential_lines,
     TRY_CAST(NBR_MFN_LINES AS INTEGER) AS mfn_lines,
     TRY_CAST(NBR_NA_LINES AS INTEGER) AS na_lines,
-    OBS_VALUE_MEASURE AS measure
+    OBS_VALUE_MEASURE AS measure,
+    requested_datatype
 FROM wits_observations

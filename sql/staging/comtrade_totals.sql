@@ -1,12 +1,13 @@
 -- staging.comtrade_totals: all-commodity (cmdCode TOTAL) records, newest vintage per
--- (reporter, frequency, period); the denominators of shares such as revealed comparative advantage.
+-- (reporter, frequency, period), one row per reporter, partner, flow and period; the denominators of shares such as revealed comparative advantage.
 WITH tot AS (
     SELECT *, max(vintage) OVER (PARTITION BY reporterCode, freqCode, period, query_scope) AS newest_vintage
     FROM raw.comtrade_records
     WHERE cmdCode = 'TOTAL' AND partner2Code = 0 AND customsCode = 'C00' AND motCode = 0
 )
 SELECT reporterCode AS reporter_code, reporterISO AS reporter_iso, partnerCode AS partner_code, flowCode AS flow,
-       freqCode AS freq, refYear AS year, primaryValue AS value_usd, vintage, is_sample
+       freqCode AS freq, refYear AS year,
+       CASE WHEN freqCode = 'M' THEN refMonth END AS month, primaryValue AS value_usd, vintage, is_sample
 FROM tot
 WHERE vintage = newest_vintage
 QUALIFY row_number() OVER (PARTITION BY reporterCode, partnerCode, flowCode, freqCode, period ORDER BY query_scope = 'all_reporters', fetched_at DESC, sha256) = 1

@@ -1,10 +1,32 @@
 -- staging.tariffs: HS6 applied tariffs (simple average of national lines, ad valorem %) per
 -- importer, partner, year and tariff type — newest vintage only. partner 'WLD' rows are MFN;
 -- partner-specific rows carry the preferential rate where one exists (TRAINS TARIFFTYPE).
-WITH newest AS (
-    SELECT *, max(vintage) OVER (PARTITION BY importer_m49, partner_m49, year) AS newest_vintage
+-- TRAINS averages only a line's ad-valorem national lines, so rate_basis says what each rate is:
+--   ad_valorem: every national line is ad valorem (the reported simple average);
+--   ave_estimated: some lines carry specific/compound duties and WITS publishes an ad valorem
+--     equivalent (datatype aveestimated) for the line: that is the rate;
+--   ad_valorem_lines_only: some lines are not ad valorem and WITS publishes no equivalent: the
+--     average of the ad-valorem lines alone (a lower bound of the protection, not the whole line);
+--   unknown: no national line is ad valorem and no equivalent is published: rate_pct is NULL
+--     (TRAINS sends 0, which is not a zero duty).
+WITH typed AS (
+    SELECT *, max(vintage) OVER (PARTITION BY importer_m49, partner_m49, year, requested_datatype) AS newest_vintage
     FROM raw.wits_tariffs
-    WHERE regexp_full_match(product_code, '[0-9]{6}') AND rate_pct IS NOT NULL
+    WHERE regexp_full_match(product_code, '[0-9]{6}')
+),
+newest AS (
+    SELECT * FROM typed WHERE vintage = newest_vintage
+    QUALIFY row_number() OVER (PARTITION BY importer_m49, partner_m49, year, product_code, tariff_type, requested_datatype
+                               ORDER BY request_id) = 1
+),
+reported AS (SELECT * FROM newest WHERE requested_datatype = 'reported'),
+ave AS (SELECT * FROM newest WHERE requested_datatype = 'aveestimated' AND rate_pct IS NOT NULL),
+rated AS (
+    SELECT r.*, a.rate_pct AS ave_pct,
+           coalesce(r.na_lines, 0) AS n_na,
+           coalesce(r.national_lines - coalesce(r.na_lines, 0), 1) AS n_ad_valorem
+    FROM reported AS r
+    LEFT JOIN ave AS a USING (importer_m49, partner_m49, year, product_code, tariff_type)
 )
 SELECT
     coalesce(i.iso3, n.importer_m49) AS importer,
@@ -14,15 +36,21 @@ SELECT
     CASE n.nomenclature WHEN 'H4' THEN 'HS2012' WHEN 'H5' THEN 'HS2017' WHEN 'H6' THEN 'HS2022' ELSE n.nomenclature END
         AS hs_version,
     n.tariff_type,
-    n.rate_pct,
-    n.min_rate_pct,
-    n.max_rate_pct,
+    CASE WHEN n.n_na > 0 AND n.ave_pct IS NOT NULL THEN n.ave_pct
+         WHEN n.n_na = 0 OR n.n_ad_valorem > 0 THEN n.rate_pct
+    END AS rate_pct,
+    CASE WHEN n.n_na > 0 AND n.ave_pct IS NOT NULL THEN 'ave_estimated'
+         WHEN n.rate_pct IS NULL THEN 'unknown'
+         WHEN n.n_na = 0 THEN 'ad_valorem'
+         WHEN n.n_ad_valorem > 0 THEN 'ad_valorem_lines_only'
+         ELSE 'unknown'
+    END AS rate_basis,
+    CASE WHEN n.n_na = 0 OR n.n_ad_valorem > 0 THEN n.min_rate_pct END AS min_rate_pct,
+    CASE WHEN n.n_na = 0 OR n.n_ad_valorem > 0 THEN n.max_rate_pct END AS max_rate_pct,
     n.national_lines,
+    n.na_lines AS non_ad_valorem_lines,
     n.vintage,
     n.is_sample
-FROM newest AS n
+FROM rated AS n
 LEFT JOIN staging.countries AS i ON i.m49 = TRY_CAST(n.importer_m49 AS INTEGER)
 LEFT JOIN staging.countries AS p ON p.m49 = TRY_CAST(n.partner_m49 AS INTEGER)
-WHERE n.vintage = n.newest_vintage
-QUALIFY row_number() OVER (PARTITION BY n.importer_m49, n.partner_m49, n.year, n.product_code, n.tariff_type
-                           ORDER BY n.request_id) = 1

@@ -210,6 +210,80 @@ def export(fmt: str, tables: tuple[str, ...], output: Path) -> None:
 
 
 @main.command()
+@click.option("--since", default=None, metavar="DATE",
+              help="List what arrived at or after DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC); default: the latest arrival.")
+@click.option("--top", default=10, show_default=True, type=click.IntRange(1, 100_000), help="Largest HS6-line revisions to list.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def changes(since: str | None, top: int, fmt: str) -> None:
+    """What changed since the last run: new periods, revised periods (old vs new vintage), largest HS6 revisions.
+
+    Read from the published snapshot; every vintage stays in the raw archive, so the history is kept across runs."""
+    from datetime import datetime
+
+    from tradeflow.report.changes import collect
+    from tradeflow.warehouse import Warehouse
+
+    start = None
+    if since:
+        try:
+            start = datetime.fromisoformat(since.rstrip("Z")).replace(tzinfo=None)
+        except ValueError:
+            raise TradeflowError(f"--since must be a date like 2026-03-01 or 2026-03-01T02:00, got {since!r}") from None
+    with Warehouse(Settings.from_env().snapshot).reader() as conn:
+        found = collect(conn, start, top)
+    if fmt == "json":
+        out = {k: (v.to_dict(orient="records") if hasattr(v, "to_dict") else v) for k, v in found.items()}
+        click.echo(json.dumps(out, default=str, indent=1))
+        return
+    _print_changes(found, top)
+
+
+def _print_changes(found: dict, top: int) -> None:
+    import pandas as pd
+
+    def usd(v) -> str:
+        return "—" if pd.isna(v) else f"{v:,.0f}"
+
+    out = Console()
+    if found["latest"] is None:
+        out.print("No UN Comtrade data stored yet: run `tradeflow refresh`.")
+        return
+    when = f"{found['since']:%Y-%m-%d %H:%M}"
+    head = (f"the latest arrival ({when} UTC; {found['arrivals']} arrivals stored)" if found["is_latest"]
+            else f"arrivals since {when} UTC")
+    new, rev, lines = found["new"], found["revised"], found["lines"]
+    n_rev = len(rev.drop_duplicates(["source", "reporter", "freq", "period"])) if len(rev) else 0
+    out.print(f"[bold]What changed[/] in {head}: {len(new)} new period(s), {n_rev} revised period(s).", highlight=False,
+              soft_wrap=True)
+    if len(new):
+        t = Table("source", "reporter", "frequency", "new periods", "vintage", title="New periods", title_justify="left")
+        for (source, reporter, freq), g in new.groupby(["source", "reporter", "freq"], sort=True):
+            periods = sorted(g["period"])
+            listed = ", ".join(periods) if len(periods) <= 6 else f"{periods[0]} … {periods[-1]} ({len(periods)} periods)"
+            vint = sorted(g["vintage"].astype(str))
+            t.add_row(source, reporter, {"A": "annual", "M": "monthly"}.get(freq, freq), listed,
+                      vint[0] if vint[0] == vint[-1] else f"{vint[0]} … {vint[-1]}")
+        out.print(t)
+    if len(rev):
+        t = Table("source", "reporter", "partner", "flow", "period", "old → new vintage", "before US$", "after US$",
+                  "revision US$", "revision %", "lines +/−/~", title="Revised periods (old vs new vintage)",
+                  title_justify="left")
+        for r in rev.itertuples():
+            pct = "—" if pd.isna(r.revision_ratio) else f"{100 * r.revision_ratio:+.2f}"
+            t.add_row(r.source, r.reporter, r.partner, r.flow, r.period, f"{r.previous_vintage} → {r.vintage}",
+                      usd(r.value_usd_before), usd(r.value_usd), usd(r.revision_usd), pct,
+                      f"{r.lines_added}/{r.lines_dropped}/{r.lines_revised}")
+        out.print(t)
+    if len(lines):
+        t = Table("reporter", "partner", "flow", "period", "HS6", "description", "change", "before US$", "after US$",
+                  "revision US$", title=f"Largest revisions by HS6 line (top {top})", title_justify="left")
+        for r in lines.itertuples():
+            t.add_row(r.reporter, r.partner, r.flow, r.period, r.hs6, "" if pd.isna(r.description) else r.description,
+                      r.line_change, usd(r.value_usd_before), usd(r.value_usd), usd(r.revision_usd))
+        out.print(t)
+
+
+@main.command()
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("docs/sql.md"), show_default=True)
 def docs(output: Path) -> None:
     """Regenerate the SQL contract (docs/sql.md) from the published snapshot."""

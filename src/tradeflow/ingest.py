@@ -71,7 +71,9 @@ def ingest_comtrade(settings: Settings, source: str, keys: list[str] | None = No
         _reject_broken(archive, written, result)
     elif source == "live":
         from tradeflow.sources.comtrade_refresh import refresh_live
+        from tradeflow.sources.unsd import refresh_concordances
 
+        refresh_concordances(archive)  # UNSD HS correspondence tables; a failure warns, the archived copy stays
         result = refresh_live(settings, archive, keys)
         if result.failed and not archive.loadable("comtrade.final"):
             raise SourceError(result.failure_summary())  # nothing at all to build from

@@ -4,6 +4,9 @@ Blocking gates stop everything downstream (marts, snapshot, reports): null keys,
 values, HS codes unknown for their declared version, duplicate keys, unknown country codes.
 Warnings are reported but do not stop the run: months that do not sum to the annual figure,
 and tenfold jumps against the previous year.
+
+Grain checks (:func:`grain_check`) hold every table of every layer to its declared grain
+(``tradeflow.warehouse.models.GRAIN``): one set-based DuckDB query per table, blocking.
 """
 
 from __future__ import annotations
@@ -105,7 +108,13 @@ def staging_gates(conn: duckdb.DuckDBPyConnection) -> list[GateResult]:
     ]
     unknown = flows.loc[~flows["hs_known"], ["classification", "hs6"]].drop_duplicates()
     if not unknown.empty:
-        gates[2].sample = (unknown["classification"] + ":" + unknown["hs6"]).head(10).tolist()
+        # a version with no list at all cannot be checked: say so once, rather than list its codes
+        listed = {c for (c,) in conn.execute("SELECT DISTINCT classification FROM raw.reference_hs").fetchall()}
+        unlisted = sorted(set(unknown["classification"]) - listed)
+        gates[2].sample = [f"{c}: no reference list (comtradeapi.un.org/files/v1/app/reference/{c}.json) archived or readable"
+                           for c in unlisted]
+        codes = unknown[unknown["classification"].isin(listed)]
+        gates[2].sample = (gates[2].sample + (codes["classification"] + ":" + codes["hs6"]).tolist())[:10]
     months = conn.execute("""
         WITH a AS (SELECT reporter_code, partner_code, flow, year, hs6, value_usd FROM staging.comtrade_flows
                    WHERE freq = 'A' AND mot_code = 0),
@@ -130,3 +139,25 @@ def staging_gates(conn: duckdb.DuckDBPyConnection) -> list[GateResult]:
               ["reporter_code", "flow", "hs6", "year"]),
     ]
     return gates
+
+
+def grain_check(conn: duckdb.DuckDBPyConnection, table: str, grain: list[str], samples: int = 5) -> GateResult:
+    """Blocking: at most one row of ``table`` per ``grain`` (one GROUP BY … HAVING count(*) > 1 query).
+
+    Only a few duplicated keys are fetched, with the number of duplicated keys and of surplus rows.
+    """
+    keys = ", ".join(f'"{c}"' for c in grain)
+    description = f"One row per {', '.join(grain)} in {table}"
+    rows = conn.execute(f"""
+        SELECT count(*) OVER () AS dup_keys, sum(n - 1) OVER () AS surplus, {keys}, n
+        FROM (SELECT {keys}, count(*) AS n FROM {table} GROUP BY {keys} HAVING count(*) > 1)
+        ORDER BY n DESC, {keys}
+        LIMIT {int(samples)}""").fetchall()
+    if not rows:
+        return GateResult("grain", True, True, description, statistics={"table": table, "grain": ", ".join(grain)})
+    dup_keys, surplus = rows[0][0], int(rows[0][1])
+    sample = [", ".join(f"{c}={v}" for c, v in zip(grain, r[2:-1])) + f" ×{r[-1]}" for r in rows]
+    return GateResult("grain", True, False,
+                      f"{table}: {dup_keys} key(s) of grain ({', '.join(grain)}) hold more than one row "
+                      f"({surplus} surplus row(s)): a duplicate or a join that fans out",
+                      failed_rows=surplus, sample=sample, statistics={"table": table, "grain": ", ".join(grain)})

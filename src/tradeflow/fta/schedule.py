@@ -44,31 +44,59 @@ class Category:
     years: int = 0
     cut: float = 0.0
     label: str = ""
+    first_cut_offset: int = 0
 
     def rate(self, base: float, t: int) -> float:
-        """Preferential rate in schedule year t (0 = 2020)."""
+        """Preferential rate in schedule year t (0 = 2020); the first linear cut falls in year first_cut_offset."""
         if self.kind == "immediate":
             return 0.0
         if self.kind == "linear":
-            return round(base * max(0.0, 1 - (t + 1) / self.years), 6)
+            return round(base * min(1.0, max(0.0, 1 - (t + 1 - self.first_cut_offset) / self.years)), 6)
         if self.kind == "partial":
             return round(base * (1 - self.cut), 6)
         return base
 
 
-def load_categories(path: Path | None = None) -> dict[str, dict[str, Category]]:
-    """Per party: category code → Category. Validates kinds and parameters."""
+def _read_table(path: Path | None) -> tuple[dict, str]:
     try:
         if path is None:
             text = resources.files("tradeflow.fta").joinpath("categories.yaml").read_text(encoding="utf-8")
             where = "categories.yaml (built in)"
         else:
             text, where = Path(path).read_text(encoding="utf-8"), str(path)
-        raw = yaml.safe_load(text)
+        return yaml.safe_load(text) or {}, where
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read category table {path}: {exc}") from None
+
+
+def load_conventions(path: Path | None = None) -> dict:
+    """The schedule-reading conventions (``conventions`` in categories.yaml; the built-in ones when absent).
+
+    first_cut_offset: schedule year of the first linear cut (0 = at entry into force, zero in year N−1);
+    base_rate_year: the MFN year the base rates stand for; clause, sources, status: where it comes from."""
+    raw, where = _read_table(path)
+    conv = raw.get("conventions")
+    if conv is None:
+        return load_conventions(None) if path is not None else {}
+    try:
+        offset, base_year = int(conv["first_cut_offset"]), int(conv["base_rate_year"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: conventions needs integer first_cut_offset and base_rate_year ({exc})") from None
+    if offset not in (0, 1):
+        raise ConfigError(f"{where}: conventions.first_cut_offset must be 0 or 1, got {offset}")
+    if not str(conv.get("clause") or "").strip():
+        raise ConfigError(f"{where}: conventions.clause must quote the clause the convention comes from")
+    return {**conv, "first_cut_offset": offset, "base_rate_year": base_year}
+
+
+def load_categories(path: Path | None = None) -> dict[str, dict[str, Category]]:
+    """Per party: category code → Category. Validates kinds and parameters."""
+    raw, where = _read_table(path)
+    offset = load_conventions(path).get("first_cut_offset", 0)
     out: dict[str, dict[str, Category]] = {}
-    for party, cats in (raw or {}).items():
+    for party, cats in raw.items():
+        if party == "conventions":
+            continue
         out[party] = {}
         for code, spec in (cats or {}).items():
             kind = (spec or {}).get("kind")
@@ -79,7 +107,7 @@ def load_categories(path: Path | None = None) -> dict[str, dict[str, Category]]:
                 raise ConfigError(f"{where}: {party}.{code}: a linear category needs years >= 1")
             if kind == "partial" and not 0 < cut < 1:
                 raise ConfigError(f"{where}: {party}.{code}: a partial category needs 0 < cut < 1")
-            out[party][str(code)] = Category(str(code), kind, years, cut, str(spec.get("label", "")))
+            out[party][str(code)] = Category(str(code), kind, years, cut, str(spec.get("label", "")), offset)
     return out
 
 
@@ -170,6 +198,7 @@ def schedules_frame(home: Path, known_hs6: dict[str, set[str]] | None = None) ->
 
     custom = Path(home) / "schedules" / "categories.yaml"
     categories = load_categories(custom if custom.exists() else None)
+    conv = load_conventions(custom if custom.exists() else None)
     stored = stored_schedules(home)
     frames = []
     for party in PARTIES:
@@ -182,8 +211,9 @@ def schedules_frame(home: Path, known_hs6: dict[str, set[str]] | None = None) ->
                           .assign(hs_version="HS2017", source="sample", is_sample=True))
     lines = pd.concat(frames, ignore_index=True)[
         ["party", "tariff_line", "description", "base_rate", "category", "hs_version", "source", "is_sample"]]
-    cats = pd.DataFrame([(p, c.code, c.kind, c.years, c.cut, c.label) for p, cs in categories.items() for c in cs.values()],
-                        columns=["party", "category", "kind", "years", "cut", "label"])
+    cats = pd.DataFrame([(p, c.code, c.kind, c.years, c.cut, c.label, c.first_cut_offset, conv["base_rate_year"])
+                         for p, cs in categories.items() for c in cs.values()],
+                        columns=["party", "category", "kind", "years", "cut", "label", "first_cut_offset", "base_rate_year"])
     return lines, cats
 
 

@@ -13,7 +13,7 @@ import yaml
 from tradeflow.errors import ConfigError
 
 URL = re.compile(r"https?://\S+")
-CALENDAR_START, CALENDAR_END = dt.date(2015, 1, 1), dt.date(2026, 12, 1)
+CALENDAR_START, CALENDAR_END = dt.date(2010, 1, 1), dt.date(2030, 12, 1)
 
 
 def _read(name: str, path: Path | None = None):
@@ -53,7 +53,11 @@ def _hs(codes, where: str) -> list[str]:
 
 
 def khunjerab_months(path: Path | None = None) -> pd.DataFrame:
-    """One row per month: whether road trade could cross Khunjerab–Sost, and why (with the source)."""
+    """One row per month: whether road trade could cross Khunjerab–Sost, and why (with the source).
+
+    regime: seasonal_closure, or year_round from the month of year_round.from; closure_month: the
+    calendar month is one of the seasonal closure's months (the winter months of the indicators);
+    status: open, closed, adhoc_opening, or suspended for every month a suspension overlaps."""
     cfg, where = _read("khunjerab.yaml", path)
     try:
         closure, year_round, events = cfg["seasonal_closure"], cfg["year_round"], cfg.get("events") or []
@@ -67,8 +71,13 @@ def khunjerab_months(path: Path | None = None) -> pd.DataFrame:
         w = f"{where}: events[{i}]"
         if e.get("type") not in ("adhoc_opening", "suspension"):
             raise ConfigError(f"{w}: type must be adhoc_opening or suspension")
-        start = _date(e["start"], w, "start") if e.get("start") else None
-        end = _date(e["end"], w, "end")
+        if not e.get("start") or not e.get("end"):
+            raise ConfigError(f"{w}: start and end dates are required (mark the first month the source allows)")
+        start, end = _date(e["start"], w, "start"), _date(e["end"], w, "end")
+        if end < start:
+            raise ConfigError(f"{w}: end {end} is before start {start}")
+        if e.get("start_source"):
+            _source({"source": e["start_source"]}, f"{w} start_source")
         parsed.append((e["type"], start, end, str(e.get("note", "")), _source(e, w)))
     rows = []
     month = CALENDAR_START
@@ -78,14 +87,24 @@ def khunjerab_months(path: Path | None = None) -> pd.DataFrame:
         closed = regime == "seasonal_closure" and month.month in months and month <= until
         status, note, source = ("closed" if closed else "open"), "", (src_closure if regime == "seasonal_closure" else src_year_round)
         for kind, start, end, enote, esrc in parsed:
-            overlaps = end >= month and (start is None or start <= last)
+            overlaps = end >= month and start <= last
             if overlaps and kind == "adhoc_opening" and closed:
                 status, note, source = "adhoc_opening", enote, esrc
-            elif overlaps and kind == "suspension" and end.replace(day=1) == month:
-                status, note, source = "suspension_ended", enote, esrc
-        rows.append((month, regime, status, note, source))
+            elif overlaps and kind == "suspension":
+                status, note, source = "suspended", enote, esrc
+        rows.append((month, regime, status, note, source, month.month in months))
         month = (month + dt.timedelta(days=32)).replace(day=1)
-    return pd.DataFrame(rows, columns=["month_start", "regime", "status", "note", "source_url"])
+    return pd.DataFrame(rows, columns=["month_start", "regime", "status", "note", "source_url", "closure_month"])
+
+
+def khunjerab_year_round(path: Path | None = None) -> tuple[dt.date, str]:
+    """(date year-round operation began, its source) from khunjerab.yaml — for marts.policy_markers."""
+    cfg, where = _read("khunjerab.yaml", path)
+    try:
+        entry = cfg["year_round"]
+        return _date(entry["from"], where, "year_round.from"), _source(entry, where)
+    except (KeyError, TypeError) as exc:
+        raise ConfigError(f"{where}: missing {exc}") from None
 
 
 def gacc_events(path: Path | None = None) -> pd.DataFrame:

@@ -6,7 +6,7 @@ import duckdb
 import plotly.graph_objects as go
 
 from tradeflow.report.queries import query
-from tradeflow.report.shell import Figure, Page, table_html
+from tradeflow.report.shell import Figure, Page, build_table
 
 SOURCE = "UN Comtrade monthly data, transport modes where reported (marts.agro_*, marts.khunjerab_*, marts.gacc_event_study)"
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -32,7 +32,7 @@ def agro_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
     if not sel.empty:
         fig = go.Figure()
         for regime, df in sel.groupby("regime", sort=False):
-            fig.add_trace(go.Bar(x=df["basis"] + " · " + df["product_group"], y=100 * df["winter_share"], name=regime))
+            fig.add_trace(go.Bar(x=df["basis"].str.replace("_", " ") + " · " + df["product_group"], y=100 * df["winter_share"], name=regime))
         fig.update_layout(title="Winter (Dec–Mar) share of Pakistan's exports to China, before and after Dec 2024",
                           yaxis_title="% of the April–March season", template="plotly_white", barmode="group",
                           legend={"orientation": "h", "y": -0.2})
@@ -42,7 +42,8 @@ def agro_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
         fig = go.Figure()
         for (basis, group, window), df in si.groupby(["basis", "product_group", "months_window"], sort=True):
             fig.add_trace(go.Scatter(x=[MONTHS[m - 1] for m in df["month"]], y=df["seasonal_index"],
-                                     name=f"{basis} · {group} · {window}", mode="lines+markers"))
+                                     name=f"{basis.replace('_', ' ')} · {group} · {window}",
+                                     mode="lines+markers"))
         fig.update_layout(title="Seasonal index of Pakistan's exports to China (ratio to a centred 2×12 moving average)",
                           yaxis_title="index (12 months sum to 12)", template="plotly_white",
                           legend={"orientation": "h", "y": -0.25}, height=520)
@@ -58,7 +59,6 @@ def agro_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
                           xaxis_title="months from the event", yaxis_title="US$ million a month",
                           template="plotly_white", legend={"orientation": "h", "y": -0.25}, height=560)
         page.figures.append(Figure("agro-events", fig, "US$ million a month (Pakistan's records)", SOURCE))
-    agro = conn.execute("SELECT reporter, partner, flow, year, agro_usd, agro_share, perishable_share_of_agro, hhi, "
-                        "agro_lines, top_hs6, top_share, agro_growth FROM marts.agro_indicators ORDER BY ALL").df()
-    page.tables.append(("Agro indicators by year", table_html(agro, "agro-indicators")))
+    page.tables.append(build_table(query(conn, "agro_indicators"), "agro-indicators", "Agro indicators by year",
+                                   source="agro_indicators"))
     return page

@@ -6,7 +6,7 @@ import duckdb
 import plotly.graph_objects as go
 
 from tradeflow.report.queries import query
-from tradeflow.report.shell import Figure, Page, table_html
+from tradeflow.report.shell import Figure, Page, build_table
 
 SOURCE = "CPFTA Phase-II schedules (raw.fta_schedule), WITS/TRAINS MFN rates, UN Comtrade (marts.fta_*)"
 NAMES = {"CHN": "China's schedule (Pakistan's access)", "PAK": "Pakistan's schedule (China's access)"}
@@ -50,9 +50,10 @@ def cpfta_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
     cols = ["importer", "year", "lines_total", "lines_zero", "share_lines_zero", "avg_pref_simple_pct",
             "avg_mfn_simple_pct", "avg_pref_weighted_pct", "margin_weighted_pp", "trade_coverage_zero",
             "lines_zero_next_jan", "share_imports_liberalised"]
-    page.tables.append(("Indicators by importer and year", table_html(path[cols], "cpfta-indicators")))
+    page.tables.append(build_table(path[cols], "cpfta-indicators", "Indicators by importer and year",
+                                   source="fta_indicators"))
     opp = query(conn, "fta_opportunities")
-    page.tables.append(("Untapped lines for Pakistan in China, ranked by ITC indicative trade potential "
-                        "= min(Pakistan→World, China←World) − China←Pakistan",
-                        table_html(opp, "cpfta-opportunities", max_rows=25)))
+    page.tables.append(build_table(opp, "cpfta-opportunities",
+                                   "Untapped lines for Pakistan in China, ranked by ITC indicative trade potential "
+                                   "= min(Pakistan→World, China←World) − China←Pakistan", source="fta_opportunities"))
     return page

@@ -1,15 +1,19 @@
-"""Plan goals scorecard: one row per goal with a sparkline, target path, gap, required CAGR and status."""
+"""Plan goals scorecard: one row per goal with a sparkline, target path, gap, required CAGR and status,
+and one small chart per goal with a target (actual against the target path)."""
 
 from __future__ import annotations
 
-import html
+import textwrap
 
 import duckdb
 import pandas as pd
-from markupsafe import Markup
+import plotly.graph_objects as go
+from markupsafe import escape
 
 from tradeflow.report.queries import query
-from tradeflow.report.shell import Page, table_html
+from tradeflow.report.shell import Figure, Page, build_table
+
+SOURCE = "marts.goal_progress (goals.yaml metrics over the marts); targets as published (source linked)"
 
 
 def sparkline(values: list[float], width: int = 120, height: int = 28) -> str:
@@ -21,14 +25,46 @@ def sparkline(values: list[float], width: int = 120, height: int = 28) -> str:
     span = (hi - lo) or 1.0
     pts = " ".join(f"{i * (width - 4) / (len(vals) - 1) + 2:.1f},{height - 2 - (v - lo) / span * (height - 4):.1f}"
                    for i, v in enumerate(vals))
-    return (f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
-            f'<polyline fill="none" stroke="#0b3d2e" stroke-width="1.5" points="{pts}"/></svg>')
+    return (f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+            f'aria-label="trend"><polyline fill="none" stroke="#0b3d2e" stroke-width="1.5" points="{pts}"/></svg>')
 
 
-def _v(unit: str, v) -> str:
-    if pd.isna(v):
-        return ""
-    return f"{100 * v:.1f} %" if unit == "share" else f"US$ {v / 1e9:.2f} bn" if abs(v) >= 1e9 else f"US$ {v / 1e6:.1f} m"
+def scorecard(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per goal: its latest year, with the change of the metric over the whole series."""
+    last = df[df["year"] == df["latest_year"]].drop_duplicates("goal_id").set_index("goal_id")
+    series = df.dropna(subset=["actual"]).sort_values("year").groupby("goal_id")["actual"]
+    first = series.first()
+    trend = (last["actual"] / first.reindex(last.index) - 1).where(first.reindex(last.index) != 0)
+    out = last.assign(goal=last["label"], trend=trend).reset_index()
+    return out[["goal", "trend", "latest_year", "unit", "actual", "target_path", "gap", "target_value", "required_cagr",
+                "nowcast_12m", "status", "target_source"]].assign(
+        meta_goal_id=out["goal_id"], meta_section=out["section"], meta_paraphrase=out["paraphrase"],
+        meta_statement=out["target_statement"], meta_target_year=out["target_year"],
+        meta_cagr_start=out["cagr_start_basis"] if "cagr_start_basis" in out else None)
+
+
+def goal_figure(goal_id: str, g: pd.DataFrame) -> Figure:
+    """Actual against the target path (and the target itself) for one goal."""
+    share = (g["unit"] == "share").all()
+    scale, unit = (0.01, "%") if share else (1e9, "US$ billion")
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=g["year"], y=g["actual"] / scale, name="actual", mode="lines+markers",
+                             line={"color": "#0b3d2e"}))
+    last = g.iloc[-1]
+    t0, v0, t1, v1 = last["baseline_year"], last["baseline_value"], last["target_year"], last["target_value"]
+    if not any(pd.isna(x) for x in (t0, v0, t1, v1)) and int(t1) > int(t0) and v0 > 0 and v1 > 0:
+        # the target path of marts.goal_progress, v₀·(v_T/v₀)^((t−t₀)/(T−t₀)), drawn from the baseline to the target
+        years = list(range(int(t0), int(t1) + 1))
+        path = [v0 * (v1 / v0) ** ((y - int(t0)) / (int(t1) - int(t0))) / scale for y in years]
+        fig.add_trace(go.Scatter(x=years, y=path, name="target path", mode="lines", line={"color": "#b42318", "dash": "dash"}))
+    if not pd.isna(t1):
+        fig.add_trace(go.Scatter(x=[int(t1)], y=[v1 / scale], name=f"target ({int(t1)})", mode="markers",
+                                 marker={"symbol": "star", "size": 12, "color": "#b42318"}))
+    title = "<br>".join(textwrap.wrap(str(last["label"]), 52)[:3])
+    fig.update_layout(title={"text": title, "font": {"size": 13}}, template="plotly_white", height=320,
+                      margin={"l": 50, "r": 10, "t": 70, "b": 40}, yaxis_title=unit,
+                      legend={"orientation": "h", "y": -0.2}, xaxis={"dtick": 2})
+    return Figure(f"goal-{goal_id.replace('_', '-')}", fig, unit, SOURCE)
 
 
 def goals_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
@@ -37,23 +73,37 @@ def goals_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
                 intro=("Each goal serves a clause of the Action Plan 2025–2029. A target appears only where one was "
                        "published (source linked); other goals are tracked as trends."),
                 is_sample=status["is_sample"], vintage=status["vintage"])
-    rows = []
+    card = scorecard(df)
+    spark = {gid: sparkline(list(g.sort_values("year")["actual"])) for gid, g in df.groupby("goal_id", sort=False)}
+    html = {
+        "goal": [f"{escape(r.goal)}<br><small>{escape(r.meta_section)}: {escape(r.meta_paraphrase)}</small>"
+                 for r in card.itertuples()],
+        "trend": [spark[r.meta_goal_id] + ("" if pd.isna(r.trend) else f" {100 * r.trend:+.0f} %") for r in card.itertuples()],
+        "target_value": [None if pd.isna(r.target_value) else
+                         f"{_metric(r.target_value, r.unit)}{'' if pd.isna(r.meta_target_year) else f' by {int(r.meta_target_year)}'}"
+                         for r in card.itertuples()],
+        "required_cagr": [None if pd.isna(r.required_cagr) or not isinstance(r.meta_cagr_start, str) else
+                          f"{100 * r.required_cagr:.1f}<br><small>from {escape(r.meta_cagr_start)}</small>"
+                          for r in card.itertuples()],
+        "target_source": [None if not isinstance(r.target_source, str) else
+                          f'<a href="{escape(r.target_source)}">{escape(r.meta_statement or r.target_source)}</a>'
+                          for r in card.itertuples()],
+    }
+    css = {"status": [{"on track": "status-on", "off track": "status-off", "met": "status-on", "missed": "status-off"}
+                      .get(s, "") for s in card["status"]]}
+    shown = card.drop(columns=[c for c in card.columns if c.startswith("meta_")]).assign(
+        target_source=card["meta_statement"].where(card["target_source"].notna()))
+    page.tables.append(build_table(shown, "goals", "Scorecard", source="goal_progress", html=html, css=css))
     for goal_id, g in df.groupby("goal_id", sort=True):
-        last = g[g["year"] == g["latest_year"]].iloc[0]
-        cls = {"on track": "status-on", "off track": "status-off"}.get(last["status"], "")
-        source = (f'<a href="{html.escape(last["target_source"])}">{html.escape(str(last["target_statement"]))}</a>'
-                  if isinstance(last["target_source"], str) else "")
-        cagr = "" if pd.isna(last["required_cagr"]) else f"{100 * last['required_cagr']:.1f} %"
-        due = "" if pd.isna(last["target_year"]) else f" by {int(last['target_year'])}"
-        rows.append(
-            f"<tr><td>{html.escape(last['label'])}<br><small>{html.escape(last['section'])}: {html.escape(last['paraphrase'])}</small></td>"
-            f"<td>{sparkline(list(g['actual']))}</td><td>{int(last['latest_year'])}</td><td>{_v(last['unit'], last['actual'])}</td>"
-            f"<td>{_v(last['unit'], last['target_path'])}</td><td>{_v(last['unit'], last['gap'])}</td>"
-            f"<td>{_v(last['unit'], last['target_value'])}{due}</td>"
-            f"<td>{cagr}</td><td>{_v(last['unit'], last['nowcast_12m'])}</td><td class='{cls}'>{html.escape(last['status'])}</td>"
-            f"<td>{source}</td></tr>")
-    head = ("<tr><th>Goal</th><th>Trend</th><th>Year</th><th>Actual</th><th>Target path</th><th>Gap</th><th>Target</th>"
-            "<th>Required CAGR</th><th>Nowcast (12 months)</th><th>Status</th><th>Source of target</th></tr>")
-    page.tables.append(("Scorecard", Markup(f"<table class='sortable' id='goals'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>")))
-    page.tables.append(("All goal values by year", table_html(df.drop(columns=["target_statement"]), "goal-progress")))
+        if g["target_value"].notna().any():
+            page.grid_figures.append(goal_figure(str(goal_id), g.sort_values("year")))
+    page.grid_title = "Goals with a published target: actual against the target path"
+    values = df[["label", "year", "unit", "actual", "target_path", "gap", "baseline_year", "baseline_value", "target_value",
+                 "target_year", "status"]]
+    page.tables.append(build_table(values, "goal-progress",
+                                   "All goal values by year", source="goal_progress"))
     return page
+
+
+def _metric(v: float, unit: str) -> str:
+    return f"{100 * v:.1f} %" if unit == "share" else f"US$ {v / 1e9:.2f} bn" if abs(v) >= 1e9 else f"US$ {v / 1e6:.1f} m"

@@ -6,26 +6,33 @@ import duckdb
 import plotly.graph_objects as go
 
 from tradeflow.report.queries import query
-from tradeflow.report.shell import Figure, Page, table_html
+from tradeflow.report.shell import Figure, Page, build_table
 
 SOURCE = "UN Comtrade, both reporters (marts.mirror_flows, marts.mirror_gap_by_chapter)"
-MARKERS = (("2018-04-30", "EDE starts"), ("2020-01-01", "Phase II cuts"))
+MARKERS = {"ede": "EDE starts", "cpfta_phase2_cuts": "Phase II cuts"}  # dates: marts.policy_markers
+
+
+def _markers(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    rows = conn.execute("SELECT marker, CAST(event_date AS VARCHAR) FROM marts.policy_markers ORDER BY event_date").fetchall()
+    return [(date, MARKERS[m]) for m, date in rows if m in MARKERS]
 
 
 def mirror_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
     years = query(conn, "mirror_by_year")
     default = years[years["is_default_factor"]]
     factor = float(default["cif_fob_factor"].iloc[0]) if not default.empty else 1.06
+    markers = _markers(conn)
+    dates = " and ".join(f"{label} ({date})" for date, label in markers)
     page = Page(
         slug="mirror", title="China–Pakistan trade: mirror gap",
         intro=(f"The importer's records (CIF, converted to FOB with a factor of {factor:.2f}, IMF DOTS) set against the "
                "exporter's (FOB). gap = importer FOB − exporter FOB; negative means the importer records less. "
-               "Lines mark the electronic data exchange (30 Apr 2018) and the Phase-II tariff cuts (1 Jan 2020)."),
+               f"Lines mark {dates}."),
         is_sample=status["is_sample"], vintage=status["vintage"])
     fig = go.Figure()
     for direction, df in default.groupby("direction", sort=True):
         fig.add_trace(go.Scatter(x=df["year"], y=100 * df["gap_ratio"], name=direction, mode="lines+markers"))
-    for date, label in MARKERS:
+    for date, label in markers:
         year = int(date[:4]) + (int(date[5:7]) - 1) / 12
         fig.add_vline(x=year, line_dash="dot", line_color="#52606d")
         fig.add_annotation(x=year, y=1, yref="paper", text=label, showarrow=False, yanchor="bottom")
@@ -45,8 +52,8 @@ def mirror_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
                           xaxis_title="US$ million", template="plotly_white", height=620, barmode="group",
                           legend={"orientation": "h", "y": -0.12})
         page.figures.append(Figure("mirror-chapters", fig, "US$ million (importer FOB − exporter FOB)", SOURCE))
-    both = years.assign(gap_ratio=100 * years["gap_ratio"])[["direction", "year", "cif_fob_factor", "exporter_fob_usd",
-                                                             "importer_fob_usd", "gap_usd", "gap_ratio"]]
-    page.tables.append(("Gap by year, both factors (1.06 IMF DOTS, 1.10 Pakistan Business Council)",
-                        table_html(both.rename(columns={"gap_ratio": "gap_pct"}), "mirror-by-year")))
+    both = years[["direction", "year", "cif_fob_factor", "exporter_fob_usd", "importer_fob_usd", "gap_usd", "gap_ratio"]]
+    page.tables.append(build_table(both, "mirror-by-year",
+                                   "Gap by year, both factors (1.06 IMF DOTS, 1.10 Pakistan Business Council)",
+                                   source="mirror_by_year"))
     return page

@@ -6,7 +6,7 @@ import duckdb
 import plotly.graph_objects as go
 
 from tradeflow.report.queries import query
-from tradeflow.report.shell import Figure, Page, table_html
+from tradeflow.report.shell import Figure, Page, build_table
 
 SOURCE = "UN Comtrade final data, HS6 (marts.trade_flows)"
 COLOURS = {
@@ -75,6 +75,7 @@ def overview_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
                           xaxis_title="Year", template="plotly_white", height=560, legend={"orientation": "h", "y": -0.25})
         page.figures.append(Figure("overview-baskets", fig, "US$ billion", SOURCE + "; baskets from baskets.yaml"))
     fiscal = query(conn, "fiscal_totals")
-    page.tables.append(("Calendar years and Pakistan fiscal years (July–June) as each side reports them",
-                        table_html(fiscal, "overview-periods")))
+    page.tables.append(build_table(fiscal, "overview-periods",
+                                   "Calendar years and Pakistan fiscal years (July–June) as each side reports them",
+                                   source="fiscal_totals"))
     return page

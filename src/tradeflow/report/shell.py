@@ -15,7 +15,10 @@ import jinja2
 import plotly.graph_objects as go
 from markupsafe import Markup
 
+from tradeflow.report.columns import Table, build_table
+
 PLOTLY_CONFIG = {"displaylogo": False, "showSendToCloud": False, "responsive": True}
+__all__ = ["Figure", "Page", "Table", "build_table", "render_page", "write_plotly_asset"]
 ASSET = "assets/plotly.min.js"
 
 _env = jinja2.Environment(
@@ -48,40 +51,17 @@ class Page:
     title: str
     intro: str
     figures: list[Figure] = field(default_factory=list)
-    tables: list[tuple[str, str]] = field(default_factory=list)  # (caption, html)
+    tables: list[Table] = field(default_factory=list)  # built by tradeflow.report.columns.build_table
     notes: list[str] = field(default_factory=list)  # extra paragraphs (HTML-escaped)
+    grid_figures: list[Figure] = field(default_factory=list)  # small multiples, drawn in a grid after the figures
+    grid_title: str = ""
     is_sample: bool = False
     vintage: str = ""
 
 
-def table_html(df, table_id: str, formats: dict | None = None, max_rows: int | None = None) -> Markup:
-    """A sortable table (click a header) with a "Download CSV" link carrying all rows (data: URI, offline)."""
-    import base64
-    import html
-
-    formats = formats or {}
-    csv = df.to_csv(index=False, lineterminator="\n")
-    href = "data:text/csv;base64," + base64.b64encode(csv.encode()).decode()
-    shown = df if max_rows is None else df.head(max_rows)
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
-    rows = []
-    for rec in shown.itertuples(index=False):
-        cells = []
-        for col, v in zip(shown.columns, rec):
-            text = "" if v is None or (isinstance(v, float) and v != v) else formats.get(col, _fmt)(v)
-            cells.append(f'<td data-v="{html.escape(str(v))}">{html.escape(text)}</td>')
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    more = f"<p class='foot'>Showing {len(shown)} of {len(df)} rows; the CSV holds all.</p>" if len(shown) < len(df) else ""
-    return Markup(
-        f'<p><a class="csv" download="{table_id}.csv" href="{href}">Download CSV</a></p>'
-        f'<table class="sortable" id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{more}'
-    )
-
-
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.3g}"
-    return str(v)
+def render_table(table: Table) -> Markup:
+    """One table through the ``data_table`` macro of ``templates/table.html.j2``."""
+    return Markup(_env.get_template("table.html.j2").module.data_table(table))
 
 
 def write_plotly_asset(out_dir: Path) -> Path:
@@ -104,7 +84,7 @@ def render_page(page: Page, nav: list[tuple[str, str]], out_dir: Path, self_cont
         script = Markup(f"<script>{get_plotlyjs()}</script>")
     else:
         script = Markup(f'<script src="{ASSET}"></script>')
-    html = _env.get_template("page.html.j2").render(page=page, nav=nav, plotly_script=script, needs_plotly=bool(page.figures))
+    html = _env.get_template("page.html.j2").render(page=page, nav=nav, plotly_script=script, needs_plotly=bool(page.figures or page.grid_figures))
     path = out_dir / f"{page.slug}.html"
     path.write_text(html, encoding="utf-8")
     return path

@@ -7,15 +7,16 @@ from pathlib import Path
 import duckdb
 
 from tradeflow.report.agro import agro_page
+from tradeflow.report.changes import changes_page
 from tradeflow.report.cpfta import cpfta_page
 from tradeflow.report.goals import goals_page
 from tradeflow.report.methodology import methodology_page
 from tradeflow.report.mirror import mirror_page
 from tradeflow.report.overview import overview_page
 from tradeflow.report.queries import data_status, query
-from tradeflow.report.shell import Page, render_page, table_html, write_plotly_asset
+from tradeflow.report.shell import Page, build_table, render_page, write_plotly_asset
 
-PAGES = (overview_page, mirror_page, cpfta_page, agro_page, goals_page, methodology_page)
+PAGES = (overview_page, mirror_page, cpfta_page, agro_page, goals_page, changes_page, methodology_page)
 
 
 def render_reports(conn: duckdb.DuckDBPyConnection, out_dir: Path, self_contained: bool = False,
@@ -34,7 +35,8 @@ def render_reports(conn: duckdb.DuckDBPyConnection, out_dir: Path, self_containe
         + (f"Last refresh: {last_run}." if last_run else ""),
         is_sample=status["is_sample"] or any(p.is_sample for p in pages),
         vintage=status["vintage"],
-        tables=[("Pages", _contents(pages)), ("Data freshness by source", table_html(query(conn, "freshness"), "freshness"))],
+        tables=[_contents(pages),
+                build_table(query(conn, "freshness"), "freshness", "Data freshness by source", source="freshness")],
     )
     if not self_contained:
         write_plotly_asset(out_dir)
@@ -42,10 +44,12 @@ def render_reports(conn: duckdb.DuckDBPyConnection, out_dir: Path, self_containe
 
 
 def _contents(pages: list[Page]):
-    from markupsafe import Markup, escape
+    import pandas as pd
+    from markupsafe import escape
 
-    rows = "".join(f'<tr><td><a href="{p.slug}.html">{escape(p.title)}</a></td><td>{escape(p.intro)}</td></tr>' for p in pages)
-    return Markup(f"<table><tr><th>Report</th><th>What it shows</th></tr>{rows}</table>")
+    df = pd.DataFrame({"report": [_label(p.title) for p in pages], "what": [p.intro for p in pages]})
+    links = [f'<a href="{p.slug}.html">{escape(_label(p.title))}</a>' for p in pages]
+    return build_table(df, "pages", "Pages", source="index", html={"report": links})
 
 
 def _label(title: str) -> str:

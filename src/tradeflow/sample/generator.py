@@ -210,7 +210,7 @@ def _flows_frame() -> pd.DataFrame:
 
     # Every reporter's exports to the World (HS6 and TOTAL), annual: the RCA inputs.
     world = world_exports(df, prod, rng)
-    world = world.assign(partner=WORLD, flow="X", freq="A", month=52, mot=0, world=True)
+    world = world.assign(partner=WORLD, freq="A", month=52, mot=0, world=True)  # flow: X, or M for import totals
     df = pd.concat([df.assign(world=False), world], ignore_index=True)
     return df.reset_index(drop=True), rng
 

@@ -1,8 +1,12 @@
-"""Synthetic "all reporters' exports to the World" (HS6 and TOTAL), for revealed comparative advantage.
+"""Synthetic "all reporters' exports to the World" (HS6 and TOTAL) and total imports from the World.
 
 World exports of each sample product are scaled from the pair's own World flows; eight real
 reporters share them (Pakistan and China with their sample values, six others with seeded
-random shares). Country totals are round synthetic figures. SAMPLE, not real statistics.
+random shares). Country totals of exports and of imports are round synthetic figures, near
+the published orders of magnitude (China's imports ≈ US$1.7–2.6 tn, Pakistan's ≈ US$44–55 bn,
+2015–2024): the denominators of Balassa's RCA, the trade complementarity index and the trade
+intensity index. They come as the live refresh asks for them: all reporters, partner World,
+cmdCode TOTAL, flows X and M. SAMPLE, not real statistics.
 """
 
 from __future__ import annotations
@@ -14,10 +18,14 @@ import pandas as pd
 OTHERS = {699: "IND", 842: "USA", 276: "DEU", 704: "VNM", 50: "BGD", 792: "TUR"}
 TOTALS_BN = {586: (22, 31), 156: (2270, 3400), 699: (265, 440), 842: (1500, 2060), 276: (1330, 1690),
              704: (160, 400), 50: (32, 45), 792: (143, 260)}
+#: Synthetic total imports from the World (US$ bn, 2015 → 2024 linear), every reporter.
+IMPORT_TOTALS_BN = {586: (44, 55), 156: (1680, 2590), 699: (390, 700), 842: (2310, 3360), 276: (1060, 1570),
+                    704: (165, 380), 50: (40, 65), 792: (207, 345)}
 
 
 def world_exports(flows: pd.DataFrame, prod: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Rows (reporter, year, k, value, cmd) for annual HS6 exports to the World of every reporter, plus TOTAL rows."""
+    """Rows (reporter, year, k, value, cmd, flow) for annual HS6 exports to the World of every reporter, plus
+    TOTAL rows of exports (flow X) and imports (flow M)."""
     annual = flows[(flows["freq"] == "A") & (flows["partner"] == 0) & (flows["flow"] == "X") & (flows["mot"] == 0)]
     own = annual.pivot_table(index=["k", "year"], columns="reporter", values="value", aggfunc="sum").fillna(0.0)
     rows = []
@@ -43,4 +51,7 @@ def world_exports(flows: pd.DataFrame, prod: pd.DataFrame, rng: np.random.Genera
         f = (year - 2015) / 9
         for code, (a, b) in TOTALS_BN.items():
             rows.append((code, year, -1, (a + (b - a) * f) * 1e9, "TOTAL"))
-    return pd.DataFrame(rows, columns=["reporter", "year", "k", "value", "cmd"])
+    out = pd.DataFrame(rows, columns=["reporter", "year", "k", "value", "cmd"]).assign(flow="X")
+    imports = [(code, year, -1, (a + (b - a) * (year - 2015) / 9) * 1e9, "TOTAL", "M")
+               for year in years for code, (a, b) in IMPORT_TOTALS_BN.items()]
+    return pd.concat([out, pd.DataFrame(imports, columns=out.columns)], ignore_index=True)

@@ -120,12 +120,20 @@ class ComtradeClient:
     def hs6_codes(self, classification: str) -> list[str]:
         """HS6 codes of one HS version, from Comtrade's reference list."""
         if classification not in self._codes:
-            entry, doc = self.reference(classification)
-            url = entry.url
-            codes = sorted({str(r["id"]) for r in doc["results"] if str(r.get("aggrLevel", r.get("aggrlevel", ""))) == "6"
-                            or (len(str(r.get("id", ""))) == 6 and str(r["id"]).isdigit())})
-            if not codes:
-                raise ParseError(f"{url}: reference list has no six-digit codes")
+            try:
+                entry, doc = self.reference(classification)
+                url = entry.url
+                codes = sorted({str(r["id"]) for r in doc["results"] if str(r.get("aggrLevel", r.get("aggrlevel", ""))) == "6"
+                                or (len(str(r.get("id", ""))) == 6 and str(r["id"]).isdigit())})
+                if not codes:
+                    raise ParseError(f"{url}: reference list has no six-digit codes")
+            except (ParseError, SourceError) as exc:  # the last archived copy, if any, still tells the codes
+                from tradeflow.warehouse.reference_load import archived_hs6_codes
+
+                codes = archived_hs6_codes(self.archive, classification)
+                if not codes:
+                    raise
+                log.warning("reference list %s not available (%s); splitting with the last archived copy", classification, exc)
             self._codes[classification] = codes
         return self._codes[classification]
 

@@ -76,5 +76,7 @@ def mode_query(reporter: int, period: str) -> FinalDataQuery:
 
 
 def world_exports_queries(period: str) -> list[FinalDataQuery]:
-    """Every reporter's exports to the World for one year: by HS6 and in total (for RCA denominators)."""
-    return [FinalDataQuery(ALL_REPORTERS, "A", period, partners=(WORLD,), flows=("X",), cmd=cmd) for cmd in ("AG6", "TOTAL")]
+    """Every reporter's exports to the World for one year, by HS6 and in total (RCA denominators), and total
+    imports from the World (trade intensity and complementarity denominators)."""
+    return [FinalDataQuery(ALL_REPORTERS, "A", period, partners=(WORLD,), flows=("X",), cmd="AG6"),
+            FinalDataQuery(ALL_REPORTERS, "A", period, partners=(WORLD,), flows=("X", "M"), cmd="TOTAL")]

@@ -35,7 +35,7 @@ from tradeflow.sources.http import HostUnavailable
 log = logging.getLogger("tradeflow.comtrade")
 
 #: Reference lists kept fresh in the archive, and how old they may get before a re-fetch.
-REFERENCE_LISTS = ("Reporters", "partnerAreas", "H5", "H6")
+REFERENCE_LISTS = ("Reporters", "partnerAreas", "H4", "H5", "H6")
 REFERENCE_MAX_AGE_DAYS = 30
 #: Keyless runs (no availability endpoint) re-fetch every reporter's World exports after this long.
 WORLD_MAX_AGE_DAYS = 30

@@ -4,8 +4,14 @@
 (``IndexError`` in its JSON reader's key builder): TRAINS writes series keys in an order
 other than the declared ``keyPosition`` (the product index sits third, where PARTNER is
 declared). This small reader resolves series keys and observation attributes to their code
-ids, one row per observation, vectorised with pandas, and maps key positions to dimensions
-by what fits when the declared order cannot be right.
+ids, one row per observation, vectorised with pandas.
+
+Which key part is which dimension is read from the message itself (:func:`_key_order`): a
+key part whose indices run over all ``n`` values of exactly one dimension belongs to that
+dimension; single-valued dimensions take the parts left (always index 0, so any of them
+decodes alike). Where the message does not decide (two dimensions of the same size, or a part
+no dimension can hold) the reader fails with the dimensions and parts in question — it never
+guesses.
 """
 
 from __future__ import annotations
@@ -62,21 +68,47 @@ def read_sdmx_json(doc: dict, where: str = "response") -> pd.DataFrame:
 
 
 def _key_order(dims: list[dict], parts: pd.DataFrame, where: str) -> list[dict]:
-    """Dimensions in the order the keys use: the declared one if it fits, else the closest that does."""
-    top = [int(pd.to_numeric(parts[i]).max()) for i in range(parts.shape[1])]
+    """The dimension of each series-key part, decided by the message alone (or a ParseError).
 
-    def fits(order):
-        return all(top[i] < len(d.get("values", [])) for i, d in enumerate(order))
+    Series keys are indices into each dimension's ``values``, and SDMX-JSON lists the values a
+    message uses. A part whose indices are all 0 decodes the same for any dimension (its first
+    value), so only the parts with a non-zero index need placing: each goes to a dimension it
+    can index (max index < values count), preferring the dimensions whose values it uses
+    exactly (distinct indices = values count). Exactly one such placement must exist; two
+    (e.g. partner and product with as many values each) is an error, never a guess. The other
+    dimensions take the all-zero parts in declared ``keyPosition`` order.
+    """
+    idx = parts.apply(pd.to_numeric, errors="coerce")
+    if idx.isna().any().any() or (idx < 0).any().any():
+        raise ParseError(f"{where}: series keys hold non-numeric or negative indices")
+    n = len(dims)
+    top = [int(idx[i].max()) for i in range(n)]
+    used = [int(idx[i].nunique()) for i in range(n)]
+    size = [len(d.get("values", [])) for d in dims]
+    ids = [d["id"] for d in dims]
+    moving = [i for i in range(n) if top[i] > 0]
 
-    if fits(dims):
-        return dims
-    if len(dims) <= 7:
-        candidates = [p for p in itertools.permutations(dims) if fits(p)]
-        if candidates:
-            best = min(candidates, key=lambda p: sum(a is not b for a, b in zip(p, dims)))
-            log.debug("%s: series keys are not in keyPosition order; read as %s", where, [d["id"] for d in best])
-            return list(best)
-    raise ParseError(f"{where}: series keys do not fit the declared dimensions {[d['id'] for d in dims]}")
+    def placements(ok) -> list[tuple[int, ...]]:
+        return [p for p in itertools.permutations(range(n), len(moving)) if all(ok(i, k) for i, k in zip(moving, p))]
+
+    found = placements(lambda i, k: top[i] < size[k] and used[i] == size[k])
+    if len(found) != 1:
+        found = found or placements(lambda i, k: top[i] < size[k])
+    if not found:
+        raise ParseError(f"{where}: series keys do not fit the declared dimensions {ids} "
+                         f"(largest index per key part {top}, values per dimension {size})")
+    if len(found) > 1:
+        options = sorted({tuple(ids[k] for k in p) for p in found})
+        raise ParseError(f"{where}: the message does not say which series-key parts {moving} are which of "
+                         f"{' or '.join(str(list(o)) for o in options)} (values per dimension {dict(zip(ids, size))})")
+    order: list[int | None] = [None] * n
+    for i, k in zip(moving, found[0]):
+        order[i] = k
+    rest = iter(k for k in range(n) if k not in found[0])
+    order = [k if k is not None else next(rest) for k in order]
+    if order != list(range(n)):
+        log.debug("%s: series keys are not in keyPosition order; read as %s", where, [ids[k] for k in order])
+    return [dims[k] for k in order]
 
 
 def _decode(index: pd.Series, component: dict, where: str) -> pd.Series:

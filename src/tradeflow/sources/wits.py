@@ -1,9 +1,15 @@
 """World Bank WITS client: UNCTAD TRAINS tariffs (MFN applied and preferential) at HS6.
 
-``{base}/API/V1/SDMX/V21/datasource/TRN/reporter/{importer}/partner/{partner}/product/all/year/{year}/datatype/reported?format=JSON``
+``{base}/API/V1/SDMX/V21/datasource/TRN/reporter/{importer}/partner/{partner}/product/all/year/{year}/datatype/{datatype}?format=JSON``
 with M49 codes ("156", "586", "000" = World). Against the World, TRAINS returns MFN lines;
 against a partner, the rates that partner faces (preferential where a preference exists).
 Bodies are archived before parsing, over the shared HTTP layer.
+
+Rates are simple averages over a line's *ad valorem* national lines: a line with only
+specific (or compound, mixed) duties comes back as ``OBS_VALUE`` 0 with no ad-valorem line
+(``NBR_MFN_LINES``/``NBR_PREF_LINES`` 0, ``NBR_NA_LINES`` = all its national lines). That 0 is
+not a zero duty: staging stores it as unknown (NULL) unless WITS publishes an ad valorem
+equivalent (``datatype/aveestimated``), and says which each rate is (``rate_basis``).
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from tradeflow.sources.sdmx_json import read_sdmx_json
 DATASET = "wits.trains"
 #: Importer → partners asked for: the World (MFN) and the FTA partner (preferential).
 PAIRS = (("156", "000"), ("156", "586"), ("586", "000"), ("586", "156"))
+#: TRAINS data types: the rates as reported, and with WITS's ad valorem equivalents of non-ad-valorem duties.
+DATATYPES = ("reported", "aveestimated")
 
 
 class WitsClient:
@@ -30,15 +38,17 @@ class WitsClient:
         self.archive = archive
         self.http = http or HttpClient(rate_per_second=float(os.environ.get("TRADEFLOW_WITS_RATE", "1")))
 
-    def url(self, importer: str, partner: str, year: int) -> str:
+    def url(self, importer: str, partner: str, year: int, datatype: str = "reported") -> str:
         return (f"{self.base}/API/V1/SDMX/V21/datasource/TRN/reporter/{importer}/partner/{partner}"
-                f"/product/all/year/{year}/datatype/reported")
+                f"/product/all/year/{year}/datatype/{datatype}")
 
-    def tariffs(self, importer: str, partner: str, year: int) -> ManifestEntry | None:
-        """Fetch and archive one importer × partner × year; None when WITS has no data (404)."""
-        url, params = self.url(importer, partner, year), {"format": "JSON"}
+    def tariffs(self, importer: str, partner: str, year: int, datatype: str = "reported") -> ManifestEntry | None:
+        """Fetch and archive one importer × partner × year (× data type); None when WITS has no data (404)."""
+        url, params = self.url(importer, partner, year, datatype), {"format": "JSON"}
         resp = self.http.get(url, params, allow_status={404})
         partition = {"importer": importer, "partner": partner, "year": year}
+        if datatype != "reported":
+            partition["datatype"] = datatype
         entry = self.archive.store(dataset=DATASET, source="live", url=url, params=params, status=resp.status,
                                    body=resp.body, partition=partition, ok=resp.status == 200)
         if resp.status == 404:
@@ -60,10 +70,11 @@ def tariff_frame(archive: RawArchive, entries: list[ManifestEntry]) -> pd.DataFr
         f = read_sdmx_json(doc, where=e.url)
         prepared = str(doc.get("header", {}).get("prepared") or "")[:10]  # the dataset's preparation date
         f["request_id"], f["vintage"], f["is_sample"] = e.request_id, prepared or e.fetched_at[:10], e.is_sample
+        f["requested_datatype"] = e.partition.get("datatype", "reported")
         frames.append(f)
     cols = ["FREQ", "REPORTER", "PARTNER", "PRODUCTCODE", "DATATYPE", "TIME_PERIOD", "OBS_VALUE", "NOMENCODE",
             "TARIFFTYPE", "MIN_RATE", "MAX_RATE", "TOTALNOOFLINES", "NBR_PREF_LINES", "NBR_MFN_LINES", "NBR_NA_LINES",
-            "OBS_VALUE_MEASURE", "request_id", "vintage", "is_sample"]
+            "OBS_VALUE_MEASURE", "request_id", "vintage", "is_sample", "requested_datatype"]
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
     out = pd.concat(frames, ignore_index=True)

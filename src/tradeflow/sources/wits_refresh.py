@@ -10,7 +10,7 @@ from tradeflow.errors import TradeflowError
 from tradeflow.ingest import IngestResult
 from tradeflow.settings import Settings
 from tradeflow.sources.http import HostUnavailable
-from tradeflow.sources.wits import DATASET, PAIRS, WitsClient
+from tradeflow.sources.wits import DATASET, DATATYPES, PAIRS, WitsClient
 
 __all__ = ["DATASET", "refresh_wits"]
 
@@ -24,30 +24,31 @@ def refresh_wits(settings: Settings, archive: RawArchive, years: list[int], clie
     client = client or WitsClient(settings, archive)
     result = IngestResult(source="live")
     cutoff = (datetime.now(UTC) - timedelta(days=MAX_AGE_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    recent = {(e.partition.get("importer"), e.partition.get("partner"), e.partition.get("year"))
+    recent = {(e.partition.get("importer"), e.partition.get("partner"), e.partition.get("year"),
+               e.partition.get("datatype", "reported"))
               for e in archive.entries() if e.dataset == DATASET and e.fetched_at >= cutoff and e.status in (200, 404)}
     before = client.http.calls
     for year in years:
-        for importer, partner in PAIRS:
-            if (importer, partner, year) in recent:
+        for (importer, partner), datatype in ((p, d) for p in PAIRS for d in DATATYPES):
+            if (importer, partner, year, datatype) in recent:
                 result.skipped_unchanged += 1
                 continue
             if result.stopped:
-                result.failed.append(f"tariffs {importer}←{partner} {year}: not attempted (host given up)")
+                result.failed.append(f"tariffs {importer}←{partner} {year} ({datatype}): not attempted (host given up)")
                 continue
             try:
-                entry = client.tariffs(importer, partner, year)
+                entry = client.tariffs(importer, partner, year, datatype)
             except HostUnavailable as exc:
                 result.stopped = str(exc)
-                result.failed.append(f"tariffs {importer}←{partner} {year}: {exc}")
+                result.failed.append(f"tariffs {importer}←{partner} {year} ({datatype}): {exc}")
                 continue
             except TradeflowError as exc:
-                result.failed.append(f"tariffs {importer}←{partner} {year}: {exc}")
+                result.failed.append(f"tariffs {importer}←{partner} {year} ({datatype}): {exc}")
                 continue
             if entry is not None:
                 result.new_bodies += 1
                 result.bytes += entry.bytes
-                result.partitions.append(f"{importer}/{partner}/{year}")
+                result.partitions.append(f"{importer}/{partner}/{year}/{datatype}")
     result.calls = client.http.calls - before
     for f in result.failed:
         log.error("%s", f)

@@ -1,20 +1,25 @@
 """Parse archived UN Comtrade bodies into ``raw.comtrade_records`` — set-based, in DuckDB.
 
 The same parser reads live responses, the synthetic sample and the archive: DuckDB reads the
-gzip bodies directly (``read_json``), unnests ``data`` and casts each field to the type the API
-documents (:data:`~tradeflow.sources.comtrade_schema.RECORD_FIELDS`). Unknown extra fields are
-ignored; a body with a missing required field, a count that does not match its data, an API
-error or broken JSON is reported with the request it came from.
+gzip bodies directly (``read_json``), each body once, straight into typed columns: ``data`` is
+read as a list of STRUCTs of the fields the API documents
+(:data:`~tradeflow.sources.comtrade_schema.RECORD_FIELDS`). Unknown extra fields are ignored; a
+body with a missing required field, a count that does not match its data, an API error or
+broken JSON is reported with the request it came from (:func:`check_bodies`, run before a
+period is committed).
+
+Large bodies: keyed calls return up to 250,000 records (~1 KB each, ~250 MB of JSON), far
+above DuckDB's default ``maximum_object_size`` (16 MiB). The limit is sized from the manifest's
+body sizes: bodies are grouped by size (≤ 16 MiB, then powers of two), each group read in one
+set-based pass with a limit just above its largest body (a blanket 1 GB limit is much slower).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
-import pandas as pd
 
 from tradeflow.archive import ManifestEntry, RawArchive
 from tradeflow.errors import ParseError
@@ -22,6 +27,19 @@ from tradeflow.sources.comtrade_schema import RECORD_FIELDS, REQUIRED_FIELDS
 from tradeflow.warehouse.db import build
 
 ENVELOPE = {"count": "BIGINT", "data": "JSON[]", "error": "VARCHAR"}
+#: The envelope with typed records: what the loader reads (each body once).
+TYPED_ENVELOPE = {"count": "BIGINT", "error": "VARCHAR",
+                  "data": "STRUCT(" + ", ".join(f'"{f}" {t}' for f, t in RECORD_FIELDS.items()) + ")[]"}
+#: DuckDB's default read_json maximum_object_size.
+DEFAULT_OBJECT_SIZE = 16 * 1024 * 1024
+
+
+def object_size_for(nbytes: int) -> int:
+    """A maximum_object_size that admits a body of ``nbytes``: 16 MiB, else the next power of two above it."""
+    size = DEFAULT_OBJECT_SIZE
+    while size <= nbytes + 1024:  # a little slack over the body itself
+        size *= 2
+    return size
 
 
 @dataclass(frozen=True)
@@ -30,8 +48,11 @@ class BodyProblem:
     problem: str
 
 
-def check_bodies(conn: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> list[BodyProblem]:
-    """What is wrong with each body (empty list: all parse). Broken JSON raises ParseError."""
+def check_bodies(conn: duckdb.DuckDBPyConnection, paths: Sequence[str], max_bytes: int = 0) -> list[BodyProblem]:
+    """What is wrong with each body (empty list: all parse). Broken JSON raises ParseError.
+
+    ``max_bytes``: the largest body's size (sizes DuckDB's maximum_object_size).
+    """
     if not paths:
         return []
     required = list(REQUIRED_FIELDS)
@@ -40,7 +61,8 @@ def check_bodies(conn: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> list[
             """
             WITH env AS (
                 SELECT filename, count, data, error
-                FROM read_json($paths, columns=$envelope, filename=true, format='auto')
+                FROM read_json($paths, columns=$envelope, filename=true, format='auto',
+                               maximum_object_size=$max_object_size)
             ), recs AS (
                 SELECT filename, unnest(data) AS j FROM env
             ), bad AS (
@@ -55,7 +77,8 @@ def check_bodies(conn: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> list[
             LEFT JOIN env e ON e.filename = p.path
             LEFT JOIN bad b ON b.filename = p.path
             """,
-            {"paths": list(paths), "envelope": ENVELOPE, "required": required},
+            {"paths": list(paths), "envelope": ENVELOPE, "required": required,
+             "max_object_size": object_size_for(max_bytes)},
         ).fetchall()
     except duckdb.Error as exc:
         raise ParseError(str(exc).splitlines()[0]) from exc
@@ -83,13 +106,13 @@ def check_entries(
     try:
         paths = {str(archive.object_path(e.sha256)): e for e in entries}
         try:
-            problems = check_bodies(conn, list(paths))
+            problems = check_bodies(conn, list(paths), max(e.bytes for e in entries) if entries else 0)
         except ParseError as exc:
             # Broken JSON: find which body, one at a time, so the message names the request.
             problems = []
-            for path in paths:
+            for path, e in paths.items():
                 try:
-                    problems += check_bodies(conn, [path])
+                    problems += check_bodies(conn, [path], e.bytes)
                 except ParseError as one:
                     problems.append(BodyProblem(path, str(one)))
             if not problems:
@@ -107,34 +130,33 @@ def describe(e: ManifestEntry) -> str:
 
 
 def load_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive, entries: Sequence[ManifestEntry]) -> int:
-    """(Re)build ``raw.comtrade_records`` from the archived bodies of ``entries``."""
-    files = pd.DataFrame(
-        {
-            "path": [str(archive.object_path(e.sha256)) for e in entries],
-            "request_id": [e.request_id for e in entries],
-            "sha256": [e.sha256 for e in entries],
-            "vintage": [e.release.get("vintage") or e.fetched_at[:10] for e in entries],
-            "fetched_at": [e.fetched_at for e in entries],
-            "is_sample": [e.is_sample for e in entries],
-            "query_scope": ["all_reporters" if e.partition.get("reporter") == "all" else "reporter" for e in entries],
-        },
-        columns=["path", "request_id", "sha256", "vintage", "fetched_at", "is_sample", "query_scope"],
-    )
-    if files.empty:
+    """(Re)build ``raw.comtrade_records`` from the archived bodies of ``entries``.
+
+    Bodies are grouped by size and each group is read in one set-based pass (the first pass
+    creates the table, the others append), with DuckDB's object-size limit just above the
+    group's largest body. Nothing is registered on the connection, so an aborted transaction
+    leaves nothing behind to clean up.
+    """
+    if not entries:
         raise ParseError(f"no usable UN Comtrade responses in {archive.root}: run a refresh with --source sample or live")
-    required = {f: RECORD_FIELDS[f] for f in REQUIRED_FIELDS}
-    optional = {f: t for f, t in RECORD_FIELDS.items() if f not in required}
-    conn.register("archive_files", files)
-    try:
-        return build(
+    groups: dict[int, list[ManifestEntry]] = {}
+    for e in entries:
+        groups.setdefault(object_size_for(e.bytes), []).append(e)
+    total = 0
+    for i, (size, group) in enumerate(sorted(groups.items())):
+        total = build(
             conn,
             "raw.comtrade_records",
-            # each object once: two manifest rows may share one body (a byte-identical retry or revision piece),
-            # and the join on the path gives each row its records; a repeated path would read them twice
-            paths=sorted(set(files["path"])),
-            envelope=ENVELOPE,
-            required_fields=json.dumps(required),
-            optional_fields=json.dumps(optional),
+            append=i > 0,
+            paths=list(dict.fromkeys(str(archive.object_path(e.sha256)) for e in group)),
+            files=[str(archive.object_path(e.sha256)) for e in group],
+            request_ids=[e.request_id for e in group],
+            sha256s=[e.sha256 for e in group],
+            vintages=[e.release.get("vintage") or e.fetched_at[:10] for e in group],
+            fetched_ats=[e.fetched_at for e in group],
+            is_samples=[e.is_sample for e in group],
+            query_scopes=["all_reporters" if e.partition.get("reporter") == "all" else "reporter" for e in group],
+            envelope=TYPED_ENVELOPE,
+            max_object_size=size,
         )
-    finally:
-        conn.unregister("archive_files")
+    return total

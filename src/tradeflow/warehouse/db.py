@@ -112,15 +112,22 @@ class Warehouse:
             conn.close()
 
 
-def build(conn: duckdb.DuckDBPyConnection, name: str, **params) -> int:
-    """(Re)build model ``schema.table`` from its SQL file; returns its row count."""
+def build(conn: duckdb.DuckDBPyConnection, name: str, append: bool = False, **params) -> int:
+    """(Re)build model ``schema.table`` from its SQL file; returns its row count.
+
+    ``append=True`` inserts the model's rows into the existing table instead (by column name),
+    for models loaded in several set-based passes (e.g. bodies grouped by size).
+    """
     select = model_sql(name)
     used = {p: params[p] for p in set(_PARAM.findall(select)) if p in params}
     missing = set(_PARAM.findall(select)) - set(params)
     if missing:
         raise WarehouseError(f"model {name} needs parameters {sorted(missing)}")
     try:
-        conn.execute(f"CREATE OR REPLACE TABLE {name} AS\n{select}", used or None)
+        if append:
+            conn.execute(f"INSERT INTO {name} BY NAME\n{select}", used or None)
+        else:
+            conn.execute(f"CREATE OR REPLACE TABLE {name} AS\n{select}", used or None)
     except duckdb.Error as exc:
         raise WarehouseError(f"building {name} failed: {exc}") from exc
     return conn.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]

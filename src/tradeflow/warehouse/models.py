@@ -13,6 +13,7 @@ import duckdb
 from tradeflow.archive import RawArchive
 from tradeflow.errors import ConfigError, WarehouseError
 from tradeflow.fta.schedule import schedules_frame
+from tradeflow.fta.traded_lines import traded_lines_frame
 from tradeflow.green_channel import config
 from tradeflow.reference import seed_path
 from tradeflow.sources.wits import tariff_frame
@@ -28,6 +29,7 @@ RAW_FRAMES = {
     "raw.hs_concordance": "hs_concordance_frame",
     "raw.fta_schedule": "fta_schedule_frame",
     "raw.fta_categories": "fta_categories_frame",
+    "raw.fta_traded_lines": "fta_traded_lines_frame",
     "raw.khunjerab_months": "khunjerab_frame",
     "raw.gacc_events": "gacc_events_frame",
     "raw.plan_baskets": "baskets_frame",
@@ -51,26 +53,96 @@ MARTS = {
     "marts.trade_flows_hs2017": ["marts.trade_flows", "marts.hs_concordance"],
     "marts.trade_by_period": ["marts.trade_flows"],
     "marts.policy_markers": [],
-    "marts.mirror_flows": ["marts.trade_flows_hs2017"],
+    "marts.mirror_flows": ["marts.trade_flows_hs2017", "marts.policy_markers"],
     "marts.mirror_gap_by_chapter": ["marts.mirror_flows"],
     "marts.world_exports": ["staging.comtrade_flows", "staging.comtrade_totals", "marts.hs_concordance"],
     "marts.fta_tariff_lines": ["raw.fta_schedule", "raw.fta_categories", "staging.tariffs", "marts.hs_concordance"],
     "marts.fta_indicators": ["marts.fta_tariff_lines", "marts.trade_flows_hs2017"],
-    "marts.fta_opportunities": ["marts.fta_tariff_lines", "marts.trade_flows_hs2017", "marts.world_exports"],
+    "marts.fta_opportunities": ["marts.fta_tariff_lines", "raw.fta_traded_lines", "marts.trade_flows_hs2017",
+                                "marts.world_exports"],
     "marts.fta_utilisation": [],
+    "marts.trade_complementarity": ["staging.comtrade_totals", "staging.countries", "marts.world_exports",
+                                    "marts.trade_flows_hs2017"],
+    "marts.trade_intensity": ["staging.comtrade_totals", "staging.countries", "marts.trade_flows"],
     "marts.agro_monthly": ["marts.trade_flows", "marts.dim_hs"],
     "marts.agro_products": ["marts.trade_flows", "marts.dim_hs"],
     "marts.agro_indicators": ["marts.agro_monthly", "marts.agro_products"],
     "marts.khunjerab_calendar": ["raw.khunjerab_months"],
     "marts.monthly_by_basis": ["marts.trade_flows", "marts.trade_flows_by_mode", "marts.dim_hs"],
-    "marts.khunjerab_indicators": ["marts.monthly_by_basis"],
-    "marts.khunjerab_before_after": ["marts.monthly_by_basis", "marts.trade_flows"],
-    "marts.seasonality_index": ["marts.monthly_by_basis", "marts.trade_flows"],
+    "marts.khunjerab_indicators": ["marts.monthly_by_basis", "raw.khunjerab_months"],
+    "marts.khunjerab_before_after": ["marts.monthly_by_basis", "marts.trade_flows", "raw.khunjerab_months"],
+    "marts.seasonality_index": ["marts.monthly_by_basis", "marts.trade_flows", "raw.khunjerab_months"],
     "marts.gacc_event_study": ["raw.gacc_events", "marts.trade_flows_hs2017"],
     "marts.basket_flows": ["raw.plan_baskets", "marts.trade_flows_hs2017"],
     "marts.goal_progress": ["marts.basket_flows", "marts.khunjerab_indicators", "marts.mirror_flows",
                             "marts.fta_tariff_lines", "marts.trade_flows", "marts.dim_hs"],
+    "marts.revisions": ["raw.comtrade_records", "staging.countries"],
+    "marts.period_changes": ["raw.comtrade_records", "staging.countries", "marts.revisions"],
 }
+
+
+#: The grain of every table: the columns that identify one row. The build checks each as a
+#: blocking check (one GROUP BY … HAVING count(*) > 1 per table), so a join that fans out
+#: fails the run instead of multiplying values.
+GRAIN: dict[str, list[str]] = {
+    "raw.comtrade_records": ["request_id", "sha256", "typeCode", "freqCode", "period", "reporterCode", "partnerCode",
+                             "partner2Code", "flowCode", "classificationCode", "cmdCode", "customsCode", "motCode", "mosCode"],
+    "raw.wits_tariffs": ["request_id", "importer_m49", "partner_m49", "product_code", "year", "tariff_type", "data_type"],
+    "raw.reference_countries": ["list", "m49"],
+    "raw.reference_hs": ["classification", "code"],
+    "raw.hs_concordance": ["newer_version", "older_version", "newer_code", "older_code"],
+    "raw.fta_schedule": ["party", "tariff_line"],
+    "raw.fta_categories": ["party", "category"],
+    "raw.fta_traded_lines": ["importer", "tariff_line"],
+    "raw.khunjerab_months": ["month_start"],
+    "raw.gacc_events": ["event_id", "hs6"],
+    "raw.plan_baskets": ["basket", "hs_prefix"],
+    "raw.goals": ["goal_id"],
+    "raw.goal_series": ["goal_id", "year"],
+    "raw.goal_monthly": ["goal_id", "period_start"],
+    "staging.countries": ["m49"],
+    "staging.comtrade_flows": ["reporter_code", "partner_code", "flow", "freq", "year", "month", "hs6", "mot_code"],
+    "staging.comtrade_totals": ["reporter_code", "partner_code", "flow", "freq", "year", "month"],
+    "staging.tariffs": ["importer", "partner", "year", "hs6", "tariff_type"],
+    "marts.dim_country": ["m49"],
+    "marts.dim_hs": ["hs_version", "code"],
+    "marts.trade_flows": ["reporter", "partner", "flow", "freq", "year", "month", "hs6"],
+    "marts.trade_flows_by_mode": ["reporter", "partner", "flow", "year", "month", "hs6", "mot_code"],
+    "marts.hs_concordance": ["from_version", "from_code", "to_version", "to_code"],
+    "marts.trade_flows_hs2017": ["reporter", "partner", "flow", "freq", "year", "month", "hs6_reported", "hs6_2017"],
+    "marts.trade_by_period": ["reporter", "partner", "flow", "period_type", "period_label", "basis"],
+    "marts.policy_markers": ["event_date", "marker"],
+    "marts.mirror_flows": ["direction", "freq", "year", "month", "hs6", "cif_fob_factor"],
+    "marts.mirror_gap_by_chapter": ["direction", "year", "chapter", "cif_fob_factor"],
+    "marts.world_exports": ["reporter", "year", "hs6"],
+    "marts.fta_tariff_lines": ["importer", "tariff_line", "year"],
+    "marts.fta_indicators": ["importer", "year"],
+    "marts.fta_opportunities": ["year", "hs6"],
+    "marts.fta_utilisation": ["importer", "partner", "year", "hs6", "regime"],
+    "marts.agro_monthly": ["reporter", "partner", "flow", "year", "month"],
+    "marts.agro_products": ["reporter", "partner", "flow", "year", "hs6"],
+    "marts.agro_indicators": ["reporter", "partner", "flow", "year"],
+    "marts.khunjerab_calendar": ["month_start"],
+    "marts.monthly_by_basis": ["reporter", "partner", "flow", "basis", "product_group", "period_start"],
+    "marts.khunjerab_indicators": ["reporter", "partner", "flow", "basis", "product_group", "year"],
+    "marts.khunjerab_before_after": ["reporter", "flow", "basis", "product_group", "regime"],
+    "marts.seasonality_index": ["reporter", "flow", "basis", "product_group", "months_window", "month"],
+    "marts.gacc_event_study": ["event_id", "period_start"],
+    "marts.basket_flows": ["basket", "reporter", "partner", "flow", "year"],
+    "marts.goal_progress": ["goal_id", "year"],
+    "marts.trade_complementarity": ["exporter", "importer", "year"],
+    "marts.trade_intensity": ["exporter", "importer", "year"],
+    "marts.revisions": ["source", "reporter", "partner", "flow", "freq", "period", "vintage", "hs6"],
+    "marts.period_changes": ["source", "reporter", "partner", "flow", "freq", "period", "vintage"],
+}
+
+
+def grain_of(name: str) -> list[str]:
+    """The grain of a model; every model must declare one."""
+    try:
+        return GRAIN[name]
+    except KeyError:
+        raise WarehouseError(f"model {name} declares no grain (add it to GRAIN in tradeflow/warehouse/models.py)") from None
 
 
 #: Base year of trade weights for the CPFTA indicators: the last full year before the Phase-II cuts.
@@ -91,7 +163,10 @@ def cif_fob_factors() -> tuple[list[float], float]:
 
 def params() -> dict:
     factors, default = cif_fob_factors()
+    year_round, year_round_source = config.khunjerab_year_round()
     return {
+        "khunjerab_year_round": year_round.isoformat(),
+        "khunjerab_year_round_source": year_round_source,
         "countries_csv": str(seed_path("countries.csv")),
         "chapters_csv": str(seed_path("hs_chapters.csv")),
         "sections_csv": str(seed_path("hs_sections.csv")),
@@ -137,6 +212,7 @@ def build_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive) -> dict[str,
         "baskets_frame": baskets,
         "fta_schedule_frame": schedule,
         "fta_categories_frame": categories,
+        "fta_traded_lines_frame": traded_lines_frame(schedule),
         "wits_observations": tariff_frame(archive, _prefer_live(archive.loadable("wits.trains"))),
         "reference_countries_frame": reference_countries(archive),
         "reference_hs_frame": reference_hs(archive),

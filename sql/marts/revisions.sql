@@ -1,0 +1,71 @@
+-- marts.revisions: every HS6 line whose value changed from one stored vintage of a period to the next.
+-- UN Comtrade keeps revising releases; tradeflow keeps every vintage in raw.comtrade_records, so the
+-- history of revisions survives every run. One row per line added, dropped or revised between two
+-- consecutive vintages of a (query family, reporter, frequency, period); all transport modes only
+-- (motCode 0), partner2 = World, customs C00, as in staging. rank 1 = the largest absolute revision
+-- of that release. First vintages (new periods) are in marts.period_changes, not here.
+WITH rec AS (
+    SELECT query_scope, reporterCode, partnerCode, flowCode AS flow, freqCode AS freq, period, refYear AS year,
+           CASE WHEN freqCode = 'M' THEN refMonth END AS month, cmdCode AS hs6, vintage, fetched_at, sha256,
+           primaryValue AS value_usd, is_sample
+    FROM raw.comtrade_records
+    WHERE aggrLevel = 6 AND regexp_full_match(cmdCode, '[0-9]{6}') AND partner2Code = 0 AND customsCode = 'C00'
+      AND motCode = 0
+),
+lines AS (  -- one value per line and vintage (a vintage fetched twice counts once: its newest fetch)
+    SELECT * FROM rec
+    QUALIFY row_number() OVER (PARTITION BY query_scope, reporterCode, partnerCode, flow, freq, period, hs6, vintage
+                               ORDER BY fetched_at DESC, sha256) = 1
+),
+versions AS (
+    SELECT query_scope, reporterCode, freq, period, vintage, min(fetched_at) AS arrived_at
+    FROM rec GROUP BY ALL
+),
+steps AS (
+    SELECT *, lag(vintage) OVER (PARTITION BY query_scope, reporterCode, freq, period ORDER BY vintage) AS previous_vintage
+    FROM versions
+),
+new_side AS (
+    SELECT s.query_scope, s.reporterCode, s.freq, s.period, s.previous_vintage, s.vintage, s.arrived_at,
+           l.partnerCode, l.flow, l.hs6, l.year, l.month, l.value_usd, l.is_sample
+    FROM steps s JOIN lines l USING (query_scope, reporterCode, freq, period, vintage)
+    WHERE s.previous_vintage IS NOT NULL
+),
+old_side AS (
+    SELECT s.query_scope, s.reporterCode, s.freq, s.period, s.previous_vintage, s.vintage, s.arrived_at,
+           l.partnerCode, l.flow, l.hs6, l.year, l.month, l.value_usd, l.is_sample
+    FROM steps s JOIN lines l ON l.query_scope = s.query_scope AND l.reporterCode = s.reporterCode AND l.freq = s.freq
+                              AND l.period = s.period AND l.vintage = s.previous_vintage
+),
+diff AS (
+    SELECT coalesce(n.query_scope, o.query_scope) AS query_scope, coalesce(n.reporterCode, o.reporterCode) AS reporter_code,
+           coalesce(n.partnerCode, o.partnerCode) AS partner_code, coalesce(n.flow, o.flow) AS flow,
+           coalesce(n.freq, o.freq) AS freq, coalesce(n.period, o.period) AS period, coalesce(n.year, o.year) AS year,
+           coalesce(n.month, o.month) AS month, coalesce(n.hs6, o.hs6) AS hs6,
+           coalesce(n.previous_vintage, o.previous_vintage) AS previous_vintage, coalesce(n.vintage, o.vintage) AS vintage,
+           coalesce(n.arrived_at, o.arrived_at) AS arrived_at,
+           CASE WHEN o.hs6 IS NULL THEN 'added' WHEN n.hs6 IS NULL THEN 'dropped' ELSE 'revised' END AS line_change,
+           o.value_usd AS value_usd_before, n.value_usd AS value_usd,
+           coalesce(n.value_usd, 0) - coalesce(o.value_usd, 0) AS revision_usd,
+           coalesce(n.is_sample, o.is_sample) AS is_sample
+    FROM new_side n
+    FULL JOIN old_side o ON o.query_scope = n.query_scope AND o.reporterCode = n.reporterCode AND o.freq = n.freq
+        AND o.period = n.period AND o.vintage = n.vintage AND o.partnerCode = n.partnerCode AND o.flow = n.flow
+        AND o.hs6 = n.hs6
+    WHERE n.value_usd IS DISTINCT FROM o.value_usd
+)
+SELECT
+    CASE d.query_scope WHEN 'reporter' THEN 'UN Comtrade' ELSE 'UN Comtrade, all-reporters World exports' END AS source,
+    coalesce(r.iso3, d.reporter_code::VARCHAR) AS reporter,
+    coalesce(p.iso3, d.partner_code::VARCHAR) AS partner,
+    d.flow, d.freq,
+    CASE d.freq WHEN 'A' THEN d.period ELSE substr(d.period, 1, 4) || '-' || substr(d.period, 5, 2) END AS period,
+    d.year, d.month, make_date(d.year, coalesce(d.month, 1), 1) AS period_start, d.hs6,
+    d.previous_vintage, d.vintage, d.arrived_at, d.line_change, d.value_usd_before, d.value_usd, d.revision_usd,
+    row_number() OVER (PARTITION BY d.query_scope, d.reporter_code, d.freq, d.period, d.vintage
+                       ORDER BY abs(d.revision_usd) DESC, d.partner_code, d.flow, d.hs6) AS rank,
+    d.is_sample
+FROM diff d
+LEFT JOIN staging.countries r ON r.m49 = d.reporter_code
+LEFT JOIN staging.countries p ON p.m49 = d.partner_code
+ORDER BY source, reporter, freq, period, vintage, rank

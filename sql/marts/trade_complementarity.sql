@@ -1,0 +1,65 @@
+-- marts.trade_complementarity: trade complementarity index (Michaely 1996; WITS definition) between
+-- one country's exports to the World and the other's imports from the World, per year, both ways
+-- (exporter PAK / importer CHN, and CHN / PAK):
+--   TC_ij = 100 · (1 − ½ Σ_k |m_jk / M_j − x_ik / X_i|),
+-- x_ik = i's exports of HS6 k to the World (marts.world_exports, HS2017 basis), X_i = i's total
+-- exports (cmdCode TOTAL), m_jk = j's imports of k from the World (marts.trade_flows_hs2017),
+-- M_j = j's total imports from the World (TOTAL). 0 = no overlap, 100 = j's import shares equal
+-- i's export shares. Source: WITS Trade Outcomes help (trade complementarity index).
+-- Convention for partial product data: a product seen on one side only counts as zero on the
+-- other; the part of each total not seen by HS6 (1 − covered share) is unknown, so tc treats it
+-- as one product (an upper bound: merging products can only shrink Σ|·|) and tc_lower as disjoint
+-- (a lower bound); they coincide when both totals are fully covered by HS6 data. Null when either
+-- total is missing for the year.
+WITH pairs AS (SELECT * FROM (VALUES ('PAK', 'CHN'), ('CHN', 'PAK')) p(exporter, importer)),
+totals AS (
+    SELECT coalesce(c.iso3, t.reporter_iso) AS reporter, t.year, t.flow, sum(t.value_usd) AS v, bool_or(t.is_sample) AS s
+    FROM staging.comtrade_totals AS t LEFT JOIN staging.countries AS c ON c.m49 = t.reporter_code
+    WHERE t.freq = 'A' AND t.partner_code = 0 AND t.flow IN ('X', 'M')
+    GROUP BY ALL
+),
+x AS (
+    SELECT reporter AS exporter, year, hs6, sum(value_usd) AS v, bool_or(is_sample) AS s
+    FROM marts.world_exports WHERE hs6 <> 'TOTAL' GROUP BY ALL
+),
+m AS (
+    SELECT reporter AS importer, year, hs6_2017 AS hs6, sum(value_usd) AS v, bool_or(is_sample) AS s
+    FROM marts.trade_flows_hs2017
+    WHERE partner = 'WLD' AND flow = 'M' AND freq = 'A' AND hs6_2017 IS NOT NULL GROUP BY ALL
+),
+years AS (
+    SELECT p.exporter, p.importer, tx.year, tx.v AS x_total, tm.v AS m_total, tx.s OR tm.s AS s
+    FROM pairs AS p
+    JOIN totals AS tx ON tx.reporter = p.exporter AND tx.flow = 'X'
+    JOIN totals AS tm ON tm.reporter = p.importer AND tm.flow = 'M' AND tm.year = tx.year
+),
+keys AS (
+    SELECT y.exporter, y.importer, y.year, x.hs6 FROM years AS y JOIN x ON x.exporter = y.exporter AND x.year = y.year
+    UNION
+    SELECT y.exporter, y.importer, y.year, m.hs6 FROM years AS y JOIN m ON m.importer = y.importer AND m.year = y.year
+),
+products AS (
+    SELECT y.exporter, y.importer, y.year, y.x_total, y.m_total, k.hs6,
+           coalesce(x.v, 0) AS xv, coalesce(m.v, 0) AS mv,
+           y.s OR coalesce(x.s, false) OR coalesce(m.s, false) AS s
+    FROM years AS y
+    LEFT JOIN keys AS k USING (exporter, importer, year)
+    LEFT JOIN x ON x.exporter = y.exporter AND x.year = y.year AND x.hs6 = k.hs6
+    LEFT JOIN m ON m.importer = y.importer AND m.year = y.year AND m.hs6 = k.hs6
+),
+sums AS (
+    SELECT exporter, importer, year, any_value(x_total) AS x_total, any_value(m_total) AS m_total,
+           count(hs6) FILTER (WHERE xv > 0 OR mv > 0) AS products,
+           coalesce(sum(abs(mv / m_total - xv / x_total)), 0) AS s_abs,
+           coalesce(sum(xv), 0) / any_value(x_total) AS x_cov, coalesce(sum(mv), 0) / any_value(m_total) AS m_cov,
+           bool_or(s) AS is_sample
+    FROM products GROUP BY ALL
+)
+SELECT exporter, importer, year,
+       100 * (1 - 0.5 * (s_abs + abs((1 - m_cov) - (1 - x_cov)))) AS tc,
+       100 * (1 - 0.5 * (s_abs + greatest(1 - m_cov, 0) + greatest(1 - x_cov, 0))) AS tc_lower,
+       products, x_cov AS exports_covered_share, m_cov AS imports_covered_share,
+       x_total AS exporter_exports_world_usd, m_total AS importer_imports_world_usd,
+       is_sample
+FROM sums
+ORDER BY exporter, year

@@ -1,0 +1,8 @@
+-- Periods whose first vintage arrived at or after $since (an arrival start), one row per source, reporter,
+-- frequency and period, for the "what changed" page and `tradeflow changes`.
+SELECT arrival, source, reporter, freq, period, vintage,
+       string_agg(DISTINCT partner, ', ' ORDER BY partner) AS partners, sum(lines)::BIGINT AS lines
+FROM marts.period_changes
+WHERE change = 'new period' AND arrival >= $since
+GROUP BY arrival, source, reporter, freq, period, period_start, vintage
+ORDER BY arrival DESC, source, reporter, freq, period_start
