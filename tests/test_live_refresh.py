@@ -25,6 +25,7 @@ def live_env(tmp_path, monkeypatch):
     monkeypatch.setenv("TRADEFLOW_REPORTS_DIR", str(tmp_path / "reports"))
     monkeypatch.setenv("COMTRADE_API_KEY", KEY)
     monkeypatch.setenv("TRADEFLOW_COMTRADE_RATE", "1000")
+    monkeypatch.setenv("TRADEFLOW_WITS_RATE", "1000")
     monkeypatch.setenv("TRADEFLOW_COMTRADE_CAP", "141")  # small cap: the larger bodies must be split
     return tmp_path / "home"
 
