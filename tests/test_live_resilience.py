@@ -265,3 +265,14 @@ def test_cli_shows_a_progress_bar_in_a_terminal_only(monkeypatch):
         p.answered(120)
     out = buf.getvalue()
     assert "Fetching UN Comtrade" in out and "1/4" in out and "calls 1" in out and "records 120" in out
+
+
+def test_a_server_that_only_ever_says_later_is_given_up_too(records, tmp_path):
+    faults = [Fault("status", status=429, retry_after="0", times=10_000)]
+    with FakeComtrade(records, faults=faults) as fake:
+        client, archive = client_for(fake, tmp_path)
+        result = refresh_live(Settings.from_env({"TRADEFLOW_HOME": str(tmp_path), "TRADEFLOW_COMTRADE_URL": fake.url}),
+                              archive, ["2021", "2022"], client=client)
+        requests = len(fake.log)
+    assert result.stopped and "rate-limit answers in a row" in result.stopped
+    assert requests == 3 * CircuitBreaker().consecutive

@@ -87,6 +87,7 @@ class CircuitBreaker:
     ratio: float = 0.6
     min_calls: int = 20
     _streak: int = 0
+    _throttles: int = 0
     _recent: deque = field(default_factory=deque, repr=False)
     _open: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -104,7 +105,15 @@ class CircuitBreaker:
     def success(self) -> None:
         with self._lock:
             self._streak = 0
+            self._throttles = 0
             self._push(False)
+
+    def throttled(self, host: str) -> None:
+        """A 429 with Retry-After: not a failure, but a host that only ever says "later" is given up too."""
+        with self._lock:
+            self._throttles += 1
+            if not self._open and self._throttles >= 3 * self.consecutive:
+                self._open = f"giving up on {host}: {self._throttles} rate-limit answers in a row and no data"
 
     def failure(self, host: str, reason: str) -> None:
         with self._lock:
@@ -240,6 +249,9 @@ class HttpClient:
                 throttles += 1
                 self.throttled += 1
                 self._pace(host).throttled(exc.retry_after)
+                self.breaker.throttled(host)
+                if self.breaker.open:
+                    raise CircuitOpen(f"{self.breaker.open}; last request: GET {described}") from None
                 if throttles > self.max_throttled:
                     self.breaker.failure(host, str(exc))
                     raise SourceError(f"GET {described} still rate-limited after {throttles} Retry-After waits") from None
