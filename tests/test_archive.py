@@ -1,5 +1,11 @@
 import gzip
 import hashlib
+import json
+import logging
+import os
+import stat
+
+import pytest
 
 from tradeflow.archive import RawArchive, request_id
 
@@ -39,3 +45,136 @@ def test_torn_manifest_line_is_skipped(tmp_path):
     assert len(list(a.entries())) == 1
     a.store(dataset="d", source="live", url="u2", params={}, status=200, body=b"y")  # the next run appends cleanly
     assert [e.url for e in a.entries()] == ["u", "u2"]
+
+
+# -- integrity: strict manifest, re-hashed objects, publish -------------------------------------
+
+def _archive_with(tmp_path, n=3):
+    a = RawArchive(tmp_path)
+    entries = [a.store(dataset="d", source="live", url=f"u{i}", params={"i": i}, status=200, body=f"body {i}".encode())
+               for i in range(n)]
+    return a, entries
+
+
+def test_corrupt_middle_manifest_line_is_an_error_naming_file_and_line(tmp_path):
+    from tradeflow.archive import ArchiveError
+
+    a, _ = _archive_with(tmp_path)
+    lines = a.manifest_path.read_text().splitlines()
+    lines[1] = lines[1][:40]  # damaged, and not the last line
+    a.manifest_path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ArchiveError, match=f"{a.manifest_path}:2"):
+        list(a.entries())
+
+
+def test_non_utf8_manifest_line_is_an_error_naming_file_and_line(tmp_path):
+    from tradeflow.archive import ArchiveError
+
+    a, _ = _archive_with(tmp_path)
+    raw = a.manifest_path.read_bytes().split(b"\n")
+    raw[0] = raw[0].replace(b'"u0"', b'"u\xff0"')
+    a.manifest_path.write_bytes(b"\n".join(raw))
+    with pytest.raises(ArchiveError, match=f"{a.manifest_path}:1.*not UTF-8"):
+        list(a.entries())
+
+
+def test_torn_last_line_is_skipped_with_a_warning_even_if_not_utf8(tmp_path, caplog):
+    a, entries = _archive_with(tmp_path)
+    with open(a.manifest_path, "ab") as fh:
+        fh.write(b'{"request_id": "\xff')
+    with caplog.at_level(logging.WARNING):
+        assert [e.url for e in a.entries()] == [e.url for e in entries]
+    assert "torn line" in caplog.text and f"{a.manifest_path}:4" in caplog.text
+
+
+def test_read_body_rehashes_and_names_the_object(tmp_path):
+    from tradeflow.archive import ArchiveError
+
+    a, entries = _archive_with(tmp_path)
+    e = entries[0]
+    a.object_path(e.sha256).write_bytes(gzip.compress(b"body 9", mtime=0))  # valid gzip, other content
+    with pytest.raises(ArchiveError, match=f"{e.sha256}.*does not match its sha256 name"):
+        a.read_body(e.sha256)
+    report = a.verify()
+    assert not report.ok and report.objects_ok == 2 and e.sha256 in report.problems[0]
+
+
+def test_verify_counts_every_object(tmp_path):
+    a, entries = _archive_with(tmp_path)
+    report = a.verify()
+    assert report.ok and report.manifest_rows == 3 and report.objects_ok == 3
+
+
+def _warehouse(tmp_path):
+    from tradeflow.warehouse import Warehouse
+
+    wh = Warehouse(tmp_path / "home" / "tradeflow.duckdb")
+    with wh.writer() as conn:
+        conn.execute("CREATE TABLE raw.wits_tariffs AS SELECT 'r1' AS request_id, false AS is_sample")
+    return wh
+
+
+def test_publish_is_readable_by_others_cleans_stale_copies_and_is_in_the_ledger(tmp_path):
+    from tradeflow import runlog
+    from tradeflow.warehouse.snapshot import publish
+
+    wh = _warehouse(tmp_path)
+    home = tmp_path / "home"
+    target = home / "published" / "tradeflow.duckdb"
+    target.parent.mkdir(parents=True)
+    stale = target.parent / ".publish-killed.duckdb"
+    stale.write_bytes(b"x" * 1000)  # what a SIGKILL during a publish leaves behind
+    old = os.umask(0o022)
+    try:
+        publish(wh, target)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert not stale.exists() and sorted(p.name for p in target.parent.iterdir()) == ["tradeflow.duckdb"]
+    pub = runlog.last_publish(home)
+    assert pub is not None and pub.kind == "publish" and pub.inputs == {"wits.trains": {"live": 1}}
+    assert json.loads((home / "runs.jsonl").read_text().splitlines()[-1])["kind"] == "publish"
+
+
+def test_archive_rebuild_checks_completeness_against_the_last_publish(tmp_path):
+    from tradeflow import runlog
+    from tradeflow.archive import ArchiveError
+    from tradeflow.warehouse.snapshot import check_archive_complete
+
+    home = tmp_path / "home"
+    a = RawArchive(home / "raw")
+    e1 = a.store(dataset="wits.trains", source="live", url="w", params={"y": 1}, status=200, body=b"1")
+    a.store(dataset="wits.trains", source="live", url="w", params={"y": 2}, status=200, body=b"2")
+    runlog.append(home, runlog.RunRecord(run_id="p", started_at="", finished_at="2026-01-01T00:00:00Z", source="",
+                                         years="", success=True, kind="publish", inputs={"wits.trains": {"live": 2}}))
+    check_archive_complete(home, a)  # all there
+    a.mark_failed(e1, "lost")
+    with pytest.raises(ArchiveError, match="built from 2 live wits.trains request.*now offers 1"):
+        check_archive_complete(home, a)
+
+
+def test_archive_rebuild_refuses_a_partial_live_fetch_replacing_the_sample(tmp_path):
+    """An interrupted live fetch left 1 live WITS body; the build would drop the 2 sample ones for it."""
+    from tradeflow import runlog
+    from tradeflow.archive import ArchiveError
+    from tradeflow.warehouse.snapshot import check_archive_complete
+
+    home = tmp_path / "home"
+    a = RawArchive(home / "raw")
+    for y in (1, 2):
+        a.store(dataset="wits.trains", source="sample", url="w", params={"y": y}, status=200, body=str(y).encode())
+    runlog.append(home, runlog.RunRecord(run_id="p", started_at="", finished_at="2026-01-01T00:00:00Z", source="",
+                                         years="", success=True, kind="publish", inputs={"wits.trains": {"sample": 2}}))
+    check_archive_complete(home, a)
+    a.store(dataset="wits.trains", source="live", url="w", params={"y": 1}, status=200, body=b"live 1")
+    with pytest.raises(ArchiveError, match="built from 2 sample wits.trains.*now offers 0 \\(it would use: 1 live\\)"):
+        check_archive_complete(home, a)
+
+
+def test_storing_the_same_body_again_heals_a_damaged_object(tmp_path):
+    a, entries = _archive_with(tmp_path, 1)
+    e = entries[0]
+    a.object_path(e.sha256).write_bytes(b"\x1f\x8b garbage")
+    assert not a.verify().ok
+    a.store(dataset="d", source="live", url="u0", params={"i": 0}, status=200, body=b"body 0")
+    assert a.read_body(e.sha256) == b"body 0" and a.verify().ok

@@ -56,3 +56,202 @@ def test_refresh_rejects_bad_years_without_traceback(tf_env):
 def test_sql_without_snapshot_says_what_to_do(tf_env):
     r = CliRunner().invoke(main, ["sql", "SELECT 1"])
     assert r.exit_code == 1 and "run `tradeflow refresh` first" in r.output
+
+
+# -- clear errors: TRADEFLOW_HOME, verify, schedules --------------------------------------------
+
+
+def test_home_that_is_a_file_fails_fast_in_one_line(tmp_path):
+    import os
+    import time
+
+    home = tmp_path / "not-a-folder"
+    home.write_text("x")
+    env = {**os.environ, "TRADEFLOW_HOME": str(home)}
+    for args in (["refresh", "--source", "sample"], ["sql", "SELECT 1"], ["status"], ["verify"]):
+        started = time.monotonic()
+        res = subprocess.run([str(Path(sys.executable).parent / "tradeflow"), *args], capture_output=True, text=True,
+                             timeout=120, env=env)
+        assert res.returncode == 1, res.stderr
+        assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+        assert f"TRADEFLOW_HOME={home} is a file" in res.stderr
+        assert time.monotonic() - started < 8  # checked before the code location is imported
+    assert home.read_text() == "x"
+
+
+def test_read_only_home_fails_fast_for_writers_only(tmp_path, monkeypatch, sample_home):
+    import os
+    import shutil
+
+    src, _, _ = sample_home
+    home = tmp_path / "ro"
+    (home / "published").mkdir(parents=True)
+    shutil.copyfile(src / "published" / "tradeflow.duckdb", home / "published" / "tradeflow.duckdb")
+    home.chmod(0o555)
+    monkeypatch.setenv("TRADEFLOW_HOME", str(home))
+    if os.geteuid() == 0:  # root writes anywhere; report the folder as the non-root analyst would see it
+        real = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == home and mode & os.W_OK
+                            else real(p, mode, **kw))
+    try:
+        r = CliRunner().invoke(main, ["refresh", "--source", "sample"])
+        assert r.exit_code == 1 and "Traceback" not in r.output
+        assert f"TRADEFLOW_HOME={home} is read-only" in r.output and len(r.output.strip().splitlines()) == 1
+        sched = tmp_path / "x.csv"
+        sched.write_text("tariff_line,description,base_rate,category\n52051200,yarn,5,A0\n")
+        r = CliRunner().invoke(main, ["schedule", "import", str(sched), "--party", "CHN"])
+        assert r.exit_code == 1 and f"TRADEFLOW_HOME={home} is read-only" in r.output
+        r = CliRunner().invoke(main, ["sql", "SELECT count(*) AS n FROM marts.dim_country", "--format", "csv"])
+        assert r.exit_code == 0 and r.output.splitlines()[0] == "n"  # reading needs no write access
+    finally:
+        home.chmod(0o755)
+
+
+def test_verify_and_status_report_archive_and_last_publish(on_sample):
+    r = CliRunner().invoke(main, ["verify"])
+    assert r.exit_code == 0, r.output
+    assert "re-hashed and intact" in r.output
+    r = CliRunner().invoke(main, ["status", "--verify"])
+    assert r.exit_code == 0, r.output
+    assert "Last publish" in r.output and "wits.trains" in r.output and "re-hashed and intact" in r.output
+
+
+@pytest.fixture
+def schedule_home(sample_home, tmp_path, monkeypatch):
+    import shutil
+
+    home, _, _ = sample_home
+    work = tmp_path / "home"
+    shutil.copytree(home / "published", work / "published")
+    monkeypatch.setenv("TRADEFLOW_HOME", str(work))
+    return work
+
+
+def _workbook(path, sheets: dict[str, list[list]]):
+    """An XLSX written like a spreadsheet program would: formula cells as ("=…", the result stored with it)."""
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path))
+    for name, rows in sheets.items():
+        ws = wb.add_worksheet(name)
+        for i, row in enumerate(rows):
+            for j, v in enumerate(row):
+                if isinstance(v, tuple):
+                    ws.write_formula(i, j, v[0], None, v[1])
+                elif isinstance(v, str):
+                    ws.write_string(i, j, v)
+                else:
+                    ws.write_number(i, j, v)
+    wb.close()
+    return path
+
+
+HEADER = ["tariff_line", "description", "base_rate", "category"]
+
+
+def test_schedule_over_two_sheets_is_refused_or_read_by_name(schedule_home, tmp_path):
+    book = _workbook(tmp_path / "two.xlsx", {
+        "Chapters 01-49": [HEADER, ["52051200", "yarn", 5, "A0"]],
+        "Chapters 50-97": [HEADER, ["10063010", "rice", 65, "E"]],
+    })
+    r = CliRunner().invoke(main, ["schedule", "import", str(book), "--party", "CHN"])
+    assert r.exit_code == 1 and "Chapters 01-49" in r.output and "Chapters 50-97" in r.output and "--sheet" in r.output
+    assert not (schedule_home / "schedules" / "CHN.csv").exists()
+    r = CliRunner().invoke(main, ["schedule", "import", str(book), "--party", "CHN", "--sheet", "Chapters 50-97"])
+    assert r.exit_code == 0, r.output
+    assert "10063010" in (schedule_home / "schedules" / "CHN.csv").read_text()
+    r = CliRunner().invoke(main, ["schedule", "import", str(book), "--party", "CHN", "--sheet", "nope"])
+    assert r.exit_code == 1 and "no sheet 'nope'" in r.output
+
+
+def test_schedule_formula_cells_and_lost_leading_zeros_say_what_happened(schedule_home, tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()  # a program that writes formulas without computing them (no stored result)
+    wb.active.append(HEADER)
+    wb.active.append(["52051200", "yarn", "=2+3", "A0"])
+    no_result = tmp_path / "f1.xlsx"
+    wb.save(no_result)
+    r = CliRunner().invoke(main, ["schedule", "import", str(no_result), "--party", "CHN"])
+    assert r.exit_code == 1 and "row 2, field base_rate: =2+3 is a formula with no stored result" in r.output
+    cached = _workbook(tmp_path / "f2.xlsx", {"S": [HEADER, ["52051200", "yarn", ("=2+3", 5), "A0"]]})
+    r = CliRunner().invoke(main, ["schedule", "import", str(cached), "--party", "CHN"])
+    assert r.exit_code == 0, r.output
+    assert "formula cell(s) read as the results stored with them" in r.output
+    assert "52051200,yarn,A0,5," in (schedule_home / "schedules" / "CHN.csv").read_text()
+    numeric = _workbook(tmp_path / "n.xlsx", {"S": [HEADER, [52051200, "yarn", 5, "A0"], [1063010, "rice", 65, "E"]]})
+    r = CliRunner().invoke(main, ["schedule", "import", str(numeric), "--party", "CHN"])
+    assert r.exit_code == 1 and "row 3, field tariff_line" in r.output and "lost its leading zero" in r.output
+
+
+def test_schedule_rates_that_look_like_fractions_warn(schedule_home, tmp_path):
+    import os
+    import stat
+
+    f = tmp_path / "frac.csv"
+    f.write_text("tariff_line,description,base_rate,category\n52051200,yarn,0.05,A0\n10063010,rice,0.65,E\n")
+    old = os.umask(0o022)
+    try:
+        r = CliRunner().invoke(main, ["schedule", "import", str(f), "--party", "CHN"])
+    finally:
+        os.umask(old)
+    assert r.exit_code == 0, r.output
+    assert "warning:" in r.output and "look like fractions" in r.output
+    assert stat.S_IMODE((schedule_home / "schedules" / "CHN.csv").stat().st_mode) == 0o644
+    f.write_text("tariff_line,description,base_rate,category\n52051200,yarn,5,A0\n10063010,rice,0,E\n")
+    r = CliRunner().invoke(main, ["schedule", "import", str(f), "--party", "CHN"])
+    assert r.exit_code == 0 and "fractions" not in r.output
+
+
+@pytest.mark.slow
+def test_xlsx_export_of_every_mart_is_streamed_fast_and_complete(sample_home, tmp_path):
+    """Every mart in one workbook within the budget (60 s, 500 MB on the sample; some slack for a loaded box),
+    each sheet holding exactly its table's rows, and nothing but the workbook left in the folder."""
+    import os
+    import re
+    import time
+    import zipfile
+
+    if not Path("/proc/self/status").exists():
+        pytest.skip("needs /proc to measure peak memory")
+
+    import duckdb
+
+    home, _, _ = sample_home
+    script = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from tradeflow.cli import main\n"
+        "r = CliRunner().invoke(main, ['export', '--format', 'xlsx', '--output', sys.argv[1]])\n"
+        "print(r.output)\n"
+        # VmHWM: this process image's peak (ru_maxrss would carry the forking pytest's size across exec)
+        "hwm = [ln for ln in open('/proc/self/status') if ln.startswith('VmHWM')][0].split()[1]\n"
+        "print('maxrss_kb', hwm)\n"
+        "sys.exit(r.exit_code)\n"
+    )
+    started = time.monotonic()
+    res = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "TRADEFLOW_HOME": str(home)})
+    elapsed = time.monotonic() - started
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert elapsed < 90, f"{elapsed:.0f} s"
+    rss_mb = int(res.stdout.split("maxrss_kb")[1]) / 1024
+    assert rss_mb < 500, f"{rss_mb:.0f} MB"
+    conn = duckdb.connect(str(home / "published" / "tradeflow.duckdb"), read_only=True)
+    counts = dict(conn.execute("SELECT table_name, estimated_size FROM duckdb_tables() WHERE schema_name = 'marts'")
+                  .fetchall())
+    conn.close()
+    for t, n in counts.items():
+        assert f"  {t}: {n:,} rows" in res.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tradeflow_marts.xlsx"]
+    with zipfile.ZipFile(tmp_path / "tradeflow_marts.xlsx") as z:
+        dims = [re.search(rb'<dimension ref="A1(?::[A-Z]+(\d+))?"', z.read(f"xl/worksheets/sheet{i}.xml")[:2000])
+                for i in range(1, len(counts) + 1)]
+    assert sorted(int(d.group(1) or 1) - 1 for d in dims) == sorted(counts.values())
+
+
+def test_csv_schedule_with_formula_text_says_so(schedule_home, tmp_path):
+    f = tmp_path / "formula.csv"
+    f.write_text("tariff_line,description,base_rate,category\n52051200,yarn,=B1*2,A0\n")
+    r = CliRunner().invoke(main, ["schedule", "import", str(f), "--party", "CHN"])
+    assert r.exit_code == 1 and "row 2, field base_rate: '=B1*2' is a spreadsheet formula" in r.output

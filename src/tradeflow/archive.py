@@ -6,9 +6,14 @@ Layout under ``$TRADEFLOW_HOME/raw``::
     manifest.jsonl                     one JSON line per request (URL and params without any key)
 
 Bodies are written before anything parses them. An object is written to a temporary file
-and renamed into place, so a killed process never leaves a half-written object; a torn last
-manifest line is skipped with a warning. ``--source archive`` rebuilds the warehouse from
-this folder alone.
+and renamed into place, so a killed process never leaves a half-written object. Every body
+read for a build is re-hashed: one whose content does not match its sha256 name (bit flip,
+truncated gzip, swapped file) or that is missing stops the build, naming the object and the
+request. The manifest is read strictly: only a torn line left by a killed writer (the last
+line, or one the next writer marked with a repair row) is skipped, with a warning; any other
+unreadable line (bad JSON, not UTF-8, wrong fields) is an error naming ``file:line``.
+``--source archive`` rebuilds the warehouse from this folder alone; ``tradeflow verify``
+re-hashes every object and re-reads every manifest line.
 """
 
 from __future__ import annotations
@@ -24,10 +29,20 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tradeflow.errors import TradeflowError
+
 log = logging.getLogger(__name__)
+
+
+class ArchiveError(TradeflowError):
+    """The raw archive is damaged: a manifest line or an object (the message names which)."""
+
 
 #: Manifest dataset of batch-completion rows.
 BATCHES = "tradeflow.batch"
+
+#: Key of the row the next writer appends after a torn line (so that line is known to be torn, not corrupt).
+REPAIR_KEY = "_torn_line_repaired"
 
 #: Query parameter names that carry credentials and are never stored.
 SECRET_PARAMS = frozenset({"subscription-key", "subscriptionkey", "apikey", "api_key", "token", "key", "ocp-apim-subscription-key"})
@@ -81,6 +96,9 @@ class RawArchive:
         """Store ``body`` (idempotent) and return its sha256."""
         sha = hashlib.sha256(body).hexdigest()
         path = self.object_path(sha)
+        if path.exists() and not self._intact(sha):  # the same body again heals a damaged object
+            log.warning("archive object %s was damaged; rewritten from a fresh copy of its body", path)
+            path.unlink()
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -102,7 +120,8 @@ class RawArchive:
             if fh.tell() > 0:  # a process killed mid-line left no newline: start a fresh line
                 fh.seek(-1, os.SEEK_END)
                 if fh.read(1) != b"\n":
-                    fh.write(b"\n")
+                    # ...and say so, so readers skip that torn line instead of calling it corruption
+                    fh.write(b"\n" + json.dumps({REPAIR_KEY: now_utc()}).encode() + b"\n")
         with open(self.manifest_path, "a", encoding="utf-8") as fh:
             for e in entries:
                 fh.write(json.dumps(asdict(e), sort_keys=True, separators=(",", ":")) + "\n")
@@ -163,21 +182,95 @@ class RawArchive:
     def object_path(self, sha: str) -> Path:
         return self.objects / sha[:2] / f"{sha}.json.gz"
 
-    def read_body(self, sha: str) -> bytes:
-        return gzip.decompress(self.object_path(sha).read_bytes())
+    def read_body(self, sha: str, entry: ManifestEntry | None = None) -> bytes:
+        """The body named ``sha``, re-hashed: a missing, truncated or altered object raises ArchiveError."""
+        path = self.object_path(sha)
+        where = f"object {path}" + (f" (request {describe_request(entry)})" if entry is not None else "")
+        try:
+            body = gzip.decompress(path.read_bytes())
+        except FileNotFoundError:
+            raise ArchiveError(f"{where} is missing from the archive") from None
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise ArchiveError(f"{where} is not a readable gzip body ({exc})") from None
+        actual = hashlib.sha256(body).hexdigest()
+        if actual != sha:
+            raise ArchiveError(f"{where} does not match its sha256 name: its content hashes to {actual[:16]}…")
+        return body
+
+    def _intact(self, sha: str) -> bool:
+        try:
+            self.read_body(sha)
+            return True
+        except ArchiveError:
+            return False
+
+    def verify_objects(self, entries: Iterable[ManifestEntry]) -> int:
+        """Re-hash the body of every entry (what a build reads); the first bad one raises ArchiveError."""
+        n = 0
+        for sha, e in {e.sha256: e for e in entries}.items():
+            self.read_body(sha, e)
+            n += 1
+        return n
 
     def entries(self) -> Iterator[ManifestEntry]:
-        """All manifest rows in the order written; a torn trailing line is skipped."""
+        """All manifest rows in the order written.
+
+        A torn line (killed writer) is skipped with a warning when it is the last line or the
+        next writer marked it; any other unreadable line raises ArchiveError naming file:line."""
         if not self.manifest_path.exists():
             return
-        with open(self.manifest_path, encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
+        with open(self.manifest_path, "rb") as fh:
+            lines = fh.read().split(b"\n")
+        last = len(lines)
+        while last > 0 and not lines[last - 1].strip():
+            last -= 1
+        for lineno, raw in enumerate(lines[:last], 1):
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw.decode("utf-8"))
+                if isinstance(row, dict) and set(row) == {REPAIR_KEY}:
                     continue
-                try:
-                    yield ManifestEntry(**json.loads(line))
-                except (json.JSONDecodeError, TypeError) as exc:
-                    log.warning("manifest %s line %d unreadable, skipped: %s", self.manifest_path, lineno, exc)
+                if not isinstance(row, dict):
+                    raise TypeError(f"a JSON {type(row).__name__}, not an object")
+                yield ManifestEntry(**row)
+            except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
+                what = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc).splitlines()[0]
+                torn = lineno == last or _is_repair(lines[lineno] if lineno < len(lines) else b"")
+                if torn:
+                    log.warning("manifest %s:%d is a torn line (a writer was killed), skipped: %s",
+                                self.manifest_path, lineno, what)
+                    continue
+                raise ArchiveError(f"{self.manifest_path}:{lineno}: unreadable manifest line ({what}); the archive is "
+                                   "damaged: restore the file from a backup, or delete that line if it is a write torn "
+                                   "by a killed run (its request is fetched again by the next refresh)") from None
+
+    def verify(self) -> VerifyReport:
+        """Re-read every manifest line and re-hash every object (``tradeflow verify``)."""
+        report = VerifyReport(root=str(self.root))
+        try:
+            entries = list(self.entries())
+        except ArchiveError as exc:
+            report.problems.append(str(exc))
+            return report
+        report.manifest_rows = len(entries)
+        by_sha: dict[str, ManifestEntry] = {}
+        for e in entries:
+            by_sha.setdefault(e.sha256, e)
+        for sha, e in sorted(by_sha.items()):
+            try:
+                self.read_body(sha, e)
+                report.objects_ok += 1
+            except ArchiveError as exc:
+                report.problems.append(str(exc))
+        on_disk = {p.name.removesuffix(".json.gz") for p in self.objects.glob("*/*.json.gz")} if self.objects.is_dir() else set()
+        for sha in sorted(on_disk - set(by_sha)):  # not referenced: still must be what its name says
+            try:
+                self.read_body(sha)
+                report.unreferenced += 1
+            except ArchiveError as exc:
+                report.problems.append(str(exc))
+        return report
 
     def complete_batch(self, batch: str, partition: dict, release: dict, request_ids: list[str]) -> None:
         """Declare every response of one partition fetch archived and sound.
@@ -199,7 +292,7 @@ class RawArchive:
         """The batches the warehouse is built from: batch id → (completion row, its bodies), oldest first.
 
         A batch counts only when its completion row lists request ids each of which has a good,
-        uncapped body *in that batch* whose object is in the archive. Of several such batches for
+        uncapped body *in that batch*. Of several such batches for
         the same partition and release vintage (a retry, a second run the same day), the newest
         wins, so every record of a vintage is loaded exactly once. The same bytes fetched again
         by a later batch count for that batch: an identical retry body is never lost.
@@ -245,7 +338,7 @@ class RawArchive:
             listed = self._listed(done)
             if listed is None:
                 continue
-            missing = [r for r in listed if r not in bodies or not self.object_path(bodies[r].sha256).exists()]
+            missing = [r for r in listed if r not in bodies]
             if missing:
                 log.warning("batch %s (%s) is incomplete: %d listed response(s) have no usable body; not loaded",
                             batch, done.partition, len(missing))
@@ -260,11 +353,39 @@ class RawArchive:
 
     def _listed(self, done: ManifestEntry) -> list[str] | None:
         """The request ids a batch-completion row lists (None: its body cannot be read)."""
+        body = self.read_body(done.sha256, done)  # a missing or damaged object raises ArchiveError
         try:
-            return sorted(set(json.loads(self.read_body(done.sha256))["request_ids"]))
-        except Exception as exc:  # noqa: BLE001 - any unreadable batch body makes that batch unusable
+            return sorted(set(json.loads(body)["request_ids"]))
+        except (ValueError, KeyError, TypeError) as exc:
             log.warning("batch %s: list of responses unreadable (%s); not loaded", done.params.get("batch"), exc)
             return None
+
+
+@dataclass
+class VerifyReport:
+    root: str
+    manifest_rows: int = 0
+    objects_ok: int = 0
+    unreferenced: int = 0  # objects no manifest row names (a fetch killed between body and row)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _is_repair(raw: bytes) -> bool:
+    try:
+        row = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(row, dict) and set(row) == {REPAIR_KEY}
+
+
+def describe_request(e: ManifestEntry) -> str:
+    """A request in words (dataset, URL and parameters; never a key)."""
+    query = "&".join(f"{k}={v}" for k, v in sorted(e.params.items()))
+    return f"{e.dataset} {e.url}" + (f"?{query}" if query else "")
 
 
 def now_utc() -> str:

@@ -55,6 +55,7 @@ def refresh(source: str, years: str, verbose: bool) -> None:
     if years:
         parse_years(years)
     settings = Settings.from_env()
+    settings.check_home(write=True)  # before the slow import of the code location
     log = logging.getLogger("tradeflow")
     log.setLevel(logging.INFO)
     log.addHandler(RichHandler(console=console, show_path=False, show_time=False))
@@ -125,7 +126,9 @@ def report(self_contained: bool) -> None:
 @click.option("--file", "-f", "file", type=click.File("r"), help="Read the query from a file (- for standard input).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 def sql(query: str | None, file, fmt: str) -> None:
-    """Run a read-only SQL QUERY (or --file) against the latest published snapshot."""
+    """Run one read-only SQL QUERY (or --file) against the latest published snapshot.
+
+    Sandboxed by DuckDB itself: no file, URL, extension or setting can be touched (see README, "Data safety")."""
     from tradeflow.query import run_readonly
 
     if file is not None:
@@ -133,7 +136,9 @@ def sql(query: str | None, file, fmt: str) -> None:
     if not query:
         raise TradeflowError("give a QUERY or --file PATH (e.g. tradeflow sql -f sql/examples/01_top_exports_each_way.sql)")
 
-    columns, rows = run_readonly(Settings.from_env(), query)
+    settings = Settings.from_env()
+    settings.check_home(write=False)
+    columns, rows = run_readonly(settings, query)
     if fmt == "csv":
         w = csv.writer(sys.stdout)
         w.writerow(columns)
@@ -148,11 +153,14 @@ def sql(query: str | None, file, fmt: str) -> None:
 
 
 @main.command()
-def status() -> None:
+@click.option("--verify", is_flag=True, help="Also re-hash every archived object (same as `tradeflow verify`).")
+def status(verify: bool) -> None:
     """What is loaded, data vintages, the last run and any failed checks."""
     from tradeflow.status import collect
 
-    report = collect(Settings.from_env())
+    settings = Settings.from_env()
+    settings.check_home(write=False)
+    report = collect(settings)
     out = Console()
     out.print(f"[bold]Warehouse[/] {report['snapshot']}", highlight=False)
     if report["tables"]:
@@ -171,6 +179,35 @@ def status() -> None:
                       f"{c.get('failed_rows', '?')} row(s); sample {c.get('sample', [])[:5]}", highlight=False)
     else:
         out.print("[bold]Last run[/] none recorded")
+    pub = report.get("last_publish")
+    if pub:
+        used = "; ".join(f"{d} " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+                         for d, kinds in sorted(pub.inputs.items()))
+        out.print(f"[bold]Last publish[/] {pub.finished_at} (built from {used or 'no archived requests'})", highlight=False)
+    if verify:
+        _print_verify(settings, out)
+
+
+@main.command()
+def verify() -> None:
+    """Re-hash every object of the raw archive and re-read every manifest line."""
+    settings = Settings.from_env()
+    settings.check_home(write=False)
+    _print_verify(settings, Console())
+
+
+def _print_verify(settings: Settings, out: Console) -> None:
+    from tradeflow.archive import RawArchive
+
+    report = RawArchive(settings.raw_dir).verify()
+    for problem in report.problems:
+        out.print(f"  [red]✗[/] {problem}", highlight=False, soft_wrap=True)
+    if not report.ok:
+        raise TradeflowError(f"the raw archive {settings.raw_dir} is damaged: {len(report.problems)} problem(s) "
+                             "listed above; a refresh that fetches the same bodies again rewrites damaged objects")
+    out.print(f"[bold]Archive[/] {settings.raw_dir}: {report.manifest_rows} manifest rows, {report.objects_ok} objects "
+              f"re-hashed and intact" + (f", {report.unreferenced} not in the manifest" if report.unreferenced else ""),
+              highlight=False)
 
 
 @main.group()
@@ -184,7 +221,8 @@ def schedule() -> None:
 @click.option("--hs-version", default="HS2017", show_default=True, help="HS version of the tariff lines.")
 @click.option("--categories", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML table of staging categories, if the file's categories differ from the built-in ones.")
-def schedule_import(file: Path, party: str, hs_version: str, categories: Path | None) -> None:
+@click.option("--sheet", default=None, help="XLSX: the sheet holding the schedule (needed when several sheets could).")
+def schedule_import(file: Path, party: str, hs_version: str, categories: Path | None, sheet: str | None) -> None:
     """Validate FILE (CSV or XLSX: tariff_line, description, base_rate, category) and load it for PARTY.
 
     A file that fails validation changes nothing; the next `tradeflow refresh` uses the new schedule.
@@ -193,8 +231,11 @@ def schedule_import(file: Path, party: str, hs_version: str, categories: Path | 
     from tradeflow.fta.schedule import import_schedule
 
     settings = Settings.from_env()
-    path, n, note = import_schedule(settings, file, party, hs_version, categories)
-    click.echo(f"loaded {n} lines for {party} into {path}{note}; run `tradeflow refresh` to rebuild the indicators")
+    settings.check_home(write=True)
+    path, n, notes = import_schedule(settings, file, party, hs_version, categories, sheet=sheet)
+    for note in notes:
+        console.print(f"[yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
+    click.echo(f"loaded {n} lines for {party} into {path}; run `tradeflow refresh` to rebuild the indicators")
 
 
 @main.command()
@@ -205,8 +246,12 @@ def export(fmt: str, tables: tuple[str, ...], output: Path) -> None:
     """Write marts tables as CSV or Parquet files, or one XLSX workbook with a sheet per table."""
     from tradeflow.export import export_marts
 
-    for path in export_marts(Settings.from_env(), fmt, list(tables), output):
+    settings = Settings.from_env()
+    settings.check_home(write=False)
+    for path, counts in export_marts(settings, fmt, list(tables), output):
         click.echo(str(path))
+        for name, n in counts.items():
+            click.echo(f"  {name}: {n:,} rows")
 
 
 @main.command()

@@ -78,6 +78,10 @@ def ingest_comtrade(settings: Settings, source: str, keys: list[str] | None = No
         if result.failed and not archive.loadable("comtrade.final"):
             raise SourceError(result.failure_summary())  # nothing at all to build from
         return result
+    elif source == "archive":
+        from tradeflow.warehouse.snapshot import check_archive_complete
+
+        check_archive_complete(settings.home, archive)
     if not archive.loadable("comtrade.final"):
         raise ParseError(f"the raw archive {archive.root} holds no usable UN Comtrade responses")
     return result

@@ -1,7 +1,9 @@
-"""The run ledger: one JSON line per refresh, read by ``tradeflow status``.
+"""The run ledger: one JSON line per refresh and one per publish, read by ``tradeflow status``.
 
 Written by whoever ran the refresh (the CLI, or a Dagster run-status sensor for scheduled
-runs), so the status is known without opening the Dagster instance.
+runs), so the status is known without opening the Dagster instance. The publish step writes
+its own line (``kind = "publish"``, with the archive inputs of the build) the moment the new
+snapshot is in place, so a run killed after publishing still leaves its publish on record.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class RunRecord:
     failed_checks: list[dict] = field(default_factory=list)  # {"asset", "check", "severity", "description", ...}
     assets: dict[str, dict] = field(default_factory=dict)  # asset key → metadata
     origin: str = "cli"
+    kind: str = "run"  # "run" (a whole refresh) or "publish" (a snapshot was published)
+    inputs: dict[str, dict[str, int]] = field(default_factory=dict)  # publish: dataset → {"live"|"sample": requests}
 
 
 def ledger_path(home: Path) -> Path:
@@ -44,9 +48,19 @@ def runs(home: Path) -> list[RunRecord]:
     if not path.exists():
         return []
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_bytes().decode("utf-8", errors="replace").splitlines():
         try:
             out.append(RunRecord(**json.loads(line)))
-        except (json.JSONDecodeError, TypeError):
+        except (json.JSONDecodeError, TypeError, UnicodeDecodeError):
             continue  # a torn line from a killed process
     return out
+
+
+def last_run(home: Path) -> RunRecord | None:
+    found = [r for r in runs(home) if r.kind == "run"]
+    return found[-1] if found else None
+
+
+def last_publish(home: Path) -> RunRecord | None:
+    found = [r for r in runs(home) if r.kind == "publish"]
+    return found[-1] if found else None

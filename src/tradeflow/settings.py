@@ -53,6 +53,27 @@ class Settings:
     def raw_dir(self) -> Path:
         return self.home / "raw"
 
+    def check_home(self, write: bool) -> None:
+        """Fail fast, in one line, when ``TRADEFLOW_HOME`` cannot serve: a file, or (for commands
+        that write) a folder this account cannot write or create."""
+        home = self.home
+        if home.exists() and not home.is_dir():
+            raise ConfigError(f"TRADEFLOW_HOME={home} is a file, not a folder: point it at a data folder")
+        if not write:
+            return
+        probe = home
+        while not probe.exists():  # the nearest existing ancestor must let us create the rest
+            probe = probe.parent
+        if not probe.is_dir():
+            raise ConfigError(f"TRADEFLOW_HOME={home}: {probe} is a file, not a folder")
+        if not os.access(probe, os.W_OK | os.X_OK):
+            what = "is read-only for this account" if probe == home else f"cannot be created ({probe} is read-only)"
+            raise ConfigError(f"TRADEFLOW_HOME={home} {what}: tradeflow needs to write its warehouse and archive there")
+        for sub in ("raw", "published", "schedules", "raw/objects"):
+            p = home / sub
+            if p.exists() and (not p.is_dir() or not os.access(p, os.W_OK | os.X_OK)):
+                raise ConfigError(f"TRADEFLOW_HOME: {p} is not a writable folder")
+
     def secrets(self) -> list[str]:
         """Values that must never appear in anything tradeflow writes."""
         return [s for s in (self.comtrade_api_key,) if s]

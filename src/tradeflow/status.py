@@ -29,5 +29,5 @@ def collect(settings: Settings) -> dict:
                 tables.append((name, *("" if v is None else v for v in rows)))
         finally:
             conn.close()
-    history = runlog.runs(settings.home)
-    return {"snapshot": str(settings.snapshot), "tables": tables, "last_run": history[-1] if history else None}
+    return {"snapshot": str(settings.snapshot), "tables": tables, "last_run": runlog.last_run(settings.home),
+            "last_publish": runlog.last_publish(settings.home)}

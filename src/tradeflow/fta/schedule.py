@@ -13,6 +13,12 @@ The HS version of the codes is declared on import (``--hs-version``, default HS2
 vintage of the Phase-II schedules). Validation rejects, with the row and field: duplicate
 lines, rates out of range, unknown categories, malformed codes, and lines whose HS6 is not in
 the declared HS version. A rejected file changes nothing: the schedule loaded before stays.
+
+XLSX: the sheet whose header holds these columns is read; a workbook with several such
+sheets is refused (naming them) unless ``--sheet NAME`` picks one. A formula cell is read as
+the result Excel stored with it (and said so); one with no stored result is an error. A code
+that was stored as a number and lost its leading zero is reported as such. Rates that all
+look like fractions (every rate ≤ 1, some non-zero) are loaded with a warning: rates are percent.
 """
 
 from __future__ import annotations
@@ -111,12 +117,66 @@ def load_categories(path: Path | None = None) -> dict[str, dict[str, Category]]:
     return out
 
 
-def read_schedule(path: Path) -> pd.DataFrame:
-    """Read a CSV or XLSX schedule as text columns (validation happens in validate_schedule)."""
+def _cell_text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[str]]:
+    """The schedule sheet of a workbook as text, plus notes on formula cells read as stored results."""
+    import openpyxl
+
+    formulas = openpyxl.load_workbook(path, data_only=False)
+    values = openpyxl.load_workbook(path, data_only=True)
+
+    def header(ws) -> list[str]:
+        first = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+        return [_cell_text(c).strip().lower() for c in first]
+
+    if sheet is not None:
+        if sheet not in values.sheetnames:
+            raise ScheduleError(f"{path}: no sheet {sheet!r}; the workbook has {values.sheetnames}")
+        name = sheet
+    else:
+        candidates = [n for n in values.sheetnames if all(c in header(values[n]) for c in COLUMNS)]
+        if len(candidates) > 1:
+            raise ScheduleError(f"{path}: {len(candidates)} sheets hold schedule columns ({', '.join(candidates)}); "
+                                "say which with --sheet NAME (or merge them into one sheet)")
+        name = candidates[0] if candidates else values.sheetnames[0]
+    ws_f, ws_v = formulas[name], values[name]
+    cols = header(ws_v)
+    rows, notes, empty = [], [], []
+    for r, (frow, vrow) in enumerate(zip(ws_f.iter_rows(min_row=2), ws_v.iter_rows(min_row=2, values_only=True)), 2):
+        for c, (fcell, v) in enumerate(zip(frow, vrow)):
+            if c < len(cols) and cols[c] in COLUMNS and fcell.data_type == "f":
+                (empty if v is None else notes).append(f"row {r}, field {cols[c]}: {fcell.value}")
+        rows.append([_cell_text(v) for v in vrow])
+    if empty:
+        more = f" (and {len(empty) - 1} more)" if len(empty) > 1 else ""
+        raise ScheduleError(f"{path} sheet {name!r}: {empty[0]} is a formula with no stored result{more}; "
+                            "open and save the workbook in Excel, or paste the values, then import again")
+    if notes:
+        more = f" (and {len(notes) - 1} more)" if len(notes) > 1 else ""
+        notes = [f"{path} sheet {name!r}: {len(notes)} formula cell(s) read as the results stored with them, "
+                 f"e.g. {notes[0]}{more}"]
+    width = max([len(cols), *map(len, rows)]) if rows else len(cols)
+    names = [c or f"column_{i + 1}" for i, c in enumerate(cols + [""] * (width - len(cols)))]
+    df = pd.DataFrame([row + [""] * (width - len(row)) for row in rows], columns=names, dtype=str)
+    return df, notes
+
+
+def read_schedule(path: Path, sheet: str | None = None) -> pd.DataFrame:
+    """Read a CSV or XLSX schedule as text columns (validation happens in validate_schedule).
+
+    Notes for the user (formula cells read as stored results) are in ``df.attrs["notes"]``."""
     path = Path(path)
+    notes: list[str] = []
     try:
         if path.suffix.lower() in (".xlsx", ".xlsm"):
-            df = pd.read_excel(path, dtype=str, engine="openpyxl")
+            df, notes = _read_xlsx(path, sheet)
         elif path.suffix.lower() == ".csv":
             df = pd.read_csv(path, dtype=str, keep_default_na=False)
         else:
@@ -129,7 +189,9 @@ def read_schedule(path: Path) -> pd.DataFrame:
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ScheduleError(f"{path}: missing column(s) {missing}; expected {COLUMNS}")
-    return df[COLUMNS].fillna("")
+    out = df[COLUMNS].fillna("")
+    out.attrs["notes"] = notes
+    return out
 
 
 def validate_schedule(df: pd.DataFrame, party: str, categories: dict[str, Category], known_hs6: set[str] | None,
@@ -154,8 +216,17 @@ def validate_schedule(df: pd.DataFrame, party: str, categories: dict[str, Catego
             more = f" (and {int(mask.sum()) - 1} more rows)" if mask.sum() > 1 else ""
             raise ScheduleError(f"{where}: row {first['row']}, field {field}: {why(value)}{more}")
 
-    fail(~out["tariff_line"].str.fullmatch(r"\d{8}"), "tariff_line", lambda v: f"{v!r} is not an 8-digit tariff line")
-    fail(out["base_rate"].isna(), "base_rate", lambda v: f"{v!r} is not a number")
+    def not_a_line(v) -> str:
+        code = str(v).replace(".", "").replace(" ", "")
+        if code.isdigit() and len(code) == 7:
+            return (f"{v!r} is not an 8-digit tariff line: it looks like a number that lost its leading zero "
+                    f"(0{code}?); store tariff lines as text")
+        return f"{v!r} is not an 8-digit tariff line"
+
+    fail(~out["tariff_line"].str.fullmatch(r"\d{8}"), "tariff_line", not_a_line)
+    fail(out["base_rate"].isna(), "base_rate",
+         lambda v: f"{v!r} is a spreadsheet formula, not a number: save the computed values (paste values) and "
+                   "import again" if str(v).startswith("=") else f"{v!r} is not a number")
     fail((out["base_rate"] < 0) | (out["base_rate"] > 1000), "base_rate", lambda v: f"{v} is outside 0–1000 %")
     fail(~out["category"].isin(list(categories)), "category",
          lambda v: f"{v!r} is not a {party} category ({', '.join(categories)})")
@@ -177,6 +248,7 @@ def store_schedule(home: Path, party: str, schedule: pd.DataFrame, hs_version: s
     os.close(fd)
     try:
         frame.to_csv(tmp, index=False)
+        os.chmod(tmp, _file_mode())  # readable by analysts on other accounts (0644 under the usual umask)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -235,13 +307,33 @@ def known_hs6_codes(snapshot: Path, hs_version: str) -> tuple[set[str], str]:
     return {c for c, _ in rows}, ("the sample's codes only" if sources == {"sample"} else "the full nomenclature")
 
 
-def import_schedule(settings, file: Path, party: str, hs_version: str, categories_file: Path | None):
-    """Validate and store a user's schedule; returns (stored path, lines, note)."""
+def _file_mode() -> int:
+    from tradeflow.warehouse.snapshot import file_mode
+
+    return file_mode()
+
+
+def fraction_warning(clean: pd.DataFrame, where: str) -> str | None:
+    """A warning when every rate is ≤ 1 and some are not zero: they look like fractions, not percent."""
+    rates = clean["base_rate"]
+    if len(rates) and (rates <= 1).all() and (rates > 0).any():
+        return (f"{where}: every base_rate is at most 1 (largest {rates.max():g}): they look like fractions, but "
+                f"rates are percent ({rates.max():g} is read as {rates.max():g} %, not {rates.max() * 100:g} %); "
+                "if they are fractions, multiply them by 100 and import again")
+    return None
+
+
+def import_schedule(settings, file: Path, party: str, hs_version: str, categories_file: Path | None,
+                    sheet: str | None = None):
+    """Validate and store a user's schedule; returns (stored path, lines, warnings)."""
     categories = load_categories(categories_file)
     if party not in categories:
         raise ScheduleError(f"{categories_file or 'categories.yaml'}: no categories for {party}")
+    if sheet is not None and Path(file).suffix.lower() not in (".xlsx", ".xlsm"):
+        raise ScheduleError(f"--sheet applies to XLSX workbooks; {file} is not one")
     known, coverage = known_hs6_codes(settings.snapshot, hs_version)
-    df = read_schedule(file)
+    df = read_schedule(file, sheet)
+    notes = list(df.attrs.get("notes", []))
     try:
         clean = validate_schedule(df, party, categories[party], known, str(file))
     except ScheduleError as exc:
@@ -253,7 +345,14 @@ def import_schedule(settings, file: Path, party: str, hs_version: str, categorie
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".categories-")
         os.close(fd)
-        Path(tmp).write_text(Path(categories_file).read_text(encoding="utf-8"), encoding="utf-8")
-        os.replace(tmp, target)
+        try:
+            Path(tmp).write_text(Path(categories_file).read_text(encoding="utf-8"), encoding="utf-8")
+            os.chmod(tmp, _file_mode())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    if warning := fraction_warning(clean, str(file)):
+        notes.append(warning)
     path = store_schedule(settings.home, party, clean, hs_version, source=str(Path(file).name))
-    return path, len(clean), ""
+    return path, len(clean), notes

@@ -44,11 +44,13 @@ WORLD_MAX_AGE_DAYS = 30
 def stored_releases(archive: RawArchive) -> dict[tuple, dict]:
     """Release of the newest *loadable* batch per (reporter, freq, period); reporter "all" for world queries.
 
-    Only batches whose every body can be loaded count, so a period whose data are not actually
-    in the archive is never skipped as unchanged.
+    Only batches whose every body is archived and loadable count, so a period whose data are not
+    actually in the archive is never skipped as unchanged.
     """
     out: dict[tuple, dict] = {}
-    for done, _ in archive.loadable_batches().values():  # oldest first: the newest wins
+    for done, bodies in archive.loadable_batches().values():  # oldest first: the newest wins
+        if not all(archive.object_path(e.sha256).exists() for e in bodies):
+            continue  # a body went missing: fetch the period again (storing it heals the archive)
         p = done.partition
         if {"reporter", "freq", "period"} <= p.keys():
             rep = p["reporter"] if p["reporter"] == "all" else int(p["reporter"])

@@ -66,7 +66,7 @@ def tariff_frame(archive: RawArchive, entries: list[ManifestEntry]) -> pd.DataFr
     """All archived TRAINS bodies as one long table (what ``raw.wits_tariffs`` is built from)."""
     frames = []
     for e in entries:
-        doc = json.loads(archive.read_body(e.sha256))
+        doc = json.loads(archive.read_body(e.sha256, e))
         f = read_sdmx_json(doc, where=e.url)
         prepared = str(doc.get("header", {}).get("prepared") or "")[:10]  # the dataset's preparation date
         f["request_id"], f["vintage"], f["is_sample"] = e.request_id, prepared or e.fetched_at[:10], e.is_sample

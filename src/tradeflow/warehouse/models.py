@@ -193,7 +193,10 @@ def _build_from_frames(conn: duckdb.DuckDBPyConnection, models: dict[str, str], 
         try:
             counts[model] = build(conn, model)
         finally:
-            conn.unregister(frame)
+            try:
+                conn.unregister(frame)
+            except duckdb.Error:  # refused inside an aborted transaction: keep the error that aborted it
+                pass
     return counts
 
 
@@ -205,6 +208,7 @@ def _prefer_live(entries):
 def build_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive) -> dict[str, int]:
     """Load every archived body and reference list; live data, once there are any, supersede the sample."""
     entries = _prefer_live(archive.loadable("comtrade.final"))
+    archive.verify_objects(entries)  # DuckDB reads these files directly: re-hash them first
     schedule, categories = schedules_frame(archive.root.parent)
     baskets = config.baskets()
     frames = {

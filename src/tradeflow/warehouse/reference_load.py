@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 
 import pandas as pd
 
-from tradeflow.archive import ManifestEntry, RawArchive
+from tradeflow.archive import ArchiveError, ManifestEntry, RawArchive
 from tradeflow.reference import seed_path
 from tradeflow.sample.generator import products
 from tradeflow.sources.unsd import COLUMNS as CONCORDANCE_COLUMNS, DATASET as CONCORDANCE, entry_pair, read_workbook
@@ -41,6 +41,8 @@ def _first_readable(name, copies: list[ManifestEntry], read: Callable[[ManifestE
     for i, e in enumerate(copies):
         try:
             return read(e)
+        except ArchiveError:  # a damaged archive object is not an upstream quirk: stop, naming it
+            raise
         except Exception as exc:  # a broken body of any kind: fall back to the previous copy
             older = f"using the copy archived {copies[i + 1].fetched_at}" if i + 1 < len(copies) else "no older copy"
             log.warning("reference %s from %s (archived %s) is unreadable (%s: %s); %s",
@@ -53,7 +55,7 @@ def _lists(archive: RawArchive) -> dict[str, list[ManifestEntry]]:
 
 
 def _results(archive: RawArchive, e: ManifestEntry) -> list[dict]:
-    doc = json.loads(archive.read_body(e.sha256))
+    doc = json.loads(archive.read_body(e.sha256, e))
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
         raise ValueError("no 'results' array")
     return doc["results"]
@@ -127,7 +129,7 @@ def concordance_pairs(archive: RawArchive) -> pd.DataFrame:
     frames = []
     for (newer, older), copies in _copies(archive.loadable(CONCORDANCE), entry_pair).items():
         rows = _first_readable(f"{newer}→{older} correspondence", copies,
-                               lambda e: read_workbook(archive.read_body(e.sha256), where=e.url, newer=newer,
+                               lambda e: read_workbook(archive.read_body(e.sha256, e), where=e.url, newer=newer,
                                                        older=older).to_dict("records"))
         if rows:
             frames.append(pd.DataFrame(rows, columns=CONCORDANCE_COLUMNS).assign(source="unsd"))
