@@ -126,5 +126,6 @@ def test_one_failed_period_publishes_the_others_and_exits_non_zero_naming_it(sto
                          and r["reporterCode"] in (586, 156) and r["aggrLevel"] == 6)
     from tradeflow import runlog
 
-    [last] = runlog.runs(home)
+    [last] = [r for r in runlog.runs(home) if r.kind == "run"]
     assert not last.success and "202103" in last.error
+    assert runlog.last_publish(home) is not None  # ... and the snapshot was published
