@@ -25,6 +25,7 @@ class RefreshOutcome:
     error: str | None = None
     assets: dict[str, dict] = field(default_factory=dict)
     failed_checks: list[dict] = field(default_factory=list)
+    published: bool = False  # the snapshot was rebuilt (also when some periods failed)
 
 
 def run_refresh(source: str, years: str = "", home: str = "", reports_dir: str = "", quiet: bool = True) -> RefreshOutcome:
@@ -69,6 +70,17 @@ def run_refresh(source: str, years: str = "", home: str = "", reports_dir: str =
         outcome.error = f"{failures[0].step_key}: {message}"
     elif not result.success:
         outcome.error = "the run failed (see the Dagster event log)"
+    else:
+        # A source whose periods partly failed: the rest was published, but the run is not a success.
+        incomplete = [c for c in outcome.failed_checks if c["asset"].startswith("archive/") and c["severity"] == "ERROR"]
+        if incomplete:
+            outcome.success = False
+            outcome.error = "; ".join(f"{c['asset']}: {c['description']}" for c in incomplete)
+    outcome.published = "published/snapshot" in outcome.assets
+    secrets = settings.secrets()
+    outcome.error = _scrub(outcome.error, secrets)
+    outcome.failed_checks = [_scrub(c, secrets) for c in outcome.failed_checks]
+    outcome.assets = _scrub(outcome.assets, secrets)
     runlog.append(
         settings.home,
         runlog.RunRecord(
@@ -81,6 +93,21 @@ def run_refresh(source: str, years: str = "", home: str = "", reports_dir: str =
 
 
 _OUR_ERRORS = {cls.__name__ for cls in (TradeflowError, *TradeflowError.__subclasses__())}
+
+
+def _scrub(value, secrets: list[str]):
+    """``value`` with every secret replaced (defence in depth: errors are scrubbed where raised)."""
+    if not secrets or value is None:
+        return value
+    if isinstance(value, str):
+        for s in secrets:
+            value = value.replace(s, "***")
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, secrets) for v in value]
+    return value
 
 
 def _plain(value):

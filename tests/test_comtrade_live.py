@@ -1,6 +1,7 @@
 """The live UN Comtrade client against a local fake server (127.0.0.1 only)."""
 
 import logging
+import time
 
 import duckdb
 import pytest
@@ -12,7 +13,7 @@ from tradeflow.settings import Settings
 from tradeflow.sources.comtrade import ComtradeClient
 from tradeflow.sources.comtrade_query import bilateral_queries
 from tradeflow.sources.comtrade_refresh import refresh_live
-from tradeflow.sources.http import HttpClient, RetryBudget
+from tradeflow.sources.http import CircuitBreaker, HttpClient
 from tradeflow.warehouse.comtrade_load import load_raw
 
 PERIODS = {"2021", "2022", "202101", "202102"}
@@ -24,13 +25,15 @@ def records():
     return sample_records(PERIODS)
 
 
-def client_for(fake, tmp_path, key=None, cap=None, sleeps=None, timeout=(2.0, 5.0), budget=None):
+def client_for(fake, tmp_path, key=None, cap=None, sleeps=None, timeout=(2.0, 5.0), breaker=None, deadline=None):
     settings = Settings.from_env({"TRADEFLOW_HOME": str(tmp_path), "TRADEFLOW_COMTRADE_URL": fake.url,
                                   **({"COMTRADE_API_KEY": key} if key else {})})
     archive = RawArchive(settings.raw_dir)
+    sleeps = sleeps if sleeps is not None else []
     http = HttpClient(headers={"Ocp-Apim-Subscription-Key": key} if key else {}, secrets=settings.secrets(),
                       rate_per_second=1000, timeout=timeout, backoff_initial=0.01, backoff_max=0.05,
-                      sleep=(sleeps.append if sleeps is not None else lambda s: None), budget=budget)
+                      sleep=sleeps.append, clock=lambda: time.monotonic() + sum(sleeps),  # virtual time
+                      breaker=breaker, deadline=deadline)
     return ComtradeClient(settings, archive, http=http, cap=cap), archive
 
 
@@ -47,7 +50,7 @@ def loaded(archive) -> duckdb.DuckDBPyConnection:
 
 def expected_ids(records, reporter, freq, period, modes=(0,)):
     return {_identity(r) for r in records if r["reporterCode"] == reporter and r["freqCode"] == freq
-            and r["period"] == period and r["motCode"] in modes}
+            and r["period"] == period and r["motCode"] in modes and r["aggrLevel"] == 6}  # AG6: no TOTAL
 
 
 def test_cap_reached_splits_until_every_piece_is_complete(records, tmp_path):
@@ -94,23 +97,32 @@ def test_timeout_then_success(records, tmp_path):
         assert entry.status == 200 and client.http.retries == 1
 
 
-def test_retry_budget_ends_with_an_error_naming_the_request_not_the_key(records, tmp_path):
+def test_retries_end_with_an_error_naming_the_request_not_the_key(records, tmp_path):
     with FakeComtrade(records, key=KEY, faults=[Fault("status", status=502, times=99)]) as fake:
-        client, _ = client_for(fake, tmp_path, key=KEY, budget=RetryBudget(total=3))
+        client, _ = client_for(fake, tmp_path, key=KEY)
         with pytest.raises(SourceError) as err:
             client.fetch(query(586, "A", "2022"), {"vintage": "2024-06-30"})
     msg = str(err.value)
-    assert "data/v1/get/C/A/HS" in msg and "period=2022" in msg and "HTTP 502" in msg and "4 attempt" in msg
+    assert "data/v1/get/C/A/HS" in msg and "period=2022" in msg and "HTTP 502" in msg and "6 attempt" in msg
     assert KEY not in msg
 
 
-def test_truncated_json_fails_the_period_and_is_never_loaded(records, tmp_path):
+def test_truncated_json_is_marked_failed_and_fetched_again(records, tmp_path):
     with FakeComtrade(records, faults=[Fault("truncate", path="/preview/")]) as fake:
         client, archive = client_for(fake, tmp_path)
-        with pytest.raises(ParseError, match="unusable response"):
+        [entry] = client.fetch(query(586, "A", "2022"), {"vintage": "2024-06-30"})
+    # archived before parsing, marked failed, then the second answer was good
+    assert [e.ok for e in archive.entries()] == [True, False, True]
+    assert [e.sha256 for e in archive.loadable("comtrade.final")] == [entry.sha256]
+
+
+def test_a_body_truncated_every_time_fails_and_is_never_loaded(records, tmp_path):
+    with FakeComtrade(records, faults=[Fault("truncate", path="/preview/", times=99)]) as fake:
+        client, archive = client_for(fake, tmp_path)
+        with pytest.raises(SourceError, match="unusable response"):
             client.fetch(query(586, "A", "2022"), {"vintage": "2024-06-30"})
     assert archive.loadable("comtrade.final") == []
-    assert [e.ok for e in archive.entries()] == [True, False]  # archived before parsing, then marked failed
+    assert [e.ok for e in archive.entries()] == [True, False] * 6
 
 
 def test_api_error_field_is_a_clear_error(records, tmp_path):
@@ -133,9 +145,9 @@ def test_empty_result_and_extra_fields(records, tmp_path):
 def test_missing_required_field_fails_that_period_only(records, tmp_path):
     with FakeComtrade(records, key=KEY, faults=[Fault("drop_field", path="/data/v1/get/", period="2021")]) as fake:
         client, archive = client_for(fake, tmp_path, key=KEY)
-        with pytest.raises(SourceError, match="primaryValue") as err:
-            refresh_live(client_settings(fake, tmp_path), archive, ["2021", "2022"], client=client)
-        assert "period=2021" in str(err.value)
+        result = refresh_live(client_settings(fake, tmp_path), archive, ["2021", "2022"], client=client)
+    [failed] = result.failed
+    assert failed.startswith("reporter 586 period 2021 (annual): ") and "primaryValue" in failed and "period=2021" in failed
     # 2022 (both reporters) and China's 2021 are complete and loadable; Pakistan's 2021 is not
     done = {(b.partition["reporter"], b.partition["period"]) for b in archive.completed_batches().values()}
     assert done == {(156, "2021"), (156, "2022"), (586, "2022"), ("all", "2021"), ("all", "2022")}
@@ -153,10 +165,11 @@ def test_unchanged_availability_makes_no_data_calls_and_a_revision_is_a_new_vint
         assert first.new_bodies == 2 + 2 * 2 + 2 + 2
         data_calls = fake.data_calls()
         again = refresh_live(client_settings(fake, tmp_path), archive, ["2021", "2021-01", "2021-02"], client=client)
-        assert fake.data_calls() == data_calls and again.new_bodies == 0 and again.skipped_unchanged == 6
+        assert fake.data_calls() == data_calls and again.new_bodies == 0 and again.skipped_unchanged == 6 + 1  # + world 2021
         fake.release[(586, "2021")] = "2025-03-01T08:00:00"  # Pakistan revises 2021
         third = refresh_live(client_settings(fake, tmp_path), archive, ["2021", "2021-01", "2021-02"], client=client)
-        assert third.partitions == ["586/A/2021"] and fake.data_calls() == data_calls + 1
+        # ... and every reporter's World exports for 2021 are fetched again (availability changed): HS6 + TOTAL
+        assert third.partitions == ["586/A/2021", "all/A/2021"] and fake.data_calls() == data_calls + 1 + 2
     conn = loaded(archive)
     vintages = conn.execute("SELECT DISTINCT vintage::VARCHAR FROM raw.comtrade_records WHERE reporterCode=586 AND period='2021' "
                             "AND query_scope = 'reporter' ORDER BY 1").fetchall()

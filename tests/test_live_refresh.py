@@ -25,6 +25,7 @@ def live_env(tmp_path, monkeypatch):
     monkeypatch.setenv("TRADEFLOW_REPORTS_DIR", str(tmp_path / "reports"))
     monkeypatch.setenv("COMTRADE_API_KEY", KEY)
     monkeypatch.setenv("TRADEFLOW_COMTRADE_RATE", "1000")
+    monkeypatch.setenv("TRADEFLOW_WITS_RATE", "1000")
     monkeypatch.setenv("TRADEFLOW_COMTRADE_CAP", "141")  # small cap: the larger bodies must be split
     return tmp_path / "home"
 
@@ -68,11 +69,12 @@ def test_live_refresh_survives_faults_fails_cleanly_and_never_leaks_the_key(stor
         quiet = run()
         assert quiet.success and fake.data_calls() == calls
         assert quiet.assets["archive/wits_tariff_responses"]["calls"] == 0
-        assert quiet.assets["archive/comtrade_responses"]["skipped_unchanged"] == 52
+        assert quiet.assets["archive/comtrade_responses"]["skipped_unchanged"] == 52 + 2  # + world exports 2021, 2022
 
-        # Pakistan revises March 2022, but the new body arrives broken: the run fails, naming the request
+        # Pakistan revises March 2022, but the new body arrives broken every time: the run fails, naming the
+        # period and the request; the rest is published and March 2022 keeps its previous vintage
         fake.release[(586, "202203")] = "2025-05-01T00:00:00"
-        fake.faults.append(Fault("truncate", path="/data/v1/get/", period="202203"))
+        fake.faults.append(Fault("truncate", path="/data/v1/get/", period="202203", times=6))
         broken = run()
         assert not broken.success
         assert "reporter 586 period 202203" in broken.error and "unusable response" in broken.error

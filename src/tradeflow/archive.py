@@ -65,6 +65,7 @@ class ManifestEntry:
     error: str | None = None
     partition: dict = field(default_factory=dict)  # e.g. {"reporter": 586, "freq": "A", "period": "2021"}
     release: dict = field(default_factory=dict)  # dataset release metadata (vintage, release date, ...)
+    capped: bool = False  # True: the body reached the record cap and was split; never loaded
 
     @property
     def is_sample(self) -> bool:
@@ -163,10 +164,19 @@ class RawArchive:
         return entry
 
     def mark_failed(self, entry: ManifestEntry, error: str) -> ManifestEntry:
-        """Append a row saying an archived body turned out unusable (the body stays for forensics)."""
+        """Append a row saying an archived body turned out unusable (the body stays for forensics).
+
+        The mark holds for that body in that batch (``release["batch"]``), or outside any batch.
+        """
         failed = ManifestEntry(**{**asdict(entry), "ok": False, "error": error})
         self.record([failed])
         return failed
+
+    def mark_capped(self, entry: ManifestEntry, note: str) -> ManifestEntry:
+        """Append a row saying a body reached the record cap (it was split; its pieces are loaded instead)."""
+        capped = ManifestEntry(**{**asdict(entry), "capped": True, "error": note})
+        self.record([capped])
+        return capped
 
     # -- reading ---------------------------------------------------------------------------
     def object_path(self, sha: str) -> Path:
@@ -275,29 +285,80 @@ class RawArchive:
         )
 
     def completed_batches(self) -> dict[str, ManifestEntry]:
+        """Every batch-completion row (whether or not its bodies are still loadable)."""
         return {e.params["batch"]: e for e in self.entries() if e.dataset == BATCHES and e.ok}
 
-    def loadable(self, dataset: str | None = None) -> list[ManifestEntry]:
-        """Every distinct good body per request: what the warehouse is built from.
+    def loadable_batches(self) -> dict[str, tuple[ManifestEntry, list[ManifestEntry]]]:
+        """The batches the warehouse is built from: batch id → (completion row, its bodies), oldest first.
 
-        All vintages are kept (staging chooses the newest per period). The same body fetched
-        twice counts once (its first row). A body later marked failed is dropped, a broken
-        body never replaces a good one (its row is simply not ``ok``), and a body from an
-        unfinished batch is held back.
+        A batch counts only when its completion row lists request ids each of which has a good,
+        uncapped body *in that batch*. Of several such batches for
+        the same partition and release vintage (a retry, a second run the same day), the newest
+        wins, so every record of a vintage is loaded exactly once. The same bytes fetched again
+        by a later batch count for that batch: an identical retry body is never lost.
         """
-        seen: dict[tuple[str, str], ManifestEntry] = {}
-        failed: set[tuple[str, str]] = set()
-        for e in self.entries():
-            if dataset and e.dataset != dataset:
+        return self._select(list(self.entries()))[1]
+
+    def loadable(self, dataset: str | None = None) -> list[ManifestEntry]:
+        """Every good body the warehouse is built from.
+
+        Outside batches (sample, reference lists), each distinct body per request counts once (its
+        first row); a body marked failed or capped is dropped. Inside batches, the bodies of
+        :meth:`loadable_batches`. All vintages are kept (staging chooses the newest per period).
+        """
+        plain, batches = self._select(list(self.entries()))
+        out = list(plain) + [e for _, bodies in batches.values() for e in bodies]
+        if dataset:
+            out = [e for e in out if e.dataset == dataset]
+        return sorted(out, key=lambda e: (e.request_id, e.fetched_at, e.sha256))
+
+    def _select(self, rows: list[ManifestEntry]):
+        bad: set[tuple] = set()
+        for e in rows:
+            if not e.ok or e.capped:
+                bad.add((e.request_id, e.sha256, e.release.get("batch")))
+        plain: dict[tuple[str, str], ManifestEntry] = {}
+        by_batch: dict[str, dict[str, ManifestEntry]] = {}
+        completions: dict[str, ManifestEntry] = {}
+        for e in rows:
+            if e.dataset == BATCHES:
+                if e.ok:
+                    completions[e.params["batch"]] = e
                 continue
-            key = (e.request_id, e.sha256)
-            if not e.ok:
-                failed.add(key)
-            elif key not in seen:
-                seen[key] = e
-        done = self.completed_batches()
-        good = [e for k, e in seen.items() if k not in failed and ("batch" not in e.release or e.release["batch"] in done)]
-        return sorted(good, key=lambda e: (e.request_id, e.fetched_at, e.sha256))
+            batch = e.release.get("batch")
+            if not e.ok or e.capped or (e.request_id, e.sha256, batch) in bad:
+                continue
+            if batch is None:
+                plain.setdefault((e.request_id, e.sha256), e)
+            else:
+                by_batch.setdefault(batch, {})[e.request_id] = e  # the last good body of a request in its batch
+        complete: dict[str, tuple[ManifestEntry, list[ManifestEntry]]] = {}
+        for batch, done in completions.items():
+            bodies = by_batch.get(batch, {})
+            listed = self._listed(done)
+            if listed is None:
+                continue
+            missing = [r for r in listed if r not in bodies]
+            if missing:
+                log.warning("batch %s (%s) is incomplete: %d listed response(s) have no usable body; not loaded",
+                            batch, done.partition, len(missing))
+                continue
+            complete[batch] = (done, [bodies[r] for r in listed])
+        newest: dict[tuple[str, str], str] = {}
+        for batch, (done, _) in complete.items():  # manifest order: a later completion is newer
+            key = (json.dumps(done.partition, sort_keys=True, default=str), str(done.release.get("vintage")))
+            newest[key] = batch
+        winners = set(newest.values())
+        return list(plain.values()), {b: v for b, v in complete.items() if b in winners}
+
+    def _listed(self, done: ManifestEntry) -> list[str] | None:
+        """The request ids a batch-completion row lists (None: its body cannot be read)."""
+        body = self.read_body(done.sha256, done)  # a missing or damaged object raises ArchiveError
+        try:
+            return sorted(set(json.loads(body)["request_ids"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("batch %s: list of responses unreadable (%s); not loaded", done.params.get("batch"), exc)
+            return None
 
 
 @dataclass

@@ -12,6 +12,8 @@ import logging
 import sys
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -20,6 +22,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from tradeflow.errors import TradeflowError
+from tradeflow.progress import FetchProgress, installed
 from tradeflow.settings import Settings, parse_years
 
 console = Console(stderr=True)
@@ -60,7 +63,13 @@ def refresh(source: str, years: str, verbose: bool) -> None:
     from pipelines.refresh import run_refresh  # the code location; imported only for this command
 
     started = time.monotonic()
-    with console.status(f"Refreshing from [bold]{source}[/] into {settings.home} …"):
+    if console.is_terminal:
+        with _fetch_progress(source) as fetch:
+            outcome = run_refresh(source, years, quiet=not verbose)
+        if fetch.planned:
+            console.print(f"  fetched {fetch.done}/{fetch.planned} queries: {fetch.calls} calls, {fetch.bodies} bodies, "
+                          f"{fetch.records:,} records", highlight=False)
+    else:  # logs: no progress bar, no spinner
         outcome = run_refresh(source, years, quiet=not verbose)
     for key, meta in outcome.assets.items():
         summary = ", ".join(f"{k}={v}" for k, v in meta.items() if k in ("rows", "calls", "new_bodies", "pages", "skipped_unchanged"))
@@ -68,9 +77,30 @@ def refresh(source: str, years: str, verbose: bool) -> None:
     for check in outcome.failed_checks:
         console.print(f"  [yellow]![/] check {check['asset']}:{check['check']} failed ({check['severity']}): "
                       f"{check.get('failed_rows', '?')} row(s), e.g. {check.get('sample', [])[:3]}", highlight=False)
+    if not outcome.success and outcome.published:
+        raise TradeflowError(f"refresh incomplete (published what arrived): {outcome.error}")
     if not outcome.success:
         raise TradeflowError(f"refresh failed at {outcome.error}")
     console.print(f"Done in {time.monotonic() - started:.1f}s. Reports: {settings.reports_dir / 'index.html'}", highlight=False)
+
+
+@contextmanager
+def _fetch_progress(source: str) -> Iterator[FetchProgress]:
+    """A rich progress bar for long fetches (terminals only): planned vs done queries, calls, bodies, records, ETA."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("calls {task.fields[calls]} · bodies {task.fields[bodies]} · records {task.fields[records]:,}"),
+               TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(f"Refreshing from {source}", total=None, calls=0, bodies=0, records=0)
+
+        def listen(p: FetchProgress) -> None:
+            bar.update(task, total=p.planned or None, completed=p.done, calls=p.calls, bodies=p.bodies,
+                       records=p.records, description=f"Fetching {p.label}" if p.label else f"Refreshing from {source}")
+
+        with installed(FetchProgress(listener=listen)) as fetch:
+            yield fetch
 
 
 @main.command()

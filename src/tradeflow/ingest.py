@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tradeflow.archive import ManifestEntry, RawArchive
-from tradeflow.errors import ConfigError, ParseError
+from tradeflow.errors import ConfigError, ParseError, SourceError
 from tradeflow.periods import period_keys
 from tradeflow.settings import Settings
 
@@ -24,8 +24,21 @@ class IngestResult:
     rows: int = 0
     vintage: str = ""  # newest vintage written by this run
     skipped_unchanged: int = 0
-    failed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # "<what>: <why>", one per period (or request) that failed
     partitions: list[str] = field(default_factory=list)
+    stopped: str | None = None  # why the run stopped calling the source early (circuit open, key refused)
+
+    def failed_names(self) -> list[str]:
+        """What failed, without the why ("reporter 586 period 202203 (monthly)")."""
+        return [f.split(": ", 1)[0] for f in self.failed]
+
+    def failure_summary(self) -> str:
+        """One line: how many failed, which, and the first reason."""
+        names = self.failed_names()
+        shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+        first = self.stopped or (self.failed[0].split(": ", 1)[-1] if self.failed else "")
+        return (f"{len(names)} period(s) failed, the next run retries them: {shown}; "
+                f"first error: {' '.join(first.split())}")
 
     def metadata(self) -> dict:
         return {
@@ -37,6 +50,7 @@ class IngestResult:
             "vintage": self.vintage,
             "skipped_unchanged": self.skipped_unchanged,
             "failed": len(self.failed),
+            "failed_periods": self.failed_names()[:50],
         }
 
 
@@ -60,7 +74,10 @@ def ingest_comtrade(settings: Settings, source: str, keys: list[str] | None = No
         from tradeflow.sources.unsd import refresh_concordances
 
         refresh_concordances(archive)  # UNSD HS correspondence tables; a failure warns, the archived copy stays
-        return refresh_live(settings, archive, keys)
+        result = refresh_live(settings, archive, keys)
+        if result.failed and not archive.loadable("comtrade.final"):
+            raise SourceError(result.failure_summary())  # nothing at all to build from
+        return result
     elif source == "archive":
         from tradeflow.warehouse.snapshot import check_archive_complete
 
@@ -84,9 +101,11 @@ def ingest_wits(settings: Settings, source: str, keys: list[str] | None = None) 
         result.calls = result.new_bodies = len(written)
         result.bytes = sum(e.bytes for e in written)
     elif source == "live":
-        from tradeflow.sources.wits_refresh import refresh_wits
+        from tradeflow.sources.wits_refresh import DATASET, refresh_wits
 
-        return refresh_wits(settings, archive, years)
+        result = refresh_wits(settings, archive, years)
+        if result.failed and not archive.loadable(DATASET):
+            raise SourceError(result.failure_summary())
     return result
 
 

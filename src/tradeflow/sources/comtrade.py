@@ -3,9 +3,11 @@
 With ``COMTRADE_API_KEY`` the keyed endpoints are used (``data/v1/get``, ``data/v1/getDa``;
 key in the ``Ocp-Apim-Subscription-Key`` header); without it the keyless preview
 (``public/v1/preview``), which has no availability endpoint. Every body is archived before it
-is parsed. A response whose record count reaches the endpoint's cap is incomplete: the query
-is split — by HS chapter, then heading, then halves of the code list, then by flow and
-partner — until every piece is under the cap, or the partition fails loudly.
+is parsed; a body that does not parse (truncated, count not matching its data) is marked failed
+and the request is sent again. A response whose record count reaches the endpoint's cap is
+incomplete: it is marked ``capped`` in the manifest (never loaded) and the query is split — by
+HS chapter, then heading, then halves of the code list, then by flow and partner — until every
+piece is under the cap, or the partition fails loudly.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass
 
+from tradeflow import progress
 from tradeflow.archive import ManifestEntry, RawArchive
 from tradeflow.errors import ParseError, SourceError
 from tradeflow.settings import Settings
 from tradeflow.sources.comtrade_query import FinalDataQuery
-from tradeflow.sources.http import HttpClient
+from tradeflow.sources.http import HttpClient, RetryableError
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +76,17 @@ class ComtradeClient:
         self.cap = cap or int(os.environ.get("TRADEFLOW_COMTRADE_CAP", KEYED_CAP if self.keyed else PREVIEW_CAP))
         self._codes: dict[str, list[str]] = {}
         self.records = 0  # records kept (complete pieces only)
+        self.progress = progress.current()
+        self.http.on_call = self.progress.call
 
     # -- availability ----------------------------------------------------------------------
-    def availability(self, freq: str, reporters: list[int], periods: list[str]) -> dict[tuple[int, str], Availability]:
-        """What is published for each (reporter, period); keyed only (None without a key)."""
+    def availability(self, freq: str, reporters: list[int] | None, periods: list[str]) -> dict[tuple[int, str], Availability]:
+        """What is published for each (reporter, period); keyed only. ``reporters=None``: every reporter."""
         out: dict[tuple[int, str], Availability] = {}
         for chunk in (periods[i : i + 12] for i in range(0, len(periods), 12)):
             url = f"{self.base}/data/v1/getDa/C/{freq}/HS"
-            params = {"reportercode": ",".join(map(str, reporters)), "period": ",".join(chunk)}
+            params = {"reportercode": ",".join(map(str, reporters))} if reporters is not None else {}
+            params["period"] = ",".join(chunk)
             entry, doc = self._get_json("comtrade.availability", url, params, partition={"freq": freq})
             for row in _rows(doc):
                 a = _availability(row, entry)
@@ -96,9 +102,14 @@ class ComtradeClient:
         entry, doc = self._get_json("comtrade.final", url, params, partition=query.partition(), release=release)
         if doc["count"] < self.cap:
             self.records += doc["count"]
+            self.progress.answered(doc["count"])
             return [entry]
-        log.info("%s reached the %d-record cap; splitting", self.http.describe(url, params), self.cap)
         pieces = self._split(query, classification or default_classification(int(query.period[:4])))
+        note = f"reached the {self.cap}-record cap; split into {len(pieces)} queries"
+        log.info("%s %s", self.http.describe(url, params), note)
+        self.archive.mark_capped(entry, note)  # incomplete: never loaded
+        self.progress.answered(0)
+        self.progress.plan(len(pieces))
         return [e for piece in pieces for e in self.fetch(piece, release, classification)]
 
     def reference(self, name: str) -> tuple[ManifestEntry, dict]:
@@ -152,24 +163,33 @@ class ComtradeClient:
     # -- one request -----------------------------------------------------------------------
     def _get_json(self, dataset: str, url: str, params: dict, *, partition: dict | None = None,
                   release: dict | None = None, envelope: str = "data") -> tuple[ManifestEntry, dict]:
-        """GET, archive the body, then parse it; a broken body is marked failed and raised."""
-        resp = self.http.get(url, params)
-        entry = self.archive.store(dataset=dataset, source="live", url=url, params=params, status=resp.status,
-                                   body=resp.body, partition=partition, release=release)
-        try:
-            doc = json.loads(resp.body)
-            if not isinstance(doc, dict) or not isinstance(doc.get(envelope), list):
-                raise ValueError(f"no '{envelope}' array in the response")
+        """GET, archive the body, then parse it; a broken body is marked failed and the request sent again.
+
+        An API error in a well-formed body is not retried (it names a bad request): ParseError.
+        """
+        described = self.http.describe(url, params)
+
+        def accept(resp) -> tuple[ManifestEntry, dict]:
+            entry = self.archive.store(dataset=dataset, source="live", url=url, params=params, status=resp.status,
+                                       body=resp.body, partition=partition, release=release)
+            self.progress.body()
+            try:
+                doc = json.loads(resp.body)
+                if not isinstance(doc, dict) or not isinstance(doc.get(envelope), list):
+                    raise ValueError(f"no '{envelope}' array in the response")
+                if envelope == "data" and not doc.get("error"):
+                    if not isinstance(doc.get("count"), int) or doc["count"] != len(doc["data"]):
+                        raise ValueError(f"count {doc.get('count')!r} does not match {len(doc['data'])} records (truncated?)")
+            except ValueError as exc:  # json.JSONDecodeError is a ValueError
+                self.archive.mark_failed(entry, f"{described}: unusable response ({exc})")
+                raise RetryableError(f"unusable response ({exc})") from None
             if doc.get("error"):
-                raise ValueError(f"API error: {doc['error']}")
-            if envelope == "data":
-                if not isinstance(doc.get("count"), int) or doc["count"] != len(doc["data"]):
-                    raise ValueError(f"count {doc.get('count')!r} does not match {len(doc['data'])} records (truncated?)")
-        except ValueError as exc:  # json.JSONDecodeError is a ValueError
-            msg = f"{self.http.describe(url, params)}: unusable response ({exc})"
-            self.archive.mark_failed(entry, msg)
-            raise ParseError(msg) from None
-        return entry, doc
+                msg = f"{described}: API error: {self.http.scrub(str(doc['error']))}"
+                self.archive.mark_failed(entry, msg)
+                raise ParseError(msg)
+            return entry, doc
+
+        return self.http.get(url, params, accept=accept)
 
 
 def _rows(doc: dict) -> list[dict]:

@@ -2,60 +2,60 @@
 
 1. Ask the data-availability endpoint what is published for each (reporter, frequency,
    period) — release date, record count, dataset checksum (keyed API only).
-2. Skip every period whose release matches the one already archived: an unchanged night makes
-   no data calls. Fetch the rest (the first run back-fills everything), monthly transport
-   modes too where the reporter publishes them.
+2. Skip every period whose release matches the one already archived *and loadable*: an
+   unchanged night makes no data calls. Fetch the rest (the first run back-fills everything),
+   monthly transport modes too where the reporter publishes them. Every reporter's exports to
+   the World are fetched again when any reporter's availability for that year changes
+   (keyless: when the stored copy is older than a month).
 3. A period is committed (its batch completed) only when every piece of it is archived and
-   parses; a revision becomes a new vintage beside the old one. Failed periods are reported
-   together at the end and fail the run, so the previous marts stay as they were.
+   parses, and a period that availability lists with records never commits empty; a revision
+   becomes a new vintage beside the old one. A failed period does not hold back the others:
+   they are committed, and the failures are returned in ``IngestResult.failed`` (the next run
+   retries them). If the host is given up (circuit breaker, refused key), the run stops at once.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import uuid
 from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 
-from tradeflow.archive import RawArchive
-from tradeflow.errors import TradeflowError
+from tradeflow.archive import RawArchive, now_utc
+from tradeflow.errors import SourceError, TradeflowError
 from tradeflow.ingest import IngestResult
 from tradeflow.periods import period_keys, to_query
 from tradeflow.settings import Settings
 from tradeflow.sources.comtrade import Availability, ComtradeClient
 from tradeflow.sources.comtrade_query import REPORTERS, bilateral_queries, mode_query, world_exports_queries
-from tradeflow.errors import SourceError
+from tradeflow.sources.http import HostUnavailable
 
 log = logging.getLogger("tradeflow.comtrade")
 
+#: Reference lists kept fresh in the archive, and how old they may get before a re-fetch.
+REFERENCE_LISTS = ("Reporters", "partnerAreas", "H4", "H5", "H6")
+REFERENCE_MAX_AGE_DAYS = 30
+#: Keyless runs (no availability endpoint) re-fetch every reporter's World exports after this long.
+WORLD_MAX_AGE_DAYS = 30
+
 
 def stored_releases(archive: RawArchive) -> dict[tuple, dict]:
-    """The release of the newest completed batch per (reporter, freq, period); reporter "all" for world queries."""
+    """Release of the newest *loadable* batch per (reporter, freq, period); reporter "all" for world queries.
+
+    Only batches whose every body is archived and loadable count, so a period whose data are not
+    actually in the archive is never skipped as unchanged.
+    """
     out: dict[tuple, dict] = {}
-    for batch in archive.completed_batches().values():
-        p = batch.partition
+    for done, bodies in archive.loadable_batches().values():  # oldest first: the newest wins
+        if not all(archive.object_path(e.sha256).exists() for e in bodies):
+            continue  # a body went missing: fetch the period again (storing it heals the archive)
+        p = done.partition
         if {"reporter", "freq", "period"} <= p.keys():
             rep = p["reporter"] if p["reporter"] == "all" else int(p["reporter"])
-            out[(rep, p["freq"], p["period"])] = batch.release
+            out[(rep, p["freq"], p["period"])] = {**done.release, "_completed_at": done.fetched_at}
     return out
-
-
-def _fetch_world(client: ComtradeClient, archive: RawArchive, period: str, result: IngestResult) -> None:
-    """All reporters' exports to the World for one year (HS6 and TOTAL): the RCA inputs."""
-    from tradeflow.archive import now_utc
-    from tradeflow.warehouse.comtrade_load import check_entries
-
-    batch = uuid.uuid4().hex
-    release = {"vintage": now_utc()[:10], "batch": batch}
-    entries = [e for q in world_exports_queries(period) for e in client.fetch(q, release)]
-    bad = check_entries(archive, entries)
-    for entry, message in bad:
-        archive.mark_failed(entry, message)
-    if bad:
-        raise SourceError(bad[0][1])
-    archive.complete_batch(batch, world_exports_queries(period)[0].partition(), release, [e.request_id for e in entries])
-    result.new_bodies += len(entries)
-    result.bytes += sum(e.bytes for e in entries)
-    result.partitions.append(f"all/A/{period}")
 
 
 def unchanged(stored: dict | None, avail: Availability) -> bool:
@@ -63,6 +63,20 @@ def unchanged(stored: dict | None, avail: Availability) -> bool:
         return False
     return (stored.get("checksum"), stored.get("last_released"), stored.get("total_records")) == (
         avail.checksum, avail.last_released, avail.total_records)
+
+
+def world_signature(avail: dict[tuple[int, str], Availability], period: str) -> str | None:
+    """A digest of every reporter's release for ``period`` (None: nothing published yet)."""
+    rows = sorted((a.reporter, a.last_released, a.checksum, a.total_records) for (_, p), a in avail.items() if p == period)
+    if not rows:
+        return None
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
+
+
+def describe_period(reporter, freq: str, period: str) -> str:
+    if reporter == "all":
+        return f"world exports (all reporters) {period}"
+    return f"reporter {reporter} period {period} ({'monthly' if freq == 'M' else 'annual'})"
 
 
 def refresh_live(settings: Settings, archive: RawArchive, keys: list[str] | None = None,
@@ -74,8 +88,45 @@ def refresh_live(settings: Settings, archive: RawArchive, keys: list[str] | None
         freq, period = to_query(key)
         by_freq[freq].append(period)
     stored = stored_releases(archive)
-    calls_before = client.http.calls
+    calls_before, records_before = client.http.calls, client.records
 
+    try:
+        work = _plan(client, by_freq, stored, result)
+    except HostUnavailable as exc:
+        result.failed.append(f"availability: {exc}")
+        result.stopped = str(exc)
+        work = []
+    client.progress.plan(sum(2 if q.freq == "M" and (a is None or a.has_modes) and not world else 1
+                             for q, a, world, _ in work), label="UN Comtrade")
+    for i, (query, a, world, signature) in enumerate(work):
+        what = describe_period(query.partition()["reporter"], query.freq, query.period)
+        try:
+            if world:
+                _fetch_world(client, archive, query.period, signature, result)
+            else:
+                _fetch_period(client, archive, query, a, result)
+        except HostUnavailable as exc:
+            log.error("%s failed: %s", what, exc)
+            result.failed.append(f"{what}: {exc}")
+            rest = [describe_period(q.partition()["reporter"], q.freq, q.period) for q, *_ in work[i + 1:]]
+            result.failed += [f"{w}: not attempted (host given up)" for w in rest]
+            result.stopped = str(exc)
+            break
+        except TradeflowError as exc:
+            log.error("%s failed: %s", what, exc)
+            result.failed.append(f"{what}: {exc}")
+    if not result.stopped:
+        refresh_reference(client, archive, result)
+    result.calls = client.http.calls - calls_before
+    result.rows = client.records - records_before
+    if not client.keyed:
+        log.warning("no COMTRADE_API_KEY: preview endpoints, no availability check — every period was fetched")
+    return result
+
+
+def _plan(client: ComtradeClient, by_freq: dict[str, list[str]], stored: dict, result: IngestResult) -> list[tuple]:
+    """(query, availability, is_world, world_signature) for every query this run must make."""
+    work: list[tuple] = []
     for freq, periods in sorted(by_freq.items()):
         avail = client.availability(freq, list(REPORTERS), periods) if client.keyed else None
         for period in periods:
@@ -86,39 +137,76 @@ def refresh_live(settings: Settings, archive: RawArchive, keys: list[str] | None
                 if a is not None and unchanged(stored.get((query.reporter, freq, period)), a):
                     result.skipped_unchanged += 1
                     continue
-                try:
-                    _fetch_period(client, archive, query, a, result)
-                except TradeflowError as exc:
-                    what = f"reporter {query.reporter} period {period} ({'monthly' if freq == 'M' else 'annual'})"
-                    log.error("%s failed: %s", what, exc)
-                    result.failed.append(f"{what}: {exc}")
-    for period in by_freq.get("A", []):
-        if ("all", "A", period) in stored:
-            continue  # every reporter's exports to the World: fetched once a year, refreshed with the archive
-        try:
-            _fetch_world(client, archive, period, result)
-        except TradeflowError as exc:
-            log.error("world exports %s failed: %s", period, exc)
-            result.failed.append(f"world exports (all reporters) {period}: {exc}")
-    refresh_reference(client, archive, result)
-    result.calls = client.http.calls - calls_before
-    result.rows = client.records
-    if not client.keyed:
-        log.warning("no COMTRADE_API_KEY: preview endpoints, no availability check — every period was fetched")
-    if result.failed:
-        raise SourceError(f"{len(result.failed)} period(s) failed, previous data kept; first: {result.failed[0]}")
-    return result
+                work.append((query, a, False, None))
+    annual = by_freq.get("A", [])
+    world_avail = client.availability("A", None, annual) if client.keyed and annual else {}
+    cutoff = (datetime.now(UTC) - timedelta(days=WORLD_MAX_AGE_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for period in annual:
+        have = stored.get(("all", "A", period))
+        if client.keyed:
+            signature = world_signature(world_avail, period)
+            if signature is None:
+                continue  # no reporter has published that year yet
+            if have and have.get("availability") == signature:
+                result.skipped_unchanged += 1
+                continue
+        else:
+            signature = None
+            if have and have.get("_completed_at", "") >= cutoff:
+                result.skipped_unchanged += 1
+                continue
+        work.append((world_exports_queries(period)[0], None, True, signature))
+    return work
 
 
-#: Reference lists kept fresh in the archive, and how old they may get before a re-fetch.
-REFERENCE_LISTS = ("Reporters", "partnerAreas", "H4", "H5", "H6")
-REFERENCE_MAX_AGE_DAYS = 30
+def _check_and_commit(client: ComtradeClient, archive: RawArchive, entries, partition: dict, release: dict,
+                      result: IngestResult, name: str) -> None:
+    from tradeflow.warehouse.comtrade_load import check_entries
+
+    bad = check_entries(archive, entries)
+    for entry, message in bad:
+        archive.mark_failed(entry, message)
+    if bad:
+        raise SourceError(bad[0][1])
+    archive.complete_batch(release["batch"], partition, release, [e.request_id for e in entries])
+    result.new_bodies += len(entries)
+    result.bytes += sum(e.bytes for e in entries)
+    result.partitions.append(name)
+    result.vintage = max(result.vintage, release["vintage"])
+
+
+def _fetch_world(client: ComtradeClient, archive: RawArchive, period: str, signature: str | None,
+                 result: IngestResult) -> None:
+    """All reporters' exports to the World for one year (HS6 and TOTAL): the RCA inputs."""
+    batch = uuid.uuid4().hex
+    release = {"vintage": now_utc()[:10], "batch": batch, **({"availability": signature} if signature else {})}
+    queries = world_exports_queries(period)
+    client.progress.plan(len(queries) - 1)
+    entries = [e for q in queries for e in client.fetch(q, release)]
+    _check_and_commit(client, archive, entries, queries[0].partition(), release, result, f"all/A/{period}")
+
+
+def _fetch_period(client: ComtradeClient, archive: RawArchive, query, a: Availability | None, result: IngestResult):
+    batch = uuid.uuid4().hex
+    release = {**(a.release() if a else {"vintage": now_utc()[:10]}), "batch": batch}
+    classification = a.classification if a and a.classification else None
+    before = client.records
+    entries = client.fetch(query, release, classification)
+    if a is not None and a.total_records > 0 and client.records == before:
+        msg = (f"{client.http.describe(entries[0].url, entries[0].params)}: availability lists {a.total_records} "
+               f"records for reporter {query.reporter} period {query.period} (released {a.last_released}) but the "
+               "data endpoint returned none; not published as an empty period")
+        for e in entries:
+            archive.mark_failed(e, msg)
+        raise SourceError(msg)
+    if query.freq == "M" and (a is None or a.has_modes):
+        entries += client.fetch(mode_query(query.reporter, query.period), release, classification)
+    _check_and_commit(client, archive, entries, query.partition(), release, result,
+                      f"{query.reporter}/{query.freq}/{query.period}")
 
 
 def refresh_reference(client: ComtradeClient, archive: RawArchive, result: IngestResult) -> None:
     """Re-fetch reference lists older than a month (countries, HS nomenclatures); failures only warn."""
-    from datetime import UTC, datetime, timedelta
-
     cutoff = (datetime.now(UTC) - timedelta(days=REFERENCE_MAX_AGE_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
     fresh = {e.partition.get("list") for e in archive.loadable("comtrade.reference") if e.fetched_at >= cutoff}
     for name in REFERENCE_LISTS:
@@ -129,25 +217,3 @@ def refresh_reference(client: ComtradeClient, archive: RawArchive, result: Inges
             result.bytes += entry.bytes
         except TradeflowError as exc:
             log.warning("reference list %s not refreshed: %s", name, exc)
-
-
-def _fetch_period(client: ComtradeClient, archive: RawArchive, query, a: Availability | None, result: IngestResult):
-    from tradeflow.archive import now_utc
-    from tradeflow.warehouse.comtrade_load import check_entries
-
-    batch = uuid.uuid4().hex
-    release = {**(a.release() if a else {"vintage": now_utc()[:10]}), "batch": batch}
-    classification = a.classification if a and a.classification else None
-    entries = client.fetch(query, release, classification)
-    if query.freq == "M" and (a is None or a.has_modes):
-        entries += client.fetch(mode_query(query.reporter, query.period), release, classification)
-    bad = check_entries(archive, entries)
-    for entry, message in bad:
-        archive.mark_failed(entry, message)
-    if bad:
-        raise SourceError(bad[0][1])
-    archive.complete_batch(batch, query.partition(), release, [e.request_id for e in entries])
-    result.new_bodies += len(entries)
-    result.bytes += sum(e.bytes for e in entries)
-    result.partitions.append(f"{query.reporter}/{query.freq}/{query.period}")
-    result.vintage = max(result.vintage, release["vintage"])

@@ -6,10 +6,13 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from tradeflow.archive import RawArchive
-from tradeflow.errors import SourceError, TradeflowError
+from tradeflow.errors import TradeflowError
 from tradeflow.ingest import IngestResult
 from tradeflow.settings import Settings
+from tradeflow.sources.http import HostUnavailable
 from tradeflow.sources.wits import DATASET, DATATYPES, PAIRS, WitsClient
+
+__all__ = ["DATASET", "refresh_wits"]
 
 log = logging.getLogger("tradeflow.wits")
 
@@ -30,8 +33,15 @@ def refresh_wits(settings: Settings, archive: RawArchive, years: list[int], clie
             if (importer, partner, year, datatype) in recent:
                 result.skipped_unchanged += 1
                 continue
+            if result.stopped:
+                result.failed.append(f"tariffs {importer}←{partner} {year} ({datatype}): not attempted (host given up)")
+                continue
             try:
                 entry = client.tariffs(importer, partner, year, datatype)
+            except HostUnavailable as exc:
+                result.stopped = str(exc)
+                result.failed.append(f"tariffs {importer}←{partner} {year} ({datatype}): {exc}")
+                continue
             except TradeflowError as exc:
                 result.failed.append(f"tariffs {importer}←{partner} {year} ({datatype}): {exc}")
                 continue
@@ -40,6 +50,6 @@ def refresh_wits(settings: Settings, archive: RawArchive, years: list[int], clie
                 result.bytes += entry.bytes
                 result.partitions.append(f"{importer}/{partner}/{year}/{datatype}")
     result.calls = client.http.calls - before
-    if result.failed:
-        raise SourceError(f"{len(result.failed)} tariff request(s) failed, previous data kept; first: {result.failed[0]}")
-    return result
+    for f in result.failed:
+        log.error("%s", f)
+    return result  # failures are reported by the caller; the years that arrived are kept

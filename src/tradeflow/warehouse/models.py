@@ -85,7 +85,8 @@ MARTS = {
 #: blocking check (one GROUP BY … HAVING count(*) > 1 per table), so a join that fans out
 #: fails the run instead of multiplying values.
 GRAIN: dict[str, list[str]] = {
-    "raw.comtrade_records": ["request_id", "sha256", "typeCode", "freqCode", "period", "reporterCode", "partnerCode",
+    # vintage too: a byte-identical body can belong to two releases (a revision that left a piece unchanged)
+    "raw.comtrade_records": ["request_id", "sha256", "vintage", "typeCode", "freqCode", "period", "reporterCode", "partnerCode",
                              "partner2Code", "flowCode", "classificationCode", "cmdCode", "customsCode", "motCode", "mosCode"],
     "raw.wits_tariffs": ["request_id", "importer_m49", "partner_m49", "product_code", "year", "tariff_type", "data_type"],
     "raw.reference_countries": ["list", "m49"],
