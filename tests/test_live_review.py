@@ -1,0 +1,47 @@
+"""Review of the live path (issue 10/11 follow-up): wrong numbers with exit 0 that the earlier tests missed.
+
+Everything is local: small hand-made raw tables, or the fake Comtrade on 127.0.0.1."""
+
+import duckdb
+
+from tradeflow.warehouse.db import build
+from tradeflow.warehouse.models import params
+
+RAW_COLUMNS = """request_id, sha256, vintage, fetched_at, is_sample, query_scope, reporterCode, reporterISO, partnerCode,
+    partnerISO, partner2Code, customsCode, flowCode, freqCode, period, refYear, refMonth, classificationCode, cmdCode,
+    aggrLevel, motCode, primaryValue, cifvalue, fobvalue, netWgt, isNetWgtEstimated, qty, qtyUnitCode, qtyUnitAbbr,
+    isQtyEstimated"""
+
+
+def _raw(conn, rows):
+    """rows: (request_id, vintage, query_scope, reporter, period, cmd, value) — annual exports to the World."""
+    conn.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    conn.execute("CREATE SCHEMA IF NOT EXISTS staging")
+    conn.execute(f"""CREATE TABLE raw.comtrade_records AS
+        SELECT request_id, request_id AS sha256, CAST(vintage AS DATE) AS vintage,
+               CAST(vintage AS TIMESTAMP) AS fetched_at, false AS is_sample, query_scope,
+               reporter AS reporterCode, 'PAK' AS reporterISO, 0 AS partnerCode, 'W00' AS partnerISO,
+               0 AS partner2Code, 'C00' AS customsCode, 'X' AS flowCode, 'A' AS freqCode, period,
+               CAST(period AS INTEGER) AS refYear, 52 AS refMonth, 'H5' AS classificationCode, cmd AS cmdCode,
+               6 AS aggrLevel, 0 AS motCode, value AS primaryValue, NULL::DOUBLE AS cifvalue,
+               value AS fobvalue, 1.0 AS netWgt, false AS isNetWgtEstimated, 1.0 AS qty, 8 AS qtyUnitCode,
+               'kg' AS qtyUnitAbbr, false AS isQtyEstimated
+        FROM (VALUES {", ".join(str(r) for r in rows)})
+             t(request_id, vintage, query_scope, reporter, period, cmd, value)""")
+
+
+def test_a_revised_reporter_query_is_not_topped_up_by_an_older_world_query():
+    """Pakistan's own 2021 query was revised (vintage 2024-05-01): line 020202 is gone. The all-reporters World
+    query (fetched before the revision — keyless runs re-fetch it only monthly, and a failed World fetch does not
+    hold back the revised period) still holds 020202. Staging must not add it back to Pakistan's exports."""
+    conn = duckdb.connect()
+    _raw(conn, [("own-old", "2023-05-01", "reporter", 586, "2021", "010101", 100.0),
+                ("own-old", "2023-05-01", "reporter", 586, "2021", "020202", 50.0),
+                ("own-new", "2024-05-01", "reporter", 586, "2021", "010101", 100.0),
+                ("world", "2023-06-01", "all_reporters", 586, "2021", "010101", 100.0),
+                ("world", "2023-06-01", "all_reporters", 586, "2021", "020202", 50.0),
+                # a reporter with no own query keeps its World-query rows
+                ("world", "2023-06-01", "all_reporters", 4, "2021", "010101", 7.0)])
+    build(conn, "staging.comtrade_flows", **params())
+    got = conn.execute("SELECT reporter_code, hs6, value_usd, request_id FROM staging.comtrade_flows ORDER BY ALL").fetchall()
+    assert got == [(4, "010101", 7.0, "world"), (586, "010101", 100.0, "own-new")]
