@@ -45,3 +45,26 @@ def test_a_revised_reporter_query_is_not_topped_up_by_an_older_world_query():
     build(conn, "staging.comtrade_flows", **params())
     got = conn.execute("SELECT reporter_code, hs6, value_usd, request_id FROM staging.comtrade_flows ORDER BY ALL").fetchall()
     assert got == [(4, "010101", 7.0, "world"), (586, "010101", 100.0, "own-new")]
+
+
+def test_a_free_key_body_cut_at_100k_records_is_split_not_taken_as_complete(tmp_path, monkeypatch):
+    """A free subscription key gets at most 100,000 records a call even when maxRecords asks for 250,000: a body
+    of exactly 100,000 is cut short, not complete. (Scaled down: the free limit is 40 records here.)"""
+    from tests.fakes.comtrade_server import FakeComtrade, sample_records
+    from tests.test_comtrade_live import KEY, client_for, client_settings, loaded
+    from tests.test_live_resilience import pair_ids
+    from tradeflow.sources import comtrade
+    from tradeflow.sources.comtrade_refresh import refresh_live
+
+    records = sample_records({"2021"})
+    monkeypatch.setattr(comtrade, "FREE_KEYED_CAP", 40, raising=False)
+    monkeypatch.delenv("TRADEFLOW_COMTRADE_CAP", raising=False)
+    with FakeComtrade(records, key=KEY, keyed_cap=40) as fake:
+        client, archive = client_for(fake, tmp_path, key=KEY)
+        assert client.cap == comtrade.KEYED_CAP  # asks for 250,000
+        result = refresh_live(client_settings(fake, tmp_path), archive, ["2021"], client=client)
+    assert result.failed == []
+    assert any(e.capped and "40-record cap" in e.error for e in archive.entries())
+    got = loaded(archive).execute("SELECT reporterCode, partnerCode, flowCode, freqCode, period, cmdCode, motCode "
+                                  "FROM raw.comtrade_records WHERE query_scope = 'reporter'").fetchall()
+    assert len(got) == len(set(got)) and set(got) == pair_ids(records, {"2021"})

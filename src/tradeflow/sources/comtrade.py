@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 #: (comtradeapicall README; set lower with TRADEFLOW_COMTRADE_CAP if the service does).
 PREVIEW_CAP = 500
 KEYED_CAP = 250_000
+#: A free subscription key gets at most 100,000 records a call, whatever maxRecords asks for (UN Comtrade
+#: developer portal, free APIs; comtradr "Querying large amounts of data"): a keyed body of exactly this many
+#: records may be cut short, so it is treated as capped and split (for a premium key: one split too many).
+FREE_KEYED_CAP = 100_000
 
 #: HS version reported by default for a year, when availability does not say.
 def default_classification(year: int) -> str:
@@ -100,12 +104,13 @@ class ComtradeClient:
         url = f"{self.base}/{'data/v1/get' if self.keyed else 'public/v1/preview'}/C/{query.freq}/HS"
         params = {**query.params(), "maxRecords": str(self.cap), "format": "JSON", "breakdownMode": "classic"}
         entry, doc = self._get_json("comtrade.final", url, params, partition=query.partition(), release=release)
-        if doc["count"] < self.cap:
+        cap = FREE_KEYED_CAP if self.keyed and doc["count"] == FREE_KEYED_CAP < self.cap else self.cap
+        if doc["count"] < cap:
             self.records += doc["count"]
             self.progress.answered(doc["count"])
             return [entry]
         pieces = self._split(query, classification or default_classification(int(query.period[:4])))
-        note = f"reached the {self.cap}-record cap; split into {len(pieces)} queries"
+        note = f"reached the {cap}-record cap; split into {len(pieces)} queries"
         log.info("%s %s", self.http.describe(url, params), note)
         self.archive.mark_capped(entry, note)  # incomplete: never loaded
         self.progress.answered(0)
