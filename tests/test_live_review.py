@@ -68,3 +68,28 @@ def test_a_free_key_body_cut_at_100k_records_is_split_not_taken_as_complete(tmp_
     got = loaded(archive).execute("SELECT reporterCode, partnerCode, flowCode, freqCode, period, cmdCode, motCode "
                                   "FROM raw.comtrade_records WHERE query_scope = 'reporter'").fetchall()
     assert len(got) == len(set(got)) and set(got) == pair_ids(records, {"2021"})
+
+
+def test_a_split_world_query_keeps_reporters_that_report_in_an_older_hs_version(tmp_path):
+    """The all-reporters World query mixes HS versions: in 2022 a reporter may still report in HS2017 (H5). When
+    the query reaches the cap and is split into explicit code lists, a code that only H5 has must still be asked
+    for; taken from the H6 list alone, that reporter's line silently vanished from marts.world_exports."""
+    from tests.fakes.comtrade_server import FakeComtrade, sample_records
+    from tests.test_comtrade_live import KEY, client_for, client_settings, loaded
+    from tradeflow.sources.comtrade_refresh import refresh_live
+
+    records = sample_records({"2022"})
+    h6 = {r["cmdCode"] for r in records if r["classificationCode"] == "H6" and r["aggrLevel"] == 6}
+    model = next(r for r in records if r["reporterCode"] == 586 and r["flowCode"] == "X" and r["partnerCode"] == 0
+                 and r["motCode"] == 0 and r["aggrLevel"] == 6)
+    assert "010110" not in h6  # an HS2012/HS2017 code (horses) that HS2022 no longer has
+    older = {**model, "reporterCode": 4, "reporterISO": "AFG", "reporterDesc": "Afghanistan",
+             "classificationCode": "H5", "cmdCode": "010110", "primaryValue": 1234.0}
+    with FakeComtrade([*records, older], key=KEY) as fake:
+        client, archive = client_for(fake, tmp_path, key=KEY, cap=40)
+        result = refresh_live(client_settings(fake, tmp_path), archive, ["2022"], client=client)
+    assert result.failed == [] and "all/A/2022" in result.partitions
+    assert any(e.capped for e in archive.entries() if e.partition.get("reporter") == "all")  # it was split
+    got = loaded(archive).execute("SELECT cmdCode, primaryValue FROM raw.comtrade_records "
+                                  "WHERE query_scope = 'all_reporters' AND reporterCode = 4").fetchall()
+    assert got == [("010110", 1234.0)]
