@@ -23,7 +23,7 @@ def _raw(conn, rows):
                reporter AS reporterCode, 'PAK' AS reporterISO, 0 AS partnerCode, 'W00' AS partnerISO,
                0 AS partner2Code, 'C00' AS customsCode, 'X' AS flowCode, 'A' AS freqCode, period,
                CAST(period AS INTEGER) AS refYear, 52 AS refMonth, 'H5' AS classificationCode, cmd AS cmdCode,
-               6 AS aggrLevel, 0 AS motCode, value AS primaryValue, NULL::DOUBLE AS cifvalue,
+               CASE WHEN cmd = 'TOTAL' THEN 0 ELSE 6 END AS aggrLevel, 0 AS motCode, CAST(value AS DOUBLE) AS primaryValue, NULL::DOUBLE AS cifvalue,
                value AS fobvalue, 1.0 AS netWgt, false AS isNetWgtEstimated, 1.0 AS qty, 8 AS qtyUnitCode,
                'kg' AS qtyUnitAbbr, false AS isQtyEstimated
         FROM (VALUES {", ".join(str(r) for r in rows)})
@@ -93,3 +93,19 @@ def test_a_split_world_query_keeps_reporters_that_report_in_an_older_hs_version(
     got = loaded(archive).execute("SELECT cmdCode, primaryValue FROM raw.comtrade_records "
                                   "WHERE query_scope = 'all_reporters' AND reporterCode = 4").fetchall()
     assert got == [("010110", 1234.0)]
+
+
+def test_the_eu_aggregate_reporter_is_not_added_to_its_members():
+    """UN Comtrade's only pre-aggregated reporter is the EU (97, from Eurostat: its members' extra-EU trade). Summed
+    with the members (world exports for RCA, all reporters' imports for trade intensity) it counts them twice; the
+    legacy API's 'all reporters' left it out for that reason (UNSD trade knowledge base, "How to query for 'all
+    countries'?"). The all-reporters query may still return it: staging keeps it out."""
+    conn = duckdb.connect()
+    _raw(conn, [("world", "2023-06-01", "all_reporters", 276, "2021", "010101", 80.0),
+                ("world", "2023-06-01", "all_reporters", 97, "2021", "010101", 60.0),
+                ("world", "2023-06-01", "all_reporters", 276, "2021", "TOTAL", 800.0),
+                ("world", "2023-06-01", "all_reporters", 97, "2021", "TOTAL", 600.0)])
+    build(conn, "staging.comtrade_flows", **params())
+    build(conn, "staging.comtrade_totals", **params())
+    assert conn.execute("SELECT reporter_code, value_usd FROM staging.comtrade_flows").fetchall() == [(276, 80.0)]
+    assert conn.execute("SELECT reporter_code, value_usd FROM staging.comtrade_totals").fetchall() == [(276, 800.0)]

@@ -11,6 +11,7 @@ WITH hs6 AS (
       AND regexp_full_match(cmdCode, '[0-9]{6}')
       AND partner2Code = 0
       AND customsCode = 'C00'
+      AND reporterCode <> 97  -- the EU (Eurostat's extra-EU aggregate of its members' trade): never summed with them
 ),
 newest AS (
     SELECT *, max(vintage) OVER (PARTITION BY reporterCode, freqCode, period, query_scope) AS newest_vintage,
