@@ -109,3 +109,23 @@ def test_the_eu_aggregate_reporter_is_not_added_to_its_members():
     build(conn, "staging.comtrade_totals", **params())
     assert conn.execute("SELECT reporter_code, value_usd FROM staging.comtrade_flows").fetchall() == [(276, 80.0)]
     assert conn.execute("SELECT reporter_code, value_usd FROM staging.comtrade_totals").fetchall() == [(276, 800.0)]
+
+
+def test_a_broken_trains_body_is_fetched_again_on_the_next_run(tmp_path):
+    """A 200 whose body does not parse is marked failed; the next run must ask again, not count it as a recent copy
+    (before: skipped for 30 days with exit 0, and Pakistan's MFN tariffs were simply missing from the FTA marts)."""
+    from tests.fakes.wits_server import FakeWits
+    from tests.test_wits import client
+    from tradeflow.sources.wits_refresh import refresh_wits
+
+    with FakeWits(years={2021}, broken={("586", "000", 2021)}) as fake:
+        c, archive = client(fake, tmp_path)
+        first = refresh_wits(None, archive, [2021], client=c)
+        assert [f.split(":")[0] for f in first.failed] == ["tariffs 586←000 2021 (reported)",
+                                                           "tariffs 586←000 2021 (aveestimated)"]
+        fake.broken.clear()
+        second = refresh_wits(None, archive, [2021], client=c)
+    assert second.failed == []
+    assert sorted(second.partitions) == ["586/000/2021/aveestimated", "586/000/2021/reported"]
+    assert {(e.partition["importer"], e.partition["partner"]) for e in archive.loadable("wits.trains")} == {
+        ("156", "000"), ("156", "586"), ("586", "000"), ("586", "156")}
