@@ -1,6 +1,8 @@
 -- staging.comtrade_flows: HS6 records typed and deduplicated, newest vintage of each
 -- (reporter, frequency, period) per query family; where the reporter's own query and the
--- all-reporters World query carry the same record, the reporter's own one is kept. Only partner2 = World and customs = all procedures (C00),
+-- all-reporters World query carry the same record, the reporter's own one is kept: for a (reporter, frequency,
+-- period) that its own query covers, every all-reporters row is dropped (a record that the reporter's newer
+-- vintage no longer holds must not come back from an older World query). Only partner2 = World and customs = all procedures (C00),
 -- so nothing is double counted; transport modes are kept (motCode 0 = all modes).
 WITH hs6 AS (
     SELECT *
@@ -9,9 +11,11 @@ WITH hs6 AS (
       AND regexp_full_match(cmdCode, '[0-9]{6}')
       AND partner2Code = 0
       AND customsCode = 'C00'
+      AND reporterCode <> 97  -- the EU (Eurostat's extra-EU aggregate of its members' trade): never summed with them
 ),
 newest AS (
-    SELECT *, max(vintage) OVER (PARTITION BY reporterCode, freqCode, period, query_scope) AS newest_vintage
+    SELECT *, max(vintage) OVER (PARTITION BY reporterCode, freqCode, period, query_scope) AS newest_vintage,
+           bool_or(query_scope = 'reporter') OVER (PARTITION BY reporterCode, freqCode, period) AS has_own_query
     FROM hs6
 )
 SELECT
@@ -40,7 +44,7 @@ SELECT
     request_id,
     is_sample
 FROM newest
-WHERE vintage = newest_vintage
+WHERE vintage = newest_vintage AND NOT (query_scope = 'all_reporters' AND has_own_query)
 QUALIFY row_number() OVER (
     PARTITION BY reporterCode, partnerCode, flowCode, freqCode, period, cmdCode, motCode
     ORDER BY query_scope = 'all_reporters', fetched_at DESC, sha256,

@@ -4,6 +4,7 @@ WITH tot AS (
     SELECT *, max(vintage) OVER (PARTITION BY reporterCode, freqCode, period, query_scope) AS newest_vintage
     FROM raw.comtrade_records
     WHERE cmdCode = 'TOTAL' AND partner2Code = 0 AND customsCode = 'C00' AND motCode = 0
+      AND reporterCode <> 97  -- the EU (Eurostat's extra-EU aggregate of its members' trade): never summed with them
 )
 SELECT reporterCode AS reporter_code, reporterISO AS reporter_iso, partnerCode AS partner_code, flowCode AS flow,
        freqCode AS freq, refYear AS year,

@@ -61,6 +61,7 @@ class Storm:
 class FakeComtrade:
     records: list[dict]
     preview_cap: int = 500
+    keyed_cap: int = 250_000  # a free subscription key: 100,000 whatever maxRecords says
     key: str | None = None  # when set, keyed paths demand this key in Ocp-Apim-Subscription-Key
     release: dict[tuple[int, str], str] = field(default_factory=dict)  # (reporter, period) → lastReleased
     faults: list[Fault] = field(default_factory=list)
@@ -227,7 +228,7 @@ class FakeComtrade:
             and (codes is None or r["cmdCode"] in codes)
             and (level is None or r["aggrLevel"] == level)
         ]
-        cap = min(int(p.get("maxrecords", 10**9)), 250_000 if keyed else self.preview_cap)
+        cap = min(int(p.get("maxrecords", 10**9)), self.keyed_cap if keyed else self.preview_cap)
         rows = rows[:cap]
         if fault and fault.kind == "drop_field":
             rows = [{k: v for k, v in r.items() if k != fault.field} for r in rows]

@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 #: (comtradeapicall README; set lower with TRADEFLOW_COMTRADE_CAP if the service does).
 PREVIEW_CAP = 500
 KEYED_CAP = 250_000
+#: A free subscription key gets at most 100,000 records a call, whatever maxRecords asks for (UN Comtrade
+#: developer portal, free APIs; comtradr "Querying large amounts of data"): a keyed body of exactly this many
+#: records may be cut short, so it is treated as capped and split (for a premium key: one split too many).
+FREE_KEYED_CAP = 100_000
 
 #: HS version reported by default for a year, when availability does not say.
 def default_classification(year: int) -> str:
@@ -75,6 +79,7 @@ class ComtradeClient:
         )
         self.cap = cap or int(os.environ.get("TRADEFLOW_COMTRADE_CAP", KEYED_CAP if self.keyed else PREVIEW_CAP))
         self._codes: dict[str, list[str]] = {}
+        self._unavailable: set[str] = set()  # HS lists an unknown-classification split could not get
         self.records = 0  # records kept (complete pieces only)
         self.progress = progress.current()
         self.http.on_call = self.progress.call
@@ -100,12 +105,13 @@ class ComtradeClient:
         url = f"{self.base}/{'data/v1/get' if self.keyed else 'public/v1/preview'}/C/{query.freq}/HS"
         params = {**query.params(), "maxRecords": str(self.cap), "format": "JSON", "breakdownMode": "classic"}
         entry, doc = self._get_json("comtrade.final", url, params, partition=query.partition(), release=release)
-        if doc["count"] < self.cap:
+        cap = FREE_KEYED_CAP if self.keyed and doc["count"] == FREE_KEYED_CAP < self.cap else self.cap
+        if doc["count"] < cap:
             self.records += doc["count"]
             self.progress.answered(doc["count"])
             return [entry]
-        pieces = self._split(query, classification or default_classification(int(query.period[:4])))
-        note = f"reached the {self.cap}-record cap; split into {len(pieces)} queries"
+        pieces = self._split(query, classification)
+        note = f"reached the {cap}-record cap; split into {len(pieces)} queries"
         log.info("%s %s", self.http.describe(url, params), note)
         self.archive.mark_capped(entry, note)  # incomplete: never loaded
         self.progress.answered(0)
@@ -137,10 +143,30 @@ class ComtradeClient:
             self._codes[classification] = codes
         return self._codes[classification]
 
-    def _split(self, q: FinalDataQuery, classification: str) -> list[FinalDataQuery]:
+    def split_codes(self, year: int, classification: str | None) -> list[str]:
+        """The HS6 codes a split asks for. Classification unknown (keyless runs, all-reporters queries, where each
+        reporter answers in the HS version it reports in): every version in force by ``year`` (H4 from 2012, H5
+        from 2017, H6 from 2022), so a code that only an older version has is still asked for."""
+        if classification:
+            return self.hs6_codes(classification)
+        default = default_classification(year)
+        codes = set(self.hs6_codes(default))
+        versions = ("H4", "H5", "H6")
+        for older in versions[: versions.index(default)] if default in versions else ():
+            if older in self._unavailable:
+                continue
+            try:
+                codes.update(self.hs6_codes(older))
+            except (ParseError, SourceError) as exc:
+                self._unavailable.add(older)
+                log.warning("reference list %s not available (%s): the %d split asks for the codes of the "
+                            "other versions only", older, exc, year)
+        return sorted(codes)
+
+    def _split(self, q: FinalDataQuery, classification: str | None) -> list[FinalDataQuery]:
         if q.cmd == "AG6":
             groups = defaultdict(list)
-            for code in self.hs6_codes(classification):
+            for code in self.split_codes(int(q.period[:4]), classification):
                 groups[code[:2]].append(code)
             return [q.narrowed(",".join(codes)) for _, codes in sorted(groups.items())]
         codes = q.cmd.split(",")

@@ -24,9 +24,11 @@ def refresh_wits(settings: Settings, archive: RawArchive, years: list[int], clie
     client = client or WitsClient(settings, archive)
     result = IngestResult(source="live")
     cutoff = (datetime.now(UTC) - timedelta(days=MAX_AGE_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # a recent copy: a body that loads (a 200 marked failed is not one: fetch it again), or a 404 (no data)
+    copies = archive.loadable(DATASET) + [e for e in archive.entries() if e.dataset == DATASET and e.status == 404]
     recent = {(e.partition.get("importer"), e.partition.get("partner"), e.partition.get("year"),
                e.partition.get("datatype", "reported"))
-              for e in archive.entries() if e.dataset == DATASET and e.fetched_at >= cutoff and e.status in (200, 404)}
+              for e in copies if e.fetched_at >= cutoff}
     before = client.http.calls
     for year in years:
         for (importer, partner), datatype in ((p, d) for p in PAIRS for d in DATATYPES):

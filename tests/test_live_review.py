@@ -1,0 +1,131 @@
+"""Review of the live path (issue 10/11 follow-up): wrong numbers with exit 0 that the earlier tests missed.
+
+Everything is local: small hand-made raw tables, or the fake Comtrade on 127.0.0.1."""
+
+import duckdb
+
+from tradeflow.warehouse.db import build
+from tradeflow.warehouse.models import params
+
+RAW_COLUMNS = """request_id, sha256, vintage, fetched_at, is_sample, query_scope, reporterCode, reporterISO, partnerCode,
+    partnerISO, partner2Code, customsCode, flowCode, freqCode, period, refYear, refMonth, classificationCode, cmdCode,
+    aggrLevel, motCode, primaryValue, cifvalue, fobvalue, netWgt, isNetWgtEstimated, qty, qtyUnitCode, qtyUnitAbbr,
+    isQtyEstimated"""
+
+
+def _raw(conn, rows):
+    """rows: (request_id, vintage, query_scope, reporter, period, cmd, value) — annual exports to the World."""
+    conn.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    conn.execute("CREATE SCHEMA IF NOT EXISTS staging")
+    conn.execute(f"""CREATE TABLE raw.comtrade_records AS
+        SELECT request_id, request_id AS sha256, CAST(vintage AS DATE) AS vintage,
+               CAST(vintage AS TIMESTAMP) AS fetched_at, false AS is_sample, query_scope,
+               reporter AS reporterCode, 'PAK' AS reporterISO, 0 AS partnerCode, 'W00' AS partnerISO,
+               0 AS partner2Code, 'C00' AS customsCode, 'X' AS flowCode, 'A' AS freqCode, period,
+               CAST(period AS INTEGER) AS refYear, 52 AS refMonth, 'H5' AS classificationCode, cmd AS cmdCode,
+               CASE WHEN cmd = 'TOTAL' THEN 0 ELSE 6 END AS aggrLevel, 0 AS motCode, CAST(value AS DOUBLE) AS primaryValue, NULL::DOUBLE AS cifvalue,
+               value AS fobvalue, 1.0 AS netWgt, false AS isNetWgtEstimated, 1.0 AS qty, 8 AS qtyUnitCode,
+               'kg' AS qtyUnitAbbr, false AS isQtyEstimated
+        FROM (VALUES {", ".join(str(r) for r in rows)})
+             t(request_id, vintage, query_scope, reporter, period, cmd, value)""")
+
+
+def test_a_revised_reporter_query_is_not_topped_up_by_an_older_world_query():
+    """Pakistan's own 2021 query was revised (vintage 2024-05-01): line 020202 is gone. The all-reporters World
+    query (fetched before the revision — keyless runs re-fetch it only monthly, and a failed World fetch does not
+    hold back the revised period) still holds 020202. Staging must not add it back to Pakistan's exports."""
+    conn = duckdb.connect()
+    _raw(conn, [("own-old", "2023-05-01", "reporter", 586, "2021", "010101", 100.0),
+                ("own-old", "2023-05-01", "reporter", 586, "2021", "020202", 50.0),
+                ("own-new", "2024-05-01", "reporter", 586, "2021", "010101", 100.0),
+                ("world", "2023-06-01", "all_reporters", 586, "2021", "010101", 100.0),
+                ("world", "2023-06-01", "all_reporters", 586, "2021", "020202", 50.0),
+                # a reporter with no own query keeps its World-query rows
+                ("world", "2023-06-01", "all_reporters", 4, "2021", "010101", 7.0)])
+    build(conn, "staging.comtrade_flows", **params())
+    got = conn.execute("SELECT reporter_code, hs6, value_usd, request_id FROM staging.comtrade_flows ORDER BY ALL").fetchall()
+    assert got == [(4, "010101", 7.0, "world"), (586, "010101", 100.0, "own-new")]
+
+
+def test_a_free_key_body_cut_at_100k_records_is_split_not_taken_as_complete(tmp_path, monkeypatch):
+    """A free subscription key gets at most 100,000 records a call even when maxRecords asks for 250,000: a body
+    of exactly 100,000 is cut short, not complete. (Scaled down: the free limit is 40 records here.)"""
+    from tests.fakes.comtrade_server import FakeComtrade, sample_records
+    from tests.test_comtrade_live import KEY, client_for, client_settings, loaded
+    from tests.test_live_resilience import pair_ids
+    from tradeflow.sources import comtrade
+    from tradeflow.sources.comtrade_refresh import refresh_live
+
+    records = sample_records({"2021"})
+    monkeypatch.setattr(comtrade, "FREE_KEYED_CAP", 40, raising=False)
+    monkeypatch.delenv("TRADEFLOW_COMTRADE_CAP", raising=False)
+    with FakeComtrade(records, key=KEY, keyed_cap=40) as fake:
+        client, archive = client_for(fake, tmp_path, key=KEY)
+        assert client.cap == comtrade.KEYED_CAP  # asks for 250,000
+        result = refresh_live(client_settings(fake, tmp_path), archive, ["2021"], client=client)
+    assert result.failed == []
+    assert any(e.capped and "40-record cap" in e.error for e in archive.entries())
+    got = loaded(archive).execute("SELECT reporterCode, partnerCode, flowCode, freqCode, period, cmdCode, motCode "
+                                  "FROM raw.comtrade_records WHERE query_scope = 'reporter'").fetchall()
+    assert len(got) == len(set(got)) and set(got) == pair_ids(records, {"2021"})
+
+
+def test_a_split_world_query_keeps_reporters_that_report_in_an_older_hs_version(tmp_path):
+    """The all-reporters World query mixes HS versions: in 2022 a reporter may still report in HS2017 (H5). When
+    the query reaches the cap and is split into explicit code lists, a code that only H5 has must still be asked
+    for; taken from the H6 list alone, that reporter's line silently vanished from marts.world_exports."""
+    from tests.fakes.comtrade_server import FakeComtrade, sample_records
+    from tests.test_comtrade_live import KEY, client_for, client_settings, loaded
+    from tradeflow.sources.comtrade_refresh import refresh_live
+
+    records = sample_records({"2022"})
+    h6 = {r["cmdCode"] for r in records if r["classificationCode"] == "H6" and r["aggrLevel"] == 6}
+    model = next(r for r in records if r["reporterCode"] == 586 and r["flowCode"] == "X" and r["partnerCode"] == 0
+                 and r["motCode"] == 0 and r["aggrLevel"] == 6)
+    assert "010110" not in h6  # an HS2012/HS2017 code (horses) that HS2022 no longer has
+    older = {**model, "reporterCode": 4, "reporterISO": "AFG", "reporterDesc": "Afghanistan",
+             "classificationCode": "H5", "cmdCode": "010110", "primaryValue": 1234.0}
+    with FakeComtrade([*records, older], key=KEY) as fake:
+        client, archive = client_for(fake, tmp_path, key=KEY, cap=40)
+        result = refresh_live(client_settings(fake, tmp_path), archive, ["2022"], client=client)
+    assert result.failed == [] and "all/A/2022" in result.partitions
+    assert any(e.capped for e in archive.entries() if e.partition.get("reporter") == "all")  # it was split
+    got = loaded(archive).execute("SELECT cmdCode, primaryValue FROM raw.comtrade_records "
+                                  "WHERE query_scope = 'all_reporters' AND reporterCode = 4").fetchall()
+    assert got == [("010110", 1234.0)]
+
+
+def test_the_eu_aggregate_reporter_is_not_added_to_its_members():
+    """UN Comtrade's only pre-aggregated reporter is the EU (97, from Eurostat: its members' extra-EU trade). Summed
+    with the members (world exports for RCA, all reporters' imports for trade intensity) it counts them twice; the
+    legacy API's 'all reporters' left it out for that reason (UNSD trade knowledge base, "How to query for 'all
+    countries'?"). The all-reporters query may still return it: staging keeps it out."""
+    conn = duckdb.connect()
+    _raw(conn, [("world", "2023-06-01", "all_reporters", 276, "2021", "010101", 80.0),
+                ("world", "2023-06-01", "all_reporters", 97, "2021", "010101", 60.0),
+                ("world", "2023-06-01", "all_reporters", 276, "2021", "TOTAL", 800.0),
+                ("world", "2023-06-01", "all_reporters", 97, "2021", "TOTAL", 600.0)])
+    build(conn, "staging.comtrade_flows", **params())
+    build(conn, "staging.comtrade_totals", **params())
+    assert conn.execute("SELECT reporter_code, value_usd FROM staging.comtrade_flows").fetchall() == [(276, 80.0)]
+    assert conn.execute("SELECT reporter_code, value_usd FROM staging.comtrade_totals").fetchall() == [(276, 800.0)]
+
+
+def test_a_broken_trains_body_is_fetched_again_on_the_next_run(tmp_path):
+    """A 200 whose body does not parse is marked failed; the next run must ask again, not count it as a recent copy
+    (before: skipped for 30 days with exit 0, and Pakistan's MFN tariffs were simply missing from the FTA marts)."""
+    from tests.fakes.wits_server import FakeWits
+    from tests.test_wits import client
+    from tradeflow.sources.wits_refresh import refresh_wits
+
+    with FakeWits(years={2021}, broken={("586", "000", 2021)}) as fake:
+        c, archive = client(fake, tmp_path)
+        first = refresh_wits(None, archive, [2021], client=c)
+        assert [f.split(":")[0] for f in first.failed] == ["tariffs 586←000 2021 (reported)",
+                                                           "tariffs 586←000 2021 (aveestimated)"]
+        fake.broken.clear()
+        second = refresh_wits(None, archive, [2021], client=c)
+    assert second.failed == []
+    assert sorted(second.partitions) == ["586/000/2021/aveestimated", "586/000/2021/reported"]
+    assert {(e.partition["importer"], e.partition["partner"]) for e in archive.loadable("wits.trains")} == {
+        ("156", "000"), ("156", "586"), ("586", "000"), ("586", "156")}
