@@ -214,6 +214,8 @@ class FakeComtrade:
 
         reporters = listed("reportercode", None)
         partners, flows, modes = listed("partnercode", None), listed("flowcode", None), listed("motcode", {"0"})
+        if p.get("breakdownmode", "classic") == "classic":
+            modes = modes & {"0"}  # classic mode: the all-modes total only, whatever motCode asks (as the API does)
         cmd = p.get("cmdcode", "AG6")
         codes = None if cmd in ("AG6", "ALL") else set(cmd.split(","))
         level = 6 if cmd == "AG6" else None  # AG6: every six-digit line, never TOTAL (as the API does)

@@ -103,7 +103,10 @@ class ComtradeClient:
     def fetch(self, query: FinalDataQuery, release: dict, classification: str | None = None) -> list[ManifestEntry]:
         """Every record of ``query``, split until each piece is under the cap; archived entries."""
         url = f"{self.base}/{'data/v1/get' if self.keyed else 'public/v1/preview'}/C/{query.freq}/HS"
-        params = {**query.params(), "maxRecords": str(self.cap), "format": "JSON", "breakdownMode": "classic"}
+        # classic mode answers the all-modes total only: a by-mode query needs the plus breakdown
+        # (partner2Code=0 and customsCode=C00 stay pinned, so nothing else is broken down)
+        mode = "plus" if query.by_mode else "classic"
+        params = {**query.params(), "maxRecords": str(self.cap), "format": "JSON", "breakdownMode": mode}
         entry, doc = self._get_json("comtrade.final", url, params, partition=query.partition(), release=release)
         cap = FREE_KEYED_CAP if self.keyed and doc["count"] == FREE_KEYED_CAP < self.cap else self.cap
         if doc["count"] < cap:
