@@ -99,3 +99,17 @@ def test_a_version_without_reference_list_is_named_not_listed_code_by_code():
     assert not r["unknown_hs_codes"].passed and r["unknown_hs_codes"].failed_rows == 1
     assert r["unknown_hs_codes"].sample == ["H4: no reference list (comtradeapi.un.org/files/v1/app/reference/H4.json) "
                                             "archived or readable"]
+
+
+def test_gates_count_every_bad_row_but_fetch_only_a_sample():
+    """The gates run inside DuckDB: 20,000 planted negative values are counted exactly, ten are fetched."""
+    conn = staged(GOOD)
+    conn.execute("""INSERT INTO staging.comtrade_flows
+        SELECT 586, 156, 'M', 'A', 1990 + i // 1000, NULL, '100630', 'H5', i % 1000, -1.0, 1.0, 1.0
+        FROM range(20000) t(i)""")
+    r = {g.name: g for g in staging_gates(conn)}
+    assert r["negative_values"].failed_rows == 20_000 and len(r["negative_values"].sample) == 10
+    assert r["negative_values"].sample[0]["value_usd"] == -1.0
+    assert r["negative_values"].statistics == {"evaluated_rows": 20_002, "evaluated_expectations": 3,
+                                               "successful_expectations": 2}
+    assert [g for g, x in r.items() if not x.passed] == ["negative_values"]

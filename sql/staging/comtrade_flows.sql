@@ -47,5 +47,9 @@ FROM newest
 WHERE vintage = newest_vintage AND NOT (query_scope = 'all_reporters' AND has_own_query)
 QUALIFY row_number() OVER (
     PARTITION BY reporterCode, partnerCode, flowCode, freqCode, period, cmdCode, motCode
-    ORDER BY query_scope = 'all_reporters', fetched_at DESC, sha256
+    ORDER BY query_scope = 'all_reporters', fetched_at DESC, sha256,
+             -- a total order (the same key twice in one body): the same row on any number of threads
+             primaryValue DESC NULLS LAST, cifvalue DESC NULLS LAST, fobvalue DESC NULLS LAST, netWgt DESC NULLS LAST,
+             qty DESC NULLS LAST, qtyUnitCode, classificationCode, reporterISO, partnerISO
 ) = 1
+ORDER BY reporter_code, partner_code, flow, freq, year, month, hs6, mot_code  -- stored in key order: the marts (one thread) add rows in the same order every run

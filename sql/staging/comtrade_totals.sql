@@ -11,4 +11,6 @@ SELECT reporterCode AS reporter_code, reporterISO AS reporter_iso, partnerCode A
        CASE WHEN freqCode = 'M' THEN refMonth END AS month, primaryValue AS value_usd, vintage, is_sample
 FROM tot
 WHERE vintage = newest_vintage
-QUALIFY row_number() OVER (PARTITION BY reporterCode, partnerCode, flowCode, freqCode, period ORDER BY query_scope = 'all_reporters', fetched_at DESC, sha256) = 1
+QUALIFY row_number() OVER (PARTITION BY reporterCode, partnerCode, flowCode, freqCode, period ORDER BY query_scope = 'all_reporters', fetched_at DESC, sha256,
+    primaryValue DESC NULLS LAST, reporterISO) = 1  -- a total order: the same row on any number of threads
+ORDER BY reporter_code, partner_code, flow, freq, year, month  -- stored in key order: the marts (one thread) add rows in the same order every run

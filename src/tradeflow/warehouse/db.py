@@ -55,6 +55,8 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     except duckdb.Error as exc:
         raise WarehouseError(f"cannot open {path}: {str(exc).splitlines()[0]}") from exc
     conn.execute("SET enable_progress_bar = false")
+    if limit := os.environ.get("TRADEFLOW_MEMORY_LIMIT"):  # e.g. "1GB": DuckDB spills to disk beyond it
+        conn.execute(f"SET memory_limit = '{limit}'")
     return conn
 
 
@@ -68,6 +70,44 @@ def model_description(name: str) -> str:
     text = " ".join(lines)
     text = text.split(": ", 1)[1] if text.startswith(name + ":") else text
     return text[:1].upper() + text[1:]
+
+
+def cores() -> int:
+    """Threads for order-independent steps: ``$TRADEFLOW_THREADS``, else every core this process may use."""
+    if env := os.environ.get("TRADEFLOW_THREADS"):
+        return max(1, int(env))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+@contextmanager
+def all_cores(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Run the block on every core, then go back to one thread.
+
+    For steps whose result cannot depend on the order rows are combined in: loading raw
+    bodies, staging (filters, window functions with a total order, no sums) and the quality
+    gates (integer counts). Marts stay on one thread while they sum DOUBLE money: float
+    addition is not associative, so a parallel sum could differ in the last bit between runs.
+    Insertion order stays preserved (DuckDB keeps it on any thread count), and staging tables
+    are written in key order, so the single-threaded marts add the same rows in the same order
+    on every run.
+    """
+    conn.execute(f"SET threads = {cores()}")
+    try:
+        yield conn
+    except BaseException:
+        try:  # an aborted transaction refuses even SET: the caller's ROLLBACK comes first, keep its error
+            _one_thread(conn)
+        except duckdb.Error:
+            pass
+        raise
+    _one_thread(conn)
+
+
+def _one_thread(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute("SET threads = 1")
 
 
 class Warehouse:

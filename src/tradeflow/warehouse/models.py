@@ -18,7 +18,7 @@ from tradeflow.green_channel import config
 from tradeflow.reference import seed_path
 from tradeflow.sources.wits import tariff_frame
 from tradeflow.warehouse.comtrade_load import load_raw
-from tradeflow.warehouse.db import build, transaction
+from tradeflow.warehouse.db import all_cores, build, transaction
 from tradeflow.warehouse.reference_load import concordance_pairs, reference_countries, reference_hs
 
 #: raw tables built from registered frames (model → frame name).
@@ -208,7 +208,7 @@ def _prefer_live(entries):
 def build_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive) -> dict[str, int]:
     """Load every archived body and reference list; live data, once there are any, supersede the sample."""
     entries = _prefer_live(archive.loadable("comtrade.final"))
-    archive.verify_objects(entries)  # DuckDB reads these files directly: re-hash them first
+    # load_raw re-hashes the bodies it reads and any loaded body whose object changed on disk
     schedule, categories = schedules_frame(archive.root.parent)
     baskets = config.baskets()
     frames = {
@@ -231,7 +231,7 @@ def build_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive) -> dict[str,
 
 def build_staging(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     p = params()
-    with transaction(conn):
+    with transaction(conn), all_cores(conn):  # staging sums nothing: any thread count gives the same rows
         return {name: build(conn, name, **p) for name in STAGING}
 
 
