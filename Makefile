@@ -38,6 +38,7 @@ SIZES ?= 0.1 1
 bench: $(STAMP)
 	$(BIN)/python benchmarks/render_reports.py
 	$(BIN)/python benchmarks/big_body.py
+	$(BIN)/python benchmarks/export_xlsx.py
 	$(BIN)/python benchmarks/refresh_bench.py --sizes $(SIZES)
 
 validate: $(STAMP)
