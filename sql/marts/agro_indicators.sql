@@ -1,16 +1,12 @@
--- marts.agro_indicators: annual agro trade of the pair as each reporter reports it: value, share
--- of all trade, perishable share of agro, concentration across agro HS6 lines
--- (Herfindahl–Hirschman H = Σ s², s = line share of agro; WITS), number of lines, growth on the
--- previous year, and the top product with its share.
 WITH y AS (
     SELECT reporter, partner, flow, year, sum(agro_usd) AS agro_usd, sum(perishable_usd) AS perishable_usd,
            sum(total_usd) AS total_usd, bool_or(is_sample) AS is_sample
-    FROM marts.agro_monthly GROUP BY ALL
+    FROM {{ ref('agro_monthly') }} GROUP BY ALL
 ),
 conc AS (
     SELECT reporter, partner, flow, year, sum(share_of_agro * share_of_agro) AS hhi, count(*) AS agro_lines,
            arg_max(hs6, value_usd) AS top_hs6, max(share_of_agro) AS top_share
-    FROM marts.agro_products GROUP BY ALL
+    FROM {{ ref('agro_products') }} GROUP BY ALL
 )
 SELECT y.reporter, y.partner, y.flow, y.year, y.agro_usd, y.total_usd, y.agro_usd / y.total_usd AS agro_share,
        y.perishable_usd / nullif(y.agro_usd, 0) AS perishable_share_of_agro,

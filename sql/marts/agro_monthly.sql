@@ -1,7 +1,3 @@
--- marts.agro_monthly: agro trade (WTO Agreement on Agriculture coverage, marts.dim_hs.is_agro)
--- between the pair by month, as each reporter reports it: agro value and its share of all
--- trade, perishable value and its share of agro. Unit values are kept per product in
--- marts.agro_products (a sum of kilograms across products means little).
 SELECT t.reporter, t.partner, t.flow, t.year, t.month, t.period_start,
        coalesce(sum(t.value_usd) FILTER (WHERE h.is_agro), 0) AS agro_usd,
        coalesce(sum(t.value_usd) FILTER (WHERE h.is_perishable), 0) AS perishable_usd,
@@ -10,8 +6,8 @@ SELECT t.reporter, t.partner, t.flow, t.year, t.month, t.period_start,
        sum(t.value_usd) FILTER (WHERE h.is_perishable) / nullif(sum(t.value_usd) FILTER (WHERE h.is_agro), 0)
            AS perishable_share_of_agro,
        bool_or(t.is_sample) AS is_sample
-FROM marts.trade_flows AS t
-LEFT JOIN marts.dim_hs AS h ON h.hs_version = t.hs_version AND h.code = t.hs6
+FROM {{ ref('trade_flows') }} AS t
+LEFT JOIN {{ ref('dim_hs') }} AS h ON h.hs_version = t.hs_version AND h.code = t.hs6
 WHERE t.freq = 'M' AND t.partner IN ('CHN', 'PAK') AND t.flow IN ('X', 'M')
 GROUP BY ALL
 ORDER BY ALL

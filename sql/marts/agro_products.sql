@@ -1,6 +1,3 @@
--- marts.agro_products: each agro HS6 line of the pair's trade by year, as the reporter reports
--- it: value, share of the direction's agro trade, rank, and unit value in US$/kg computed only
--- from records whose net weight was reported (never estimated).
 SELECT t.reporter, t.partner, t.flow, t.year, t.hs6, t.hs_version, any_value(h.description) AS description,
        sum(t.value_usd) AS value_usd,
        sum(t.value_usd) / sum(sum(t.value_usd)) OVER (PARTITION BY t.reporter, t.partner, t.flow, t.year) AS share_of_agro,
@@ -10,8 +7,8 @@ SELECT t.reporter, t.partner, t.flow, t.year, t.hs6, t.hs_version, any_value(h.d
            / nullif(sum(t.net_weight_kg) FILTER (WHERE NOT t.net_weight_estimated AND t.net_weight_kg > 0), 0)
            AS usd_per_kg,
        bool_or(t.is_sample) AS is_sample
-FROM marts.trade_flows AS t
-JOIN marts.dim_hs AS h ON h.hs_version = t.hs_version AND h.code = t.hs6
+FROM {{ ref('trade_flows') }} AS t
+JOIN {{ ref('dim_hs') }} AS h ON h.hs_version = t.hs_version AND h.code = t.hs6
 WHERE t.freq = 'A' AND h.is_agro AND t.partner IN ('CHN', 'PAK') AND t.flow IN ('X', 'M')
 GROUP BY t.reporter, t.partner, t.flow, t.year, t.hs6, t.hs_version
 ORDER BY ALL

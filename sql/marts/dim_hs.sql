@@ -1,21 +1,10 @@
--- marts.dim_hs: HS codes by version (HS2012, HS2017, HS2022) at levels 2, 4 and 6 with description,
--- chapter, section, and two flags:
---   is_agro: WTO Agreement on Agriculture, Annex 1 (product coverage): HS chapters 01–24 less
---     fish and fish products (chapter 03, 0508, 051191, 230120, 1604, 1605; 1603 is kept, as its
---     single HS6 line mixes meat and fish extracts), plus 290543, 290544, heading 3301,
---     3501–3505, 380910, 382460 (3823.60 in the HS of 1994), 4101–4103, 4301, 5001–5003,
---     5101–5103, 5201–5203, 5301, 5302.
---   is_perishable: fresh, chilled or frozen meat and offal (0201–0209), fish and seafood
---     (0301–0304, 0306–0308; dried/salted 0305 excluded), fresh dairy (0401, 0403, 0405, 0406),
---     birds' eggs (0407), cut flowers (0603), fresh or frozen vegetables (0701–0710) and fresh or
---     frozen fruit (0803–0811; nuts 0801–0802 excluded).
 WITH codes AS (
     SELECT CASE classification WHEN 'H4' THEN 'HS2012' WHEN 'H5' THEN 'HS2017' WHEN 'H6' THEN 'HS2022' END AS hs_version,
            code, description, source
-    FROM raw.reference_hs
+    FROM {{ source('raw', 'reference_hs') }}
     UNION
     SELECT v.hs_version, c.chapter, c.name, 'seed'
-    FROM read_csv($chapters_csv, header = true, all_varchar = true) AS c
+    FROM read_csv({{ reference_csv('hs_chapters.csv') }}, header = true, all_varchar = true) AS c
     CROSS JOIN (VALUES ('HS2012'), ('HS2017'), ('HS2022')) AS v(hs_version)
 ),
 dedup AS (
@@ -49,8 +38,8 @@ SELECT
     ) AS is_perishable,
     d.source
 FROM dedup AS d
-LEFT JOIN read_csv($chapters_csv, header = true, all_varchar = true) AS ch ON ch.chapter = substr(d.code, 1, 2)
-LEFT JOIN read_csv($sections_csv, header = true, all_varchar = true) AS s
+LEFT JOIN read_csv({{ reference_csv('hs_chapters.csv') }}, header = true, all_varchar = true) AS ch ON ch.chapter = substr(d.code, 1, 2)
+LEFT JOIN read_csv({{ reference_csv('hs_sections.csv') }}, header = true, all_varchar = true) AS s
     ON substr(d.code, 1, 2) BETWEEN s.first_chapter AND s.last_chapter
 WHERE d.hs_version IS NOT NULL
 ORDER BY d.hs_version, d.code

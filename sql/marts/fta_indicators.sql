@@ -1,15 +1,4 @@
--- marts.fta_indicators: CPFTA Phase-II indicators per importer and year (domain notes §4):
--- lines at zero and their share (line coverage LC); simple averages of applied preferential and
--- MFN rates over national lines; trade-weighted averages and margin of preference over HS6
--- (HS8 lines averaged to HS6, weights = the importer's imports from the partner in the base
--- year $base_year, HS2017 basis); trade coverage of zero-duty lines TC = Σ imports × share of
--- the HS6's lines at zero ÷ all imports from the partner (base year); lines reaching zero next
--- 1 January; and, as a utilisation proxy, the year's imports from the partner on liberalised
--- lines against the rest, weighted like trade coverage: each HS6's imports × the share of its
--- national lines that are liberalised (applied preferential < the line's own MFN), so a heading
--- with excluded lines counts only pro rata. Years after the latest trade data have no
--- trade-based values. is_sample: the schedule, MFN rates or trade weights are synthetic.
-WITH l AS (SELECT * FROM marts.fta_tariff_lines),
+WITH l AS (SELECT * FROM {{ ref('fta_tariff_lines') }}),
 hs6 AS (
     SELECT importer, partner, year, hs6, avg(applied_pref_rate_pct) AS pref, avg(mfn_rate_pct) AS mfn,
            avg(CAST(is_zero AS DOUBLE)) AS zero_share,
@@ -18,11 +7,11 @@ hs6 AS (
 ),
 imports AS (
     SELECT reporter AS importer, partner, year, hs6_2017 AS hs6, sum(value_usd) AS v, bool_or(is_sample) AS s
-    FROM marts.trade_flows_hs2017
+    FROM {{ ref('trade_flows_hs2017') }}
     WHERE freq = 'A' AND flow = 'M' AND reporter IN ('CHN', 'PAK') AND partner IN ('CHN', 'PAK') AND reporter <> partner
     GROUP BY ALL
 ),
-base AS (SELECT importer, partner, hs6, v, s FROM imports WHERE year = CAST($base_year AS INTEGER)),
+base AS (SELECT importer, partner, hs6, v, s FROM imports WHERE year = {{ var('base_year') }}),
 base_total AS (SELECT importer, partner, sum(v) AS total FROM base GROUP BY ALL),
 lines AS (
     SELECT importer, partner, year, count(*) AS lines_total, count(*) FILTER (WHERE is_zero) AS lines_zero,
@@ -65,7 +54,7 @@ SELECT
     u.imports_liberalised_usd, u.imports_not_liberalised_usd,
     u.imports_liberalised_usd / nullif(coalesce(u.imports_liberalised_usd, 0) + coalesce(u.imports_not_liberalised_usd, 0), 0)
         AS share_imports_liberalised,
-    CAST($base_year AS INTEGER) AS base_year,
+    {{ var('base_year') }} AS base_year,
     l.is_sample OR coalesce(w.trade_sample, false) OR coalesce(u.trade_sample, false) AS is_sample
 FROM lines AS l
 LEFT JOIN weighted AS w USING (importer, year)

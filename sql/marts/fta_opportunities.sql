@@ -1,18 +1,5 @@
--- marts.fta_opportunities: untapped lines for Pakistan in China. HS6 lines (HS2017) whose
--- trade-carrying national lines (raw.fta_traded_lines; all the heading's lines where none are
--- known) are every one at zero or falling by 2035 in Pakistan's applied preferential duty in
--- China — a heading whose traded line is excluded never qualifies — ranked by ITC's indicative
--- trade potential (ITC Trade Map, "indicative potential trade"):
---   itp = max(0, min(Pakistan's exports of the line to the World, China's imports of the line
---   from the World) − China's imports of the line from Pakistan),
--- in the latest year with Pakistan's World exports. Also Pakistan's share of China's imports,
--- the margin of preference over MFN and the rates (averages over the trade-carrying lines), the
--- year those lines all reach zero, and Pakistan's Balassa
--- revealed comparative advantage RCA = (x_PAK,k / X_PAK) / (x_W,k / X_W) from all reporters'
--- exports to the World (marts.world_exports); where those are missing the RCA is null and
--- rca_status says it is unavailable.
 WITH y AS (
-    SELECT max(year) AS year FROM marts.trade_flows_hs2017 WHERE reporter = 'PAK' AND partner = 'WLD' AND flow = 'X' AND freq = 'A'
+    SELECT max(year) AS year FROM {{ ref('trade_flows_hs2017') }} WHERE reporter = 'PAK' AND partner = 'WLD' AND flow = 'X' AND freq = 'A'
 ),
 flows AS (
     SELECT hs6_2017 AS hs6,
@@ -20,13 +7,13 @@ flows AS (
            sum(value_usd) FILTER (WHERE reporter = 'CHN' AND partner = 'WLD' AND flow = 'M') AS chn_imports_world_usd,
            sum(value_usd) FILTER (WHERE reporter = 'CHN' AND partner = 'PAK' AND flow = 'M') AS chn_imports_from_pak_usd,
            bool_or(is_sample) AS is_sample
-    FROM marts.trade_flows_hs2017, y
+    FROM {{ ref('trade_flows_hs2017') }}, y
     WHERE freq = 'A' AND trade_flows_hs2017.year = y.year AND hs6_2017 IS NOT NULL
     GROUP BY hs6_2017
 ),
-chn AS (SELECT * FROM marts.fta_tariff_lines WHERE importer = 'CHN'),
+chn AS (SELECT * FROM {{ ref('fta_tariff_lines') }} WHERE importer = 'CHN'),
 known AS (
-    SELECT DISTINCT substr(tariff_line, 1, 6) AS hs6, tariff_line, is_sample FROM raw.fta_traded_lines WHERE importer = 'CHN'
+    SELECT DISTINCT substr(tariff_line, 1, 6) AS hs6, tariff_line, is_sample FROM {{ source('raw', 'fta_traded_lines') }} WHERE importer = 'CHN'
 ),
 carrying AS (  -- the lines that carry each heading's trade: the known ones, else every line of the heading
     SELECT c.*, k.tariff_line IS NOT NULL AS known_line, coalesce(k.is_sample, false) AS known_sample
@@ -52,13 +39,13 @@ tariff AS (
 ),
 world AS (
     SELECT w.hs6, sum(w.value_usd) AS world_k, any_value(tot.world_total) AS world_total, bool_or(w.is_sample) AS world_sample
-    FROM marts.world_exports AS w, y,
-         (SELECT sum(value_usd) AS world_total FROM marts.world_exports, y WHERE hs6 = 'TOTAL' AND world_exports.year = y.year) AS tot
+    FROM {{ ref('world_exports') }} AS w, y,
+         (SELECT sum(value_usd) AS world_total FROM {{ ref('world_exports') }}, y WHERE hs6 = 'TOTAL' AND world_exports.year = y.year) AS tot
     WHERE w.year = y.year AND w.hs6 <> 'TOTAL'
     GROUP BY w.hs6
 ),
 pak_total AS (
-    SELECT value_usd AS pak_total FROM marts.world_exports, y WHERE reporter = 'PAK' AND hs6 = 'TOTAL' AND world_exports.year = y.year
+    SELECT value_usd AS pak_total FROM {{ ref('world_exports') }}, y WHERE reporter = 'PAK' AND hs6 = 'TOTAL' AND world_exports.year = y.year
 )
 SELECT
     y.year,

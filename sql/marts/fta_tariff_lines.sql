@@ -1,29 +1,9 @@
--- marts.fta_tariff_lines: the CPFTA Phase-II rate path of every national tariff line of each
--- importer, 2020–2035 (schedule year t = year − 2020). Scheduled preferential rate by category:
--- immediate 0; linear base × min(1, max(0, 1 − (t + 1 − o)/N)), N equal annual cuts, the first
--- in schedule year o = first_cut_offset (categories.yaml `conventions`; 0: first cut on 1 Jan
--- 2020, zero from year N−1 — an assumption, see the clause there); partial base × (1 − cut);
--- excluded: no preference (the line's MFN).
--- Line MFN (like with like: a line against its own MFN, never its heading's average): the line's
--- base rate moved by the change, in percentage points, of its HS6 heading's applied MFN
--- (WITS/TRAINS simple average of national lines; latest year at or before; HS2022 rates mapped
--- to HS2017) since the base-rate year b (conventions.base_rate_year, latest WITS year at or
--- before b): mfn = max(0, base + MFN_hs6(y) − MFN_hs6(b)); the base rate itself when WITS lacks
--- the heading in either year (mfn_source says which).
--- applied_pref_rate_pct = least(scheduled, line MFN): a trader pays the lower of the two; an
--- excluded line pays its MFN, so its margin is 0 by construction.
--- Margins (domain notes §4.1): absolute line MFN − applied preferential (percentage points);
--- A WITS heading rate that is unknown (only specific duties, no ad valorem equivalent) is never
--- taken as zero: the heading counts as missing and the base rate stands in. mfn_rate_basis says
--- which rate was used (staging.tariffs.rate_basis).
--- relative (MFN − preferential) / MFN, undefined when MFN = 0.
--- is_sample: the schedule, or any WITS MFN rate behind the line's MFN, is synthetic.
 WITH lines AS (
     SELECT s.party AS importer, CASE s.party WHEN 'CHN' THEN 'PAK' ELSE 'CHN' END AS partner,
            s.tariff_line, substr(s.tariff_line, 1, 6) AS hs6, s.description, s.base_rate, s.category,
            c.kind, c.years, c.cut, c.first_cut_offset, c.base_rate_year, s.is_sample
-    FROM raw.fta_schedule AS s
-    JOIN raw.fta_categories AS c ON c.party = s.party AND c.category = s.category
+    FROM {{ source('raw', 'fta_schedule') }} AS s
+    JOIN {{ source('raw', 'fta_categories') }} AS c ON c.party = s.party AND c.category = s.category
 ),
 years AS (SELECT CAST(range AS INTEGER) AS year FROM range(2020, 2036)),
 mfn AS (
@@ -32,8 +12,8 @@ mfn AS (
            CASE WHEN bool_and(t.rate_pct IS NOT NULL) THEN avg(t.rate_pct) END AS mfn_pct,
            CASE WHEN count(DISTINCT t.rate_basis) = 1 THEN min(t.rate_basis) ELSE 'mixed' END AS mfn_basis,
            bool_or(t.is_sample) AS mfn_sample
-    FROM staging.tariffs AS t
-    LEFT JOIN marts.hs_concordance AS k
+    FROM {{ ref('tariffs') }} AS t
+    LEFT JOIN {{ ref('hs_concordance') }} AS k
         ON t.hs_version = 'HS2022' AND k.from_version = 'HS2022' AND k.to_version = 'HS2017' AND k.from_code = t.hs6
     WHERE t.partner = 'WLD' AND t.tariff_type = 'MFN'
     GROUP BY ALL

@@ -1,11 +1,6 @@
--- marts.gacc_event_study: Pakistan's monthly exports to China (Pakistan's records, HS2017 basis)
--- of each GACC event's products from 12 months before to 24 months after the event month,
--- indexed to the mean of the 12 months before (= 100). When nothing was exported before (a
--- market newly opened) the index is undefined (null) and pre_event_mean_usd is 0; the values
--- still show the take-off. in_data: whether the month lies within the monthly data.
-WITH ev AS (SELECT * FROM raw.gacc_events),
+WITH ev AS (SELECT * FROM {{ source('raw', 'gacc_events') }}),
 offsets AS (SELECT CAST(range AS INTEGER) AS k FROM range(-12, 25)),
-bounds AS (SELECT min(period_start) AS first, max(period_start) AS last FROM marts.trade_flows WHERE freq = 'M'),
+bounds AS (SELECT min(period_start) AS first, max(period_start) AS last FROM {{ ref('trade_flows') }} WHERE freq = 'M'),
 cells AS (
     SELECT e.event_id, e.event_date, e.product, e.event_type, e.source_url, o.k,
            CAST(date_trunc('month', e.event_date) + to_months(o.k) AS DATE) AS period_start
@@ -13,7 +8,7 @@ cells AS (
 ),
 exports AS (
     SELECT e.event_id, t.period_start, sum(t.value_usd) AS v, bool_or(t.is_sample) AS s
-    FROM marts.trade_flows_hs2017 AS t JOIN ev AS e ON e.hs6 = t.hs6_2017
+    FROM {{ ref('trade_flows_hs2017') }} AS t JOIN ev AS e ON e.hs6 = t.hs6_2017
     WHERE t.reporter = 'PAK' AND t.partner = 'CHN' AND t.flow = 'X' AND t.freq = 'M'
     GROUP BY ALL
 ),
@@ -30,6 +25,6 @@ SELECT j.event_id, j.event_date, j.product, j.event_type, j.k AS months_from_eve
        j.exports_usd, p.pre_mean AS pre_event_mean_usd,
        CASE WHEN p.pre_mean > 0 AND p.pre_months = 12 THEN 100 * j.exports_usd / p.pre_mean END AS index_pre_mean_100,
        j.in_data, j.source_url,
-       (SELECT bool_or(is_sample) FROM marts.trade_flows) AS is_sample
+       (SELECT bool_or(is_sample) FROM {{ ref('trade_flows') }}) AS is_sample
 FROM joined AS j JOIN pre AS p USING (event_id)
 ORDER BY j.event_id, j.k

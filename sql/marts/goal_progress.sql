@@ -1,31 +1,17 @@
--- marts.goal_progress: one row per goal and year. actual is the goal's metric; target_path runs
--- geometrically from the baseline (baseline_year, baseline_value) to the target (target_year,
--- target_value = value, or baseline × multiple): P(τ) = v₀·(v_T/v₀)^((τ − t₀)/(T − t₀)), τ a
--- (possibly fractional) year; gap = actual − target_path.
--- nowcast_12m = the sum of the latest 12 complete months of the monthly metric, ending in
--- nowcast_period_end; as a point in time it stands at τ_n = year + (month − 12)/12 (a window
--- ending in December stands at that calendar year, like the annual value).
--- Starting point: the nowcast when it ends after the latest annual year, else the latest annual
--- actual (cagr_start_value at cagr_start_time). required_cagr = (target / start)^(1/(T − τ)) − 1,
--- the growth a year needed from there to meet the target (null once the target year is reached).
--- status: 'no target'; 'before baseline'; for a target year already covered by the annual data, 'met' or 'missed'
--- (actual in the target year against the target: a historical benchmark); else 'on track' when
--- the starting point reaches the target path at its own date (status_target_path), 'off track'
--- otherwise. is_sample: any input of the goal's metric is synthetic (raw.goals). Sources in raw.goals.
 WITH g AS (
     SELECT g.*, b.value AS baseline_value,
            coalesce(g.target_value, g.target_multiple * b.value) AS target
-    FROM raw.goals AS g LEFT JOIN raw.goal_series AS b ON b.goal_id = g.goal_id AND b.year = g.baseline_year
+    FROM {{ ref('goals') }} AS g LEFT JOIN {{ ref('goal_actuals') }} AS b ON b.goal_id = g.goal_id AND b.year = g.baseline_year
 ),
 latest AS (
     SELECT goal_id, arg_max(year, year) AS latest_year, arg_max(value, year) AS latest_actual
-    FROM raw.goal_series WHERE value IS NOT NULL GROUP BY goal_id
+    FROM {{ ref('goal_actuals') }} WHERE value IS NOT NULL GROUP BY goal_id
 ),
 months AS (
     SELECT goal_id, period_start, value,
            sum(value) OVER w AS r12, count(*) OVER w AS n12,
            min(period_start) OVER w AS first_month
-    FROM raw.goal_monthly
+    FROM {{ ref('goal_actuals_monthly') }}
     WINDOW w AS (PARTITION BY goal_id ORDER BY period_start ROWS BETWEEN 11 PRECEDING AND CURRENT ROW)
 ),
 nowcast AS (  -- 12 consecutive months (no gap in the window)
@@ -50,7 +36,7 @@ path AS (
            CASE WHEN g.target IS NOT NULL AND s.year BETWEEN g.baseline_year AND g.target_year
                 THEN g.baseline_value * power(g.target / g.baseline_value,
                                               (s.year - g.baseline_year) / (g.target_year - g.baseline_year)) END AS target_path
-    FROM raw.goal_series AS s JOIN g USING (goal_id)
+    FROM {{ ref('goal_actuals') }} AS s JOIN g USING (goal_id)
 ),
 judged AS (
     SELECT g.goal_id, st.*,

@@ -1,33 +1,20 @@
--- marts.hs_concordance: how to express HS6 trade of one version in another, with weights
--- that sum to 1 per source code, for each pair of versions UNSD publishes a table for
--- (HS2022 ↔ HS2017, HS2017 ↔ HS2012).
---   newer → older (HS2022 → HS2017, HS2017 → HS2012): the UNSD conversion target, weight 1
---     (where a code has no conversion row, its correlation pairs share it equally).
---   older → newer (HS2017 → HS2022, HS2012 → HS2017): the newer codes that convert into the older
---     code (else, for an older code no conversion reaches, its correlation pairs). Weights are
---     trade weights (World trade of both reporters in the first year of the newer version: 2022
---     or 2017) where that trade exists, else equal shares; weight_method says which.
--- is_ambiguous: the UNSD correlation table marks the pair 1:n or n:n, or a split has several
--- targets. Source: UN Statistics Division HS conversion and correlation tables.
--- is_sample: the pair comes from the sample seed (not a UNSD table), or its trade weight was
--- computed from synthetic trade.
 WITH conv AS (
     SELECT DISTINCT newer_version, newer_code, older_version, coalesce(older_conversion, older_code) AS older_code
-    FROM raw.hs_concordance
+    FROM {{ source('raw', 'hs_concordance') }}
     WHERE coalesce(older_conversion, older_code) IS NOT NULL
 ),
 rel AS (
     SELECT newer_version, newer_code, older_version, older_code, max(relationship) AS relationship,
            bool_or(source = 'sample') AS seed_sample
-    FROM raw.hs_concordance WHERE older_code IS NOT NULL GROUP BY ALL
+    FROM {{ source('raw', 'hs_concordance') }} WHERE older_code IS NOT NULL GROUP BY ALL
 ),
 flagged AS (
     SELECT c.*, coalesce(r.relationship, '?') AS relationship,
-           coalesce(r.seed_sample, (SELECT bool_or(x.source = 'sample') FROM raw.hs_concordance x
+           coalesce(r.seed_sample, (SELECT bool_or(x.source = 'sample') FROM {{ source('raw', 'hs_concordance') }} x
                                     WHERE x.newer_version = c.newer_version AND x.older_version = c.older_version
                                       AND x.newer_code = c.newer_code)) AS seed_sample,
            coalesce(r.relationship IN ('1:n', 'n:n'), false)
-           OR (SELECT count(*) FROM raw.hs_concordance x WHERE x.newer_version = c.newer_version
+           OR (SELECT count(*) FROM {{ source('raw', 'hs_concordance') }} x WHERE x.newer_version = c.newer_version
                  AND x.older_version = c.older_version AND x.newer_code = c.newer_code
                  AND x.older_code <> c.older_code) > 0
                AS ambiguous_pair
@@ -45,7 +32,7 @@ backward AS (
 first_year AS (SELECT * FROM (VALUES ('HS2022', 2022, 'H6'), ('HS2017', 2017, 'H5')) t(version, year, classification)),
 trade AS (
     SELECT y.version, s.hs6, sum(s.value_usd) AS v, bool_or(s.is_sample) AS s
-    FROM staging.comtrade_flows AS s
+    FROM {{ ref('comtrade_flows') }} AS s
     JOIN first_year AS y ON y.year = s.year AND y.classification = s.classification
     WHERE s.freq = 'A' AND s.partner_code = 0 AND s.mot_code = 0 AND s.flow IN ('X', 'M')
     GROUP BY ALL

@@ -1,13 +1,7 @@
--- marts.khunjerab_before_after: the Khunjerab regime change in one table. Seasons run April to
--- March; a season's winter is its months of the seasonal closure (Dec–Mar). The regime of a
--- season is the calendar's (raw.khunjerab_months, from khunjerab.yaml) for its winter months:
--- 'before' when all were under the seasonal closure, 'after' when all were year-round (the
--- label names the first year-round month from the calendar). Only seasons the data cover from
--- April to March count. winter_share = winter ÷ the season's total.
-WITH bounds AS (SELECT min(period_start) AS first, max(period_start) AS last FROM marts.trade_flows WHERE freq = 'M'),
+WITH bounds AS (SELECT min(period_start) AS first, max(period_start) AS last FROM {{ ref('trade_flows') }} WHERE freq = 'M'),
 cal AS (SELECT *, CASE WHEN month(month_start) >= 4 THEN year(month_start) ELSE year(month_start) - 1 END AS season
-        FROM raw.khunjerab_months),
-first_year_round AS (SELECT min(month_start) AS d FROM raw.khunjerab_months WHERE regime = 'year_round'),
+        FROM {{ source('raw', 'khunjerab_months') }}),
+first_year_round AS (SELECT min(month_start) AS d FROM {{ source('raw', 'khunjerab_months') }} WHERE regime = 'year_round'),
 season_regime AS (
     SELECT season,
            CASE WHEN bool_and(regime = 'seasonal_closure') THEN 'before: closed Dec–Mar'
@@ -17,7 +11,7 @@ season_regime AS (
 ),
 seasons AS (
     SELECT r.*, k.closure_month AS winter, CASE WHEN r.month >= 4 THEN r.year ELSE r.year - 1 END AS season
-    FROM marts.monthly_by_basis AS r LEFT JOIN raw.khunjerab_months AS k ON k.month_start = r.period_start
+    FROM {{ ref('monthly_by_basis') }} AS r LEFT JOIN {{ source('raw', 'khunjerab_months') }} AS k ON k.month_start = r.period_start
 ),
 per_season AS (
     SELECT reporter, flow, basis, product_group, season,
@@ -30,7 +24,7 @@ per_season AS (
 SELECT p.reporter, p.flow, p.basis, p.product_group, s.regime,
        count(*) AS seasons, min(p.season) AS first_season, max(p.season) AS last_season,
        sum(p.winter_usd) / nullif(sum(p.season_usd), 0) AS winter_share,
-       sum(p.winter_usd) / count(*) / (SELECT count(DISTINCT month(month_start)) FROM raw.khunjerab_months WHERE closure_month)
+       sum(p.winter_usd) / count(*) / (SELECT count(DISTINCT month(month_start)) FROM {{ source('raw', 'khunjerab_months') }} WHERE closure_month)
            AS avg_winter_month_usd,
        bool_or(p.is_sample) AS is_sample
 FROM per_season AS p JOIN season_regime AS s USING (season)

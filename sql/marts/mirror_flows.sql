@@ -1,15 +1,5 @@
--- marts.mirror_flows: each direction (CHN→PAK, PAK→CHN) per period and HS6 (HS2017 basis), the
--- exporter-reported value (FOB) beside the importer-reported value (CIF) and the importer's
--- value converted to FOB with a CIF/FOB factor: importer_fob = importer_cif / factor.
--- gap_usd = importer_fob − exporter_fob; gap_ratio = gap_usd / exporter_fob (negative: the
--- importer records less than the exporter — under-invoicing, misclassification or transit).
--- One row per factor in $factors (default 1.06, IMF DOTS; 1.10 as used by the Pakistan Business
--- Council); is_default_factor marks $default_factor. regime places the period against the
--- electronic data exchange and the Phase-II tariff cuts, dated in marts.policy_markers (the one
--- place for both dates: 'ede', 'cpfta_phase2_cuts'): a period takes the regime in force at its
--- midpoint (the 15th of a month, 1 July of a year), i.e. for most of its days.
 WITH f AS (
-    SELECT * FROM marts.trade_flows_hs2017
+    SELECT * FROM {{ ref('trade_flows_hs2017') }}
     WHERE reporter IN ('CHN', 'PAK') AND partner IN ('CHN', 'PAK') AND reporter <> partner AND flow IN ('X', 'M')
 ),
 x AS (
@@ -29,11 +19,11 @@ j AS (
            greatest(x.vintage, m.vintage) AS vintage
     FROM x FULL OUTER JOIN m USING (exporter, importer, freq, year, month0, hs6)  -- month0: annual rows match too
 ),
-factors AS (SELECT unnest(CAST($factors AS DOUBLE[])) AS factor),
+factors AS (SELECT unnest({{ cif_fob_factors() }}) AS factor),
 markers AS (
     SELECT any_value(event_date) FILTER (WHERE marker = 'ede') AS ede,
            any_value(event_date) FILTER (WHERE marker = 'cpfta_phase2_cuts') AS phase2
-    FROM marts.policy_markers
+    FROM {{ ref('policy_markers') }}
 )
 SELECT
     exporter || '→' || importer AS direction,
@@ -44,7 +34,7 @@ SELECT
     exporter_fob_usd,
     importer_cif_usd,
     factor AS cif_fob_factor,
-    factor = CAST($default_factor AS DOUBLE) AS is_default_factor,
+    factor = {{ default_cif_fob_factor() }} AS is_default_factor,
     importer_cif_usd / factor AS importer_fob_usd,
     importer_cif_usd / factor - exporter_fob_usd AS gap_usd,
     CASE WHEN exporter_fob_usd > 0 THEN (importer_cif_usd / factor - exporter_fob_usd) / exporter_fob_usd END AS gap_ratio,

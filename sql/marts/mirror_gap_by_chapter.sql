@@ -1,14 +1,11 @@
--- marts.mirror_gap_by_chapter: annual mirror gap attributed by HS chapter (HS2017 basis), per
--- direction and CIF/FOB factor: chapter gap, its share of the direction's total gap, and the
--- gap as a ratio of exporter-reported value.
 WITH c AS (
     SELECT direction, year, chapter, cif_fob_factor, is_default_factor, regime,
            sum(exporter_fob_usd) AS exporter_fob_usd, sum(importer_cif_usd) AS importer_cif_usd,
            sum(importer_fob_usd) AS importer_fob_usd, sum(gap_usd) AS gap_usd, bool_or(is_sample) AS is_sample
-    FROM marts.mirror_flows WHERE freq = 'A' GROUP BY ALL
+    FROM {{ ref('mirror_flows') }} WHERE freq = 'A' GROUP BY ALL
 )
 SELECT c.*, h.name AS chapter_name,
        CASE WHEN exporter_fob_usd > 0 THEN gap_usd / exporter_fob_usd END AS gap_ratio,
        gap_usd / nullif(sum(gap_usd) OVER (PARTITION BY direction, year, cif_fob_factor), 0) AS share_of_total_gap
-FROM c LEFT JOIN read_csv($chapters_csv, header = true, all_varchar = true) AS h ON h.chapter = c.chapter
+FROM c LEFT JOIN read_csv({{ reference_csv('hs_chapters.csv') }}, header = true, all_varchar = true) AS h ON h.chapter = c.chapter
 ORDER BY ALL

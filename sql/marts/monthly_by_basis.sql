@@ -1,13 +1,5 @@
--- marts.monthly_by_basis: the pair's monthly trade per reporter, flow and month on two bases and
--- for two product groups — the input of the Khunjerab and seasonality indicators.
--- basis 'road': the reporter's road flows (Comtrade motCode 3200) where it publishes transport
--- modes; for a line (reporter, partner, flow, month, HS6) with no road row its land row (3000,
--- of which road is a sub-mode) stands in — road, else land, never both, so a reporter that
--- publishes land and road is not counted twice. 'all_modes': all flows (what is left when a
--- reporter does not publish modes).
--- product_group: 'agro' (marts.dim_hs.is_agro) or 'all'.
 WITH road_or_land AS (
-    SELECT * FROM marts.trade_flows_by_mode
+    SELECT * FROM {{ ref('trade_flows_by_mode') }}
     WHERE mot_code IN (3200, 3000) AND partner IN ('CHN', 'PAK')
     QUALIFY row_number() OVER (PARTITION BY reporter, partner, flow, period_start, hs6
                                ORDER BY mot_code = 3200 DESC) = 1
@@ -15,11 +7,11 @@ WITH road_or_land AS (
 road AS (
     SELECT m.reporter, m.partner, m.flow, 'road' AS basis, m.period_start, h.is_agro, m.value_usd, m.is_sample
     FROM road_or_land AS m
-    LEFT JOIN marts.dim_hs AS h ON h.hs_version = m.hs_version AND h.code = m.hs6
+    LEFT JOIN {{ ref('dim_hs') }} AS h ON h.hs_version = m.hs_version AND h.code = m.hs6
 ),
 allm AS (
     SELECT t.reporter, t.partner, t.flow, 'all_modes', t.period_start, h.is_agro, t.value_usd, t.is_sample
-    FROM marts.trade_flows AS t LEFT JOIN marts.dim_hs AS h ON h.hs_version = t.hs_version AND h.code = t.hs6
+    FROM {{ ref('trade_flows') }} AS t LEFT JOIN {{ ref('dim_hs') }} AS h ON h.hs_version = t.hs_version AND h.code = t.hs6
     WHERE t.freq = 'M' AND t.partner IN ('CHN', 'PAK') AND t.flow IN ('X', 'M')
 ),
 rows AS (SELECT * FROM road UNION ALL SELECT * FROM allm)

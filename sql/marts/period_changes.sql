@@ -1,14 +1,8 @@
--- marts.period_changes: what each arrival of UN Comtrade data brought, for every vintage stored.
--- One row per (query family, reporter, partner, flow, frequency, period) and vintage: the period's first
--- vintage is a 'new period', each later one a 'revision' of the vintage before (old vs new totals; line
--- counts from marts.revisions). Kept across runs because raw.comtrade_records keeps every vintage.
--- An arrival groups the vintages fetched in one sitting: fetches less than 6 hours apart belong to the
--- same arrival (one refresh run); is_latest_arrival marks what the latest run brought.
 WITH rec AS (
     SELECT query_scope, reporterCode, partnerCode, flowCode AS flow, freqCode AS freq, period, refYear AS year,
            CASE WHEN freqCode = 'M' THEN refMonth END AS month, cmdCode AS hs6, vintage, fetched_at, sha256,
            primaryValue AS value_usd, is_sample
-    FROM raw.comtrade_records
+    FROM {{ source('raw', 'comtrade_records') }}
     WHERE aggrLevel = 6 AND regexp_full_match(cmdCode, '[0-9]{6}') AND partner2Code = 0 AND customsCode = 'C00'
       AND motCode = 0
 ),
@@ -69,8 +63,8 @@ labelled AS (
            CASE WHEN p.previous_vintage IS NULL THEN 'new period' ELSE 'revision' END AS change,
            p.previous_vintage, p.vintage, p.arrived_at, p.value_usd_before, p.value_usd, p.lines, p.is_sample
     FROM paired p
-    LEFT JOIN staging.countries r ON r.m49 = p.reporter_code
-    LEFT JOIN staging.countries c ON c.m49 = p.partner_code
+    LEFT JOIN {{ ref('countries') }} r ON r.m49 = p.reporter_code
+    LEFT JOIN {{ ref('countries') }} c ON c.m49 = p.partner_code
 ),
 line_counts AS (
     SELECT source, reporter, partner, flow, freq, period, vintage,
@@ -78,7 +72,7 @@ line_counts AS (
            count(*) FILTER (line_change = 'dropped') AS lines_dropped,
            count(*) FILTER (line_change = 'revised') AS lines_revised,
            sum(revision_usd) AS revision_usd
-    FROM marts.revisions GROUP BY ALL
+    FROM {{ ref('revisions') }} GROUP BY ALL
 )
 SELECT l.source, l.reporter, l.partner, l.flow, l.freq, l.period, l.year, l.month, l.period_start, l.change,
        l.previous_vintage, l.vintage, l.arrived_at, a.arrival, a.arrival_no, a.is_latest_arrival,

@@ -1,8 +1,3 @@
--- marts.policy_markers: dated events that charts mark and indicators split on, each with a source —
--- the one place for these dates (marts.mirror_flows and the mirror report read them here).
--- ede: 30 Apr 2018, the target start of the China–Pakistan electronic data exchange
--- (pakistantoday.com.pk, 3 Mar 2018; shared/data/FIGURES.md §1 "Mirror-statistics discrepancy").
--- khunjerab_year_round: the year_round.from date of khunjerab.yaml (a build parameter read from the YAML).
 SELECT CAST(event_date AS DATE) AS event_date, marker, description, source_url
 FROM (VALUES
     ('2018-04-30', 'ede', 'China–Pakistan electronic exchange of certificate-of-origin data goes live',
@@ -13,6 +8,6 @@ FROM (VALUES
      'https://sangrupo.com/officially-implemented-on-january-1-2020-the-zero-tariff-range-between-china-and-pakistan-will-increase-to-75')
 ) AS t(event_date, marker, description, source_url)
 UNION ALL
-SELECT CAST($khunjerab_year_round AS DATE), 'khunjerab_year_round', 'Khunjerab–Sost crossing operates year-round',
-       CAST($khunjerab_year_round_source AS VARCHAR)
+SELECT DATE {{ sql_literal(var('khunjerab_year_round')) }}, 'khunjerab_year_round', 'Khunjerab–Sost crossing operates year-round',
+       {{ sql_literal(var('khunjerab_year_round_source')) }}
 ORDER BY event_date

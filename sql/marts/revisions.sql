@@ -1,14 +1,8 @@
--- marts.revisions: every HS6 line whose value changed from one stored vintage of a period to the next.
--- UN Comtrade keeps revising releases; tradeflow keeps every vintage in raw.comtrade_records, so the
--- history of revisions survives every run. One row per line added, dropped or revised between two
--- consecutive vintages of a (query family, reporter, frequency, period); all transport modes only
--- (motCode 0), partner2 = World, customs C00, as in staging. rank 1 = the largest absolute revision
--- of that release. First vintages (new periods) are in marts.period_changes, not here.
 WITH rec AS (
     SELECT query_scope, reporterCode, partnerCode, flowCode AS flow, freqCode AS freq, period, refYear AS year,
            CASE WHEN freqCode = 'M' THEN refMonth END AS month, cmdCode AS hs6, vintage, fetched_at, sha256,
            primaryValue AS value_usd, is_sample
-    FROM raw.comtrade_records
+    FROM {{ source('raw', 'comtrade_records') }}
     WHERE aggrLevel = 6 AND regexp_full_match(cmdCode, '[0-9]{6}') AND partner2Code = 0 AND customsCode = 'C00'
       AND motCode = 0
 ),
@@ -66,6 +60,6 @@ SELECT
                        ORDER BY abs(d.revision_usd) DESC, d.partner_code, d.flow, d.hs6) AS rank,
     d.is_sample
 FROM diff d
-LEFT JOIN staging.countries r ON r.m49 = d.reporter_code
-LEFT JOIN staging.countries p ON p.m49 = d.partner_code
+LEFT JOIN {{ ref('countries') }} r ON r.m49 = d.reporter_code
+LEFT JOIN {{ ref('countries') }} p ON p.m49 = d.partner_code
 ORDER BY source, reporter, freq, period, vintage, rank

@@ -1,18 +1,11 @@
--- marts.seasonality_index: seasonal index by calendar month (ratio to a centred 2×12 moving
--- average; Census X-11 style, domain notes §4.11): T_t = (½Y_{t−6} + Y_{t−5} + … + Y_{t+5} + ½Y_{t+6}) / 12,
--- r_t = Y_t / T_t where T_t > 0, SI_m = mean of r_t over the months m, rescaled so Σ SI_m = 12.
--- Zero months are safe: the series is zero-filled, a zero month gives r = 0, a zero trend is
--- skipped. months_window: 'seasonal closure (to <last month of the seasonal regime>)', read from
--- the Khunjerab calendar (raw.khunjerab_months, khunjerab.yaml), or 'whole series'. basis and
--- product_group as in marts.khunjerab_indicators. is_sample: any month of the series is synthetic.
-WITH rows AS (SELECT * FROM marts.monthly_by_basis),
+WITH rows AS (SELECT * FROM {{ ref('monthly_by_basis') }}),
 series_keys AS (SELECT DISTINCT reporter, flow, basis, product_group FROM rows),
 months AS (
     SELECT CAST(m AS DATE) AS period_start
-    FROM range((SELECT min(period_start) FROM marts.trade_flows WHERE freq = 'M'),
-               (SELECT max(period_start) FROM marts.trade_flows WHERE freq = 'M') + INTERVAL 1 MONTH, INTERVAL 1 MONTH) t(m)
+    FROM range((SELECT min(period_start) FROM {{ ref('trade_flows') }} WHERE freq = 'M'),
+               (SELECT max(period_start) FROM {{ ref('trade_flows') }} WHERE freq = 'M') + INTERVAL 1 MONTH, INTERVAL 1 MONTH) t(m)
 ),
-closure_end AS (SELECT max(month_start) AS until FROM raw.khunjerab_months WHERE regime = 'seasonal_closure'),
+closure_end AS (SELECT max(month_start) AS until FROM {{ source('raw', 'khunjerab_months') }} WHERE regime = 'seasonal_closure'),
 windows AS (
     SELECT 'seasonal closure (to ' || strftime(until, '%b %Y') || ')' AS win, until FROM closure_end
     UNION ALL SELECT 'whole series', DATE '2100-01-01'

@@ -1,17 +1,12 @@
--- marts.trade_by_period: total trade by reporter, partner and flow per calendar year and per
--- Pakistan fiscal year (July–June, labelled FY2023-24), so ministry (SBP/PBS, fiscal) and
--- Chinese (GACC, calendar) figures can be set side by side. Calendar years come from annual
--- data where published (basis 'annual'), else from the sum of months (basis 'monthly');
--- fiscal years always from months. months / is_complete say how much of the period is in.
 WITH monthly AS (
     SELECT reporter, partner, flow, year, month, sum(value_usd) AS value_usd, bool_or(is_sample) AS is_sample,
            max(vintage) AS vintage
-    FROM marts.trade_flows WHERE freq = 'M' GROUP BY ALL
+    FROM {{ ref('trade_flows') }} WHERE freq = 'M' GROUP BY ALL
 ),
 annual AS (
     SELECT reporter, partner, flow, year, sum(value_usd) AS value_usd, bool_or(is_sample) AS is_sample,
            max(vintage) AS vintage
-    FROM marts.trade_flows WHERE freq = 'A' GROUP BY ALL
+    FROM {{ ref('trade_flows') }} WHERE freq = 'A' GROUP BY ALL
 ),
 calendar_from_months AS (
     SELECT reporter, partner, flow, year, sum(value_usd) AS value_usd, count(DISTINCT month) AS months,

@@ -1,30 +1,17 @@
--- marts.trade_complementarity: trade complementarity index (Michaely 1996; WITS definition) between
--- one country's exports to the World and the other's imports from the World, per year, both ways
--- (exporter PAK / importer CHN, and CHN / PAK):
---   TC_ij = 100 · (1 − ½ Σ_k |m_jk / M_j − x_ik / X_i|),
--- x_ik = i's exports of HS6 k to the World (marts.world_exports, HS2017 basis), X_i = i's total
--- exports (cmdCode TOTAL), m_jk = j's imports of k from the World (marts.trade_flows_hs2017),
--- M_j = j's total imports from the World (TOTAL). 0 = no overlap, 100 = j's import shares equal
--- i's export shares. Source: WITS Trade Outcomes help (trade complementarity index).
--- Convention for partial product data: a product seen on one side only counts as zero on the
--- other; the part of each total not seen by HS6 (1 − covered share) is unknown, so tc treats it
--- as one product (an upper bound: merging products can only shrink Σ|·|) and tc_lower as disjoint
--- (a lower bound); they coincide when both totals are fully covered by HS6 data. Null when either
--- total is missing for the year.
 WITH pairs AS (SELECT * FROM (VALUES ('PAK', 'CHN'), ('CHN', 'PAK')) p(exporter, importer)),
 totals AS (
     SELECT coalesce(c.iso3, t.reporter_iso) AS reporter, t.year, t.flow, sum(t.value_usd) AS v, bool_or(t.is_sample) AS s
-    FROM staging.comtrade_totals AS t LEFT JOIN staging.countries AS c ON c.m49 = t.reporter_code
+    FROM {{ ref('comtrade_totals') }} AS t LEFT JOIN {{ ref('countries') }} AS c ON c.m49 = t.reporter_code
     WHERE t.freq = 'A' AND t.partner_code = 0 AND t.flow IN ('X', 'M')
     GROUP BY ALL
 ),
 x AS (
     SELECT reporter AS exporter, year, hs6, sum(value_usd) AS v, bool_or(is_sample) AS s
-    FROM marts.world_exports WHERE hs6 <> 'TOTAL' GROUP BY ALL
+    FROM {{ ref('world_exports') }} WHERE hs6 <> 'TOTAL' GROUP BY ALL
 ),
 m AS (
     SELECT reporter AS importer, year, hs6_2017 AS hs6, sum(value_usd) AS v, bool_or(is_sample) AS s
-    FROM marts.trade_flows_hs2017
+    FROM {{ ref('trade_flows_hs2017') }}
     WHERE partner = 'WLD' AND flow = 'M' AND freq = 'A' AND hs6_2017 IS NOT NULL GROUP BY ALL
 ),
 years AS (

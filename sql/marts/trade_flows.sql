@@ -1,7 +1,3 @@
--- marts.trade_flows: bilateral and World trade at HS6, all transport modes, as each side reports it.
--- Reporters Pakistan and China. One row per reporter × partner × flow × period × HS6. Flows keep Comtrade's codes
--- (X, M, RX, RM) and must never be summed together. value_usd is the reported primary value:
--- FOB for exports, CIF for imports. is_sample = true marks synthetic rows.
 SELECT
     coalesce(r.iso3, s.reporter_iso) AS reporter,
     coalesce(p.iso3, s.partner_iso) AS partner,
@@ -25,8 +21,8 @@ SELECT
     s.quantity_estimated,
     s.vintage,
     s.is_sample
-FROM staging.comtrade_flows AS s
-LEFT JOIN staging.countries AS r ON r.m49 = s.reporter_code
-LEFT JOIN staging.countries AS p ON p.m49 = s.partner_code
-WHERE s.mot_code = 0 AND s.reporter_code IN (586, 156)  -- the pair; other reporters feed marts.world_exports
+FROM {{ ref('comtrade_flows') }} AS s
+LEFT JOIN {{ ref('countries') }} AS r ON r.m49 = s.reporter_code
+LEFT JOIN {{ ref('countries') }} AS p ON p.m49 = s.partner_code
+WHERE s.mot_code = 0 AND s.reporter_code IN (586, 156)  -- the pair; other reporters feed the world_exports mart
 ORDER BY ALL

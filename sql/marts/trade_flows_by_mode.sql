@@ -1,6 +1,3 @@
--- marts.trade_flows_by_mode: monthly bilateral flows split by mode of transport, where the
--- reporter publishes them (Comtrade motCode: 1000 air, 2100 sea, 3000 land, 3200 road).
--- Kept apart from marts.trade_flows (all modes) so nothing is counted twice.
 SELECT
     coalesce(r.iso3, s.reporter_iso) AS reporter,
     coalesce(p.iso3, s.partner_iso) AS partner,
@@ -21,8 +18,8 @@ SELECT
     s.net_weight_estimated,
     s.vintage,
     s.is_sample
-FROM staging.comtrade_flows AS s
-LEFT JOIN staging.countries AS r ON r.m49 = s.reporter_code
-LEFT JOIN staging.countries AS p ON p.m49 = s.partner_code
+FROM {{ ref('comtrade_flows') }} AS s
+LEFT JOIN {{ ref('countries') }} AS r ON r.m49 = s.reporter_code
+LEFT JOIN {{ ref('countries') }} AS p ON p.m49 = s.partner_code
 WHERE s.mot_code <> 0 AND s.freq = 'M' AND s.reporter_code IN (586, 156)
 ORDER BY ALL

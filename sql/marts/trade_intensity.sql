@@ -1,18 +1,7 @@
--- marts.trade_intensity: export intensity index (WITS definition) of Pakistan→China and
--- China→Pakistan, per year:
---   TII_ij = (x_ij / X_i) / (x_wj / X_w),
--- the share of i's exports going to j over j's share of world trade. x_ij = i's exports to j
--- (i's records, Σ HS6, marts.trade_flows), X_i = i's total exports to the World (cmdCode TOTAL).
--- WITS takes x_wj / X_w as world exports to j over world exports; world exports by destination
--- are not fetched, so j's share of world trade is measured on the import side:
--- M_j / M_w = j's total imports from the World ÷ all reporters' total imports from the World in
--- the data (both CIF; world_reporters says how many reporters make up M_w). > 1: i exports more
--- to j than j's weight in world trade. Sources: WITS Trade Outcomes help (trade intensity);
--- Mikić & Gilbert, Trade Statistics in Policymaking (ESCAP 2009).
 WITH pairs AS (SELECT * FROM (VALUES ('PAK', 'CHN'), ('CHN', 'PAK')) p(exporter, importer)),
 totals AS (
     SELECT coalesce(c.iso3, t.reporter_iso) AS reporter, t.year, t.flow, sum(t.value_usd) AS v, bool_or(t.is_sample) AS s
-    FROM staging.comtrade_totals AS t LEFT JOIN staging.countries AS c ON c.m49 = t.reporter_code
+    FROM {{ ref('comtrade_totals') }} AS t LEFT JOIN {{ ref('countries') }} AS c ON c.m49 = t.reporter_code
     WHERE t.freq = 'A' AND t.partner_code = 0 AND t.flow IN ('X', 'M')
     GROUP BY ALL
 ),
@@ -22,7 +11,7 @@ world AS (
 ),
 bilateral AS (
     SELECT reporter AS exporter, partner AS importer, year, sum(value_usd) AS v, bool_or(is_sample) AS s
-    FROM marts.trade_flows WHERE freq = 'A' AND flow = 'X' GROUP BY ALL
+    FROM {{ ref('trade_flows') }} WHERE freq = 'A' AND flow = 'X' GROUP BY ALL
 )
 SELECT p.exporter, p.importer, b.year,
        b.v AS exports_to_partner_usd, tx.v AS exporter_exports_world_usd,

@@ -1,18 +1,15 @@
--- marts.world_exports: every reporter's annual exports to the World, by HS6 on the HS2017 basis
--- (HS2022 and HS2012 converted through marts.hs_concordance) and in total (hs6 = 'TOTAL'): the inputs of
--- Balassa's revealed comparative advantage. Comes from the "all reporters" queries.
 SELECT coalesce(c.iso3, s.reporter_iso) AS reporter, s.year,
        CASE WHEN s.classification IN ('H4', 'H6') THEN coalesce(k.to_code, s.hs6) ELSE s.hs6 END AS hs6,
        sum(s.value_usd * coalesce(k.weight, 1.0)) AS value_usd, bool_or(s.is_sample) AS is_sample
-FROM staging.comtrade_flows AS s
-LEFT JOIN staging.countries AS c ON c.m49 = s.reporter_code
-LEFT JOIN marts.hs_concordance AS k
+FROM {{ ref('comtrade_flows') }} AS s
+LEFT JOIN {{ ref('countries') }} AS c ON c.m49 = s.reporter_code
+LEFT JOIN {{ ref('hs_concordance') }} AS k
     ON k.from_version = CASE s.classification WHEN 'H6' THEN 'HS2022' WHEN 'H4' THEN 'HS2012' END
    AND k.to_version = 'HS2017' AND k.from_code = s.hs6
 WHERE s.freq = 'A' AND s.flow = 'X' AND s.partner_code = 0 AND s.mot_code = 0
 GROUP BY ALL
 UNION ALL
 SELECT coalesce(c.iso3, t.reporter_iso), t.year, 'TOTAL', t.value_usd, t.is_sample
-FROM staging.comtrade_totals AS t LEFT JOIN staging.countries AS c ON c.m49 = t.reporter_code
+FROM {{ ref('comtrade_totals') }} AS t LEFT JOIN {{ ref('countries') }} AS c ON c.m49 = t.reporter_code
 WHERE t.freq = 'A' AND t.flow = 'X' AND t.partner_code = 0
 ORDER BY ALL

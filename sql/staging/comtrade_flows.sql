@@ -1,12 +1,6 @@
--- staging.comtrade_flows: HS6 records typed and deduplicated, newest vintage of each
--- (reporter, frequency, period) per query family; where the reporter's own query and the
--- all-reporters World query carry the same record, the reporter's own one is kept: for a (reporter, frequency,
--- period) that its own query covers, every all-reporters row is dropped (a record that the reporter's newer
--- vintage no longer holds must not come back from an older World query). Only partner2 = World and customs = all procedures (C00),
--- so nothing is double counted; transport modes are kept (motCode 0 = all modes).
 WITH hs6 AS (
     SELECT *
-    FROM raw.comtrade_records
+    FROM {{ source('raw', 'comtrade_records') }}
     WHERE aggrLevel = 6
       AND regexp_full_match(cmdCode, '[0-9]{6}')
       AND partner2Code = 0

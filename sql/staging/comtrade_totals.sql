@@ -1,8 +1,6 @@
--- staging.comtrade_totals: all-commodity (cmdCode TOTAL) records, newest vintage per
--- (reporter, frequency, period), one row per reporter, partner, flow and period; the denominators of shares such as revealed comparative advantage.
 WITH tot AS (
     SELECT *, max(vintage) OVER (PARTITION BY reporterCode, freqCode, period, query_scope) AS newest_vintage
-    FROM raw.comtrade_records
+    FROM {{ source('raw', 'comtrade_records') }}
     WHERE cmdCode = 'TOTAL' AND partner2Code = 0 AND customsCode = 'C00' AND motCode = 0
       AND reporterCode <> 97  -- the EU (Eurostat's extra-EU aggregate of its members' trade): never summed with them
 )

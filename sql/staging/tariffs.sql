@@ -1,17 +1,6 @@
--- staging.tariffs: HS6 applied tariffs (simple average of national lines, ad valorem %) per
--- importer, partner, year and tariff type — newest vintage only. partner 'WLD' rows are MFN;
--- partner-specific rows carry the preferential rate where one exists (TRAINS TARIFFTYPE).
--- TRAINS averages only a line's ad-valorem national lines, so rate_basis says what each rate is:
---   ad_valorem: every national line is ad valorem (the reported simple average);
---   ave_estimated: some lines carry specific/compound duties and WITS publishes an ad valorem
---     equivalent (datatype aveestimated) for the line: that is the rate;
---   ad_valorem_lines_only: some lines are not ad valorem and WITS publishes no equivalent: the
---     average of the ad-valorem lines alone (a lower bound of the protection, not the whole line);
---   unknown: no national line is ad valorem and no equivalent is published: rate_pct is NULL
---     (TRAINS sends 0, which is not a zero duty).
 WITH typed AS (
     SELECT *, max(vintage) OVER (PARTITION BY importer_m49, partner_m49, year, requested_datatype) AS newest_vintage
-    FROM raw.wits_tariffs
+    FROM {{ source('raw', 'wits_tariffs') }}
     WHERE regexp_full_match(product_code, '[0-9]{6}')
 ),
 newest AS (
@@ -52,5 +41,5 @@ SELECT
     n.vintage,
     n.is_sample
 FROM rated AS n
-LEFT JOIN staging.countries AS i ON i.m49 = TRY_CAST(n.importer_m49 AS INTEGER)
-LEFT JOIN staging.countries AS p ON p.m49 = TRY_CAST(n.partner_m49 AS INTEGER)
+LEFT JOIN {{ ref('countries') }} AS i ON i.m49 = TRY_CAST(n.importer_m49 AS INTEGER)
+LEFT JOIN {{ ref('countries') }} AS p ON p.m49 = TRY_CAST(n.partner_m49 AS INTEGER)

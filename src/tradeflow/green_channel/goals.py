@@ -57,3 +57,40 @@ def goal_frames(conn: duckdb.DuckDBPyConnection, goals: list[dict]) -> dict[str,
         "goal_monthly_frame": (pd.concat(monthly, ignore_index=True) if monthly else
                                pd.DataFrame(columns=["period_start", "value", "goal_id"])),
     }
+
+
+#: The marts a goal's metric may read: the dbt models that build the goal tables ref() each of
+#: them (sql/marts/goals.py, goal_actuals.py, goal_actuals_monthly.py), so they run after them.
+GOAL_INPUTS = ("basket_flows", "dim_hs", "fta_tariff_lines", "khunjerab_indicators", "mirror_flows", "trade_flows",
+               "trade_flows_hs2017", "world_exports")
+
+#: goal table → the frame of goal_frames() it holds, and its columns.
+_TABLES = {
+    "goals": ("goals_frame", None),
+    "goal_actuals": ("goal_series_frame", ["goal_id", "year", "value"]),
+    "goal_actuals_monthly": ("goal_monthly_frame", ["goal_id", "period_start", "value"]),
+}
+
+
+def goal_table(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
+    """One goal table (``goals``, ``goal_actuals`` or ``goal_actuals_monthly``), computed from the marts.
+
+    Goals come from goals.yaml plus one per plan basket (raw.plan_baskets); a metric reading a
+    table outside :data:`GOAL_INPUTS` is refused (the build would not order it after that table).
+    """
+    from tradeflow.green_channel import config
+
+    goals = config.goals(basket_table=conn.execute("SELECT * FROM raw.plan_baskets").df())
+    for g in goals:
+        for sql in (g["metric"], g.get("monthly_metric")):
+            for schema, name in TABLE.findall(sql or ""):
+                if schema.lower() != "marts" or name.lower() not in GOAL_INPUTS:
+                    raise ConfigError(f"goal {g['id']}: its metric reads {schema}.{name}; goal metrics may read only "
+                                      f"marts.{{{', '.join(GOAL_INPUTS)}}} (GOAL_INPUTS in tradeflow/green_channel/goals.py)")
+    frame_name, columns = _TABLES[table]
+    frame = goal_frames(conn, goals)[frame_name]
+    if table == "goal_actuals":
+        frame = frame.astype({"year": "int32", "value": "float64"})
+    elif table == "goal_actuals_monthly":
+        frame = frame.assign(period_start=pd.to_datetime(frame["period_start"]).dt.date).astype({"value": "float64"})
+    return frame[columns] if columns else frame

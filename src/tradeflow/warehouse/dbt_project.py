@@ -1,0 +1,153 @@
+"""The SQL models as a dbt project (``sql/``, dbt-duckdb): parse it, build it, read the results.
+
+dbt runs in this process (``dbtRunner``), once per refresh, with the working directory set to
+``$TRADEFLOW_HOME``: profiles.yml names the warehouse by the relative path ``tradeflow.duckdb``,
+so the profile, and with it dbt's partial-parse state, is the same for every home, and a
+refresh re-parses only what changed in ``sql/``. The manifest and that state live in one
+target folder per checkout (``sql/target``, or a user cache folder when ``sql/`` is read-only).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from filelock import FileLock
+
+from tradeflow.errors import WarehouseError
+from tradeflow.warehouse.db import cores, sql_dir
+
+#: Files whose change means the manifest must be re-parsed.
+_SOURCES = ("dbt_project.yml", "profiles.yml")
+_SOURCE_DIRS = ("staging", "marts", "macros")
+
+
+def project_dir() -> Path:
+    return sql_dir()
+
+
+def target_dir() -> Path:
+    """Where dbt writes the manifest and its partial-parse state."""
+    local = project_dir() / "target"
+    if os.access(project_dir(), os.W_OK):
+        return local
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tradeflow" / "dbt-target"
+
+
+def manifest_path() -> Path:
+    return target_dir() / "manifest.json"
+
+
+def dbt_vars() -> dict:
+    """The build parameters, passed to every dbt command (the same values keep partial parsing valid)."""
+    from tradeflow.green_channel import config
+    from tradeflow.reference import seed_path
+    from tradeflow.warehouse.models import cif_fob_factors
+
+    factors, _ = cif_fob_factors()
+    year_round, source = config.khunjerab_year_round()
+    return {
+        "reference_dir": str(seed_path("countries.csv").parent),
+        "cif_fob_factors": factors,
+        "khunjerab_year_round": year_round.isoformat(),
+        "khunjerab_year_round_source": source,
+        "cores": cores(),
+    }
+
+
+def _newest_source_mtime() -> float:
+    root = project_dir()
+    times = [(root / f).stat().st_mtime for f in _SOURCES]
+    for d in _SOURCE_DIRS:
+        times += [p.stat().st_mtime for p in (root / d).rglob("*") if p.is_file()]
+    return max(times)
+
+
+def _args(command: str, *extra: str, vars_: dict | None = None) -> list[str]:
+    return [command, "--quiet", "--project-dir", str(project_dir()), "--profiles-dir", str(project_dir()),
+            "--target-path", str(target_dir()), "--vars", json.dumps(vars_ if vars_ is not None else dbt_vars()),
+            *extra]
+
+
+@contextmanager
+def _locked() -> Iterator[None]:
+    """One dbt command at a time per target folder (dbt rewrites the manifest in place)."""
+    target_dir().mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target_dir() / ".tradeflow.lock"), timeout=900):
+        yield
+
+
+def prepare_manifest() -> Path:
+    """``target/manifest.json``, parsed again when a model, schema file or parameter changed."""
+    path, vars_ = manifest_path(), dbt_vars()
+    stamp = target_dir() / "tradeflow_vars.json"
+    if (path.exists() and stamp.exists() and path.stat().st_mtime >= _newest_source_mtime()
+            and json.loads(stamp.read_text(encoding="utf-8")) == vars_):
+        return path
+    with _locked():
+        from dbt.cli.main import dbtRunner
+
+        res = dbtRunner().invoke(_args("parse", vars_=vars_))
+        if not res.success:
+            raise WarehouseError(f"dbt could not parse the SQL models in {project_dir()}: {res.exception}")
+        stamp.write_text(json.dumps(vars_), encoding="utf-8")
+    return path
+
+
+@dataclass
+class NodeResult:
+    """What dbt did with one model or test."""
+
+    unique_id: str
+    resource_type: str  # model | test
+    status: str  # success | error | skipped (models); pass | fail | warn | error | skipped (tests)
+    message: str | None
+    failures: int | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class BuildResult:
+    success: bool
+    nodes: list[NodeResult] = field(default_factory=list)
+    error: str | None = None
+
+    def problems(self) -> list[NodeResult]:
+        return [n for n in self.nodes if n.status in ("error", "fail")]
+
+
+def build(home: Path, select: list[str] | None = None, env: dict[str, str] | None = None) -> BuildResult:
+    """``dbt build`` (models and their tests in DAG order) against ``home``'s warehouse.
+
+    ``select`` are dbt selection arguments (e.g. ``["--select", "trade_flows+"]``); a failing
+    test stops the models downstream of it. The caller holds the warehouse writer lock.
+    """
+    prepare_manifest()
+    from dbt.cli.main import dbtRunner
+
+    saved_env = {k: os.environ.get(k) for k in (env or {})}
+    cwd = os.getcwd()
+    with _locked():
+        os.environ.update(env or {})
+        os.chdir(home)
+        try:
+            res = dbtRunner().invoke(_args("build", *(select or [])))
+        finally:
+            os.chdir(cwd)
+            for k, v in saved_env.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    nodes = []
+    for r in getattr(res.result, "results", None) or []:
+        node = r.node
+        nodes.append(NodeResult(unique_id=node.unique_id, resource_type=str(node.resource_type),
+                                status=str(r.status), message=r.message, failures=r.failures,
+                                seconds=round(r.execution_time or 0.0, 3)))
+    error = None if res.exception is None else str(res.exception).strip().splitlines()[0]
+    return BuildResult(success=bool(res.success), nodes=nodes, error=error)
