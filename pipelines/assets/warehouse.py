@@ -1,83 +1,127 @@
-"""Warehouse assets: one per SQL model, keyed by its table (``schema/table``)."""
+"""Warehouse assets: the raw loaders, one asset per dbt model (sql/), the published snapshot.
 
+Keys are ``schema/table`` (``raw/comtrade_records``, ``staging/tariffs``, ``marts/trade_flows``).
+Every dbt test (grain, not-null, relationships, staging quality gates) is an asset check beside
+its model; tests of severity error are blocking, and dbt itself skips the models downstream of
+a failing test.
+"""
+
+
+import json
+from collections.abc import Mapping
+from typing import Any
 
 import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
+from dagster_dbt.asset_utils import get_asset_check_key_for_test, get_subset_selection_for_context
 
 from pipelines.resources import TradeflowResource
 from tradeflow.archive import RawArchive
-from tradeflow.warehouse import Warehouse
+from tradeflow.errors import WarehouseError
+from tradeflow.warehouse import Warehouse, dbt_project
 from tradeflow.warehouse.db import model_description
-from tradeflow.warehouse.models import GOAL_FRAMES, MARTS, STAGING, build_marts, build_raw, build_staging, grain_of
+from tradeflow.warehouse.models import RAW_TABLES, build_raw, grain_of, undocumented_marts_columns
 from tradeflow.warehouse.snapshot import publish
 
-KINDS = {"duckdb", "sql"}
+#: The dbt manifest, parsed when the code location loads if sql/ changed since the last parse.
+MANIFEST_PATH = dbt_project.prepare_manifest()
+MANIFEST: Mapping[str, Any] = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
 
 
 def _key(table: str) -> dg.AssetKey:
     return dg.AssetKey(table.split("."))
 
 
-def _specs(models: dict[str, list[str]], group: str) -> list[dg.AssetSpec]:
-    return [dg.AssetSpec(_key(name), group_name=group, kinds=KINDS, deps=[_key(d) for d in deps],
-                         description=model_description(name)) for name, deps in models.items()]
+class TradeflowDbtTranslator(DagsterDbtTranslator):
+    """dbt node → asset: key ``schema/table`` (sources: ``raw/table``), group ``warehouse`` or ``marts``."""
 
+    def get_asset_spec(self, manifest, unique_id, project):
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        schema = "raw" if props["resource_type"] == "source" else props["schema"]
+        return spec.replace_attributes(key=dg.AssetKey([schema, props["name"]]),
+                                       group_name="marts" if schema == "marts" else "warehouse")
+
+
+TRANSLATOR = TradeflowDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# raw: the Python loaders (archive bodies, reference lists, curated YAML, schedules)
 
 def _grain_specs(names) -> list[dg.AssetCheckSpec]:
-    """One blocking grain check beside each table's asset."""
     return [dg.AssetCheckSpec("grain", asset=_key(n), blocking=True,
                               description=f"Blocking: one row per {', '.join(grain_of(n))}") for n in names]
 
 
-def _materialized(conn, counts: dict[str, int]):
-    """Each table's materialization, then its grain check (one set-based query per table)."""
+@dg.multi_asset(
+    specs=[dg.AssetSpec(_key(name), group_name="warehouse", kinds={"duckdb", "python"}, deps=[_key(d) for d in deps],
+                        description=model_description(name)) for name, deps in RAW_TABLES.items()],
+    check_specs=_grain_specs(RAW_TABLES),
+)
+def raw_tables(tradeflow: TradeflowResource):
     from tradeflow.quality import grain_check
 
-    for name, rows in counts.items():
-        yield dg.MaterializeResult(asset_key=_key(name), metadata={"rows": rows})
-    for name in counts:
-        g = grain_check(conn, name, grain_of(name))
-        yield dg.AssetCheckResult(asset_key=_key(name), check_name="grain", passed=g.passed,
-                                  severity=dg.AssetCheckSeverity.ERROR, description=g.description, metadata=g.metadata())
-
-
-RAW_SOURCES = {
-    "raw.comtrade_records": ["archive.comtrade_responses"],
-    "raw.wits_tariffs": ["archive.wits_tariff_responses"],
-    "raw.reference_countries": ["archive.comtrade_responses"],
-    "raw.reference_hs": ["archive.comtrade_responses"],
-    "raw.hs_concordance": ["archive.comtrade_responses"],
-    "raw.fta_schedule": [],
-    "raw.fta_categories": [],
-    "raw.fta_traded_lines": [],
-    "raw.khunjerab_months": [],
-    "raw.gacc_events": [],
-    "raw.plan_baskets": [],
-}
-
-
-@dg.multi_asset(specs=_specs(RAW_SOURCES, "warehouse"), check_specs=_grain_specs(RAW_SOURCES))
-def raw_tables(tradeflow: TradeflowResource):
     s = tradeflow.settings()
     with Warehouse(s.database).writer() as conn:
-        yield from _materialized(conn, build_raw(conn, RawArchive(s.raw_dir)))
+        counts = build_raw(conn, RawArchive(s.raw_dir))
+        for name, rows in counts.items():
+            yield dg.MaterializeResult(asset_key=_key(name), metadata={"rows": rows})
+        for name in counts:
+            g = grain_check(conn, name, grain_of(name))
+            yield dg.AssetCheckResult(asset_key=_key(name), check_name="grain", passed=g.passed,
+                                      severity=dg.AssetCheckSeverity.ERROR, description=g.description,
+                                      metadata=g.metadata())
 
 
-@dg.multi_asset(specs=_specs(STAGING, "warehouse"), check_specs=_grain_specs(STAGING))
-def staging_tables(tradeflow: TradeflowResource):
-    with Warehouse(tradeflow.settings().database).writer() as conn:
-        yield from _materialized(conn, build_staging(conn))
+# ---------------------------------------------------------------------------------------------
+# staging and marts: the dbt project, built in one `dbt build` per run
+
+def _check_key(unique_id: str) -> dg.AssetCheckKey | None:
+    return get_asset_check_key_for_test(MANIFEST, TRANSLATOR, unique_id, None)
 
 
-@dg.multi_asset(specs=_specs(MARTS, "marts") + _specs({k: ["marts.trade_flows"] for k in GOAL_FRAMES}, "marts"),
-                check_specs=_grain_specs([*MARTS, *GOAL_FRAMES]))
-def mart_tables(tradeflow: TradeflowResource):
-    with Warehouse(tradeflow.settings().database).writer() as conn:
-        yield from _materialized(conn, build_marts(conn))
+def _model_key(unique_id: str) -> dg.AssetKey:
+    return TRANSLATOR.get_asset_spec(MANIFEST, unique_id, None).key
+
+
+@dbt_assets(manifest=MANIFEST, dagster_dbt_translator=TRANSLATOR, name="dbt_models")
+def dbt_models(context: dg.AssetExecutionContext, tradeflow: TradeflowResource):
+    """``dbt build`` of the selected models and their tests; any error or failing test fails the step."""
+    select, indirect = get_subset_selection_for_context(
+        context, MANIFEST, select="fqn:*", exclude=None, selector=None, dagster_dbt_translator=TRANSLATOR,
+        current_dbt_indirect_selection_env=None)
+    s = tradeflow.settings()
+    warehouse = Warehouse(s.database)
+    with warehouse.locked():
+        result = dbt_project.build(s.home, select, env={"DBT_INDIRECT_SELECTION": indirect} if indirect else None)
+        missing = undocumented_marts_columns(warehouse) if result.success else []
+    selected_checks = set(context.selected_asset_check_keys)
+    for node in result.nodes:
+        if node.resource_type == "model" and node.status == "success":
+            yield dg.MaterializeResult(asset_key=_model_key(node.unique_id), metadata={"seconds": node.seconds})
+        elif node.resource_type == "test" and node.status in ("pass", "fail", "warn", "error"):
+            key = _check_key(node.unique_id)
+            if key is None or key not in selected_checks:
+                continue
+            yield dg.AssetCheckResult(
+                asset_key=key.asset_key, check_name=key.name, passed=node.status == "pass",
+                severity=dg.AssetCheckSeverity.WARN if node.status == "warn" else dg.AssetCheckSeverity.ERROR,
+                description=None if node.status == "pass" else node.message,
+                metadata={"failing_rows": node.failures or 0})
+    problems = result.problems()
+    if problems or not result.success:
+        detail = "; ".join(f"{n.unique_id.split('.')[-2 if n.resource_type == 'test' else -1]}: "
+                           f"{(n.message or n.status).strip().splitlines()[0]}" for n in problems[:5])
+        raise WarehouseError(f"dbt build failed ({len(problems)} problem(s)): {detail or result.error}")
+    if missing:
+        raise WarehouseError(f"undocumented marts columns (describe them in sql/models/marts/_schema.yml): {', '.join(missing)}")
 
 
 @dg.asset(
     key=["published", "snapshot"],
-    deps=[_key(name) for name in MARTS],
+    deps=[_model_key(uid) for uid, node in MANIFEST["nodes"].items()
+          if node["resource_type"] == "model" and node["schema"] == "marts"],
     group_name="warehouse",
     kinds={"duckdb"},
     description="Read-only copy of the warehouse that analysts and `tradeflow sql` open.",
@@ -86,28 +130,3 @@ def published_snapshot(tradeflow: TradeflowResource) -> dg.MaterializeResult:
     s = tradeflow.settings()
     path = publish(Warehouse(s.database), s.snapshot)
     return dg.MaterializeResult(metadata={"path": str(path), "bytes": path.stat().st_size})
-
-
-GATES = {
-    "null_keys": True, "negative_values": True, "unknown_hs_codes": True, "duplicate_keys": True,
-    "unknown_country_codes": True, "months_sum_to_annual": False, "tenfold_jump": False,
-}
-
-
-@dg.multi_asset_check(
-    specs=[dg.AssetCheckSpec(name, asset=_key("staging.comtrade_flows"), blocking=blocking,
-                             description=("Blocking: " if blocking else "Warning: ") + name.replace("_", " "))
-           for name, blocking in GATES.items()],
-)
-def staging_quality_gates(tradeflow: TradeflowResource):
-    """great-expectations gates on the staged Comtrade records; a blocking failure stops marts and reports."""
-    from tradeflow.quality import staging_gates
-
-    with Warehouse(tradeflow.settings().database).writer() as conn:
-        results = staging_gates(conn)
-    for g in results:
-        yield dg.AssetCheckResult(
-            asset_key=_key("staging.comtrade_flows"), check_name=g.name, passed=g.passed,
-            severity=dg.AssetCheckSeverity.ERROR if g.blocking else dg.AssetCheckSeverity.WARN,
-            description=g.description, metadata=g.metadata(),
-        )

@@ -15,3 +15,10 @@ SELECT {{ columns | join(', ') }}
 FROM {{ model }}
 WHERE {% for c in columns %}{{ c }} IS NULL{% if not loop.last %} OR {% endif %}{% endfor %}
 {% endtest %}
+
+{# Quality gates (staging.quality_gates): fails with the gates of the given kind that did not pass. #}
+{% test gates_passed(model, blocking) %}
+SELECT gate, failed_rows, description, sample
+FROM {{ model }}
+WHERE blocking = {{ 'true' if blocking else 'false' }} AND NOT passed
+{% endtest %}

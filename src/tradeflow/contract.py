@@ -1,44 +1,44 @@
-"""The marts contract: column documentation applied to the database, and docs/sql.md generated from it."""
+"""The marts contract: column documentation (dbt schema files, persisted into the database) and docs/sql.md generated from the database."""
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from pathlib import Path
 
 import duckdb
 import yaml
 
 from tradeflow.errors import WarehouseError
-from tradeflow.warehouse.db import model_description, sql_dir
+from tradeflow.warehouse.db import sql_dir
 
 
-def load_contract() -> dict:
-    path = sql_dir() / "marts" / "_contract.yaml"
+_DOC = re.compile(r"\{%\s*docs\s+(\w+)\s*%\}(.*?)\{%\s*enddocs\s*%\}", re.S)
+_DOC_REF = re.compile(r"^\{\{\s*doc\(['\"](\w+)['\"]\)\s*\}\}$")
+
+
+@cache
+def column_docs() -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """(table → column → description, shared column → description) from the marts schema files.
+
+    The same texts dbt persists into the database (``persist_docs``); ``{{ doc('x') }}`` resolves
+    to the docs block ``x`` of ``_docs.md``.
+    """
+    folder = sql_dir() / "models" / "marts"
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        shared = {k: v.strip() for k, v in _DOC.findall((folder / "_docs.md").read_text(encoding="utf-8"))}
+        schema = yaml.safe_load((folder / "_schema.yml").read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise WarehouseError(f"cannot read the marts contract {path}: {exc}") from exc
-
-
-def apply_comments(conn: duckdb.DuckDBPyConnection) -> list[str]:
-    """COMMENT ON every marts table and column; returns the columns left undocumented."""
-    contract = load_contract()
-    missing = []
-    cols = conn.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'marts' "
-                        "ORDER BY table_name, column_index").fetchall()
-    for table in sorted({t for t, _ in cols}):
-        conn.execute(f"COMMENT ON TABLE marts.{table} IS {_literal(model_description(f'marts.{table}'))}")
-    for table, column in cols:
-        text = contract.get("tables", {}).get(table, {}).get(column) or contract.get("common", {}).get(column)
-        if text is None:
-            missing.append(f"marts.{table}.{column}")
-            continue
-        conn.execute(f'COMMENT ON COLUMN marts.{table}."{column}" IS {_literal(text)}')
-    return missing
-
-
-def _literal(text: str) -> str:
-    """A SQL string literal (COMMENT ON takes no parameters)."""
-    return "'" + str(text).replace("'", "''") + "'"
+        raise WarehouseError(f"cannot read the marts schema files in {folder}: {exc}") from exc
+    tables = {}
+    for model in schema.get("models") or []:
+        cols = {}
+        for c in model.get("columns") or []:
+            text = str(c.get("description") or "")
+            ref = _DOC_REF.match(text.strip())
+            cols[c["name"]] = shared.get(ref.group(1), "") if ref else text
+        tables[model["name"]] = cols
+    return tables, shared
 
 
 def render_markdown(conn: duckdb.DuckDBPyConnection) -> str:

@@ -201,3 +201,13 @@ def grain_check(conn: duckdb.DuckDBPyConnection, table: str, grain: list[str], s
                       f"{table}: {dup_keys} key(s) of grain ({', '.join(grain)}) hold more than one row "
                       f"({surplus} surplus row(s)): a duplicate or a join that fans out",
                       failed_rows=surplus, sample=sample, statistics={"table": table, "grain": ", ".join(grain)})
+
+
+def gate_table(conn: duckdb.DuckDBPyConnection):
+    """Every gate's verdict as a table (the dbt model staging.quality_gates; its tests block or warn)."""
+    import pandas as pd
+
+    rows = [{"gate": g.name, "blocking": g.blocking, "passed": g.passed, "description": g.description,
+             "failed_rows": g.failed_rows, "evaluated_rows": int(g.statistics.get("evaluated_rows", 0)),
+             "sample": "; ".join(str(s) for s in g.sample[:SAMPLES])} for g in staging_gates(conn)]
+    return pd.DataFrame(rows).astype({"failed_rows": "int64", "evaluated_rows": "int64"})

@@ -60,7 +60,7 @@ def goal_frames(conn: duckdb.DuckDBPyConnection, goals: list[dict]) -> dict[str,
 
 
 #: The marts a goal's metric may read: the dbt models that build the goal tables ref() each of
-#: them (sql/marts/goals.py, goal_actuals.py, goal_actuals_monthly.py), so they run after them.
+#: them (sql/models/marts/goals.py, goal_actuals.py, goal_actuals_monthly.py), so they run after them.
 GOAL_INPUTS = ("basket_flows", "dim_hs", "fta_tariff_lines", "khunjerab_indicators", "mirror_flows", "trade_flows",
                "trade_flows_hs2017", "world_exports")
 

@@ -1,8 +1,8 @@
-"""Column labels, units and formats for report tables, from the one registry in sql/marts/_contract.yaml.
+"""Column labels, units and formats for report tables, from the one registry in src/tradeflow/report/display.yaml.
 
 Every table on every page goes through :func:`build_table`: each column is looked up under
 ``display.reports.<query>`` (the report query's own columns) or ``display.columns`` (marts
-columns), a header tooltip comes from the column's contract text, and each cell gets its text
+columns), a header tooltip comes from the column's description in the dbt schema files, and each cell gets its text
 (nulls as an em dash, dates as dates, numbers in the column's unit) and the value it sorts by.
 The CSV download carries the same header and rows as the table, with full-precision values.
 """
@@ -15,8 +15,10 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
+from pathlib import Path
 
 import pandas as pd
+import yaml
 from markupsafe import Markup
 
 from tradeflow.errors import TradeflowError
@@ -86,12 +88,15 @@ class Table:
 
 @cache
 def _registry() -> tuple[dict, dict, dict, dict]:
-    from tradeflow.contract import load_contract
+    from tradeflow.contract import column_docs
 
-    contract = load_contract()
-    display = contract.get("display") or {}
-    return (display.get("columns") or {}, display.get("reports") or {}, contract.get("common") or {},
-            contract.get("tables") or {})
+    path = Path(__file__).with_name("display.yaml")
+    try:
+        display = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("display") or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ReportError(f"cannot read {path}: {exc}") from exc
+    tables, shared = column_docs()
+    return display.get("columns") or {}, display.get("reports") or {}, shared, tables
 
 
 def column_spec(name: str, source: str | None = None) -> ColumnSpec:
@@ -100,10 +105,10 @@ def column_spec(name: str, source: str | None = None) -> ColumnSpec:
     entry = (reports.get(source) or {}).get(name) or columns.get(name)
     if not entry or not entry.get("label"):
         raise ReportError(f"column {name!r} of report table {source!r} has no label: add it under "
-                          "display in sql/marts/_contract.yaml")
+                          "display in src/tradeflow/report/display.yaml")
     fmt = entry.get("format", "text")
     if fmt not in FORMATS:
-        raise ReportError(f"column {name!r}: unknown format {fmt!r} in sql/marts/_contract.yaml (one of {sorted(FORMATS)})")
+        raise ReportError(f"column {name!r}: unknown format {fmt!r} in src/tradeflow/report/display.yaml (one of {sorted(FORMATS)})")
     doc = entry.get("doc") or (tables.get(source) or {}).get(name) or common.get(name) or ""
     return ColumnSpec(name, entry["label"], fmt, str(doc), dict(entry.get("values") or {}))
 

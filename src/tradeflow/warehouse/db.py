@@ -119,14 +119,22 @@ class Warehouse:
         self.lock_timeout = lock_timeout
 
     @contextmanager
-    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection, held under the writer lock, always closed."""
+    def locked(self) -> Iterator[Path]:
+        """The writer lock alone, for a writer that opens the file itself (dbt)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.lock.acquire(timeout=self.lock_timeout)
         except Timeout as exc:
             raise WarehouseError(f"another tradeflow process has been writing {self.path} for {self.lock_timeout}s") from exc
         try:
+            yield self.path
+        finally:
+            self.lock.release()
+
+    @contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection, held under the writer lock, always closed."""
+        with self.locked():
             conn = connect(self.path)
             # One thread: floating-point sums then always add in the same order, so two builds
             # from the same archive give byte-identical marts (the data are small).
@@ -137,8 +145,6 @@ class Warehouse:
                 yield conn
             finally:
                 conn.close()
-        finally:
-            self.lock.release()
 
     @contextmanager
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:

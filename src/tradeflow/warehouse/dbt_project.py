@@ -23,7 +23,7 @@ from tradeflow.warehouse.db import cores, sql_dir
 
 #: Files whose change means the manifest must be re-parsed.
 _SOURCES = ("dbt_project.yml", "profiles.yml")
-_SOURCE_DIRS = ("staging", "marts", "macros")
+_SOURCE_DIRS = ("models", "macros")
 
 
 def project_dir() -> Path:
@@ -120,6 +120,20 @@ class BuildResult:
         return [n for n in self.nodes if n.status in ("error", "fail")]
 
 
+def _close_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after a command.
+
+    Otherwise the next reader of the warehouse in this process (the snapshot, the docs check)
+    fails with "Can't open a connection to same database file with a different configuration".
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        env, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+        if env is not None:
+            env.close()
+
+
 def build(home: Path, select: list[str] | None = None, env: dict[str, str] | None = None) -> BuildResult:
     """``dbt build`` (models and their tests in DAG order) against ``home``'s warehouse.
 
@@ -137,6 +151,7 @@ def build(home: Path, select: list[str] | None = None, env: dict[str, str] | Non
         try:
             res = dbtRunner().invoke(_args("build", *(select or [])))
         finally:
+            _close_duckdb()
             os.chdir(cwd)
             for k, v in saved_env.items():
                 if v is None:

@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('quality_gates') }}  (the staging quality gates block this model)
 SELECT coalesce(c.iso3, s.reporter_iso) AS reporter, s.year,
        CASE WHEN s.classification IN ('H4', 'H6') THEN coalesce(k.to_code, s.hs6) ELSE s.hs6 END AS hs6,
        sum(s.value_usd * coalesce(k.weight, 1.0)) AS value_usd, bool_or(s.is_sample) AS is_sample

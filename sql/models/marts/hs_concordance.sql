@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('quality_gates') }}  (the staging quality gates block this model)
 WITH conv AS (
     SELECT DISTINCT newer_version, newer_code, older_version, coalesce(older_conversion, older_code) AS older_code
     FROM {{ source('raw', 'hs_concordance') }}
