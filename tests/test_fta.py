@@ -13,7 +13,7 @@ from tradeflow.fta.schedule import (
     read_schedule,
     validate_schedule,
 )
-from tradeflow.warehouse.db import build
+from dbt_models import build
 
 CATS = load_categories()
 

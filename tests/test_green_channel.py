@@ -6,8 +6,8 @@ import pytest
 
 from tradeflow.errors import ConfigError
 from tradeflow.green_channel import config
-from tradeflow.green_channel.goals import goal_frames
-from tradeflow.warehouse.db import build
+from tradeflow.green_channel.goals import goal_frames, goal_tables
+from dbt_models import build
 
 
 def seasonal_db(values, start="2019-01-01", khunjerab=None):
@@ -131,10 +131,9 @@ def test_goal_arithmetic_and_nowcast_on_a_hand_series():
     goals = [{"id": "g", "label": "G", "section": "S", "paraphrase": "p", "baseline_year": 2020, "unit": "US$",
               "metric": "SELECT year, value FROM marts.s", "monthly_metric": "SELECT period_start, value FROM marts.m",
               "target": {"value": 200.0, "year": 2025, "source": "https://example.org"}}]
-    for name, frame in goal_frames(conn, goals).items():
-        conn.register(name, frame)
-    for model in ("raw.goals", "raw.goal_series", "raw.goal_monthly", "marts.goal_progress"):
-        build(conn, model)
+    for name, frame in goal_tables(conn, goals).items():
+        conn.execute(f"CREATE TABLE marts.{name} AS SELECT * FROM frame")
+    build(conn, "marts.goal_progress")
     r = conn.execute("SELECT year, target_path, gap, required_cagr, nowcast_12m, nowcast_period_end::VARCHAR, status "
                      "FROM marts.goal_progress ORDER BY year").fetchall()
     assert r[0][1] == pytest.approx(100) and r[2][1] == pytest.approx(100 * 2 ** (2 / 5))
@@ -204,10 +203,9 @@ def goal_db(annual, monthly_from, monthly_to, monthly_value, target, target_year
     goals = [{"id": "g", "label": "G", "section": "S", "paraphrase": "p", "baseline_year": baseline, "unit": "US$",
               "metric": "SELECT year, value FROM marts.s", "monthly_metric": "SELECT period_start, value FROM marts.m",
               "target": {"value": target, "year": target_year, "source": "https://example.org"}}]
-    for name, frame in goal_frames(conn, goals).items():
-        conn.register(name, frame)
-    for model in ("raw.goals", "raw.goal_series", "raw.goal_monthly", "marts.goal_progress"):
-        build(conn, model)
+    for name, frame in goal_tables(conn, goals).items():
+        conn.execute(f"CREATE TABLE marts.{name} AS SELECT * FROM frame")
+    build(conn, "marts.goal_progress")
     return conn
 
 
@@ -239,7 +237,7 @@ def test_an_older_nowcast_does_not_replace_the_annual_starting_point():
 
 def test_a_gap_in_the_months_is_no_12_month_nowcast():
     conn = goal_db([(2020, 100.0), (2021, 110.0), (2022, 121.0)], "2023-01-01", "2024-01-01", 12.0, 200.0)
-    conn.execute("DELETE FROM raw.goal_monthly WHERE period_start = DATE '2023-05-01'")
+    conn.execute("DELETE FROM marts.goal_actuals_monthly WHERE period_start = DATE '2023-05-01'")
     build(conn, "marts.goal_progress")
     assert conn.execute("SELECT DISTINCT nowcast_12m, cagr_start_basis FROM marts.goal_progress").fetchall() == [(None, "year 2022")]
 
@@ -302,10 +300,8 @@ def test_a_suspension_needs_its_start(tmp_path):
 def test_the_ede_date_has_one_place_and_splits_months_at_their_midpoint():
     conn = duckdb.connect()
     conn.execute("CREATE SCHEMA marts")
-    from tradeflow.warehouse.models import params
 
-    p = params()
-    build(conn, "marts.policy_markers", **p)
+    build(conn, "marts.policy_markers")
     markers = dict(conn.execute("SELECT marker, CAST(event_date AS VARCHAR) FROM marts.policy_markers").fetchall())
     assert markers["ede"] == "2018-04-30" and markers["khunjerab_year_round"] == "2024-12-02"  # from khunjerab.yaml
     rows = [("CHN", "PAK", "X", "M", 2018, m, f"2018-{m:02d}-01", "520512", 10.0) for m in (3, 4, 5)]
@@ -314,7 +310,7 @@ def test_the_ede_date_has_one_place_and_splits_months_at_their_midpoint():
                                                    "hs6_2017", "value_usd"]))
     conn.execute("CREATE TABLE marts.trade_flows_hs2017 AS SELECT * REPLACE (CAST(month AS INTEGER) AS month), "
                  "false AS is_sample, DATE '2024-01-01' AS vintage FROM f")
-    build(conn, "marts.mirror_flows", **p)
+    build(conn, "marts.mirror_flows")
     regime = {(f, y, m): r for f, y, m, r in conn.execute(
         "SELECT DISTINCT freq, year, month, regime FROM marts.mirror_flows").fetchall()}
     # April 2018: the exchange started on the 30th, so the month was mostly before it (main: already 'EDE')
@@ -324,5 +320,5 @@ def test_the_ede_date_has_one_place_and_splits_months_at_their_midpoint():
         "before EDE", "EDE, before Phase II", "Phase II")
     # move the marker and the regimes move with it: one place for the date
     conn.execute("UPDATE marts.policy_markers SET event_date = DATE '2018-06-01' WHERE marker = 'ede'")
-    build(conn, "marts.mirror_flows", **p)
+    build(conn, "marts.mirror_flows")
     assert conn.execute("SELECT DISTINCT regime FROM marts.mirror_flows WHERE freq = 'M' AND month = 5").fetchone()[0] == "before EDE"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tradeflow.fta.schedule import load_categories, load_conventions
-from tradeflow.warehouse.db import build
+from dbt_models import build
 
 YEARS = range(2020, 2036)
 

@@ -4,8 +4,7 @@ Everything is local: small hand-made raw tables, or the fake Comtrade on 127.0.0
 
 import duckdb
 
-from tradeflow.warehouse.db import build
-from tradeflow.warehouse.models import params
+from dbt_models import build
 
 RAW_COLUMNS = """request_id, sha256, vintage, fetched_at, is_sample, query_scope, reporterCode, reporterISO, partnerCode,
     partnerISO, partner2Code, customsCode, flowCode, freqCode, period, refYear, refMonth, classificationCode, cmdCode,
@@ -42,7 +41,7 @@ def test_a_revised_reporter_query_is_not_topped_up_by_an_older_world_query():
                 ("world", "2023-06-01", "all_reporters", 586, "2021", "020202", 50.0),
                 # a reporter with no own query keeps its World-query rows
                 ("world", "2023-06-01", "all_reporters", 4, "2021", "010101", 7.0)])
-    build(conn, "staging.comtrade_flows", **params())
+    build(conn, "staging.comtrade_flows")
     got = conn.execute("SELECT reporter_code, hs6, value_usd, request_id FROM staging.comtrade_flows ORDER BY ALL").fetchall()
     assert got == [(4, "010101", 7.0, "world"), (586, "010101", 100.0, "own-new")]
 
@@ -105,8 +104,8 @@ def test_the_eu_aggregate_reporter_is_not_added_to_its_members():
                 ("world", "2023-06-01", "all_reporters", 97, "2021", "010101", 60.0),
                 ("world", "2023-06-01", "all_reporters", 276, "2021", "TOTAL", 800.0),
                 ("world", "2023-06-01", "all_reporters", 97, "2021", "TOTAL", 600.0)])
-    build(conn, "staging.comtrade_flows", **params())
-    build(conn, "staging.comtrade_totals", **params())
+    build(conn, "staging.comtrade_flows")
+    build(conn, "staging.comtrade_totals")
     assert conn.execute("SELECT reporter_code, value_usd FROM staging.comtrade_flows").fetchall() == [(276, 80.0)]
     assert conn.execute("SELECT reporter_code, value_usd FROM staging.comtrade_totals").fetchall() == [(276, 800.0)]
 

@@ -84,13 +84,18 @@ def test_injected_bad_partition_stops_marts_and_reports(sample_home, tmp_path, m
     outcome = run_refresh("archive")
     assert not outcome.success
     failed = {c["check"]: c for c in outcome.failed_checks}
-    assert {name for name, c in failed.items() if c["severity"] == "ERROR"} == {"negative_values", "unknown_hs_codes"}
-    assert failed["negative_values"]["failed_rows"] == 1 and "H5:999999" in failed["unknown_hs_codes"]["sample"]
+    # the blocking gates' dbt test on staging.quality_gates fails with the two gates that failed
+    assert {name for name, c in failed.items() if c["severity"] == "ERROR"} == {"blocking_gates_passed"}
+    gates = failed["blocking_gates_passed"]
+    assert gates["asset"] == "staging/quality_gates" and gates["failed_rows"] == 2
+    [neg] = [s for s in gates["sample"] if "gate=negative_values" in s]
+    [hs] = [s for s in gates["sample"] if "gate=unknown_hs_codes" in s]
+    assert "failed_rows=1" in neg and "H5:999999" in hs
     assert marts_digest(work / "published" / "tradeflow.duckdb") == before  # nothing published
     assert (tmp_path / "reports" / "overview.html").read_bytes() == page  # no report regenerated
 
     r = CliRunner().invoke(main, ["status"])
-    assert "negative_values" in r.output and "unknown_hs_codes" in r.output and "1 row(s)" in r.output
+    assert "negative_values" in r.output and "unknown_hs_codes" in r.output and "2 row(s)" in r.output
 
 
 def test_a_version_without_reference_list_is_named_not_listed_code_by_code():

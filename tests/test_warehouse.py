@@ -54,7 +54,7 @@ def test_concordance_from_the_full_unsd_table(shared, tmp_path):
 
     from tradeflow.archive import RawArchive
     from tradeflow.sources.unsd import DATASET
-    from tradeflow.warehouse.db import build
+    from dbt_models import build
     from tradeflow.warehouse.reference_load import concordance_pairs
 
     wb = openpyxl.Workbook()
@@ -125,19 +125,15 @@ def test_agro_and_perishable_flags(sample_db, code, agro, perishable):
 
 
 def test_agro_flag_rules_on_codes_outside_the_sample():
-    from tradeflow.warehouse.db import model_sql
+    from dbt_models import render
 
     conn = duckdb.connect()
     conn.execute("CREATE SCHEMA raw; CREATE TABLE raw.reference_hs AS SELECT * FROM (VALUES "
                  "('H6','030211'),('H6','160420'),('H6','230120'),('H6','290544'),('H6','330112'),('H6','520100'),"
                  "('H6','510111'),('H6','382460'),('H6','020130'),('H6','240110')) t(classification, code)")
     conn.execute("ALTER TABLE raw.reference_hs ADD COLUMN description VARCHAR; ALTER TABLE raw.reference_hs ADD COLUMN source VARCHAR")
-    from tradeflow.warehouse.models import params
 
-    p = params()
-    rows = dict(conn.execute(model_sql("marts.dim_hs").replace("$chapters_csv", f"'{p['chapters_csv']}'")
-                             .replace("$sections_csv", f"'{p['sections_csv']}'")).df()
-                .query("level == 6").set_index("code")["is_agro"].items())
+    rows = dict(conn.execute(render("marts.dim_hs")).df().query("level == 6").set_index("code")["is_agro"].items())
     assert rows == {"030211": False, "160420": False, "230120": False, "290544": True, "330112": True, "520100": True,
                     "510111": True, "382460": True, "020130": True, "240110": True}
 
@@ -266,15 +262,33 @@ def test_a_duplicate_in_a_reference_list_fails_the_run_naming_table_and_grain(sh
     assert marts_digest(db) == before  # nothing published
 
 
-def test_grain_check_catches_a_fan_out_in_a_mart():
-    from tradeflow.quality import grain_check
-    from tradeflow.warehouse.models import GRAIN, MARTS, RAW_FRAMES, STAGING
+def test_every_table_declares_its_grain_and_dbt_tests_it():
+    import json
 
-    assert set(MARTS) | set(STAGING) | set(RAW_FRAMES) <= set(GRAIN)  # every table declares its grain
+    from tradeflow.warehouse.dbt_project import prepare_manifest
+    from tradeflow.warehouse.models import GRAIN, RAW_TABLES
+
+    assert set(RAW_TABLES) <= set(GRAIN)  # raw: checked by the loader asset
+    manifest = json.loads(prepare_manifest().read_text())
+    models = {n["unique_id"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"]
+    assert len(models) >= 35
+    for uid, m in models.items():
+        grain = m["meta"].get("grain")
+        assert grain, f"{m['name']} declares no meta.grain in its schema file"
+        unique = [t for t in tests if t["attached_node"] == uid and t["test_metadata"]["name"] == "unique_combination"]
+        assert [t["test_metadata"]["kwargs"]["columns"] for t in unique] == [grain], m["name"]
+        assert any(t["attached_node"] == uid and t["test_metadata"]["name"] == "not_null_columns" for t in tests), m["name"]
+        assert all(t["config"]["severity"].lower() == "error" for t in unique)
+
+
+def test_grain_check_catches_a_fan_out_in_a_raw_table():
+    from tradeflow.quality import grain_check
+
     conn = duckdb.connect()
     conn.execute("CREATE SCHEMA marts")
     conn.execute("CREATE TABLE marts.dim_country AS SELECT * FROM (VALUES (156, 'CHN'), (586, 'PAK'), (586, 'PAK'), (0, 'WLD')) t(m49, iso3)")
-    g = grain_check(conn, "marts.dim_country", GRAIN["marts.dim_country"])
+    g = grain_check(conn, "marts.dim_country", ["m49"])
     assert not g.passed and g.blocking and g.failed_rows == 1 and g.sample == ["m49=586 ×2"]
     conn.execute("DELETE FROM marts.dim_country WHERE m49 = 586")
     assert grain_check(conn, "marts.dim_country", ["m49"]).passed
@@ -285,8 +299,7 @@ def test_grain_check_catches_a_fan_out_in_a_mart():
 
 def test_road_basis_takes_road_else_land_never_both():
     """Comtrade motCode 3000 = Land, 3200 = Road (a sub-mode of land: reference/ModeOfTransportCodes.json)."""
-    from tradeflow.warehouse.db import build
-    from tradeflow.warehouse.models import params
+    from dbt_models import build
 
     conn = duckdb.connect()
     conn.execute("CREATE SCHEMA marts")
@@ -303,7 +316,7 @@ def test_road_basis_takes_road_else_land_never_both():
                         DATE '2021-01-01' AS period_start, 'HS2017' AS hs_version, '520512' AS hs6, 500.0 AS value_usd,
                         false AS is_sample""")
     conn.execute("CREATE TABLE marts.dim_hs AS SELECT 'HS2017' AS hs_version, '080410' AS code, true AS is_agro")
-    build(conn, "marts.monthly_by_basis", **params())
+    build(conn, "marts.monthly_by_basis")
     got = dict(conn.execute("SELECT basis || '/' || product_group, value_usd FROM marts.monthly_by_basis").fetchall())
     assert got == {"road/all": 180.0, "road/agro": 100.0, "all_modes/all": 500.0}
 

@@ -99,8 +99,7 @@ def test_specific_duties_are_unknown_or_their_ave_never_zero(tmp_path):
     """Reported 0 with no ad-valorem line → NULL (unknown), or WITS's ad valorem equivalent; the FTA mart never reads them as duty-free."""
     import duckdb
 
-    from tradeflow.warehouse.db import build
-    from tradeflow.warehouse.models import params
+    from dbt_models import build
 
     with FakeWits(years={2021}, specific={"847130": 12.5, "850440": None}, mixed={"851712": (3, 1)}) as fake:
         c, archive = client(fake, tmp_path)
@@ -111,7 +110,7 @@ def test_specific_duties_are_unknown_or_their_ave_never_zero(tmp_path):
     conn.register("wits_observations", tariff_frame(archive, archive.loadable("wits.trains")))
     build(conn, "raw.wits_tariffs")
     conn.execute("CREATE TABLE raw.reference_countries (m49 INT, iso3 VARCHAR, name VARCHAR, is_group BOOLEAN, list VARCHAR)")
-    build(conn, "staging.countries", **params())
+    build(conn, "staging.countries")
     build(conn, "staging.tariffs")
     got = {hs6: (rate, basis) for hs6, rate, basis in conn.execute(
         "SELECT hs6, rate_pct, rate_basis FROM staging.tariffs WHERE importer = 'CHN' AND partner = 'WLD'").fetchall()}

@@ -99,7 +99,7 @@ def dbt_models(context: dg.AssetExecutionContext, tradeflow: TradeflowResource):
     selected_checks = set(context.selected_asset_check_keys)
     for node in result.nodes:
         if node.resource_type == "model" and node.status == "success":
-            yield dg.MaterializeResult(asset_key=_model_key(node.unique_id), metadata={"seconds": node.seconds})
+            yield dg.MaterializeResult(asset_key=_model_key(node.unique_id), metadata={"rows": node.rows, "seconds": node.seconds})
         elif node.resource_type == "test" and node.status in ("pass", "fail", "warn", "error"):
             key = _check_key(node.unique_id)
             if key is None or key not in selected_checks:
@@ -108,7 +108,7 @@ def dbt_models(context: dg.AssetExecutionContext, tradeflow: TradeflowResource):
                 asset_key=key.asset_key, check_name=key.name, passed=node.status == "pass",
                 severity=dg.AssetCheckSeverity.WARN if node.status == "warn" else dg.AssetCheckSeverity.ERROR,
                 description=None if node.status == "pass" else node.message,
-                metadata={"failing_rows": node.failures or 0})
+                metadata={"failed_rows": node.failures or 0, "sample": node.sample})
     problems = result.problems()
     if problems or not result.success:
         detail = "; ".join(f"{n.unique_id.split('.')[-2 if n.resource_type == 'test' else -1]}: "

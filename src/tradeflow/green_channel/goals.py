@@ -64,12 +64,17 @@ def goal_frames(conn: duckdb.DuckDBPyConnection, goals: list[dict]) -> dict[str,
 GOAL_INPUTS = ("basket_flows", "dim_hs", "fta_tariff_lines", "khunjerab_indicators", "mirror_flows", "trade_flows",
                "trade_flows_hs2017", "world_exports")
 
-#: goal table → the frame of goal_frames() it holds, and its columns.
-_TABLES = {
-    "goals": ("goals_frame", None),
-    "goal_actuals": ("goal_series_frame", ["goal_id", "year", "value"]),
-    "goal_actuals_monthly": ("goal_monthly_frame", ["goal_id", "period_start", "value"]),
-}
+def goal_tables(conn: duckdb.DuckDBPyConnection, goals: list[dict]) -> dict[str, pd.DataFrame]:
+    """The three goal tables (marts.goals, goal_actuals, goal_actuals_monthly) for ``goals``, typed."""
+    frames = goal_frames(conn, goals)
+    monthly = frames["goal_monthly_frame"]
+    return {
+        "goals": frames["goals_frame"],
+        "goal_actuals": frames["goal_series_frame"].astype({"year": "int32", "value": "float64"})[
+            ["goal_id", "year", "value"]],
+        "goal_actuals_monthly": monthly.assign(period_start=pd.to_datetime(monthly["period_start"]).dt.date)
+        .astype({"value": "float64"})[["goal_id", "period_start", "value"]],
+    }
 
 
 def goal_table(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
@@ -87,10 +92,4 @@ def goal_table(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
                 if schema.lower() != "marts" or name.lower() not in GOAL_INPUTS:
                     raise ConfigError(f"goal {g['id']}: its metric reads {schema}.{name}; goal metrics may read only "
                                       f"marts.{{{', '.join(GOAL_INPUTS)}}} (GOAL_INPUTS in tradeflow/green_channel/goals.py)")
-    frame_name, columns = _TABLES[table]
-    frame = goal_frames(conn, goals)[frame_name]
-    if table == "goal_actuals":
-        frame = frame.astype({"year": "int32", "value": "float64"})
-    elif table == "goal_actuals_monthly":
-        frame = frame.assign(period_start=pd.to_datetime(frame["period_start"]).dt.date).astype({"value": "float64"})
-    return frame[columns] if columns else frame
+    return goal_tables(conn, goals)[table]

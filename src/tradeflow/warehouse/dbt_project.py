@@ -68,7 +68,10 @@ def _newest_source_mtime() -> float:
 
 
 def _args(command: str, *extra: str, vars_: dict | None = None) -> list[str]:
-    return [command, "--quiet", "--project-dir", str(project_dir()), "--profiles-dir", str(project_dir()),
+    # no log file, no usage statistics or version check (no network), no run_results.json
+    quiet = ["--quiet", "--log-level-file", "none", "--log-path", str(target_dir()), "--no-send-anonymous-usage-stats",
+             "--no-version-check"]
+    return [*quiet, command, "--project-dir", str(project_dir()), "--profiles-dir", str(project_dir()),
             "--target-path", str(target_dir()), "--vars", json.dumps(vars_ if vars_ is not None else dbt_vars()),
             *extra]
 
@@ -108,6 +111,9 @@ class NodeResult:
     message: str | None
     failures: int | None = None
     seconds: float = 0.0
+    sample: list[str] = field(default_factory=list)  # a failing test's first rows, "col=value, …"
+    relation: str | None = None  # a model's table, schema.name
+    rows: int | None = None  # a built model's row count
 
 
 @dataclass
@@ -118,6 +124,39 @@ class BuildResult:
 
     def problems(self) -> list[NodeResult]:
         return [n for n in self.nodes if n.status in ("error", "fail")]
+
+
+def _failing_rows(database: Path, test_sql: str, limit: int = 5) -> list[str]:
+    """The first rows a failing dbt test returned (its compiled SQL, re-run read-only)."""
+    import duckdb
+
+    from tradeflow.warehouse.db import connect
+
+    conn = connect(database, read_only=True)
+    try:
+        rel = conn.execute(f"SELECT * FROM ({test_sql}) LIMIT {int(limit)}")
+        cols = [d[0] for d in rel.description]
+        return [", ".join(f"{c}={v}" for c, v in zip(cols, row)) for row in rel.fetchall()]
+    except duckdb.Error as exc:
+        return [f"(rows not available: {str(exc).splitlines()[0]})"]
+    finally:
+        conn.close()
+
+
+def _count_rows(database: Path, nodes: list[NodeResult]) -> None:
+    """Each built model's row count, in one query."""
+    if not nodes:
+        return
+    from tradeflow.warehouse.db import connect
+
+    conn = connect(database, read_only=True)
+    try:
+        counts = conn.execute(" UNION ALL ".join(f"SELECT {i} AS i, count(*) AS n FROM {n.relation}"
+                                                 for i, n in enumerate(nodes))).fetchall()
+    finally:
+        conn.close()
+    for i, n in counts:
+        nodes[i].rows = n
 
 
 def _close_duckdb() -> None:
@@ -149,7 +188,7 @@ def build(home: Path, select: list[str] | None = None, env: dict[str, str] | Non
         os.environ.update(env or {})
         os.chdir(home)
         try:
-            res = dbtRunner().invoke(_args("build", *(select or [])))
+            res = dbtRunner().invoke(_args("build", "--no-write-json", *(select or [])))
         finally:
             _close_duckdb()
             os.chdir(cwd)
@@ -163,6 +202,10 @@ def build(home: Path, select: list[str] | None = None, env: dict[str, str] | Non
         node = r.node
         nodes.append(NodeResult(unique_id=node.unique_id, resource_type=str(node.resource_type),
                                 status=str(r.status), message=r.message, failures=r.failures,
-                                seconds=round(r.execution_time or 0.0, 3)))
+                                seconds=round(r.execution_time or 0.0, 3),
+                                relation=f"{node.schema}.{node.name}" if str(node.resource_type) == "model" else None))
+        if nodes[-1].status in ("fail", "warn") and getattr(node, "compiled_code", None):
+            nodes[-1].sample = _failing_rows(home / "tradeflow.duckdb", node.compiled_code)
+    _count_rows(home / "tradeflow.duckdb", [n for n in nodes if n.relation and n.status == "success"])
     error = None if res.exception is None else str(res.exception).strip().splitlines()[0]
     return BuildResult(success=bool(res.success), nodes=nodes, error=error)
