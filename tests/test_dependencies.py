@@ -22,7 +22,6 @@ FIRST_PARTY = {"tradeflow", "pipelines", "tests"} | {
 
 #: Declared runtime dependencies that no module imports, and why. Extend it when adding one.
 USED_WITHOUT_IMPORT = {
-    "great-expectations": "TEMPORARY: the gates keep its semantics in DuckDB but no longer import it (next commit drops it)",
     "dbt-duckdb": "dbt adapter plugin, loaded by dbt from profiles.yml (type: duckdb)",
 }
 
