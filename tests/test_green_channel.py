@@ -161,18 +161,18 @@ def test_a_wrong_metric_is_rejected_by_name(goal, fragment):
 
 @pytest.mark.parametrize("name,text,fragment", [
     ("gacc_events.yaml", "- {date: 2023-13-01, product: X, hs: ['080929'], event_type: market_opened, source: 'https://a'}",
-     "YYYY-MM-DD"),
+     "events[0] (product=X): date: '2023-13-01' is not a date (YYYY-MM-DD)"),
     ("gacc_events.yaml", "- {date: 2023-01-01, product: X, hs: ['0809'], event_type: market_opened, source: 'https://a'}",
-     "6 digits"),
+     "events[0] (product=X): hs[0]: event HS codes must have 6 digits"),
     ("gacc_events.yaml", "- {date: 2023-01-01, product: X, hs: ['080929'], event_type: rumour, source: 'https://a'}",
-     "event_type"),
+     "events[0] (product=X): event_type: Input should be 'market_opened'"),
     ("gacc_events.yaml", "- {date: 2023-01-01, product: X, hs: ['080929'], event_type: market_opened, source: 'somewhere'}",
-     "must be a URL"),
-    ("baskets.yaml", "energy: {label: Energy, hs: ['8507']}", "rationale"),
-    ("goals.yaml", "- {id: g, label: G, metric: 'SELECT 1', baseline_year: 2020}", "clause"),
+     "events[0] (product=X): source: must be a URL"),
+    ("baskets.yaml", "energy: {label: Energy, hs: ['8507']}", "energy: rationale: missing (required)"),
+    ("goals.yaml", "- {id: g, label: G, metric: 'SELECT 1', baseline_year: 2020}", "goals[0] (id=g): clause: missing"),
     ("goals.yaml", "- {id: g, label: G, metric: 'SELECT 1', baseline_year: 2020, clause: {section: s, paraphrase: p}, "
-                   "target: {year: 2030, value: 5}}", "source must be a URL"),
-    ("khunjerab.yaml", "seasonal_closure: {months: [12], until: 2024-11-30, source: 'https://a'}", "missing"),
+                   "target: {year: 2030, value: 5}}", "goals[0] (id=g): target.source: missing"),
+    ("khunjerab.yaml", "seasonal_closure: {months: [12], until: 2024-11-30, source: 'https://a'}", "year_round: missing"),
 ])
 def test_yaml_validation_errors(tmp_path, name, text, fragment):
     p = tmp_path / name
@@ -293,7 +293,7 @@ def test_a_suspension_needs_its_start(tmp_path):
     p.write_text("seasonal_closure: {months: [12, 1, 2, 3], until: 2024-11-30, source: 'https://a'}\n"
                  "year_round: {from: 2024-12-02, source: 'https://b'}\n"
                  "events:\n  - {type: suspension, start: null, end: 2025-09-29, source: 'https://c'}\n")
-    with pytest.raises(ConfigError, match="start and end dates are required"):
+    with pytest.raises(ConfigError, match=r"khunjerab\.yaml: events\[0\] \(type=suspension\): start and end dates are required"):
         config.khunjerab_months(p)
 
 

@@ -179,7 +179,7 @@ def test_a_convention_without_its_clause_is_rejected(tmp_path):
     with pytest.raises(ConfigError, match="clause"):
         load_conventions(p)
     p.write_text("conventions: {first_cut_offset: 3, base_rate_year: 2019, clause: x}\n")
-    with pytest.raises(ConfigError, match="first_cut_offset must be 0 or 1"):
+    with pytest.raises(ConfigError, match=r"c\.yaml: conventions: first_cut_offset: must be 0 or 1, got 3"):
         load_conventions(p)
 
 
@@ -321,14 +321,6 @@ def test_sample_opportunities_keep_no_heading_whose_traded_line_is_excluded(samp
     r = sample_db.execute("SELECT avg_mfn_simple_pct - avg_pref_simple_pct FROM marts.fta_indicators "
                           "WHERE importer = 'CHN' AND year = 2020").fetchone()[0]
     assert r == pytest.approx(by_hand) and r == pytest.approx(4.04, abs=0.01)  # the audit: 4.04 pp, not 5.48
-
-
-@pytest.mark.parametrize("offset,rates", [(0, {0: 9.0, 8: 1.0, 9: 0.0}), (1, {0: 10.0, 1: 9.0, 9: 1.0, 10: 0.0})])
-def test_category_rate_follows_the_first_cut_offset(offset, rates):
-    from tradeflow.fta.schedule import Category
-
-    c = Category("A10", "linear", years=10, first_cut_offset=offset)
-    assert {t: c.rate(10.0, t) for t in rates} == {t: pytest.approx(r) for t, r in rates.items()}
 
 
 def test_traded_lines_come_from_the_sample_only_while_the_schedule_is_the_samples():

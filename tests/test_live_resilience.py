@@ -140,12 +140,12 @@ def test_a_32_percent_first_attempt_fault_storm_ends_in_exact_data_in_one_run(tm
     """Keyless 2021–2022: 20 % of distinct queries get 429 + Retry-After, 12 % a 500, 6 % a truncated 200 on
     their first attempt. The old fixed budget of 60 retries failed every period; now the run is exact."""
     store = sample_records({"2021", "2022"} | {f"{y}{m:02d}" for y in (2021, 2022) for m in range(1, 13)})
-    monkeypatch.setenv("TRADEFLOW_COMTRADE_RATE", "1000")
     monkeypatch.setenv("TRADEFLOW_HTTP_BACKOFF", "0.01")
     storm = Storm(rate_429=0.20, rate_500=0.12, rate_truncate=0.06, retry_after="0")
     keys = ["2021", "2022"] + [f"{y}-{m:02d}" for y in (2021, 2022) for m in range(1, 13)]
     with FakeComtrade(store, storm=storm) as fake:
-        settings = Settings.from_env({"TRADEFLOW_HOME": str(tmp_path), "TRADEFLOW_COMTRADE_URL": fake.url})
+        settings = Settings.from_env({"TRADEFLOW_HOME": str(tmp_path), "TRADEFLOW_COMTRADE_URL": fake.url,
+                                      "TRADEFLOW_COMTRADE_RATE": "1000"})
         archive = RawArchive(settings.raw_dir)
         result = refresh_live(settings, archive, keys)
         distinct = len(fake.attempts)

@@ -1,44 +1,161 @@
-"""Configuration read from the environment (documented in the README).
+"""Configuration: every environment variable tradeflow reads, in one :class:`Settings`.
+
+The README's "Configuration (environment)" table lists them; each field below names its
+variable (``TRADEFLOW_`` + the field name in capitals, except ``COMTRADE_API_KEY``).
+Settings are read when asked for (:meth:`Settings.from_env`), never at import, so a changed
+environment is seen by the next call. A bad value fails in one line naming the variable
+(:class:`~tradeflow.errors.ConfigError`).
 
 Secrets (the Comtrade key) are held in memory only; they are never written to the
-archive, the manifest, the database, logs or reports.
+archive, the manifest, the database, logs or reports: the key is left out of ``repr`` and of
+every ``model_dump``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.sources.utils import parse_env_vars
 
 from tradeflow.errors import ConfigError
 
 DEFAULT_COMTRADE_URL = "https://comtradeapi.un.org"
 DEFAULT_WITS_URL = "https://wits.worldbank.org"
+DEFAULT_UNSD_URL = "https://unstats.un.org/unsd/classifications/Econ/tables"
+DEFAULT_CIF_FOB_FACTORS = (1.06, 1.10)
+PREFIX = "TRADEFLOW_"
+
+#: DuckDB ``memory_limit`` values: a number with an optional unit (it is spliced into a SET statement).
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB|%)?", re.IGNORECASE)
+
+#: The mapping :meth:`Settings.from_env` reads instead of ``os.environ`` (None: the process environment).
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("tradeflow_environ", default=None)
 
 
+class _Environment(EnvSettingsSource):
+    """The process environment, or the mapping given to :meth:`Settings.from_env`."""
 
-@dataclass(frozen=True)
-class Settings:
-    """Where tradeflow keeps its data and how it reaches the sources."""
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        env = _ENVIRON.get()
+        if env is None:
+            return super()._load_env_vars()
+        return parse_env_vars(env, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
 
-    home: Path
-    reports_dir: Path
-    comtrade_url: str = DEFAULT_COMTRADE_URL
-    wits_url: str = DEFAULT_WITS_URL
-    comtrade_api_key: str | None = field(default=None, repr=False)
+
+class Settings(BaseSettings):
+    """Where tradeflow keeps its data, how it reaches the sources, and its tuning knobs."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX,
+        case_sensitive=False,  # names are matched in capitals (TRADEFLOW_HOME); lower case works too
+        env_ignore_empty=True,  # VAR= (empty) means "use the default", as it always did
+        extra="ignore",
+        frozen=True,
+        validate_default=True,
+        populate_by_name=True,
+    )
+
+    # -- where data live ---------------------------------------------------------------------
+    home: Path = Field(Path("data"), description="data folder: warehouse, raw archive, published snapshot, run ledger")
+    reports_dir: Path = Field(Path("reports"), description="where HTML reports are written")
+    sql_dir: Path | None = Field(None, description="SQL models folder (default: the checkout's sql/, else the wheel copy)")
+
+    # -- sources -----------------------------------------------------------------------------
+    comtrade_url: str = Field(DEFAULT_COMTRADE_URL, description="UN Comtrade API base URL")
+    wits_url: str = Field(DEFAULT_WITS_URL, description="WITS API base URL")
+    unsd_url: str = Field(DEFAULT_UNSD_URL, description="base URL of the UNSD HS correspondence workbooks")
+    hs_concordance_url: str | None = Field(None, description="URL of the HS2022→HS2017 workbook alone")
+    comtrade_api_key: str | None = Field(
+        None, repr=False, exclude=True,
+        validation_alias=AliasChoices("COMTRADE_API_KEY", "comtrade_api_key"),
+        description="UN Comtrade subscription key (never written anywhere)")
+    comtrade_rate: float = Field(1.0, gt=0, description="Comtrade requests per second (starting pace)")
+    wits_rate: float = Field(1.0, gt=0, description="WITS requests per second (starting pace)")
+    comtrade_cap: int | None = Field(None, gt=0, description="records per Comtrade call before a query is split")
+
+    # -- HTTP layer --------------------------------------------------------------------------
+    http_deadline: float = Field(900.0, gt=0, description="wall-clock seconds per request attempt")
+    http_backoff: float = Field(1.0, ge=0, description="first retry delay, seconds (doubles per retry)")
+    http_retry_after_max: float = Field(120.0, ge=0, description="longest Retry-After pause honoured, seconds")
+    http_breaker: int = Field(8, ge=1, description="failed attempts in a row that give a host up for the run")
+    http_breaker_ratio: float = Field(0.6, gt=0, le=1, description="failure share of the last 50 attempts that gives a host up")
+
+    # -- warehouse ---------------------------------------------------------------------------
+    memory_limit: str | None = Field(None, description="DuckDB memory_limit, e.g. 1GB (spills to disk beyond it)")
+    threads: int | None = Field(None, ge=1, description="threads for order-independent steps (default: every core)")
+    cif_fob_factors: Annotated[tuple[float, ...], NoDecode] = Field(
+        DEFAULT_CIF_FOB_FACTORS, description="CIF/FOB factors for the mirror marts, first = default")
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-        return cls(
-            home=Path(env.get("TRADEFLOW_HOME") or "data").resolve(),
-            reports_dir=Path(env.get("TRADEFLOW_REPORTS_DIR") or "reports").resolve(),
-            comtrade_url=(env.get("TRADEFLOW_COMTRADE_URL") or DEFAULT_COMTRADE_URL).rstrip("/"),
-            wits_url=(env.get("TRADEFLOW_WITS_URL") or DEFAULT_WITS_URL).rstrip("/"),
-            comtrade_api_key=env.get("COMTRADE_API_KEY") or None,
-        )
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Arguments, then the environment: no .env file, no secrets folder (nothing read behind the user's back).
+        return init_settings, _Environment(settings_cls)
 
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigError(_one_line(exc)) from None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from the process environment (read now), or from ``environ`` alone."""
+        token = _ENVIRON.set(environ)
+        try:
+            return cls()
+        finally:
+            _ENVIRON.reset(token)
+
+    # -- normalisation -----------------------------------------------------------------------
+    @field_validator("home", "reports_dir", "sql_dir")
+    @classmethod
+    def _absolute(cls, v: Path | None) -> Path | None:
+        return None if v is None else v.resolve()
+
+    @field_validator("comtrade_url", "wits_url", "unsd_url")
+    @classmethod
+    def _base_url(cls, v: str) -> str:
+        if not re.match(r"https?://", v):
+            raise ValueError("must be an http:// or https:// URL")
+        return v.rstrip("/")
+
+    @field_validator("hs_concordance_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"https?://", v):
+            raise ValueError("must be an http:// or https:// URL")
+        return v
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory(cls, v: str | None) -> str | None:
+        if v is not None and not _MEMORY.fullmatch(v.strip()):
+            raise ValueError("must be a size like 1GB, 512MB or 80%")
+        return None if v is None else v.strip()
+
+    @field_validator("cif_fob_factors", mode="before")
+    @classmethod
+    def _factors(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            try:
+                v = tuple(float(x) for x in v.split(",") if x.strip())
+            except ValueError:
+                raise ValueError(_FACTORS) from None
+        if not v or any(not 1.0 <= f < 2.0 for f in v):
+            raise ValueError(_FACTORS)
+        return tuple(v)
+
+    # -- derived paths -----------------------------------------------------------------------
     @property
     def database(self) -> Path:
         """The live warehouse: only the pipeline writes it."""
@@ -77,6 +194,43 @@ class Settings:
     def secrets(self) -> list[str]:
         """Values that must never appear in anything tradeflow writes."""
         return [s for s in (self.comtrade_api_key,) if s]
+
+
+_FACTORS = "must be numbers in [1, 2) separated by commas, like 1.06,1.10"
+
+
+def env_var(field: str) -> str:
+    """The environment variable behind a :class:`Settings` field."""
+    info = Settings.model_fields[field]
+    if isinstance(info.validation_alias, AliasChoices):
+        return str(info.validation_alias.choices[0])
+    return PREFIX + field.upper()
+
+
+def variables() -> dict[str, str]:
+    """Every environment variable tradeflow reads → its :class:`Settings` field."""
+    return {env_var(name): name for name in Settings.model_fields}
+
+
+def _one_line(exc: ValidationError) -> str:
+    """``TRADEFLOW_THREADS: Input should be ..., got 'x'`` for the first bad variable (and a count of the others)."""
+    by_alias = {env_var(name): name for name in Settings.model_fields}
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    key = str(first["loc"][0]) if first["loc"] else ""
+    field = by_alias.get(key, key)
+    name = env_var(field) if field in Settings.model_fields else key
+    msg = str(first["msg"]).removeprefix("Value error, ")
+    got = "" if field == "comtrade_api_key" else f", got {first.get('input')!r}"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{name}: {msg}{got}{more}"
+
+
+# ``dataclasses.replace(settings, home=...)`` (Settings used to be a frozen dataclass; pipelines/resources.py
+# still calls it) keeps working: it reads the field names from here and calls ``Settings(**fields)``.
+# New code: ``settings.model_copy(update={...})``.
+Settings.__dataclass_fields__ = dataclasses.make_dataclass(  # type: ignore[attr-defined]
+    "_SettingsFields", list(Settings.model_fields)).__dataclass_fields__
 
 
 def parse_years(text: str) -> tuple[int, int]:

@@ -28,15 +28,16 @@ import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Annotated, Literal
 
 import pandas as pd
-import yaml
+from pydantic import AfterValidator, Field, model_validator
 
+from tradeflow.configfile import Model, Url, check, keyed_entries, read_yaml
 from tradeflow.errors import ConfigError, TradeflowError
 
 PARTIES = {"CHN": "China", "PAK": "Pakistan"}
 COLUMNS = ["tariff_line", "description", "base_rate", "category"]
-KINDS = {"immediate", "linear", "partial", "excluded"}
 
 
 class ScheduleError(TradeflowError):
@@ -45,6 +46,8 @@ class ScheduleError(TradeflowError):
 
 @dataclass(frozen=True)
 class Category:
+    """A staging category. Its rate path is computed in SQL only (marts.fta_tariff_lines)."""
+
     code: str
     kind: str
     years: int = 0
@@ -52,27 +55,66 @@ class Category:
     label: str = ""
     first_cut_offset: int = 0
 
-    def rate(self, base: float, t: int) -> float:
-        """Preferential rate in schedule year t (0 = 2020); the first linear cut falls in year first_cut_offset."""
-        if self.kind == "immediate":
-            return 0.0
-        if self.kind == "linear":
-            return round(base * min(1.0, max(0.0, 1 - (t + 1 - self.first_cut_offset) / self.years)), 6)
-        if self.kind == "partial":
-            return round(base * (1 - self.cut), 6)
-        return base
+
+# -- categories.yaml as pydantic models ---------------------------------------------------------
+
+class CategorySpec(Model):
+    kind: Literal["immediate", "linear", "partial", "excluded"]
+    years: int = 0
+    cut: float = 0.0
+    label: str = ""
+    share: float | None = Field(None, ge=0, le=1)  # share of the party's lines (the sample reproduces it)
+    lines: int | None = Field(None, ge=0)  # number of lines, where the sources give a count
+
+    @model_validator(mode="after")
+    def _parameters(self) -> CategorySpec:
+        if self.kind == "linear" and self.years < 1:
+            raise ValueError("a linear category needs years >= 1")
+        if self.kind == "partial" and not 0 < self.cut < 1:
+            raise ValueError("a partial category needs 0 < cut < 1")
+        return self
+
+
+def _one_of(*allowed: int):
+    def check(v: int) -> int:
+        if v not in allowed:
+            raise ValueError(f"must be {' or '.join(map(str, allowed))}, got {v}")
+        return v
+    return AfterValidator(check)
+
+
+def _quoted(clause: str) -> str:
+    if not clause.strip():
+        raise ValueError("must quote the clause the convention comes from")
+    return clause
+
+
+class Conventions(Model):
+    first_cut_offset: Annotated[int, _one_of(0, 1)]
+    base_rate_year: int
+    status: str | None = None
+    clause: Annotated[str, AfterValidator(_quoted)]
+    sources: list[Url] = []
+
+
+def _party_tables(raw: dict) -> dict:
+    """Party → code → spec, codes as text (a YAML key 1 is category "1")."""
+    return {str(party): ({str(code): spec for code, spec in cats.items()} if isinstance(cats, dict) else cats or {})
+            for party, cats in raw.items() if party != "conventions"}
 
 
 def _read_table(path: Path | None) -> tuple[dict, str]:
-    try:
-        if path is None:
-            text = resources.files("tradeflow.fta").joinpath("categories.yaml").read_text(encoding="utf-8")
-            where = "categories.yaml (built in)"
-        else:
-            text, where = Path(path).read_text(encoding="utf-8"), str(path)
-        return yaml.safe_load(text) or {}, where
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read category table {path}: {exc}") from None
+    if path is None:
+        where = "categories.yaml (built in)"
+        raw = read_yaml(where, text=resources.files("tradeflow.fta").joinpath("categories.yaml").read_text(encoding="utf-8"))
+    else:
+        where = str(path)
+        raw = read_yaml(where, path=Path(path))
+    if raw is None:
+        return {}, where
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping of conventions and party → category → settings")
+    return raw, where
 
 
 def load_conventions(path: Path | None = None) -> dict:
@@ -84,37 +126,17 @@ def load_conventions(path: Path | None = None) -> dict:
     conv = raw.get("conventions")
     if conv is None:
         return load_conventions(None) if path is not None else {}
-    try:
-        offset, base_year = int(conv["first_cut_offset"]), int(conv["base_rate_year"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: conventions needs integer first_cut_offset and base_rate_year ({exc})") from None
-    if offset not in (0, 1):
-        raise ConfigError(f"{where}: conventions.first_cut_offset must be 0 or 1, got {offset}")
-    if not str(conv.get("clause") or "").strip():
-        raise ConfigError(f"{where}: conventions.clause must quote the clause the convention comes from")
-    return {**conv, "first_cut_offset": offset, "base_rate_year": base_year}
+    checked = check(Conventions, conv, where, lambda loc, data: ("conventions", loc))
+    return checked.model_dump(exclude_unset=True)
 
 
 def load_categories(path: Path | None = None) -> dict[str, dict[str, Category]]:
     """Per party: category code → Category. Validates kinds and parameters."""
     raw, where = _read_table(path)
     offset = load_conventions(path).get("first_cut_offset", 0)
-    out: dict[str, dict[str, Category]] = {}
-    for party, cats in raw.items():
-        if party == "conventions":
-            continue
-        out[party] = {}
-        for code, spec in (cats or {}).items():
-            kind = (spec or {}).get("kind")
-            if kind not in KINDS:
-                raise ConfigError(f"{where}: {party}.{code}: kind must be one of {sorted(KINDS)}, got {kind!r}")
-            years, cut = int(spec.get("years", 0)), float(spec.get("cut", 0.0))
-            if kind == "linear" and years < 1:
-                raise ConfigError(f"{where}: {party}.{code}: a linear category needs years >= 1")
-            if kind == "partial" and not 0 < cut < 1:
-                raise ConfigError(f"{where}: {party}.{code}: a partial category needs 0 < cut < 1")
-            out[party][str(code)] = Category(str(code), kind, years, cut, str(spec.get("label", "")), offset)
-    return out
+    tables = check(dict[str, dict[str, CategorySpec]], _party_tables(raw), where, keyed_entries(2))
+    return {party: {code: Category(code, s.kind, s.years, s.cut, s.label, offset) for code, s in cats.items()}
+            for party, cats in tables.items()}
 
 
 def _cell_text(v) -> str:

@@ -1,55 +1,142 @@
-"""Load and validate the curated YAML configuration (Khunjerab calendar, GACC events, baskets, goals)."""
+"""Load and validate the curated YAML configuration (Khunjerab calendar, GACC events, baskets, goals).
+
+Each file is a pydantic model (below); a bad file raises a ConfigError naming the file, the entry
+and the field (:mod:`tradeflow.configfile`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from importlib import resources
 from pathlib import Path
+from typing import Annotated, Literal
 
 import pandas as pd
-import yaml
+from pydantic import AfterValidator, Field, model_validator
 
+from tradeflow.configfile import Date, HsCode, Model, Text, Url, check, keyed_entries, list_entries, read_yaml
 from tradeflow.errors import ConfigError
 
-URL = re.compile(r"https?://\S+")
 CALENDAR_START, CALENDAR_END = dt.date(2010, 1, 1), dt.date(2030, 12, 1)
 
 
 def _read(name: str, path: Path | None = None):
-    where = str(path) if path else f"tradeflow/green_channel/{name}"
-    try:
-        text = Path(path).read_text(encoding="utf-8") if path else \
-            resources.files("tradeflow.green_channel").joinpath(name).read_text(encoding="utf-8")
-        return yaml.safe_load(text), where
-    except (OSError, yaml.YAMLError, ValueError) as exc:  # ValueError: YAML dates such as 2023-13-01
-        raise ConfigError(f"{where}: cannot read ({exc}; dates must be valid YYYY-MM-DD)") from None
+    if path:
+        return read_yaml(str(path), path=path), str(path)
+    where = f"tradeflow/green_channel/{name}"
+    return read_yaml(where, text=resources.files("tradeflow.green_channel").joinpath(name).read_text(encoding="utf-8")), where
 
 
-def _date(value, where: str, field: str) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(f"{where}: {field} {value!r} is not a date (YYYY-MM-DD)") from None
+# -- khunjerab.yaml ------------------------------------------------------------------------------
+
+class SeasonalClosure(Model):
+    months: list[Annotated[int, Field(ge=1, le=12)]] = Field(min_length=1)
+    until: Date
+    source: Url
 
 
-def _source(entry: dict, where: str) -> str:
-    src = str(entry.get("source") or "")
-    if not URL.fullmatch(src):
-        raise ConfigError(f"{where}: source must be a URL, got {src!r}")
-    return src
+class YearRound(Model):
+    since: Date = Field(alias="from")
+    source: Url
 
 
-def _hs(codes, where: str) -> list[str]:
-    if not isinstance(codes, list) or not codes:
-        raise ConfigError(f"{where}: hs must be a non-empty list of HS codes")
-    out = [str(c) for c in codes]
-    bad = [c for c in out if not re.fullmatch(r"\d{2}|\d{4}|\d{6}", c)]
-    if bad:
-        raise ConfigError(f"{where}: {bad} are not HS codes (2, 4 or 6 digits, quoted)")
-    return out
+class KhunjerabEvent(Model):
+    type: Literal["adhoc_opening", "suspension"]
+    start: Date | None = None
+    end: Date | None = None
+    note: str = ""
+    source: Url
+    start_source: Url | None = None
+
+    @model_validator(mode="after")
+    def _span(self) -> KhunjerabEvent:
+        if self.start is None or self.end is None:
+            raise ValueError("start and end dates are required (mark the first month the source allows)")
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class Khunjerab(Model):
+    seasonal_closure: SeasonalClosure
+    year_round: YearRound
+    events: list[KhunjerabEvent] | None = None
+
+
+def _khunjerab_label(loc: tuple, data) -> tuple[str, tuple]:
+    if loc[:1] == ("events",) and len(loc) > 1:
+        return list_entries("events", "type")(loc[1:], (data or {}).get("events"))
+    return "", loc
+
+
+def _khunjerab(path: Path | None) -> Khunjerab:
+    cfg, where = _read("khunjerab.yaml", path)
+    return check(Khunjerab, cfg, where, _khunjerab_label)
+
+
+# -- gacc_events.yaml ----------------------------------------------------------------------------
+
+def _six(code: str) -> str:
+    if len(code) != 6:
+        raise ValueError(f"event HS codes must have 6 digits, got {code!r}")
+    return code
+
+
+class GaccEvent(Model):
+    date: Date
+    product: Text
+    hs: list[Annotated[HsCode, AfterValidator(_six)]] = Field(min_length=1)
+    event_type: Literal["market_opened", "protocol_signed", "exporters_approved"]
+    source: Url
+
+
+GaccEvents = Annotated[list[GaccEvent], Field(min_length=1)]
+
+
+# -- baskets.yaml --------------------------------------------------------------------------------
+
+class Basket(Model):
+    label: Text | None = None
+    rationale: Text
+    hs: list[HsCode] = Field(min_length=1)
+
+
+Baskets = Annotated[dict[str, Basket], Field(min_length=1)]
+
+
+# -- goals.yaml ----------------------------------------------------------------------------------
+
+class Clause(Model):
+    section: Text
+    paraphrase: Text
+
+
+class Target(Model):
+    year: int
+    value: float | None = Field(None, gt=0)
+    multiple_of_baseline: float | None = Field(None, gt=0)
+    statement: str | None = None
+    source: Url
+
+    @model_validator(mode="after")
+    def _amount(self) -> Target:
+        if self.value is None and self.multiple_of_baseline is None:
+            raise ValueError("a target needs a value or a multiple_of_baseline")
+        return self
+
+
+class Goal(Model):
+    id: Text
+    label: Text
+    clause: Clause
+    unit: str | None = None
+    metric: Text
+    monthly_metric: Text | None = None
+    baseline_year: int
+    target: Target | None = None
+
+
+Goals = list[Goal]
 
 
 def khunjerab_months(path: Path | None = None) -> pd.DataFrame:
@@ -58,27 +145,11 @@ def khunjerab_months(path: Path | None = None) -> pd.DataFrame:
     regime: seasonal_closure, or year_round from the month of year_round.from; closure_month: the
     calendar month is one of the seasonal closure's months (the winter months of the indicators);
     status: open, closed, adhoc_opening, or suspended for every month a suspension overlaps."""
-    cfg, where = _read("khunjerab.yaml", path)
-    try:
-        closure, year_round, events = cfg["seasonal_closure"], cfg["year_round"], cfg.get("events") or []
-        months, until = [int(m) for m in closure["months"]], _date(closure["until"], where, "seasonal_closure.until")
-        since = _date(year_round["from"], where, "year_round.from")
-    except (KeyError, TypeError) as exc:
-        raise ConfigError(f"{where}: missing {exc}") from None
-    src_closure, src_year_round = _source(closure, where), _source(year_round, where)
-    parsed = []
-    for i, e in enumerate(events):
-        w = f"{where}: events[{i}]"
-        if e.get("type") not in ("adhoc_opening", "suspension"):
-            raise ConfigError(f"{w}: type must be adhoc_opening or suspension")
-        if not e.get("start") or not e.get("end"):
-            raise ConfigError(f"{w}: start and end dates are required (mark the first month the source allows)")
-        start, end = _date(e["start"], w, "start"), _date(e["end"], w, "end")
-        if end < start:
-            raise ConfigError(f"{w}: end {end} is before start {start}")
-        if e.get("start_source"):
-            _source({"source": e["start_source"]}, f"{w} start_source")
-        parsed.append((e["type"], start, end, str(e.get("note", "")), _source(e, w)))
+    cfg = _khunjerab(path)
+    closure, year_round = cfg.seasonal_closure, cfg.year_round
+    months, until, since = closure.months, closure.until, year_round.since
+    src_closure, src_year_round = closure.source, year_round.source
+    parsed = [(e.type, e.start, e.end, e.note, e.source) for e in cfg.events or []]
     rows = []
     month = CALENDAR_START
     while month <= CALENDAR_END:
@@ -99,65 +170,29 @@ def khunjerab_months(path: Path | None = None) -> pd.DataFrame:
 
 def khunjerab_year_round(path: Path | None = None) -> tuple[dt.date, str]:
     """(date year-round operation began, its source) from khunjerab.yaml — for marts.policy_markers."""
-    cfg, where = _read("khunjerab.yaml", path)
-    try:
-        entry = cfg["year_round"]
-        return _date(entry["from"], where, "year_round.from"), _source(entry, where)
-    except (KeyError, TypeError) as exc:
-        raise ConfigError(f"{where}: missing {exc}") from None
+    cfg = _khunjerab(path)
+    return cfg.year_round.since, cfg.year_round.source
 
 
 def gacc_events(path: Path | None = None) -> pd.DataFrame:
     cfg, where = _read("gacc_events.yaml", path)
-    if not isinstance(cfg, list) or not cfg:
-        raise ConfigError(f"{where}: expected a list of events")
-    rows = []
-    for i, e in enumerate(cfg):
-        w = f"{where}: event {i + 1} ({e.get('product', '?')})"
-        if e.get("event_type") not in ("market_opened", "protocol_signed", "exporters_approved"):
-            raise ConfigError(f"{w}: event_type must be market_opened, protocol_signed or exporters_approved")
-        if not e.get("product"):
-            raise ConfigError(f"{w}: product is missing")
-        d, src = _date(e.get("date"), w, "date"), _source(e, w)
-        for code in _hs(e.get("hs"), w):
-            if len(code) != 6:
-                raise ConfigError(f"{w}: event HS codes must have 6 digits, got {code!r}")
-            rows.append((i + 1, d, str(e["product"]), code, e["event_type"], src))
+    events = check(GaccEvents, cfg, where, list_entries("events", "product"))
+    rows = [(i + 1, e.date, e.product, code, e.event_type, e.source) for i, e in enumerate(events) for code in e.hs]
     return pd.DataFrame(rows, columns=["event_id", "event_date", "product", "hs6", "event_type", "source_url"])
 
 
 def baskets(path: Path | None = None) -> pd.DataFrame:
     cfg, where = _read("baskets.yaml", path)
-    rows = []
-    for key, b in (cfg or {}).items():
-        w = f"{where}: {key}"
-        if not (b or {}).get("rationale"):
-            raise ConfigError(f"{w}: every basket needs a rationale")
-        for code in _hs(b.get("hs"), w):
-            rows.append((key, str(b.get("label", key)), str(b["rationale"]), code))
-    if not rows:
-        raise ConfigError(f"{where}: no baskets")
+    table = check(Baskets, cfg, where, keyed_entries())
+    rows = [(key, b.label or key, b.rationale, code) for key, b in table.items() for code in b.hs]
     return pd.DataFrame(rows, columns=["basket", "label", "rationale", "hs_prefix"])
 
 
 def goals(path: Path | None = None, basket_table: pd.DataFrame | None = None) -> list[dict]:
     """Goals from goals.yaml plus one trend goal per plan basket."""
     cfg, where = _read("goals.yaml", path)
-    out = []
-    for i, g in enumerate(cfg or []):
-        w = f"{where}: goal {g.get('id', i + 1)}"
-        for field in ("id", "label", "metric", "baseline_year"):
-            if not g.get(field):
-                raise ConfigError(f"{w}: {field} is missing")
-        clause = g.get("clause") or {}
-        if not clause.get("section") or not clause.get("paraphrase"):
-            raise ConfigError(f"{w}: clause needs a section and a paraphrase of the plan text it serves")
-        t = g.get("target")
-        if t is not None:
-            if not t.get("year") or not (t.get("value") or t.get("multiple_of_baseline")):
-                raise ConfigError(f"{w}: a target needs a year and a value or multiple_of_baseline")
-            _source(t, f"{w} target")
-        out.append({**g, "section": clause["section"], "paraphrase": clause["paraphrase"]})
+    out = [{**g.model_dump(exclude_unset=True, by_alias=True), "section": g.clause.section, "paraphrase": g.clause.paraphrase}
+           for g in check(Goals, cfg if cfg is not None else [], where, list_entries("goals", "id"))]
     if basket_table is not None:
         for key, b in basket_table.groupby("basket", sort=True):
             out.append({
@@ -168,6 +203,6 @@ def goals(path: Path | None = None, basket_table: pd.DataFrame | None = None) ->
                           "AND flow = 'X' GROUP BY year",
             })
     ids = [g["id"] for g in out]
-    if len(ids) != len(set(ids)):
-        raise ConfigError(f"{where}: goal ids must be unique")
+    if dup := sorted({i for i in ids if ids.count(i) > 1}):
+        raise ConfigError(f"{where}: goal ids must be unique: {', '.join(dup)} appear(s) more than once")
     return out

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -75,9 +74,9 @@ class ComtradeClient:
         self.http = http or HttpClient(
             headers={"Ocp-Apim-Subscription-Key": key} if key else {},
             secrets=settings.secrets(),
-            rate_per_second=float(os.environ.get("TRADEFLOW_COMTRADE_RATE", "1")),
+            rate_per_second=settings.comtrade_rate,
         )
-        self.cap = cap or int(os.environ.get("TRADEFLOW_COMTRADE_CAP", KEYED_CAP if self.keyed else PREVIEW_CAP))
+        self.cap = cap or settings.comtrade_cap or (KEYED_CAP if self.keyed else PREVIEW_CAP)
         self._codes: dict[str, list[str]] = {}
         self._unavailable: set[str] = set()  # HS lists an unknown-classification split could not get
         self.records = 0  # records kept (complete pieces only)

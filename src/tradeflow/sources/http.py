@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import threading
 import time
@@ -39,6 +38,7 @@ import requests
 import urllib3
 
 from tradeflow.errors import SourceError
+from tradeflow.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +70,6 @@ class AuthError(HostUnavailable):
     """401/403: the credentials were refused (checked once per run and host)."""
 
 
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, "") or default)
-    except ValueError:
-        return default
-
-
 @dataclass
 class CircuitBreaker:
     """Opens after ``consecutive`` failed attempts in a row, or when at least ``ratio`` of the last
@@ -94,8 +87,9 @@ class CircuitBreaker:
 
     @classmethod
     def from_env(cls) -> CircuitBreaker:
-        return cls(consecutive=int(_env_float("TRADEFLOW_HTTP_BREAKER", 8)),
-                   ratio=_env_float("TRADEFLOW_HTTP_BREAKER_RATIO", 0.6))
+        """``TRADEFLOW_HTTP_BREAKER`` and ``TRADEFLOW_HTTP_BREAKER_RATIO`` (read now)."""
+        settings = Settings.from_env()
+        return cls(consecutive=settings.http_breaker, ratio=settings.http_breaker_ratio)
 
     @property
     def open(self) -> str | None:
@@ -202,15 +196,15 @@ class HttpClient:
         self.secrets = [s for s in (secrets or []) if s]
         self.rate_per_second = rate_per_second
         self.timeout = timeout
-        self.deadline = deadline if deadline is not None else _env_float("TRADEFLOW_HTTP_DEADLINE", 900.0)
+        settings = Settings.from_env()  # TRADEFLOW_HTTP_*, read when the client is made
+        self.deadline = deadline if deadline is not None else settings.http_deadline
         self.max_attempts = max_attempts
         self.max_throttled = max_throttled
-        self.breaker = breaker or CircuitBreaker.from_env()
+        self.breaker = breaker or CircuitBreaker(consecutive=settings.http_breaker, ratio=settings.http_breaker_ratio)
         if backoff_initial is None:
-            backoff_initial = _env_float("TRADEFLOW_HTTP_BACKOFF", 1.0)
+            backoff_initial = settings.http_backoff
         self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
-        self.retry_after_cap = retry_after_cap if retry_after_cap is not None else _env_float(
-            "TRADEFLOW_HTTP_RETRY_AFTER_MAX", 120.0)
+        self.retry_after_cap = retry_after_cap if retry_after_cap is not None else settings.http_retry_after_max
         self._sleep, self._clock = sleep, clock
         self._paces: dict[str, Pace] = {}
         self._refused: dict[str, str] = {}

@@ -18,19 +18,19 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
 from tradeflow.archive import ManifestEntry, RawArchive
 from tradeflow.errors import ParseError, TradeflowError
+from tradeflow.settings import DEFAULT_UNSD_URL, Settings
 from tradeflow.sources.http import HttpClient
 
 log = logging.getLogger("tradeflow.unsd")
 
 DATASET = "unsd.hs_concordance"
-BASE_URL = "https://unstats.un.org/unsd/classifications/Econ/tables"
+BASE_URL = DEFAULT_UNSD_URL
 #: (newer, older) HS versions → workbook name. HS2022 → HS2017 expresses 2022+ trade in HS2017;
 #: HS2017 → HS2012 (read backwards) expresses 2012–2016 trade (Comtrade H4) in HS2017.
 TABLES = {
@@ -43,9 +43,11 @@ COLUMNS = ["newer_version", "newer_code", "older_version", "older_code", "relati
 
 
 def table_url(newer: str, older: str) -> str:
-    if (newer, older) == ("HS2022", "HS2017") and os.environ.get("TRADEFLOW_HS_CONCORDANCE_URL"):
-        return os.environ["TRADEFLOW_HS_CONCORDANCE_URL"]
-    return f"{os.environ.get('TRADEFLOW_UNSD_URL', BASE_URL).rstrip('/')}/{TABLES[(newer, older)]}"
+    """``TRADEFLOW_HS_CONCORDANCE_URL`` for the HS2022 workbook, else ``TRADEFLOW_UNSD_URL``/<workbook> (read now)."""
+    settings = Settings.from_env()
+    if (newer, older) == ("HS2022", "HS2017") and settings.hs_concordance_url:
+        return settings.hs_concordance_url
+    return f"{settings.unsd_url}/{TABLES[(newer, older)]}"
 
 
 def fetch_concordance(archive: RawArchive, http: HttpClient | None = None, newer: str = "HS2022",

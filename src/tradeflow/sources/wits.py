@@ -15,7 +15,6 @@ equivalent (``datatype/aveestimated``), and says which each rate is (``rate_basi
 from __future__ import annotations
 
 import json
-import os
 
 import pandas as pd
 
@@ -36,7 +35,7 @@ class WitsClient:
     def __init__(self, settings: Settings, archive: RawArchive, http: HttpClient | None = None):
         self.base = settings.wits_url
         self.archive = archive
-        self.http = http or HttpClient(rate_per_second=float(os.environ.get("TRADEFLOW_WITS_RATE", "1")))
+        self.http = http or HttpClient(rate_per_second=settings.wits_rate)
 
     def url(self, importer: str, partner: str, year: int, datatype: str = "reported") -> str:
         return (f"{self.base}/API/V1/SDMX/V21/datasource/TRN/reporter/{importer}/partner/{partner}"

@@ -23,6 +23,7 @@ import duckdb
 from filelock import FileLock, Timeout
 
 from tradeflow.errors import WarehouseError
+from tradeflow.settings import Settings
 
 SCHEMAS = ("raw", "staging", "marts", "meta")
 
@@ -31,8 +32,8 @@ _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 def sql_dir() -> Path:
     """Where the SQL models live: ``$TRADEFLOW_SQL_DIR``, the checkout's ``sql/``, or the wheel copy."""
-    if env := os.environ.get("TRADEFLOW_SQL_DIR"):
-        return Path(env)
+    if env := Settings.from_env().sql_dir:
+        return env
     repo = Path(__file__).resolve().parents[3] / "sql"
     if repo.is_dir():
         return repo
@@ -55,7 +56,7 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     except duckdb.Error as exc:
         raise WarehouseError(f"cannot open {path}: {str(exc).splitlines()[0]}") from exc
     conn.execute("SET enable_progress_bar = false")
-    if limit := os.environ.get("TRADEFLOW_MEMORY_LIMIT"):  # e.g. "1GB": DuckDB spills to disk beyond it
+    if limit := Settings.from_env().memory_limit:  # e.g. "1GB" (checked): DuckDB spills to disk beyond it
         conn.execute(f"SET memory_limit = '{limit}'")
     return conn
 
@@ -74,8 +75,8 @@ def model_description(name: str) -> str:
 
 def cores() -> int:
     """Threads for order-independent steps: ``$TRADEFLOW_THREADS``, else every core this process may use."""
-    if env := os.environ.get("TRADEFLOW_THREADS"):
-        return max(1, int(env))
+    if env := Settings.from_env().threads:
+        return env
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux

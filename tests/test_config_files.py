@@ -1,0 +1,156 @@
+"""Curated YAML files (goals, baskets, GACC events, Khunjerab, CPFTA categories) are pydantic models:
+a broken file fails with one line naming the file, the entry and the field; the built-in files load."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pytest
+
+from tradeflow.errors import ConfigError
+from tradeflow.fta.schedule import load_categories, load_conventions
+from tradeflow.green_channel import config
+
+
+def builtin(package: str, name: str) -> str:
+    return resources.files(package).joinpath(name).read_text(encoding="utf-8")
+
+
+GOALS = builtin("tradeflow.green_channel", "goals.yaml")
+CATEGORIES = builtin("tradeflow.fta", "categories.yaml")
+KHUNJERAB = builtin("tradeflow.green_channel", "khunjerab.yaml")
+GACC = builtin("tradeflow.green_channel", "gacc_events.yaml")
+BASKETS = builtin("tradeflow.green_channel", "baskets.yaml")
+
+
+def broken(tmp_path, name: str, text: str):
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def message(loader, path) -> str:
+    with pytest.raises(ConfigError) as err:
+        loader(path)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith(str(path) + ": "), msg
+    return msg.removeprefix(str(path) + ": ")
+
+
+# --- goals.yaml: entry = goals[i] (id=…) ---------------------------------------------------------------
+
+@pytest.mark.parametrize("old,new,expected", [
+    # wrong type, in the third goal
+    ("baseline_year: 2020", "baseline_year: twenty-twenty",
+     "goals[2] (id=duty_free_share): baseline_year: Input should be a valid integer, unable to parse string as an "
+     "integer, got 'twenty-twenty'"),
+    # wrong type inside a nested field
+    ("target: {value: 60000000000, year: 2029,", "target: {value: sixty billion, year: 2029,",
+     "goals[5] (id=pak_total_exports_uraan): target.value: Input should be a valid number"),
+    # missing field
+    ("  label: Share of China's imports from Pakistan on zero-duty CPFTA lines\n", "",
+     "goals[2] (id=duty_free_share): label: missing (required)"),
+    # unknown (misspelt) key
+    ("  baseline_year: 2023\n", "  baseline_yaer: 2023\n",
+     "goals[3] (id=khunjerab_winter_share): baseline_year: missing (required)"),
+    ("  unit: share\n  metric: >\n    SELECT year, winter_share", "  unit: share\n  units: share\n  metric: >\n    SELECT year, winter_share",
+     "goals[3] (id=khunjerab_winter_share): units: unknown key"),
+    # a target with neither value nor multiple
+    ("target: {multiple_of_baseline: 2.0, year: 2026,", "target: {year: 2026,",
+     "goals[0] (id=pak_exports_to_china): target: a target needs a value or a multiple_of_baseline"),
+])
+def test_a_broken_goal_names_file_entry_and_field(tmp_path, old, new, expected):
+    assert old in GOALS
+    msg = message(config.goals, broken(tmp_path, "goals.yaml", GOALS.replace(old, new, 1)))
+    assert msg.startswith(expected), msg
+
+
+def test_duplicate_goal_ids_are_named(tmp_path):
+    text = GOALS.replace("id: agro_exports_to_china", "id: pak_exports_to_china")
+    assert "pak_exports_to_china appear(s) more than once" in message(config.goals, broken(tmp_path, "goals.yaml", text))
+
+
+# --- gacc_events.yaml: entry = events[i] (product=…) -------------------------------------------------------
+
+@pytest.mark.parametrize("old,new,expected", [
+    ("date: 2023-08-10", "date: 2023-13-10", "events[3] (product=Dried chillies): date: '2023-13-10' is not a date (YYYY-MM-DD)"),
+    ("date: 2023-08-10", "date: 10/08/2023", "events[3] (product=Dried chillies): date: '10/08/2023' is not a date"),
+    ('hs: ["090421"]', "hs: [90421]", "events[3] (product=Dried chillies): hs[0]: 90421 is not an HS code (2, 4 or 6 digits, quoted)"),
+    ("event_type: protocol_signed,\n   source: \"https://tdminews", "kind: protocol_signed,\n   source: \"https://tdminews",
+     "events[3] (product=Dried chillies): event_type: missing (required)"),
+])
+def test_a_broken_gacc_event_names_file_entry_and_field(tmp_path, old, new, expected):
+    assert old in GACC
+    msg = message(config.gacc_events, broken(tmp_path, "gacc_events.yaml", GACC.replace(old, new, 1)))
+    assert msg.startswith(expected), msg
+
+
+def test_an_unquoted_comma_in_a_flow_mapping_is_an_unknown_key_not_a_silently_cut_name(tmp_path):
+    """The built-in sesame entry used to lose half its product name this way (now quoted)."""
+    text = GACC.replace('product: "Sesame seeds (new registered exporters, Phase-II zero duty)"',
+                        "product: Sesame seeds (new registered exporters, Phase-II zero duty)")
+    msg = message(config.gacc_events, broken(tmp_path, "gacc_events.yaml", text))
+    assert msg.startswith("events[6] (product=Sesame seeds (new registered exporters): Phase-II zero duty): unknown key"), msg
+    assert "Sesame seeds (new registered exporters, Phase-II zero duty)" in set(config.gacc_events()["product"])
+
+
+# --- baskets.yaml: entry = the basket key; khunjerab.yaml: events[i] (type=…) or the section ------------------
+
+def test_a_broken_basket_names_file_entry_and_field(tmp_path):
+    text = BASKETS.replace('hs: ["26", "7402", "7403"]', 'hs: ["26", "74O2", "7403"]')
+    assert message(config.baskets, broken(tmp_path, "baskets.yaml", text)).startswith(
+        "mining_minerals: hs[1]: '74O2' is not an HS code")
+    text = BASKETS.replace("  label: Energy\n", "  label: Energy\n  lable: Energy\n")
+    assert message(config.baskets, broken(tmp_path, "baskets.yaml", text)).startswith("energy: lable: unknown key")
+
+
+@pytest.mark.parametrize("old,new,expected", [
+    ("start: 2023-01-19, end: 2023-01-20", "start: 2023-01-19, end: 2023-02-30",
+     "events[1] (type=adhoc_opening): end: '2023-02-30' is not a date (YYYY-MM-DD)"),
+    ("start: 2023-01-19, end: 2023-01-20", "start: 2023-01-19, end: 2023-01-10",
+     "events[1] (type=adhoc_opening): end 2023-01-10 is before start 2023-01-19"),
+    ("until: 2024-11-30", "until: end of November", "seasonal_closure.until: 'end of November' is not a date"),
+    ("months: [12, 1, 2, 3]", "months: [12, 1, 2, 13]", "seasonal_closure.months[3]: Input should be less than or equal to 12"),
+    ("{type: suspension,", "{type: closure,", "events[3] (type=closure): type: Input should be 'adhoc_opening' or 'suspension'"),
+])
+def test_a_broken_khunjerab_calendar_names_file_entry_and_field(tmp_path, old, new, expected):
+    assert old in KHUNJERAB
+    msg = message(config.khunjerab_months, broken(tmp_path, "khunjerab.yaml", KHUNJERAB.replace(old, new, 1)))
+    assert msg.startswith(expected), msg
+
+
+# --- categories.yaml: entry = PARTY.CODE or conventions ------------------------------------------------------
+
+@pytest.mark.parametrize("old,new,expected", [
+    ("A5: {kind: linear, years: 5,", "A5: {kind: linear, years: five,", "CHN.A5: years: Input should be a valid integer"),
+    ("C3: {kind: linear, years: 15,", "C3: {kind: linear,", "PAK.C3: a linear category needs years >= 1"),
+    ("P: {kind: partial, cut: 0.20, lines: 350,", "P: {kind: partial, cut: 20, lines: 350,", "PAK.P: a partial category needs 0 < cut < 1"),
+    ("E: {kind: excluded, share: 0.20,", "E: {kind: excluded, shares: 0.20,", "CHN.E: shares: unknown key"),
+])
+def test_a_broken_category_names_file_entry_and_field(tmp_path, old, new, expected):
+    assert old in CATEGORIES
+    msg = message(load_categories, broken(tmp_path, "categories.yaml", CATEGORIES.replace(old, new, 1)))
+    assert msg.startswith(expected), msg
+
+
+def test_broken_conventions_name_the_field(tmp_path):
+    p = broken(tmp_path, "categories.yaml", CATEGORIES.replace("base_rate_year: 2019", "base_rate_year: last year"))
+    assert message(load_conventions, p).startswith("conventions: base_rate_year: Input should be a valid integer")
+    p = broken(tmp_path, "categories.yaml", CATEGORIES.replace("  status: assumption\n", "  status: assumption\n  note: x\n"))
+    assert message(load_conventions, p).startswith("conventions: note: unknown key")
+
+
+def test_invalid_yaml_is_one_line_with_its_position(tmp_path):
+    msg = message(config.baskets, broken(tmp_path, "baskets.yaml", "energy: {label: Energy, hs: [\"8507\"\n"))
+    assert msg.startswith("not valid YAML: line ") and "column" in msg, msg
+
+
+def test_the_built_in_files_load():
+    assert len(config.goals()) == GOALS.count("\n- id: ")
+    assert config.gacc_events()["event_id"].max() == GACC.count("\n- {")
+    assert set(config.baskets()["basket"]) == {"agricultural_modernisation", "mining_minerals", "marine_economy",
+                                               "innovation_corridor", "energy", "textile_value_chain"}
+    assert str(config.khunjerab_year_round()[0]) == "2024-12-02"
+    cats = load_categories()
+    assert set(cats) == {"CHN", "PAK"} and cats["CHN"]["A10"].years == 10 and cats["PAK"]["P"].cut == 0.2
+    assert load_conventions()["base_rate_year"] == 2019
