@@ -21,9 +21,11 @@ FIRST_PARTY = {"tradeflow", "pipelines", "tests"} | {
     p.stem for d in ("benchmarks", "tests") for p in (ROOT / d).rglob("*.py")}
 
 #: Declared runtime dependencies that no module imports, and why. Extend it when adding one.
-USED_WITHOUT_IMPORT = {
-    "dbt-duckdb": "dbt adapter plugin, loaded by dbt from profiles.yml (type: duckdb)",
-}
+USED_WITHOUT_IMPORT: dict[str, str] = {}
+
+#: Namespace packages several distributions install into: module prefix → the distribution
+#: (longest prefix wins). ``dbt`` is shared by dbt-core, dbt-adapters, dbt-common, dbt-duckdb, …
+NAMESPACES = {"dbt.adapters.duckdb": "dbt-duckdb", "dbt": "dbt-core"}
 
 
 def _name(requirement: str) -> str:
@@ -61,7 +63,9 @@ def imported_modules(folders: tuple[str, ...]) -> dict[str, list[str]]:
                 else:
                     continue
                 for name in names:
-                    found.setdefault(name.split(".")[0], []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
+                    prefix = next((ns for ns in sorted(NAMESPACES, key=len, reverse=True)
+                                   if name == ns or name.startswith(ns + ".")), None)
+                    found.setdefault(prefix or name.split(".")[0], []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
     return found
 
 
@@ -72,7 +76,7 @@ def third_party(modules: dict[str, list[str]]) -> dict[str, list[str]]:
     for module, where in modules.items():
         if module in FIRST_PARTY or module in sys.stdlib_module_names or module == "__future__":
             continue
-        providers = dists.get(module)
+        providers = [NAMESPACES[module]] if module in NAMESPACES else dists.get(module)
         assert providers, f"{module} (imported at {where[0]}) is not installed: cannot tell which distribution it is"
         for dist in providers:
             out.setdefault(_norm(dist), []).extend(where)

@@ -35,7 +35,7 @@ def target_dir() -> Path:
     local = project_dir() / "target"
     if os.access(project_dir(), os.W_OK):
         return local
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tradeflow" / "dbt-target"
+    return Path.home() / ".cache" / "tradeflow" / "dbt-target"
 
 
 def manifest_path() -> Path:
@@ -46,9 +46,9 @@ def dbt_vars() -> dict:
     """The build parameters, passed to every dbt command (the same values keep partial parsing valid)."""
     from tradeflow.green_channel import config
     from tradeflow.reference import seed_path
-    from tradeflow.warehouse.models import cif_fob_factors
+    from tradeflow.settings import Settings
 
-    factors, _ = cif_fob_factors()
+    factors = list(Settings.from_env().cif_fob_factors)
     year_round, source = config.khunjerab_year_round()
     return {
         "reference_dir": str(seed_path("countries.csv").parent),

@@ -7,12 +7,10 @@ each (``sql/raw/``); staging and marts are the dbt project in ``sql/`` (built by
 
 from __future__ import annotations
 
-import os
-
 import duckdb
 
 from tradeflow.archive import RawArchive
-from tradeflow.errors import ConfigError, WarehouseError
+from tradeflow.errors import WarehouseError
 from tradeflow.fta.schedule import schedules_frame
 from tradeflow.fta.traded_lines import traded_lines_frame
 from tradeflow.green_channel import config
@@ -78,18 +76,6 @@ def grain_of(name: str) -> list[str]:
         return GRAIN[name]
     except KeyError:
         raise WarehouseError(f"raw table {name} declares no grain (add it to GRAIN in tradeflow/warehouse/models.py)") from None
-
-
-def cif_fob_factors() -> tuple[list[float], float]:
-    """CIF/FOB factors for the mirror marts (TRADEFLOW_CIF_FOB_FACTORS, first = default)."""
-    text = os.environ.get("TRADEFLOW_CIF_FOB_FACTORS", "1.06,1.10")
-    try:
-        factors = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise ConfigError(f"TRADEFLOW_CIF_FOB_FACTORS must be numbers like 1.06,1.10, got {text!r}") from None
-    if not factors or any(not 1.0 <= f < 2.0 for f in factors):
-        raise ConfigError(f"TRADEFLOW_CIF_FOB_FACTORS: each factor must be in [1, 2), got {text!r}")
-    return factors, factors[0]
 
 
 def _build_from_frames(conn: duckdb.DuckDBPyConnection, models: dict[str, str], frames: dict) -> dict[str, int]:
