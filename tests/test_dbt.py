@@ -1,0 +1,109 @@
+"""The dbt project in sql/: one asset per model, subset rebuilds, grain tests that block publishing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import dagster as dg
+import duckdb
+import pytest
+
+from tests.test_refresh import marts_digest
+
+
+@pytest.fixture
+def sample_copy(sample_home, tmp_path, monkeypatch):
+    home, reports, _ = sample_home
+    work = tmp_path / "home"
+    shutil.copytree(home, work)
+    shutil.copytree(reports, tmp_path / "reports")
+    monkeypatch.setenv("TRADEFLOW_HOME", str(work))
+    monkeypatch.setenv("TRADEFLOW_REPORTS_DIR", str(tmp_path / "reports"))
+    return work
+
+
+MARK = "untouched since the test marked it"
+
+
+def _mark_tables(db) -> set[str]:
+    """Comment every staging and marts table; a rebuilt table comes back without the mark."""
+    conn = duckdb.connect(str(db))
+    try:
+        tables = conn.execute("SELECT schema_name, table_name FROM duckdb_tables() "
+                              "WHERE schema_name IN ('staging', 'marts')").fetchall()
+        for s, t in tables:
+            conn.execute(f"COMMENT ON TABLE {s}.{t} IS '{MARK}'")
+        return {f"{s}/{t}" for s, t in tables}
+    finally:
+        conn.close()
+
+
+def _marked(db) -> set[str]:
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        return {f"{s}/{t}" for s, t in conn.execute(
+            f"SELECT schema_name, table_name FROM duckdb_tables() WHERE comment = '{MARK}'").fetchall()}
+    finally:
+        conn.close()
+
+
+def test_every_model_is_its_own_asset_with_lineage_from_ref():
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = {"/".join(k.path) for k in graph.get_all_asset_keys()}
+    assert {"staging/comtrade_flows", "staging/quality_gates", "marts/trade_flows", "marts/goal_progress",
+            "marts/goals", "raw/comtrade_records"} <= keys
+    parents = lambda key: {"/".join(p.path) for p in graph.get(dg.AssetKey(key.split("/"))).parent_keys}  # noqa: E731
+    # the dependencies the hand-written lists got wrong (issue 13) now come from ref()/source()
+    assert "marts/trade_flows" in parents("marts/gacc_event_study") or "marts/trade_flows_hs2017" in parents(
+        "marts/gacc_event_study")
+    assert "staging/countries" in parents("marts/trade_complementarity")
+    assert {"marts/goals", "marts/goal_actuals", "marts/goal_actuals_monthly"} <= parents("marts/goal_progress")
+    assert "staging/quality_gates" in parents("marts/trade_flows")  # the gates block the flows
+    checks = {(("/".join(k.asset_key.path)), k.name) for k in graph.asset_check_keys}
+    assert any(a == "marts/dim_country" and n.startswith("unique_combination") for a, n in checks)
+    assert ("staging/quality_gates", "blocking_gates_passed") in checks
+
+
+def test_one_mart_rebuilds_alone_with_its_downstreams(sample_copy):
+    from pipelines.definitions import all_assets, all_checks
+    from pipelines.resources import TradeflowResource
+
+    db = sample_copy / "tradeflow.duckdb"
+    tables = _mark_tables(db)
+    result = dg.materialize([*all_assets, *all_checks], selection="key:marts/agro_monthly+",
+                            resources={"tradeflow": TradeflowResource(source="archive")})
+    assert result.success
+    ran = {"/".join(e.asset_key.path) for e in result.get_asset_materialization_events()}
+    assert ran == {"marts/agro_monthly", "marts/agro_indicators", "published/snapshot", "reports/html_suite"}
+    assert tables - _marked(db) == {"marts/agro_monthly", "marts/agro_indicators"}  # nothing upstream or beside touched
+    checked = {"/".join(e.asset_key.path) for e in result.get_asset_check_evaluations()}
+    assert checked == {"marts/agro_monthly", "marts/agro_indicators"}
+
+
+def test_a_fan_out_in_a_dimension_fails_the_grain_test_and_publishes_nothing(sample_copy, tmp_path, monkeypatch):
+    """A chapter listed twice in the chapters seed fans dim_hs out: its unique test fails, nothing is published."""
+    from pipelines.refresh import run_refresh
+    from tradeflow.warehouse import dbt_project
+
+    ref = tmp_path / "reference"
+    shutil.copytree(dbt_project.dbt_vars()["reference_dir"], ref)
+    chapters = ref / "hs_chapters.csv"
+    line = next(x for x in chapters.read_text().splitlines() if x.startswith("08,"))
+    chapters.write_text(chapters.read_text() + line + "\n")
+    real = dbt_project.dbt_vars
+    monkeypatch.setattr(dbt_project, "dbt_vars", lambda: {**real(), "reference_dir": str(ref)})
+
+    snapshot = sample_copy / "published" / "tradeflow.duckdb"
+    before = marts_digest(snapshot)
+    outcome = run_refresh("archive")
+    assert not outcome.success and "dbt build failed" in outcome.error
+    failed = [c for c in outcome.failed_checks if c["asset"] == "marts/dim_hs"]
+    assert [c["check"].split("_dim_hs")[0] for c in failed] == ["unique_combination"]
+    assert failed[0]["severity"] == "ERROR" and failed[0]["failed_rows"] > 0
+    assert any("code=08" in s for s in failed[0]["sample"])
+    assert marts_digest(snapshot) == before  # the published snapshot is unchanged
+    runs = [json.loads(x) for x in (sample_copy / "runs.jsonl").read_text().splitlines()]
+    assert runs[-1]["success"] is False
