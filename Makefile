@@ -30,12 +30,14 @@ browser:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 		echo "chromium not available: the browser test will be skipped"; }
 
-## bench: time the report suite (budget: under 15 s on a 2-core machine, each page under 5 MB), load one
+## bench: time the sample refresh (`make demo`'s run; COMPARE="../other-checkout" runs another checkout's
+## .venv in turn for a before/after ratio), the report suite (budget: under 15 s on a 2-core machine, each page under 5 MB), load one
 ## 250,000-record keyed Comtrade body (~250 MB), then refresh a generated archive of SIZES million records
 ## against bare DuckDB and naive pandas (identical output checked); results in benchmarks/results/.
 ## Bigger sizes: `make bench SIZES="5 20"` (5 M ≈ 5 GB of JSON, 20 M ≈ 20 GB; generated once into data/bench/).
 SIZES ?= 0.1 1
 bench: $(STAMP)
+	$(BIN)/python benchmarks/sample_refresh.py $(foreach c,$(COMPARE),--compare $(c))
 	$(BIN)/python benchmarks/render_reports.py
 	$(BIN)/python benchmarks/big_body.py
 	$(BIN)/python benchmarks/export_xlsx.py

@@ -113,10 +113,9 @@ def child_pandas(home: Path) -> dict:
 
 STAGES = {  # (module, attribute) → stage name
     ("pipelines.assets.warehouse", "build_raw"): "raw load",
-    ("pipelines.assets.warehouse", "build_staging"): "staging",
-    ("tradeflow.quality", "staging_gates"): "quality gates",
-    ("tradeflow.quality", "grain_check"): "grain checks",
-    ("pipelines.assets.warehouse", "build_marts"): "marts",
+    ("tradeflow.quality", "grain_check"): "raw grain checks",
+    ("tradeflow.quality", "staging_gates"): "quality gates (inside dbt)",
+    ("tradeflow.warehouse.dbt_project", "build"): "dbt build (staging, gates, marts, tests)",
     ("pipelines.assets.warehouse", "publish"): "snapshot publish",
     ("pipelines.assets.reports", "render_reports"): "reports",
 }
