@@ -38,7 +38,11 @@ def _macros() -> str:
 def render(name: str, **vars_) -> str:
     """The SQL of staging/marts model ``schema.table``, rendered for a plain DuckDB connection."""
     schema, _, table = name.partition(".")
-    path = project_dir() / "models" / schema / f"{table}.sql"
+    return render_sql((project_dir() / "models" / schema / f"{table}.sql").read_text(encoding="utf-8"), name, **vars_)
+
+
+def render_sql(text: str, name: str = "query", **vars_) -> str:
+    """Any SQL text using the project's Jinja (macros, ref, source, var), rendered the same way."""
     defaults = yaml.safe_load((project_dir() / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
     values = {**defaults, **dbt_vars(), **vars_}
 
@@ -54,7 +58,7 @@ def render(name: str, **vars_) -> str:
         ref=lambda model: f"{_schemas()[model]}.{model}", source=lambda src, t: f"{src}.{t}", var=var,
         config=lambda **_: "", model={"language": "sql"}, target={"schema": "main"},
     )
-    return env.from_string(_macros() + "\n" + path.read_text(encoding="utf-8")).render()
+    return env.from_string(_macros() + "\n" + text).render()
 
 
 def build(conn: duckdb.DuckDBPyConnection, name: str, **vars_) -> int:

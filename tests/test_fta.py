@@ -146,3 +146,23 @@ def test_import_rejects_a_bad_file_and_keeps_the_previous_schedule(sample_home, 
     assert (work / "schedules" / "CHN.csv").read_text() == stored
     df = read_schedule(good)
     assert list(df.columns) == ["tariff_line", "description", "base_rate", "category"]
+
+
+# The rate formula exists once, as the dbt macro scheduled_rate (sql/macros/fta.sql) that
+# marts.fta_tariff_lines uses; these are the hand-computed paths the removed Python copy was tested on.
+@pytest.mark.parametrize("kind,base,years,cut,offset,path", [
+    ("linear", 10, 10, None, 0, {0: 9, 1: 8, 8: 1, 9: 0, 10: 0, 11: 0}),
+    ("linear", 10, 10, None, 1, {0: 10, 1: 9, 9: 1, 10: 0}),
+    ("linear", 12, 7, None, 0, {0: 12 * 6 / 7, 1: 12 * 5 / 7, 6: 0, 7: 0, 8: 0}),
+    ("partial", 12, None, 0.2, 0, {0: 9.6, 1: 9.6, 7: 9.6, 8: 9.6}),
+    ("immediate", 12, None, None, 0, {0: 0, 1: 0}),
+    ("excluded", 12, None, None, 0, {0: None, 1: None, 15: None}),  # NULL: the line pays MFN
+])
+def test_scheduled_rate_macro_follows_each_category(kind, base, years, cut, offset, path):
+    from dbt_models import render_sql
+
+    sql = render_sql("SELECT t, {{ scheduled_rate('kind', 'base', 'years', 'cut', 'off', 't') }} AS rate "
+                     "FROM (SELECT ?::VARCHAR AS kind, ?::DOUBLE AS base, ?::INTEGER AS years, ?::DOUBLE AS cut, "
+                     "?::INTEGER AS off) CROSS JOIN (SELECT unnest(?::INTEGER[]) AS t) ORDER BY t")
+    got = dict(duckdb.connect().execute(sql, [kind, base, years, cut, offset, list(path)]).fetchall())
+    assert got == {t: (pytest.approx(v, abs=1e-6) if v is not None else None) for t, v in path.items()}

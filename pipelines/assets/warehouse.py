@@ -78,6 +78,10 @@ def raw_tables(tradeflow: TradeflowResource):
 # staging and marts: the dbt project, built in one `dbt build` per run
 
 def _check_key(unique_id: str) -> dg.AssetCheckKey | None:
+    """The asset check of a dbt test; None for a test the loaded manifest does not know (sql/ changed
+    since the code location loaded: dbt re-parsed it for the run; reload the location to see it)."""
+    if unique_id not in MANIFEST["nodes"]:
+        return None
     return get_asset_check_key_for_test(MANIFEST, TRANSLATOR, unique_id, None)
 
 
@@ -98,7 +102,7 @@ def dbt_models(context: dg.AssetExecutionContext, tradeflow: TradeflowResource):
         missing = undocumented_marts_columns(warehouse) if result.success else []
     selected_checks = set(context.selected_asset_check_keys)
     for node in result.nodes:
-        if node.resource_type == "model" and node.status == "success":
+        if node.resource_type == "model" and node.status == "success" and node.unique_id in MANIFEST["nodes"]:
             yield dg.MaterializeResult(asset_key=_model_key(node.unique_id), metadata={"rows": node.rows, "seconds": node.seconds})
         elif node.resource_type == "test" and node.status in ("pass", "fail", "warn", "error"):
             key = _check_key(node.unique_id)

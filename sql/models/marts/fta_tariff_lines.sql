@@ -20,11 +20,7 @@ mfn AS (
 ),
 grid AS (
     SELECT l.*, y.year, y.year - 2020 AS t,
-           CASE l.kind
-               WHEN 'immediate' THEN 0.0
-               WHEN 'linear' THEN round(l.base_rate * least(1.0, greatest(0.0, 1 - (y.year - 2020 + 1 - l.first_cut_offset) / l.years)), 6)
-               WHEN 'partial' THEN round(l.base_rate * (1 - l.cut), 6)
-           END AS scheduled
+           {{ scheduled_rate('l.kind', 'l.base_rate', 'l.years', 'l.cut', 'l.first_cut_offset', 'y.year - 2020') }} AS scheduled
     FROM lines AS l CROSS JOIN years AS y
 ),
 with_base AS (
