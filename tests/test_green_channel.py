@@ -131,8 +131,8 @@ def test_goal_arithmetic_and_nowcast_on_a_hand_series():
     goals = [{"id": "g", "label": "G", "section": "S", "paraphrase": "p", "baseline_year": 2020, "unit": "US$",
               "metric": "SELECT year, value FROM marts.s", "monthly_metric": "SELECT period_start, value FROM marts.m",
               "target": {"value": 200.0, "year": 2025, "source": "https://example.org"}}]
-    for name, frame in goal_tables(conn, goals).items():
-        conn.execute(f"CREATE TABLE marts.{name} AS SELECT * FROM frame")
+    for name, rel in goal_tables(conn, goals).items():
+        rel.create(f"marts.{name}")
     build(conn, "marts.goal_progress")
     r = conn.execute("SELECT year, target_path, gap, required_cagr, nowcast_12m, nowcast_period_end::VARCHAR, status "
                      "FROM marts.goal_progress ORDER BY year").fetchall()
@@ -203,8 +203,8 @@ def goal_db(annual, monthly_from, monthly_to, monthly_value, target, target_year
     goals = [{"id": "g", "label": "G", "section": "S", "paraphrase": "p", "baseline_year": baseline, "unit": "US$",
               "metric": "SELECT year, value FROM marts.s", "monthly_metric": "SELECT period_start, value FROM marts.m",
               "target": {"value": target, "year": target_year, "source": "https://example.org"}}]
-    for name, frame in goal_tables(conn, goals).items():
-        conn.execute(f"CREATE TABLE marts.{name} AS SELECT * FROM frame")
+    for name, rel in goal_tables(conn, goals).items():
+        rel.create(f"marts.{name}")
     build(conn, "marts.goal_progress")
     return conn
 

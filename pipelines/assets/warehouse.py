@@ -89,6 +89,12 @@ def _model_key(unique_id: str) -> dg.AssetKey:
     return TRANSLATOR.get_asset_spec(MANIFEST, unique_id, None).key
 
 
+def _what(node) -> str:
+    """The useful part of dbt's message: the error under its "Runtime Error in model …" heading."""
+    lines = [x.strip() for x in (node.message or node.status).strip().splitlines() if x.strip()]
+    return " ".join(lines[1:3]) if len(lines) > 1 and lines[0].startswith(("Runtime Error", "Database Error")) else lines[0]
+
+
 @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=TRANSLATOR, name="dbt_models")
 def dbt_models(context: dg.AssetExecutionContext, tradeflow: TradeflowResource):
     """``dbt build`` of the selected models and their tests; any error or failing test fails the step."""
@@ -115,8 +121,8 @@ def dbt_models(context: dg.AssetExecutionContext, tradeflow: TradeflowResource):
                 metadata={"failed_rows": node.failures or 0, "sample": node.sample})
     problems = result.problems()
     if problems or not result.success:
-        detail = "; ".join(f"{n.unique_id.split('.')[-2 if n.resource_type == 'test' else -1]}: "
-                           f"{(n.message or n.status).strip().splitlines()[0]}" for n in problems[:5])
+        detail = "; ".join(f"{n.unique_id.split('.')[-2 if n.resource_type == 'test' else -1]}: {_what(n)}"
+                           for n in problems[:5])
         raise WarehouseError(f"dbt build failed ({len(problems)} problem(s)): {detail or result.error}")
     if missing:
         raise WarehouseError(f"undocumented marts columns (describe them in sql/models/marts/_schema.yml): {', '.join(missing)}")

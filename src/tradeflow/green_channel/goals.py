@@ -64,20 +64,23 @@ def goal_frames(conn: duckdb.DuckDBPyConnection, goals: list[dict]) -> dict[str,
 GOAL_INPUTS = ("basket_flows", "dim_hs", "fta_tariff_lines", "khunjerab_indicators", "mirror_flows", "trade_flows",
                "trade_flows_hs2017", "world_exports")
 
-def goal_tables(conn: duckdb.DuckDBPyConnection, goals: list[dict]) -> dict[str, pd.DataFrame]:
-    """The three goal tables (marts.goals, goal_actuals, goal_actuals_monthly) for ``goals``, typed."""
+#: goal table → the frame of goal_frames() it holds and its typed columns.
+_TABLES = {
+    "goals": ("goals_frame", "*"),
+    "goal_actuals": ("goal_series_frame", "goal_id, CAST(year AS INTEGER) AS year, CAST(value AS DOUBLE) AS value"),
+    "goal_actuals_monthly": ("goal_monthly_frame",
+                             "goal_id, CAST(period_start AS DATE) AS period_start, CAST(value AS DOUBLE) AS value"),
+}
+
+
+def goal_tables(conn: duckdb.DuckDBPyConnection, goals: list[dict]) -> dict[str, duckdb.DuckDBPyRelation]:
+    """The three goal tables (marts.goals, goal_actuals, goal_actuals_monthly) for ``goals``, as typed
+    relations on ``conn`` (typed in DuckDB, so an empty monthly table still has a DATE column)."""
     frames = goal_frames(conn, goals)
-    monthly = frames["goal_monthly_frame"]
-    return {
-        "goals": frames["goals_frame"],
-        "goal_actuals": frames["goal_series_frame"].astype({"year": "int32", "value": "float64"})[
-            ["goal_id", "year", "value"]],
-        "goal_actuals_monthly": monthly.assign(period_start=pd.to_datetime(monthly["period_start"]).dt.date)
-        .astype({"value": "float64"})[["goal_id", "period_start", "value"]],
-    }
+    return {name: conn.from_df(frames[frame]).project(columns) for name, (frame, columns) in _TABLES.items()}
 
 
-def goal_table(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
+def goal_table(conn: duckdb.DuckDBPyConnection, table: str) -> duckdb.DuckDBPyRelation:
     """One goal table (``goals``, ``goal_actuals`` or ``goal_actuals_monthly``), computed from the marts.
 
     Goals come from goals.yaml plus one per plan basket (raw.plan_baskets); a metric reading a
