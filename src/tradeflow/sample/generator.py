@@ -321,11 +321,17 @@ def generate_sample() -> list[SampleResponse]:
     return out
 
 
+@cache
+def _sample_once() -> tuple[SampleResponse, ...]:
+    """The sample, generated once per process (a refresh archives annual and monthly keys in two calls)."""
+    return tuple(generate_sample())
+
+
 def write_sample(archive: RawArchive, keys: set[str] | None = None) -> list[ManifestEntry]:
     """Archive the sample responses for the period keys asked (all when None); identical bodies are skipped."""
     have = {(e.request_id, e.sha256) for e in archive.loadable(DATASET)}
     rows = []
-    for resp in generate_sample():
+    for resp in _sample_once():
         if keys is not None and from_query(resp.query.freq, resp.query.period) not in keys:
             continue
         params = resp.query.params()
