@@ -14,8 +14,8 @@ already in WAL mode, where NORMAL cannot corrupt it; a power cut may lose the la
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,8 +80,11 @@ def dagster_home(settings: Settings) -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or settings.home / "dagster").resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
-        shutil.copyfile(TEMPLATE, config)
+    if not config.exists():  # the template, with the event log's folder spelled out (readable without DAGSTER_HOME)
+        text = TEMPLATE.read_text(encoding="utf-8")
+        cls = "  class: TradeflowSqliteEventLogStorage\n"
+        text = text.replace(cls, cls + f"  config:\n    base_dir: {json.dumps(str(home / 'history'))}\n")
+        config.write_text(text, encoding="utf-8")
     return home
 
 

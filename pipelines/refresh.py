@@ -43,7 +43,7 @@ def plan_runs(years: tuple[int, int] | None = None, select: str | None = None,
         try:
             chosen = dg.AssetSelection.from_string(select).resolve(all_assets)
         except Exception as exc:  # noqa: BLE001 - Dagster raises several kinds for a bad selection
-            raise ConfigError(f"--select {select!r}: not a Dagster asset selection ({exc})") from None
+            raise ConfigError(f"--select {select!r}: {' '.join(str(exc).split())}") from None
         if not chosen:
             raise ConfigError(f"--select {select!r} matches no asset")
     else:
