@@ -32,6 +32,7 @@ class TradeflowSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
     """Dagster's consolidated SQLite event log with one pooled engine per process (see the module doc)."""
 
     _engine: sa.Engine | None = None
+    _engine_pid: int = 0
 
     @classmethod
     def config_type(cls):
@@ -49,6 +50,9 @@ class TradeflowSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
         return cls(base_dir=base_dir, inst_data=inst_data)
 
     def _pooled_engine(self) -> sa.Engine:
+        if self._engine is not None and self._engine_pid != os.getpid():
+            self._engine.dispose(close=False)  # a forked child: never share the parent's SQLite handles
+            self._engine = None
         if self._engine is None:
             engine = sa.create_engine(self._conn_string, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
 
@@ -56,7 +60,7 @@ class TradeflowSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
             def _pragmas(dbapi_conn, _record):
                 dbapi_conn.execute("PRAGMA synchronous=NORMAL")
 
-            self._engine = engine
+            self._engine, self._engine_pid = engine, os.getpid()
         return self._engine
 
     @contextmanager

@@ -19,6 +19,12 @@ def test_cli_refresh_is_in_the_instance_history_and_writes_one_ledger_line(tf_en
 
     instance = dg.DagsterInstance.from_config(str(home / "dagster"))
     try:
+        from pipelines.instance import TradeflowSqliteEventLogStorage
+
+        # created from pipelines/dagster.yaml: no telemetry, the one-connection event log under the instance folder
+        assert not instance.telemetry_enabled
+        assert isinstance(instance.event_log_storage, TradeflowSqliteEventLogStorage)
+        assert (home / "dagster" / "history" / "event_log.db").exists()
         records = instance.get_run_records()
         assert len(records) == 2  # one run per partitions definition: annual sources, then monthly + the rest
         runs = [rec.dagster_run for rec in reversed(records)]
