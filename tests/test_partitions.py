@@ -87,3 +87,27 @@ def test_the_annual_run_of_a_scheduled_refresh_chains_the_rest_and_nothing_else(
     assert_valid(request, "refresh_job", datetime.now(UTC))
     assert request.tags["tradeflow/refresh"] == "nightly-1" and request.run_config["resources"]["tradeflow"]["config"] == {"source": "live"}
     assert isinstance(evaluate({}), dg.SkipReason)  # an annual fetch launched by hand is not a refresh
+
+
+def test_a_scheduled_refresh_gets_one_ledger_line_covering_its_runs(tmp_path, monkeypatch):
+    from dagster import DagsterEvent, DagsterEventType
+
+    from pipelines.resources import TradeflowResource
+    from pipelines.sensors import ledger_on_success
+    from tradeflow import runlog
+
+    monkeypatch.setenv("TRADEFLOW_HOME", str(tmp_path))
+    instance = dg.DagsterInstance.ephemeral()
+    live = {"resources": {"tradeflow": {"config": {"source": "live"}}}}
+    tags = {"tradeflow/refresh": "nightly-1", "tradeflow/source": "live"}
+    runs = [instance.create_run_for_job(job_def=defs.resolve_job_def(job), run_config=live, tags=tags,
+                                        status=dg.DagsterRunStatus.SUCCESS)
+            for job in ("annual_sources_job", "refresh_job")]
+    done = DagsterEvent(event_type_value=DagsterEventType.RUN_SUCCESS.value, job_name="refresh_job")
+    ctx = dg.build_run_status_sensor_context(sensor_name=ledger_on_success.name, dagster_event=done,
+                                             dagster_instance=instance, dagster_run=runs[1],
+                                             resources={"tradeflow": TradeflowResource()})
+    ledger_on_success(ctx)
+    [line] = runlog.runs(tmp_path)
+    assert line.origin == "dagster" and line.source == "live" and line.success
+    assert line.dagster_runs == [r.run_id for r in runs] and line.run_id == runs[1].run_id
