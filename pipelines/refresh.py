@@ -41,7 +41,8 @@ def plan_runs(years: tuple[int, int] | None = None, select: str | None = None,
     now = now or datetime.now(UTC)
     if select:
         try:
-            chosen = dg.AssetSelection.from_string(select).resolve(all_assets)
+            # assets that only materialise together (a multi-asset that cannot be subset) come along
+            chosen = dg.AssetSelection.from_string(select).required_multi_asset_neighbors().resolve(all_assets)
         except Exception as exc:  # noqa: BLE001 - Dagster raises several kinds for a bad selection
             raise ConfigError(f"--select {select!r}: {' '.join(str(exc).split())}") from None
         if not chosen:

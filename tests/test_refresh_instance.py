@@ -82,3 +82,12 @@ def test_a_bad_selection_is_a_clear_error():
     assert {"archive/comtrade_monthly", "marts/trade_flows", "reports/html_suite"} <= {k.to_user_string() for k in rest.keys}
     [only] = plan_runs(years=(2015, 2018))  # no monthly data before 2019: the annual run carries the rest
     assert only.partitions == ("2015", "2018") and "marts/trade_flows" in {k.to_user_string() for k in only.keys}
+
+
+def test_select_plans_one_unpartitioned_run_and_brings_assets_that_only_materialise_together():
+    from pipelines.refresh import plan_runs
+
+    [run] = plan_runs(select="marts/trade_flows+")
+    keys = {k.to_user_string() for k in run.keys}
+    assert run.partitions is None and "published/snapshot" in keys and "marts/trade_flows" in keys
+    assert not any(k.startswith(("archive/", "raw/", "staging/")) for k in keys)  # nothing upstream, no fetch
