@@ -1,116 +1,99 @@
-"""Materialise the whole asset graph in-process (what `tradeflow refresh` runs)."""
+"""What `tradeflow refresh` runs: the asset graph, through the persistent Dagster instance.
+
+A refresh is the fewest Dagster runs that can carry it: assets with different partitions
+definitions cannot share a run, so it is one run per partitions definition that has selected
+assets — annual sources over the year range, then monthly sources over the month range — with
+every unpartitioned asset (warehouse, marts, snapshot, reports) in the last run. Runs execute
+in-process, one after another, and stop at the first that fails. They are recorded in the
+instance in ``$DAGSTER_HOME`` (default ``$TRADEFLOW_HOME/dagster``), so their checks and asset
+history show in the Dagster UI, and the refresh's ledger line is written from that record
+(``pipelines.ledger.record_refresh``).
+"""
 
 from __future__ import annotations
 
-import logging
-import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import dagster as dg
 
+from pipelines.assets.sources import annual_partitions, monthly_partitions
 from pipelines.definitions import all_assets, all_checks
+from pipelines.instance import dagster_home, open_instance
+from pipelines.ledger import RefreshOutcome, record_refresh
 from pipelines.resources import TradeflowResource
-from tradeflow import runlog
-from tradeflow.archive import now_utc
-from tradeflow.errors import ConfigError, TradeflowError
-from tradeflow.periods import FIRST_ANNUAL, keys_for_years
+from pipelines.schedules import RANGE_END, RANGE_START, REFRESH_TAG
+from tradeflow.errors import ConfigError
 
-log = logging.getLogger("tradeflow")
+__all__ = ["RefreshOutcome", "run_refresh", "plan_runs", "dagster_home"]
 
 
 @dataclass
-class RefreshOutcome:
-    success: bool
-    error: str | None = None
-    assets: dict[str, dict] = field(default_factory=dict)
-    failed_checks: list[dict] = field(default_factory=list)
-    published: bool = False  # the snapshot was rebuilt (also when some periods failed)
+class PlannedRun:
+    keys: list[dg.AssetKey]  # the assets this run materialises
+    partitions: tuple[str, str] | None = None  # (first, last) partition key, None: unpartitioned
 
 
-def run_refresh(source: str, years: str = "", home: str = "", reports_dir: str = "", quiet: bool = True) -> RefreshOutcome:
-    """Run every asset and check once, in order, in this process; record the run in the ledger.
+def plan_runs(years: tuple[int, int] | None = None, select: str | None = None,
+              now: datetime | None = None) -> list[PlannedRun]:
+    """The runs of a refresh of ``select`` (a Dagster asset selection; None: everything) over ``years``."""
+    now = now or datetime.now(UTC)
+    if select:
+        try:
+            # assets that only materialise together (a multi-asset that cannot be subset) come along
+            chosen = dg.AssetSelection.from_string(select).required_multi_asset_neighbors().resolve(all_assets)
+        except Exception as exc:  # noqa: BLE001 - Dagster raises several kinds for a bad selection
+            raise ConfigError(f"--select {select!r}: {' '.join(str(exc).split())}") from None
+        if not chosen:
+            raise ConfigError(f"--select {select!r} matches no asset")
+    else:
+        chosen = {k for a in all_assets for k in a.keys}
+    partitions_of = {k: a.partitions_def for a in all_assets for k in a.keys}
+    first, last = years or (0, 9999)
+    runs: list[PlannedRun] = []
+    for partitions_def in (annual_partitions, monthly_partitions):
+        keys = sorted(k for k in chosen if partitions_of[k] == partitions_def)
+        periods = [p for p in partitions_def.get_partition_keys(current_time=now) if first <= int(p[:4]) <= last]
+        if keys and periods:
+            runs.append(PlannedRun(keys, (periods[0], periods[-1])))
+    partitioned = any(partitions_of[k] is not None for k in chosen)
+    if partitioned and not runs:
+        raise ConfigError(f"--years {years[0]}-{years[1]}: no periods tracked in that range" if years
+                          else "no periods tracked yet")
+    rest = sorted(k for k in chosen if partitions_of[k] is None)
+    if rest:
+        if runs:
+            runs[-1].keys += rest
+        else:
+            runs.append(PlannedRun(rest))
+    return runs
 
-    The partitioned source asset runs over the period range of ``years`` as one batch; the
-    warehouse and reports are rebuilt after it.
+
+def run_refresh(source: str, years: str = "", home: str = "", reports_dir: str = "", quiet: bool = True,
+                select: str | None = None) -> RefreshOutcome:
+    """Materialise ``select`` (default: every asset and check) in this process, through the Dagster instance,
+    and record the refresh in the ledger.
+
+    Each partitioned source runs over the period range of ``years`` as one batch; the warehouse and
+    reports are rebuilt after them.
     """
     resource = TradeflowResource(source=source, years=years, home=home, reports_dir=reports_dir)
     settings = resource.settings()
-    first, last = resource.year_range() or (FIRST_ANNUAL, 9999)
-    keys = keys_for_years(first, last)
-    if not keys:
-        raise ConfigError(f"--years {years}: no periods tracked in that range")
-    started = now_utc()
+    plan = plan_runs(resource.year_range(), select)
     run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL" if quiet else "INFO"}}}}
-    result = dg.materialize(
-        [*all_assets, *all_checks],
-        resources={"tradeflow": resource},
-        run_config=run_config,
-        raise_on_error=False,
-        tags={"tradeflow/source": source, "dagster/asset_partition_range_start": keys[0],
-              "dagster/asset_partition_range_end": keys[-1]},
-    )
-    outcome = RefreshOutcome(success=result.success)
-    for ev in result.get_asset_materialization_events():
-        mat = ev.event_specific_data.materialization
-        outcome.assets["/".join(mat.asset_key.path)] = {k: _plain(v) for k, v in mat.metadata.items()}
-    for ev in result.get_asset_check_evaluations():
-        if not ev.passed:
-            outcome.failed_checks.append(
-                {"asset": "/".join(ev.asset_key.path), "check": ev.check_name, "severity": ev.severity.value,
-                 "description": ev.description, **{k: _plain(v) for k, v in ev.metadata.items()}}
+    group = uuid.uuid4().hex
+    run_ids: list[str] = []
+    with open_instance(settings) as instance:
+        for planned in plan:
+            tags = {"tradeflow/source": source, "tradeflow/origin": "cli", REFRESH_TAG: group}
+            if planned.partitions:
+                tags |= {RANGE_START: planned.partitions[0], RANGE_END: planned.partitions[1]}
+            result = dg.materialize(
+                [*all_assets, *all_checks], selection=planned.keys, instance=instance,
+                resources={"tradeflow": resource}, run_config=run_config, raise_on_error=False, tags=tags,
             )
-    failures = [ev for ev in result.all_events if ev.is_step_failure]
-    if failures:
-        err = failures[0].step_failure_data.error
-        cause = err
-        while cause.cause is not None and cause.cls_name not in _OUR_ERRORS:
-            cause = cause.cause
-        message = re.sub(r"^[\w.]+(Error|Exception): ", "", cause.message.strip())
-        outcome.error = f"{failures[0].step_key}: {message}"
-    elif not result.success:
-        outcome.error = "the run failed (see the Dagster event log)"
-    else:
-        # A source whose periods partly failed: the rest was published, but the run is not a success.
-        incomplete = [c for c in outcome.failed_checks if c["asset"].startswith("archive/") and c["severity"] == "ERROR"]
-        if incomplete:
-            outcome.success = False
-            outcome.error = "; ".join(f"{c['asset']}: {c['description']}" for c in incomplete)
-    outcome.published = "published/snapshot" in outcome.assets
-    secrets = settings.secrets()
-    outcome.error = _scrub(outcome.error, secrets)
-    outcome.failed_checks = [_scrub(c, secrets) for c in outcome.failed_checks]
-    outcome.assets = _scrub(outcome.assets, secrets)
-    runlog.append(
-        settings.home,
-        runlog.RunRecord(
-            run_id=result.run_id or uuid.uuid4().hex, started_at=started, finished_at=now_utc(), source=source,
-            years=years, success=outcome.success, error=outcome.error, failed_checks=outcome.failed_checks,
-            assets=outcome.assets,
-        ),
-    )
-    return outcome
-
-
-_OUR_ERRORS = {cls.__name__ for cls in (TradeflowError, *TradeflowError.__subclasses__())}
-
-
-def _scrub(value, secrets: list[str]):
-    """``value`` with every secret replaced (defence in depth: errors are scrubbed where raised)."""
-    if not secrets or value is None:
-        return value
-    if isinstance(value, str):
-        for s in secrets:
-            value = value.replace(s, "***")
-        return value
-    if isinstance(value, dict):
-        return {k: _scrub(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub(v, secrets) for v in value]
-    return value
-
-
-def _plain(value):
-    """Metadata value → JSON-friendly Python."""
-    inner = getattr(value, "value", value)
-    return inner if isinstance(inner, (str, int, float, bool, type(None), list, dict)) else str(inner)
+            run_ids.append(result.run_id)
+            if not result.success:
+                break  # as one run would: what depends on a failed step does not run
+        return record_refresh(instance, run_ids, settings, source=source, years=years, origin="cli")

@@ -1,29 +1,61 @@
 """The nightly live refresh, 02:00 in Pakistan (Asia/Karachi).
 
-Each night asks for the whole tracked period range; the source asset checks UN Comtrade's
-data availability and fetches only new or revised periods, so an unchanged night makes no
+Each night asks for the whole tracked period range as it stands at the scheduled time (the
+partition keys come from the time-window partitions themselves, so the request is valid on any
+date, New Year included). The refresh is two runs (see ``pipelines.jobs``): this schedule
+launches ``annual_sources_job`` over every year, and the ``refresh_after_annual_sources`` sensor
+launches ``refresh_job`` over every month once that run succeeded. The source assets check UN
+Comtrade's data availability and fetch only new or revised periods, so an unchanged night makes no
 data calls.
 """
 
+from __future__ import annotations
+
+from datetime import datetime
+
 import dagster as dg
 
-from pipelines.jobs import refresh_job
-from tradeflow.periods import period_keys
+from pipelines.assets.sources import annual_partitions, monthly_partitions
+from pipelines.jobs import annual_sources_job, refresh_job
+
+LIVE = {"resources": {"tradeflow": {"config": {"source": "live"}}}}
+#: Tag shared by the runs of one refresh (the ledger row covers them all).
+REFRESH_TAG = "tradeflow/refresh"
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+def range_tags(partitions_def: dg.PartitionsDefinition, at: datetime | None) -> dict[str, str]:
+    """Run tags asking for every partition of ``partitions_def`` that exists at ``at``, as one batch."""
+    keys = partitions_def.get_partition_keys(current_time=at)
+    return {RANGE_START: keys[0], RANGE_END: keys[-1]}
 
 
 @dg.schedule(
     name="nightly_refresh_schedule",
-    job=refresh_job,
+    job=annual_sources_job,
     cron_schedule="0 2 * * *",
     execution_timezone="Asia/Karachi",
     default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Nightly live refresh from UN Comtrade; fetches only new or revised periods.",
+    description="Nightly live refresh from UN Comtrade and WITS; fetches only new or revised periods. Launches the "
+    "annual sources run; refresh_after_annual_sources then launches refresh_job.",
 )
 def nightly_refresh_schedule(context: dg.ScheduleEvaluationContext):
-    keys = period_keys(context.scheduled_execution_time.date() if context.scheduled_execution_time else None)
+    at = context.scheduled_execution_time
+    group = f"nightly-{at:%Y-%m-%dT%H%M%z}" if at else "nightly"
     return dg.RunRequest(
-        run_key=None,
-        run_config={"resources": {"tradeflow": {"config": {"source": "live"}}}},
-        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1],
-              "tradeflow/source": "live"},
+        run_key=group,
+        run_config=LIVE,
+        tags={**range_tags(annual_partitions, at), "tradeflow/source": "live", REFRESH_TAG: group},
     )
+
+
+def next_run_request(run: dg.DagsterRun, at: datetime | None) -> dg.RunRequest:
+    """``refresh_job`` over every month that exists at ``at``, same source and refresh as ``run``."""
+    return dg.RunRequest(
+        run_key=f"{run.run_id}-refresh",
+        run_config=run.run_config,
+        tags={**range_tags(monthly_partitions, at), **{k: v for k, v in run.tags.items() if k.startswith("tradeflow/")}},
+    )
+
+
+__all__ = ["nightly_refresh_schedule", "next_run_request", "refresh_job", "REFRESH_TAG"]

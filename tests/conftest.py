@@ -18,6 +18,7 @@ def no_internet(monkeypatch):
         if not os.environ.get(var, "").startswith("http://127.0.0.1"):
             monkeypatch.setenv(var, "http://127.0.0.1:9")
     monkeypatch.setenv("TRADEFLOW_HTTP_BACKOFF", "0.05")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # each TRADEFLOW_HOME has its own Dagster instance
 
 
 @pytest.fixture(scope="session")
@@ -45,8 +46,9 @@ def sample_home(tmp_path_factory):
 
     base = tmp_path_factory.mktemp("sample")
     home, reports = base / "home", base / "reports"
-    old = {k: os.environ.get(k) for k in ("TRADEFLOW_HOME", "TRADEFLOW_REPORTS_DIR")}
+    old = {k: os.environ.get(k) for k in ("TRADEFLOW_HOME", "TRADEFLOW_REPORTS_DIR", "DAGSTER_HOME")}
     os.environ["TRADEFLOW_HOME"], os.environ["TRADEFLOW_REPORTS_DIR"] = str(home), str(reports)
+    os.environ.pop("DAGSTER_HOME", None)  # the instance under TRADEFLOW_HOME
     try:
         outcome = run_refresh("sample")
         assert outcome.success, outcome.error

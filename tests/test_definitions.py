@@ -27,12 +27,12 @@ def test_nightly_schedule_runs_live_at_two_in_karachi():
     sched = defs.resolve_schedule_def("nightly_refresh_schedule")
     assert sched.cron_schedule == "0 2 * * *"
     assert sched.execution_timezone == "Asia/Karachi"
-    assert sched.job_name == "refresh_job"
+    assert sched.job_name == "annual_sources_job"  # refresh_after_annual_sources then launches refresh_job
     ctx = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 1, 2, tzinfo=ZoneInfo("Asia/Karachi")))
     [request] = list(sched.evaluate_tick(ctx).run_requests)
     assert request.run_config["resources"]["tradeflow"]["config"]["source"] == "live"
     assert request.tags["dagster/asset_partition_range_start"] == "2015"
-    assert request.tags["dagster/asset_partition_range_end"] == "2026-12"
+    assert request.tags["dagster/asset_partition_range_end"] == "2025"
 
 
 def test_dagster_definitions_validate_cli():

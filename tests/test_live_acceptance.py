@@ -93,7 +93,7 @@ def test_live_refresh_on_real_reference_lists_reproduces_every_cell_through_stor
         fake.release[(586, "2022")] = "2025-04-01T00:00:00"
         second = run_refresh("live", "2021-2022")
         assert second.success, second.error
-        assert second.assets["archive/comtrade_responses"]["new_bodies"] > 0
+        assert second.assets["archive/comtrade_annual"]["new_bodies"] > 0
         assert_same_cells(published_cells(home), expected_cells(revised))
 
 

@@ -69,7 +69,8 @@ def test_live_refresh_survives_faults_fails_cleanly_and_never_leaks_the_key(stor
         quiet = run()
         assert quiet.success and fake.data_calls() == calls
         assert quiet.assets["archive/wits_tariff_responses"]["calls"] == 0
-        assert quiet.assets["archive/comtrade_responses"]["skipped_unchanged"] == 52 + 2  # + world exports 2021, 2022
+        skipped = sum(quiet.assets[f"archive/comtrade_{f}"]["skipped_unchanged"] for f in ("annual", "monthly"))
+        assert skipped == 52 + 2  # + world exports 2021, 2022
 
         # Pakistan revises March 2022, but the new body arrives broken every time: the run fails, naming the
         # period and the request; the rest is published and March 2022 keeps its previous vintage
@@ -125,7 +126,7 @@ def test_cli_exits_non_zero_naming_the_failed_request(store, live_env, tmp_path)
         res = subprocess.run([str(Path(sys.executable).parent / "tradeflow"), "refresh", "--source", "live",
                               "--years", "2021"], capture_output=True, text=True, env=env, timeout=300)
     assert res.returncode == 1, res.stdout + res.stderr
-    assert "error: refresh failed at archive__comtrade_responses" in res.stderr
+    assert "error: refresh failed at archive__comtrade_annual" in res.stderr
     assert "period 2021 (annual)" in res.stderr and "Traceback" not in res.stderr
     assert KEY not in res.stdout + res.stderr
     assert not (live_env / "published").exists()  # nothing was published from a failed run

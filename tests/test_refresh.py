@@ -25,7 +25,10 @@ def test_full_run_builds_every_layer(sample_home):
     assert (home / "raw" / "manifest.jsonl").exists()
     from tradeflow.sample.generator import generate_sample
 
-    assert outcome.assets["archive/comtrade_responses"]["calls"] == len(generate_sample()) == 292
+    calls = {f: outcome.assets[f"archive/comtrade_{f}"]["calls"] for f in ("annual", "monthly")}
+    assert calls["annual"] + calls["monthly"] == len(generate_sample()) == 292
+    assert calls == {"annual": sum(r.query.freq == "A" for r in generate_sample()),
+                     "monthly": sum(r.query.freq == "M" for r in generate_sample())}
     assert outcome.assets["marts/trade_flows"]["rows"] > 20_000
     conn = duckdb.connect(str(home / "published" / "tradeflow.duckdb"), read_only=True)
     cols = [c for (c,) in conn.execute("SELECT column_name FROM information_schema.columns WHERE table_schema='marts' "
@@ -58,7 +61,7 @@ def test_second_run_changes_nothing_in_the_marts(sample_home):
     page = (reports / "overview.html").read_bytes()
     outcome = run_refresh("sample")
     assert outcome.success, outcome.error
-    assert outcome.assets["archive/comtrade_responses"]["new_bodies"] == 0
+    assert outcome.assets["archive/comtrade_annual"]["new_bodies"] == outcome.assets["archive/comtrade_monthly"]["new_bodies"] == 0
     assert marts_digest(home / "published" / "tradeflow.duckdb") == before
     assert (reports / "overview.html").read_bytes() == page
 
@@ -84,7 +87,7 @@ def test_failed_run_names_the_step_and_keeps_the_previous_marts(sample_home, tmp
     monkeypatch.setenv("TRADEFLOW_HOME", str(tmp_path / "empty"))
     outcome = run_refresh("archive")
     assert not outcome.success
-    assert "comtrade_responses" in outcome.error and "no usable UN Comtrade responses" in outcome.error
+    assert "comtrade_annual" in outcome.error and "no usable UN Comtrade responses" in outcome.error
     assert runlog.runs(tmp_path / "empty")[-1].success is False
 
 

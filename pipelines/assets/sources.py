@@ -1,4 +1,17 @@
-"""Source assets: responses from UN Comtrade (or the synthetic sample) into the raw archive.
+"""Source assets: responses from UN Comtrade and WITS (or the synthetic sample) into the raw archive.
+
+Annual and monthly data are partitioned apart, with Dagster time-window partitions that grow with
+the calendar (a code server that stays up past New Year sees the new year without a reload):
+
+- :data:`annual_partitions` — "2015" … last year: ``archive/comtrade_annual`` (annual HS6 with the
+  World and each other, plus every reporter's exports to the World for RCA) and
+  ``archive/wits_tariff_responses``;
+- :data:`monthly_partitions` — "2019-01" … the current month: ``archive/comtrade_monthly``
+  (monthly HS6 and transport modes).
+
+Both Comtrade assets call the one library function (``ingest_comtrade``) with their period keys,
+so the queries are those a single call over both kinds of key makes (annual and World queries for
+annual keys, bilateral and mode queries for monthly keys). A range runs as one batch.
 
 A period that failed does not hold back the others: the asset materialises with what arrived,
 and its non-blocking ``all_periods_fetched`` check fails (severity ERROR) naming the periods that
@@ -10,17 +23,26 @@ import dagster as dg
 
 from pipelines.resources import TradeflowResource
 from tradeflow.ingest import IngestResult, ingest_comtrade, ingest_wits
-from tradeflow.periods import period_keys
+from tradeflow.periods import ANNUAL_FORMAT, FIRST_ANNUAL, FIRST_MONTHLY, MONTHLY_FORMAT
 
-#: One partition per period: "2021" (annual) and "2021-03" (monthly), in time order.
-period_partitions = dg.StaticPartitionsDefinition(period_keys())
+#: "2015", "2016", … : a year's partition exists once the year has ended (like ``periods.annual_keys``).
+annual_partitions = dg.TimeWindowPartitionsDefinition(
+    start=str(FIRST_ANNUAL), fmt=ANNUAL_FORMAT, cron_schedule="0 0 1 1 *", end_offset=0)
+#: "2019-01", … the current month (``end_offset=1``: the month in progress too, like ``periods.monthly_keys``).
+monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=f"{FIRST_MONTHLY}-01", fmt=MONTHLY_FORMAT, end_offset=1)
+
+COMTRADE_ANNUAL = dg.AssetKey(["archive", "comtrade_annual"])
+COMTRADE_MONTHLY = dg.AssetKey(["archive", "comtrade_monthly"])
+WITS = dg.AssetKey(["archive", "wits_tariff_responses"])
+#: Every source asset, for the warehouse's raw assets to depend on.
+SOURCE_KEYS = (COMTRADE_ANNUAL, COMTRADE_MONTHLY, WITS)
 
 #: Non-blocking check on each source asset: every period asked for arrived.
 COMPLETE = "all_periods_fetched"
 
 
-def _spec(key: list[str]) -> list[dg.AssetCheckSpec]:
-    return [dg.AssetCheckSpec(COMPLETE, asset=dg.AssetKey(key), blocking=False,
+def _spec(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    return [dg.AssetCheckSpec(COMPLETE, asset=key, blocking=False,
                               description="Every requested period arrived (the failed ones are named; the next run "
                               "retries them; the others are published).")]
 
@@ -35,32 +57,49 @@ def _result(result: IngestResult) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=result.metadata(), check_results=[check])
 
 
-@dg.asset(
-    key=["archive", "comtrade_responses"],
-    group_name="sources",
-    kinds={"python"},
-    partitions_def=period_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    description="UN Comtrade final-data responses (HS6, annual and monthly, PAK and CHN, with the World and each "
-    "other; monthly transport modes) in the raw archive. Partitioned by period; a range runs as one batch.",
-    check_specs=_spec(["archive", "comtrade_responses"]),
-)
-def comtrade_responses(context: dg.AssetExecutionContext, tradeflow: TradeflowResource) -> dg.MaterializeResult:
-    keys = list(context.partition_keys)
-    result = ingest_comtrade(tradeflow.settings(), tradeflow.source, keys)
+def _comtrade(context: dg.AssetExecutionContext, tradeflow: TradeflowResource) -> dg.MaterializeResult:
+    result = ingest_comtrade(tradeflow.settings(), tradeflow.source, list(context.partition_keys))
     context.log.info(f"comtrade: {result.metadata()}")
     return _result(result)
 
 
 @dg.asset(
-    key=["archive", "wits_tariff_responses"],
+    key=COMTRADE_ANNUAL,
     group_name="sources",
     kinds={"python"},
-    partitions_def=period_partitions,
+    partitions_def=annual_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    description="UN Comtrade annual final data (HS6, PAK and CHN with the World and each other; every reporter's "
+    "exports to the World) and the reference lists, in the raw archive. Partitioned by year.",
+    check_specs=_spec(COMTRADE_ANNUAL),
+)
+def comtrade_annual(context: dg.AssetExecutionContext, tradeflow: TradeflowResource) -> dg.MaterializeResult:
+    return _comtrade(context, tradeflow)
+
+
+@dg.asset(
+    key=COMTRADE_MONTHLY,
+    group_name="sources",
+    kinds={"python"},
+    partitions_def=monthly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    description="UN Comtrade monthly final data (HS6, PAK and CHN with the World and each other; transport modes) "
+    "and the reference lists, in the raw archive. Partitioned by month.",
+    check_specs=_spec(COMTRADE_MONTHLY),
+)
+def comtrade_monthly(context: dg.AssetExecutionContext, tradeflow: TradeflowResource) -> dg.MaterializeResult:
+    return _comtrade(context, tradeflow)
+
+
+@dg.asset(
+    key=WITS,
+    group_name="sources",
+    kinds={"python"},
+    partitions_def=annual_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     description="WITS/UNCTAD TRAINS tariffs at HS6 (importers CHN and PAK; MFN against the World, preferential "
-    "against each other) in the raw archive. Annual partitions only; monthly keys are ignored.",
-    check_specs=_spec(["archive", "wits_tariff_responses"]),
+    "against each other) in the raw archive. Partitioned by year.",
+    check_specs=_spec(WITS),
 )
 def wits_tariff_responses(context: dg.AssetExecutionContext, tradeflow: TradeflowResource) -> dg.MaterializeResult:
     result = ingest_wits(tradeflow.settings(), tradeflow.source, list(context.partition_keys))

@@ -49,9 +49,16 @@ def main() -> None:
 @click.option("--source", type=click.Choice(["sample", "live", "archive"]), default="sample", show_default=True,
               help="sample: bundled synthetic data; live: UN Comtrade/WITS; archive: rebuild from stored responses.")
 @click.option("--years", default="", help="Years to fetch, e.g. 2019-2022 (default: 2015 to the latest).")
+@click.option("--select", default=None, metavar="SELECTION",
+              help="Only these assets, as a Dagster asset selection, e.g. 'marts/trade_flows*' (it and everything "
+              "downstream; '+' is one level). Sources run only when selected.")
 @click.option("--verbose", is_flag=True, help="Show Dagster's own log.")
-def refresh(source: str, years: str, verbose: bool) -> None:
-    """Materialise the whole asset graph in-process: fetch → warehouse → marts → snapshot → reports."""
+def refresh(source: str, years: str, select: str | None, verbose: bool) -> None:
+    """Materialise the asset graph in-process: fetch → warehouse → marts → snapshot → reports.
+
+    Runs go through the Dagster instance in $DAGSTER_HOME (default $TRADEFLOW_HOME/dagster), so they
+    show in the Dagster UI's run and asset history.
+    """
     if years:
         parse_years(years)
     settings = Settings.from_env()
@@ -65,12 +72,12 @@ def refresh(source: str, years: str, verbose: bool) -> None:
     started = time.monotonic()
     if console.is_terminal:
         with _fetch_progress(source) as fetch:
-            outcome = run_refresh(source, years, quiet=not verbose)
+            outcome = run_refresh(source, years, quiet=not verbose, select=select)
         if fetch.planned:
             console.print(f"  fetched {fetch.done}/{fetch.planned} queries: {fetch.calls} calls, {fetch.bodies} bodies, "
                           f"{fetch.records:,} records", highlight=False)
     else:  # logs: no progress bar, no spinner
-        outcome = run_refresh(source, years, quiet=not verbose)
+        outcome = run_refresh(source, years, quiet=not verbose, select=select)
     for key, meta in outcome.assets.items():
         summary = ", ".join(f"{k}={v}" for k, v in meta.items() if k in ("rows", "calls", "new_bodies", "pages", "skipped_unchanged"))
         console.print(f"  [green]✓[/] {key}  {summary}", highlight=False)

@@ -1,7 +1,9 @@
 """The run ledger: one JSON line per refresh and one per publish, read by ``tradeflow status``.
 
-Written by whoever ran the refresh (the CLI, or a Dagster run-status sensor for scheduled
-runs), so the status is known without opening the Dagster instance. The publish step writes
+A refresh's line is written by one function, ``pipelines.ledger.record_refresh``, from the
+Dagster instance's record of the refresh's runs (the CLI calls it after its runs; run-status
+sensors call it for scheduled refreshes), so the status is known without opening the Dagster
+instance. The publish step writes
 its own line (``kind = "publish"``, with the archive inputs of the build) the moment the new
 snapshot is in place, so a run killed after publishing still leaves its publish on record.
 """
@@ -28,6 +30,7 @@ class RunRecord:
     origin: str = "cli"
     kind: str = "run"  # "run" (a whole refresh) or "publish" (a snapshot was published)
     inputs: dict[str, dict[str, int]] = field(default_factory=dict)  # publish: dataset → {"live"|"sample": requests}
+    dagster_runs: list[str] = field(default_factory=list)  # run: the Dagster run ids of the refresh, in order
 
 
 def ledger_path(home: Path) -> Path:

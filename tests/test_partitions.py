@@ -1,0 +1,113 @@
+"""Time-window partitions: annual and monthly apart, valid on any date — a code location loaded before
+New Year still asks for partitions that exist after it."""
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from pipelines.assets.sources import annual_partitions, monthly_partitions
+from pipelines.definitions import defs  # loaded once, "earlier", like a long-running code server
+from pipelines.schedules import next_run_request
+from tradeflow.periods import period_keys
+
+KARACHI = ZoneInfo("Asia/Karachi")
+START, END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+def partitions_of(job_name: str) -> dg.PartitionsDefinition:
+    return defs.resolve_job_def(job_name).partitions_def
+
+
+def assert_valid(request: dg.RunRequest, job_name: str, at: datetime) -> list[str]:
+    """The request's range exists in its job's partitions at ``at``; the keys it covers."""
+    keys = partitions_of(job_name).get_partition_keys(current_time=at)
+    start, end = request.tags[START], request.tags[END]
+    assert start in keys and end in keys, (job_name, start, end, keys[-3:])
+    return keys[keys.index(start): keys.index(end) + 1]
+
+
+def test_annual_and_monthly_sources_are_partitioned_apart():
+    graph = defs.resolve_asset_graph()
+    by_key = {"/".join(k.path): graph.get(k).partitions_def for k in graph.get_all_asset_keys()}
+    assert by_key["archive/comtrade_annual"] == by_key["archive/wits_tariff_responses"] == annual_partitions
+    assert by_key["archive/comtrade_monthly"] == monthly_partitions
+    assert partitions_of("annual_sources_job") == annual_partitions
+    assert partitions_of("refresh_job") == monthly_partitions
+    at = datetime(2026, 12, 3, tzinfo=UTC)
+    annual = annual_partitions.get_partition_keys(current_time=at)
+    monthly = monthly_partitions.get_partition_keys(current_time=at)
+    assert (annual[0], annual[-1], monthly[0], monthly[-1]) == ("2015", "2025", "2019-01", "2026-12")
+    assert all(len(k) == 4 for k in annual) and all(len(k) == 7 for k in monthly)
+
+
+@pytest.mark.parametrize("day", [date(2026, 1, 1), date(2026, 6, 15), date(2026, 12, 31), date(2027, 1, 1)])
+def test_library_period_keys_are_the_partition_keys(day):
+    at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+    keys = annual_partitions.get_partition_keys(current_time=at) + monthly_partitions.get_partition_keys(current_time=at)
+    assert period_keys(day) == sorted(keys)
+
+
+@pytest.mark.parametrize("when", [datetime(2027, 1, 1, 2, 0, tzinfo=KARACHI), datetime(2027, 1, 2, 2, 0, tzinfo=KARACHI),
+                                  datetime(2028, 3, 1, 2, 0, tzinfo=KARACHI)])
+def test_nightly_refresh_past_new_year_asks_only_for_partitions_that_exist(when):
+    sched = defs.resolve_schedule_def("nightly_refresh_schedule")
+    [first] = list(sched.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=when)).run_requests)
+    years = assert_valid(first, sched.job_name, when)
+    assert years[0] == "2015" and years[-1] == str(when.astimezone(UTC).year - 1)
+
+    # the annual run succeeded: the sensor's follow-up run covers every month that exists by then
+    run = dg.DagsterRun(job_name=sched.job_name, run_id="r1", run_config=first.run_config, tags=first.tags)
+    second = next_run_request(run, when)
+    months = assert_valid(second, "refresh_job", when)
+    assert months[0] == "2019-01" and months[-1] == f"{when.astimezone(UTC):%Y-%m}"
+    assert second.run_config == first.run_config and second.tags["tradeflow/refresh"] == first.tags["tradeflow/refresh"]
+
+
+def test_the_annual_run_of_a_scheduled_refresh_chains_the_rest_and_nothing_else():
+    from dagster import DagsterEvent, DagsterEventType
+
+    from pipelines.sensors import refresh_after_annual_sources
+
+    assert refresh_after_annual_sources.job_name == "refresh_job"
+    instance = dg.DagsterInstance.ephemeral()
+    job = defs.resolve_job_def("annual_sources_job")
+    done = DagsterEvent(event_type_value=DagsterEventType.RUN_SUCCESS.value, job_name=job.name)
+
+    def evaluate(tags):
+        run = instance.create_run_for_job(job_def=job, run_config={"resources": {"tradeflow": {"config": {"source": "live"}}}},
+                                          tags={START: "2015", END: "2025", **tags})
+        ctx = dg.build_run_status_sensor_context(sensor_name=refresh_after_annual_sources.name, dagster_event=done,
+                                                 dagster_instance=instance, dagster_run=run)
+        return refresh_after_annual_sources(ctx)
+
+    request = evaluate({"tradeflow/refresh": "nightly-1", "tradeflow/source": "live"})
+    assert isinstance(request, dg.RunRequest)
+    assert_valid(request, "refresh_job", datetime.now(UTC))
+    assert request.tags["tradeflow/refresh"] == "nightly-1" and request.run_config["resources"]["tradeflow"]["config"] == {"source": "live"}
+    assert isinstance(evaluate({}), dg.SkipReason)  # an annual fetch launched by hand is not a refresh
+
+
+def test_a_scheduled_refresh_gets_one_ledger_line_covering_its_runs(tmp_path, monkeypatch):
+    from dagster import DagsterEvent, DagsterEventType
+
+    from pipelines.resources import TradeflowResource
+    from pipelines.sensors import ledger_on_success
+    from tradeflow import runlog
+
+    monkeypatch.setenv("TRADEFLOW_HOME", str(tmp_path))
+    instance = dg.DagsterInstance.ephemeral()
+    live = {"resources": {"tradeflow": {"config": {"source": "live"}}}}
+    tags = {"tradeflow/refresh": "nightly-1", "tradeflow/source": "live"}
+    runs = [instance.create_run_for_job(job_def=defs.resolve_job_def(job), run_config=live, tags=tags,
+                                        status=dg.DagsterRunStatus.SUCCESS)
+            for job in ("annual_sources_job", "refresh_job")]
+    done = DagsterEvent(event_type_value=DagsterEventType.RUN_SUCCESS.value, job_name="refresh_job")
+    ctx = dg.build_run_status_sensor_context(sensor_name=ledger_on_success.name, dagster_event=done,
+                                             dagster_instance=instance, dagster_run=runs[1],
+                                             resources={"tradeflow": TradeflowResource()})
+    ledger_on_success(ctx)
+    [line] = runlog.runs(tmp_path)
+    assert line.origin == "dagster" and line.source == "live" and line.success
+    assert line.dagster_runs == [r.run_id for r in runs] and line.run_id == runs[1].run_id

@@ -1,0 +1,93 @@
+"""`tradeflow refresh` runs through the persistent Dagster instance ($DAGSTER_HOME, default
+$TRADEFLOW_HOME/dagster): its runs, checks and asset history are there, and the refresh writes exactly
+one ledger line, built from that record."""
+
+import shutil
+
+import dagster as dg
+import pytest
+from click.testing import CliRunner
+
+from tradeflow import runlog
+from tradeflow.cli import main
+
+
+def test_cli_refresh_is_in_the_instance_history_and_writes_one_ledger_line(tf_env):
+    home, _ = tf_env
+    r = CliRunner().invoke(main, ["refresh", "--source", "sample"])
+    assert r.exit_code == 0, r.output
+
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    try:
+        from pipelines.instance import TradeflowSqliteEventLogStorage
+
+        # created from pipelines/dagster.yaml: no telemetry, the one-connection event log under the instance folder
+        assert not instance.telemetry_enabled
+        assert isinstance(instance.event_log_storage, TradeflowSqliteEventLogStorage)
+        assert (home / "dagster" / "history" / "event_log.db").exists()
+        records = instance.get_run_records()
+        assert len(records) == 2  # one run per partitions definition: annual sources, then monthly + the rest
+        runs = [rec.dagster_run for rec in reversed(records)]
+        assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
+        assert all(run.tags["tradeflow/origin"] == "cli" and run.tags["tradeflow/source"] == "sample" for run in runs)
+        assert len({run.tags["tradeflow/refresh"] for run in runs}) == 1
+        assert [(run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"][:4])
+                for run in runs][0] == ("2015", str(int(runs[1].tags["dagster/asset_partition_range_end"][:4]) - 1))
+        assert runs[1].tags["dagster/asset_partition_range_start"] == "2019-01"
+
+        for key, run in ((["archive", "comtrade_annual"], runs[0]), (["archive", "wits_tariff_responses"], runs[0]),
+                         (["archive", "comtrade_monthly"], runs[1]), (["marts", "trade_flows"], runs[1]),
+                         (["marts", "dim_country"], runs[1]), (["reports", "html_suite"], runs[1])):
+            event = instance.get_latest_materialization_event(dg.AssetKey(key))
+            assert event is not None and event.run_id == run.run_id, key
+        assert len(instance.get_materialized_partitions(dg.AssetKey(["archive", "comtrade_monthly"]))) >= 84
+        check = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey(["marts", "trade_flows"]), "grain"), limit=1)
+        assert check and check[0].status.value == "SUCCEEDED" and check[0].run_id == runs[1].run_id
+    finally:
+        instance.dispose()
+
+    [line] = [x for x in runlog.runs(home) if x.kind == "run"]
+    assert line.success and line.origin == "cli" and line.source == "sample"
+    assert line.dagster_runs == [run.run_id for run in runs] and line.run_id == runs[1].run_id
+    assert line.assets["marts/trade_flows"]["rows"] > 20_000
+    assert line.started_at <= line.finished_at
+
+
+def test_refresh_select_rebuilds_only_the_selection_without_fetching(sample_home, tmp_path, monkeypatch):
+    home, _, _ = sample_home
+    copy = tmp_path / "home"
+    shutil.copytree(home, copy, ignore=shutil.ignore_patterns("dagster"))
+    monkeypatch.setenv("TRADEFLOW_HOME", str(copy))
+    monkeypatch.setenv("TRADEFLOW_REPORTS_DIR", str(tmp_path / "reports"))
+    before = len(runlog.runs(copy))
+    r = CliRunner().invoke(main, ["refresh", "--select", "published/snapshot+"])
+    assert r.exit_code == 0, r.output
+    lines = runlog.runs(copy)
+    runs = [x for x in lines[before:] if x.kind == "run"]
+    assert len(runs) == 1 and runs[0].success and len(runs[0].dagster_runs) == 1  # one run, no partitions
+    assert set(runs[0].assets) == {"published/snapshot", "reports/html_suite"}  # no source fetched, nothing rebuilt
+
+
+def test_a_bad_selection_is_a_clear_error():
+    from pipelines.refresh import plan_runs
+    from tradeflow.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--select 'marts/no_such_mart': .*marts/no_such_mart"):
+        plan_runs(select="marts/no_such_mart")
+    with pytest.raises(ConfigError, match=r"--select 'key:\(\('"):
+        plan_runs(select="key:((")
+    annual, rest = plan_runs()
+    assert [k.to_user_string() for k in annual.keys] == ["archive/comtrade_annual", "archive/wits_tariff_responses"]
+    assert {"archive/comtrade_monthly", "marts/trade_flows", "reports/html_suite"} <= {k.to_user_string() for k in rest.keys}
+    [only] = plan_runs(years=(2015, 2018))  # no monthly data before 2019: the annual run carries the rest
+    assert only.partitions == ("2015", "2018") and "marts/trade_flows" in {k.to_user_string() for k in only.keys}
+
+
+def test_select_plans_one_unpartitioned_run_and_brings_assets_that_only_materialise_together():
+    from pipelines.refresh import plan_runs
+
+    [run] = plan_runs(select="marts/trade_flows+")
+    keys = {k.to_user_string() for k in run.keys}
+    assert run.partitions is None and "published/snapshot" in keys and "marts/trade_flows" in keys
+    assert not any(k.startswith(("archive/", "staging/", "raw/comtrade")) for k in keys)  # nothing upstream, no fetch
