@@ -6,7 +6,7 @@ from pipelines.assets import reports, sources, warehouse
 from pipelines.jobs import refresh_job
 from pipelines.resources import TradeflowResource
 from pipelines.schedules import nightly_refresh_schedule
-from pipelines.sensors import ledger_on_failure, ledger_on_success
+from pipelines.sensors import ledger_on_failure, ledger_on_success, refresh_after_annual_sources
 
 ASSET_MODULES = (sources, warehouse, reports)
 
@@ -18,7 +18,7 @@ defs = dg.Definitions(
     asset_checks=all_checks,
     jobs=[refresh_job],
     schedules=[nightly_refresh_schedule],
-    sensors=[ledger_on_success, ledger_on_failure],
+    sensors=[refresh_after_annual_sources, ledger_on_success, ledger_on_failure],
     resources={"tradeflow": TradeflowResource()},
     # DuckDB allows one writer: run every step in one process, one after another.
     executor=dg.in_process_executor,

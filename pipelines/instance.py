@@ -81,7 +81,7 @@ TEMPLATE = Path(__file__).with_name("dagster.yaml")
 
 def dagster_home(settings: Settings) -> Path:
     """``$DAGSTER_HOME``, else ``$TRADEFLOW_HOME/dagster``; created with ``pipelines/dagster.yaml`` on first use."""
-    home = Path(os.environ.get("DAGSTER_HOME") or settings.home / "dagster").resolve()
+    home = (settings.dagster_home or settings.home / "dagster").resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():  # the template, with the event log's folder spelled out (readable without DAGSTER_HOME)

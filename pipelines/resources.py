@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -26,11 +25,8 @@ class TradeflowResource(dg.ConfigurableResource):
 
     def settings(self) -> Settings:
         s = Settings.from_env()
-        if self.home:
-            s = replace(s, home=Path(self.home).resolve())
-        if self.reports_dir:
-            s = replace(s, reports_dir=Path(self.reports_dir).resolve())
-        return s
+        update = {k: Path(v).resolve() for k, v in (("home", self.home), ("reports_dir", self.reports_dir)) if v}
+        return s.model_copy(update=update) if update else s
 
     def year_range(self) -> tuple[int, int] | None:
         return parse_years(self.years) if self.years else None

@@ -27,7 +27,6 @@ def test_settings_from_env(tmp_path):
 
 # -- one Settings for every environment variable (issue 13) -----------------------------------
 import ast
-import dataclasses
 import re
 from pathlib import Path
 
@@ -55,8 +54,9 @@ def _environment_reads(path: Path) -> list[str]:
 
 
 #: Modules still reading the environment themselves. settings.py is the one reader;
-#: dbt_project.py sets dbt's own variable DBT_INDIRECT_SELECTION for one command and restores it.
-ENV_READERS = {"src/tradeflow/settings.py", "src/tradeflow/warehouse/dbt_project.py"}
+#: dbt_project.py sets dbt's own variable DBT_INDIRECT_SELECTION for one command and restores it;
+#: pipelines/instance.py points Dagster's own DAGSTER_HOME at the instance while it is open.
+ENV_READERS = {"src/tradeflow/settings.py", "src/tradeflow/warehouse/dbt_project.py", "pipelines/instance.py"}
 
 
 def test_nothing_but_settings_reads_the_environment():
@@ -148,8 +148,12 @@ def test_clients_take_rates_and_cap_from_the_settings_they_are_given(tmp_path):
     assert ComtradeClient(keyed, archive).cap == KEYED_CAP
 
 
-def test_dataclasses_replace_still_works(tmp_path):
-    """pipelines/resources.py overrides home with dataclasses.replace (Settings used to be a dataclass)."""
-    s = Settings.from_env({"TRADEFLOW_HOME": str(tmp_path / "a"), "COMTRADE_API_KEY": "k", "TRADEFLOW_THREADS": "2"})
-    r = dataclasses.replace(s, home=tmp_path / "b")
-    assert r.home == tmp_path / "b" and r.secrets() == ["k"] and r.threads == 2 and s.home == tmp_path / "a"
+def test_the_resource_overrides_home_and_keeps_the_rest(tmp_path, monkeypatch):
+    """pipelines/resources.py: run config may move home and reports; the rest still comes from the environment."""
+    from pipelines.resources import TradeflowResource
+
+    for k, v in {"TRADEFLOW_HOME": str(tmp_path / "a"), "COMTRADE_API_KEY": "k", "TRADEFLOW_THREADS": "2"}.items():
+        monkeypatch.setenv(k, v)
+    r = TradeflowResource(home=str(tmp_path / "b")).settings()
+    assert r.home == tmp_path / "b" and r.secrets() == ["k"] and r.threads == 2
+    assert r.reports_dir == Settings.from_env().reports_dir and Settings.from_env().home == tmp_path / "a"

@@ -13,7 +13,6 @@ every ``model_dump``.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from collections.abc import Mapping
@@ -67,6 +66,9 @@ class Settings(BaseSettings):
     home: Path = Field(Path("data"), description="data folder: warehouse, raw archive, published snapshot, run ledger")
     reports_dir: Path = Field(Path("reports"), description="where HTML reports are written")
     sql_dir: Path | None = Field(None, description="SQL models folder (default: the checkout's sql/, else the wheel copy)")
+    dagster_home: Path | None = Field(
+        None, validation_alias=AliasChoices("DAGSTER_HOME", "dagster_home"),
+        description="Dagster instance (run history, schedules) of CLI runs (default: TRADEFLOW_HOME/dagster)")
 
     # -- sources -----------------------------------------------------------------------------
     comtrade_url: str = Field(DEFAULT_COMTRADE_URL, description="UN Comtrade API base URL")
@@ -117,7 +119,7 @@ class Settings(BaseSettings):
             _ENVIRON.reset(token)
 
     # -- normalisation -----------------------------------------------------------------------
-    @field_validator("home", "reports_dir", "sql_dir")
+    @field_validator("home", "reports_dir", "sql_dir", "dagster_home")
     @classmethod
     def _absolute(cls, v: Path | None) -> Path | None:
         return None if v is None else v.resolve()
@@ -224,13 +226,6 @@ def _one_line(exc: ValidationError) -> str:
     got = "" if field == "comtrade_api_key" else f", got {first.get('input')!r}"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{name}: {msg}{got}{more}"
-
-
-# ``dataclasses.replace(settings, home=...)`` (Settings used to be a frozen dataclass; pipelines/resources.py
-# still calls it) keeps working: it reads the field names from here and calls ``Settings(**fields)``.
-# New code: ``settings.model_copy(update={...})``.
-Settings.__dataclass_fields__ = dataclasses.make_dataclass(  # type: ignore[attr-defined]
-    "_SettingsFields", list(Settings.model_fields)).__dataclass_fields__
 
 
 def parse_years(text: str) -> tuple[int, int]:

@@ -36,11 +36,11 @@ RAW_FRAMES = {
 #: Every raw table and the archive assets it is loaded from (the one list; the code location
 #: makes an asset of each, and dbt reads them as sources: sql/models/staging/_sources.yml).
 RAW_TABLES: dict[str, list[str]] = {
-    "raw.comtrade_records": ["archive.comtrade_responses"],
+    "raw.comtrade_records": ["archive.comtrade_annual", "archive.comtrade_monthly"],
     "raw.wits_tariffs": ["archive.wits_tariff_responses"],
-    "raw.reference_countries": ["archive.comtrade_responses"],
-    "raw.reference_hs": ["archive.comtrade_responses"],
-    "raw.hs_concordance": ["archive.comtrade_responses"],
+    "raw.reference_countries": ["archive.comtrade_annual", "archive.comtrade_monthly"],
+    "raw.reference_hs": ["archive.comtrade_annual", "archive.comtrade_monthly"],
+    "raw.hs_concordance": ["archive.comtrade_annual", "archive.comtrade_monthly"],
     "raw.fta_schedule": [],
     "raw.fta_categories": [],
     "raw.fta_traded_lines": [],
