@@ -61,6 +61,20 @@ def sample_home(tmp_path_factory):
                 os.environ[k] = v
 
 
+@pytest.fixture
+def sample_copy(sample_home, tmp_path, monkeypatch):
+    """A private copy of the shared sample run (home and reports) that a test may change and refresh."""
+    import shutil
+
+    home, reports, _ = sample_home
+    work = tmp_path / "home"
+    shutil.copytree(home, work)
+    shutil.copytree(reports, tmp_path / "reports")
+    monkeypatch.setenv("TRADEFLOW_HOME", str(work))
+    monkeypatch.setenv("TRADEFLOW_REPORTS_DIR", str(tmp_path / "reports"))
+    return work
+
+
 @pytest.fixture(scope="module")
 def sample_db(sample_home):
     """A read-only connection to the published snapshot of the shared sample run."""

@@ -12,17 +12,6 @@ import pytest
 from tests.test_refresh import marts_digest
 
 
-@pytest.fixture
-def sample_copy(sample_home, tmp_path, monkeypatch):
-    home, reports, _ = sample_home
-    work = tmp_path / "home"
-    shutil.copytree(home, work)
-    shutil.copytree(reports, tmp_path / "reports")
-    monkeypatch.setenv("TRADEFLOW_HOME", str(work))
-    monkeypatch.setenv("TRADEFLOW_REPORTS_DIR", str(tmp_path / "reports"))
-    return work
-
-
 MARK = "untouched since the test marked it"
 
 

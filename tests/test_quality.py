@@ -1,7 +1,6 @@
 """Quality gates: each fails on the bad data it exists for, and a blocking failure stops the run."""
 
 import json
-import shutil
 
 import duckdb
 import pytest
@@ -61,15 +60,10 @@ def test_warnings_months_and_jumps():
     assert all(r[g].passed for g in ("negative_values", "null_keys", "duplicate_keys"))
 
 
-def test_injected_bad_partition_stops_marts_and_reports(sample_home, tmp_path, monkeypatch):
+def test_injected_bad_partition_stops_marts_and_reports(sample_copy, tmp_path):
     from pipelines.refresh import run_refresh
 
-    home, reports, _ = sample_home
-    work = tmp_path / "home"
-    shutil.copytree(home, work)
-    shutil.copytree(reports, tmp_path / "reports")
-    monkeypatch.setenv("TRADEFLOW_HOME", str(work))
-    monkeypatch.setenv("TRADEFLOW_REPORTS_DIR", str(tmp_path / "reports"))
+    work = sample_copy
     before = marts_digest(work / "published" / "tradeflow.duckdb")
     page = (tmp_path / "reports" / "overview.html").read_bytes()
 

@@ -204,18 +204,6 @@ def _archive_reference(raw, name: str, body: bytes):
                           params={}, status=200, body=body, partition={"list": name})
 
 
-@pytest.fixture
-def sample_copy(sample_home, tmp_path, monkeypatch):
-    import shutil
-
-    home, reports, _ = sample_home
-    work = tmp_path / "home"
-    shutil.copytree(home, work)
-    monkeypatch.setenv("TRADEFLOW_HOME", str(work))
-    monkeypatch.setenv("TRADEFLOW_REPORTS_DIR", str(tmp_path / "reports"))
-    return work
-
-
 def _query(db: Path, sql: str):
     conn = duckdb.connect(str(db), read_only=True)
     try:
