@@ -96,3 +96,27 @@ def test_a_fan_out_in_a_dimension_fails_the_grain_test_and_publishes_nothing(sam
     assert marts_digest(snapshot) == before  # the published snapshot is unchanged
     runs = [json.loads(x) for x in (sample_copy / "runs.jsonl").read_text().splitlines()]
     assert runs[-1]["success"] is False
+
+
+def test_a_broken_schema_file_is_named_with_its_line(tmp_path, monkeypatch):
+    from tradeflow.errors import WarehouseError
+    from tradeflow.warehouse import dbt_project
+
+    sql = tmp_path / "sql"
+    shutil.copytree(dbt_project.project_dir(), sql, ignore=shutil.ignore_patterns("target"))
+    with (sql / "models" / "marts" / "_schema.yml").open("a") as f:
+        f.write("\n  - name: broken\n    columns: [oops\n")
+    monkeypatch.setenv("TRADEFLOW_SQL_DIR", str(sql))
+    with pytest.raises(WarehouseError, match=r"(?s)could not parse.*marts/_schema.yml.*line"):
+        dbt_project.prepare_manifest()
+
+
+def test_a_half_written_parse_stamp_means_parse_again():
+    from tradeflow.warehouse import dbt_project
+
+    path = dbt_project.prepare_manifest()
+    stamp = dbt_project.target_dir() / "tradeflow_vars.json"
+    stamp.write_text('{"reference_dir": ')  # a crash mid-write
+    before = path.stat().st_mtime_ns
+    assert dbt_project.prepare_manifest() == path and path.stat().st_mtime_ns > before
+    assert json.loads(stamp.read_text()) == dbt_project.dbt_vars()

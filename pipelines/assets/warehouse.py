@@ -24,8 +24,14 @@ from tradeflow.warehouse.models import RAW_TABLES, build_raw, grain_of, undocume
 from tradeflow.warehouse.snapshot import publish
 
 #: The dbt manifest, parsed when the code location loads if sql/ changed since the last parse.
-MANIFEST_PATH = dbt_project.prepare_manifest()
-MANIFEST: Mapping[str, Any] = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
+def _load_manifest() -> Mapping[str, Any]:
+    try:
+        return json.loads(dbt_project.prepare_manifest().read_text(encoding="utf-8"))
+    except ValueError:  # a manifest a crash left half-written: parse again
+        return json.loads(dbt_project.prepare_manifest(force=True).read_text(encoding="utf-8"))
+
+
+MANIFEST: Mapping[str, Any] = _load_manifest()
 
 
 def _key(table: str) -> dg.AssetKey:

@@ -84,19 +84,28 @@ def _locked() -> Iterator[None]:
         yield
 
 
-def prepare_manifest() -> Path:
-    """``target/manifest.json``, parsed again when a model, schema file or parameter changed."""
+def _is_fresh(path: Path, stamp: Path, vars_: dict) -> bool:
+    try:
+        return (path.stat().st_mtime >= _newest_source_mtime()
+                and json.loads(stamp.read_text(encoding="utf-8")) == vars_)
+    except (OSError, ValueError):  # missing, or a stamp a crash left half-written
+        return False
+
+
+def prepare_manifest(force: bool = False) -> Path:
+    """``target/manifest.json``, parsed again when a model, schema file or parameter changed (or ``force``)."""
     path, vars_ = manifest_path(), dbt_vars()
     stamp = target_dir() / "tradeflow_vars.json"
-    if (path.exists() and stamp.exists() and path.stat().st_mtime >= _newest_source_mtime()
-            and json.loads(stamp.read_text(encoding="utf-8")) == vars_):
+    if not force and _is_fresh(path, stamp, vars_):
         return path
     with _locked():
         from dbt.cli.main import dbtRunner
 
+        stamp.unlink(missing_ok=True)
         res = dbtRunner().invoke(_args("parse", vars_=vars_))
         if not res.success:
-            raise WarehouseError(f"dbt could not parse the SQL models in {project_dir()}: {res.exception}")
+            why = str(res.exception).strip() if res.exception else "see dbt's messages above"
+            raise WarehouseError(f"dbt could not parse the SQL models in {project_dir()}: {why}")
         stamp.write_text(json.dumps(vars_), encoding="utf-8")
     return path
 
