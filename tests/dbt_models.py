@@ -21,7 +21,8 @@ import yaml
 from tradeflow.warehouse import db
 from tradeflow.warehouse.dbt_project import dbt_vars, project_dir
 
-_TEST_BLOCK = re.compile(r"\{%\s*test\b.*?\{%\s*endtest\s*%\}", re.S)
+#: dbt-only blocks (generic tests, materializations) that plain Jinja cannot parse and a model never calls.
+_TEST_BLOCK = re.compile(r"\{%\s*(test|materialization)\b.*?\{%\s*end\1\s*%\}", re.S)
 
 
 @cache
