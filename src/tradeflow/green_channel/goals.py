@@ -31,32 +31,36 @@ def metric_is_sample(conn: duckdb.DuckDBPyConnection, *sqls: str | None) -> bool
     """True when any table a metric reads holds a synthetic row (its is_sample column)."""
     for schema, table in sorted({m for sql in sqls if sql for m in TABLE.findall(sql)}):
         has = conn.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
-                           "AND column_name = 'is_sample'", [schema.lower(), table.lower()]).fetchone()[0]
-        if has and conn.execute(f"SELECT coalesce(bool_or(is_sample), false) FROM {schema}.{table}").fetchone()[0]:
+                           "AND column_name = 'is_sample'", [schema.lower(), table.lower()]).fetchall()[0][0]
+        if has and conn.execute(f"SELECT coalesce(bool_or(is_sample), false) FROM {schema}.{table}").fetchall()[0][0]:
             return True
     return False
 
 
-def goal_frames(conn: duckdb.DuckDBPyConnection, goals: list[dict]) -> dict[str, pd.DataFrame]:
-    table, series, monthly = [], [], []
-    for g in goals:
-        t = g.get("target") or {}
-        table.append((g["id"], g["label"], g["section"], g["paraphrase"], g.get("unit", ""), int(g["baseline_year"]),
-                      t.get("value"), t.get("multiple_of_baseline"), t.get("year"), t.get("statement"), t.get("source"),
-                      metric_is_sample(conn, g["metric"], g.get("monthly_metric"))))
-        series.append(_run(conn, g["id"], g["metric"], ("year", "value")))
-        if g.get("monthly_metric"):
-            monthly.append(_run(conn, g["id"], g["monthly_metric"], ("period_start", "value")))
-    return {
-        "goals_frame": pd.DataFrame(table, columns=["goal_id", "label", "section", "paraphrase", "unit", "baseline_year",
-                                                    "target_value", "target_multiple", "target_year", "target_statement",
-                                                    "target_source", "is_sample"]).astype({"target_value": "float64",
-                                                                              "target_multiple": "float64",
-                                                                              "target_year": "Int64"}),
-        "goal_series_frame": pd.concat(series, ignore_index=True).astype({"year": "int64", "value": "float64"}),
-        "goal_monthly_frame": (pd.concat(monthly, ignore_index=True) if monthly else
-                               pd.DataFrame(columns=["period_start", "value", "goal_id"])),
-    }
+def goal_frames(conn: duckdb.DuckDBPyConnection, goals: list[dict],
+                parts: tuple[str, ...] = ("goals_frame", "goal_series_frame", "goal_monthly_frame")) -> dict[str, pd.DataFrame]:
+    """The goals table, yearly series and monthly series of ``goals`` (only the frames in ``parts``)."""
+    out: dict[str, pd.DataFrame] = {}
+    if "goals_frame" in parts:
+        table = []
+        for g in goals:
+            t = g.get("target") or {}
+            table.append((g["id"], g["label"], g["section"], g["paraphrase"], g.get("unit", ""), int(g["baseline_year"]),
+                          t.get("value"), t.get("multiple_of_baseline"), t.get("year"), t.get("statement"),
+                          t.get("source"), metric_is_sample(conn, g["metric"], g.get("monthly_metric"))))
+        out["goals_frame"] = pd.DataFrame(table, columns=[
+            "goal_id", "label", "section", "paraphrase", "unit", "baseline_year", "target_value", "target_multiple",
+            "target_year", "target_statement", "target_source", "is_sample"]).astype(
+            {"target_value": "float64", "target_multiple": "float64", "target_year": "Int64"})
+    if "goal_series_frame" in parts:
+        series = [_run(conn, g["id"], g["metric"], ("year", "value")) for g in goals]
+        out["goal_series_frame"] = pd.concat(series, ignore_index=True).astype({"year": "int64", "value": "float64"})
+    if "goal_monthly_frame" in parts:
+        monthly = [_run(conn, g["id"], g["monthly_metric"], ("period_start", "value")) for g in goals
+                   if g.get("monthly_metric")]
+        out["goal_monthly_frame"] = (pd.concat(monthly, ignore_index=True) if monthly else
+                                     pd.DataFrame(columns=["period_start", "value", "goal_id"]))
+    return out
 
 
 #: The marts a goal's metric may read: the dbt models that build the goal tables ref() each of
@@ -73,11 +77,13 @@ _TABLES = {
 }
 
 
-def goal_tables(conn: duckdb.DuckDBPyConnection, goals: list[dict]) -> dict[str, duckdb.DuckDBPyRelation]:
-    """The three goal tables (marts.goals, goal_actuals, goal_actuals_monthly) for ``goals``, as typed
-    relations on ``conn`` (typed in DuckDB, so an empty monthly table still has a DATE column)."""
-    frames = goal_frames(conn, goals)
-    return {name: conn.from_df(frames[frame]).project(columns) for name, (frame, columns) in _TABLES.items()}
+def goal_tables(conn: duckdb.DuckDBPyConnection, goals: list[dict],
+                names: tuple[str, ...] = tuple(_TABLES)) -> dict[str, duckdb.DuckDBPyRelation]:
+    """The goal tables ``names`` (marts.goals, goal_actuals, goal_actuals_monthly) for ``goals``, as typed
+    relations on ``conn`` (typed in DuckDB, so an empty monthly table still has a DATE column). Each
+    computes only its own part: the metrics run once per build, not once per table."""
+    frames = goal_frames(conn, goals, tuple(_TABLES[n][0] for n in names))
+    return {n: conn.from_df(frames[_TABLES[n][0]]).project(_TABLES[n][1]) for n in names}
 
 
 def goal_table(conn: duckdb.DuckDBPyConnection, table: str) -> duckdb.DuckDBPyRelation:
@@ -95,4 +101,4 @@ def goal_table(conn: duckdb.DuckDBPyConnection, table: str) -> duckdb.DuckDBPyRe
                 if schema.lower() != "marts" or name.lower() not in GOAL_INPUTS:
                     raise ConfigError(f"goal {g['id']}: its metric reads {schema}.{name}; goal metrics may read only "
                                       f"marts.{{{', '.join(GOAL_INPUTS)}}} (GOAL_INPUTS in tradeflow/green_channel/goals.py)")
-    return goal_tables(conn, goals)[table]
+    return goal_tables(conn, goals, (table,))[table]
