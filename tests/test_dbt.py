@@ -52,7 +52,7 @@ def test_every_model_is_its_own_asset_with_lineage_from_ref():
     assert {"marts/goals", "marts/goal_actuals", "marts/goal_actuals_monthly"} <= parents("marts/goal_progress")
     assert "staging/quality_gates" in parents("marts/trade_flows")  # the gates block the flows
     checks = {(("/".join(k.asset_key.path)), k.name) for k in graph.asset_check_keys}
-    assert any(a == "marts/dim_country" and n.startswith("unique_combination") for a, n in checks)
+    assert any(a == "marts/dim_country" and n == "grain" for a, n in checks)
     assert ("staging/quality_gates", "blocking_gates_passed") in checks
 
 
@@ -90,9 +90,9 @@ def test_a_fan_out_in_a_dimension_fails_the_grain_test_and_publishes_nothing(sam
     outcome = run_refresh("archive")
     assert not outcome.success and "dbt build failed" in outcome.error
     failed = [c for c in outcome.failed_checks if c["asset"] == "marts/dim_hs"]
-    assert [c["check"].split("_dim_hs")[0] for c in failed] == ["unique_combination"]
+    assert [c["check"].split("_dim_hs")[0] for c in failed] == ["grain"]
     assert failed[0]["severity"] == "ERROR" and failed[0]["failed_rows"] > 0
-    assert any("code=08" in s for s in failed[0]["sample"])
+    assert any("problem=key occurs 2 times" in s and "code=08" in s for s in failed[0]["sample"])
     assert marts_digest(snapshot) == before  # the published snapshot is unchanged
     runs = [json.loads(x) for x in (sample_copy / "runs.jsonl").read_text().splitlines()]
     assert runs[-1]["success"] is False
@@ -120,3 +120,27 @@ def test_a_half_written_parse_stamp_means_parse_again():
     before = path.stat().st_mtime_ns
     assert dbt_project.prepare_manifest() == path and path.stat().st_mtime_ns > before
     assert json.loads(stamp.read_text()) == dbt_project.dbt_vars()
+
+
+def test_the_grain_test_returns_repeated_keys_and_keys_with_a_null():
+    """sql/macros/grain.sql on a hand-made table: NULLs compare equal in a key; only `not_null` columns must be set."""
+    import re
+
+    import duckdb
+    import jinja2
+
+    from tradeflow.warehouse.dbt_project import project_dir
+
+    text = (project_dir() / "macros" / "grain.sql").read_text(encoding="utf-8")
+    macros = re.sub(r"\{%\s*test\s+(\w+)", r"{% macro test_\1", text).replace("{% endtest %}", "{% endmacro %}")
+    sql = jinja2.Environment().from_string(macros + "{{ test_grain('t', ['k', 'm'], not_null=['k', 'v']) }}").render()
+    conn = duckdb.connect()
+    conn.execute("CREATE TABLE t AS SELECT * FROM (VALUES (1, NULL, 'a'), (1, NULL, 'b'), (2, 1, NULL), (NULL, 2, 'c'),"
+                 " (3, NULL, 'd'), (3, 1, 'e')) AS x(k, m, v)")
+    assert sorted(conn.execute(sql).fetchall(), key=str) == sorted([
+        ("key occurs 2 times", 1, None),  # (1, NULL) twice: a fan-out, though m may be NULL
+        ("NULL in v", 2, 1),
+        ("NULL in k", None, 2),
+    ], key=str)
+    conn.execute("DELETE FROM t WHERE v IN ('b') OR v IS NULL OR k IS NULL")
+    assert conn.execute(sql).fetchall() == []

@@ -41,7 +41,7 @@ def test_cli_refresh_is_in_the_instance_history_and_writes_one_ledger_line(tf_en
             event = instance.get_latest_materialization_event(dg.AssetKey(key))
             assert event is not None and event.run_id == run.run_id, key
         assert len(instance.get_materialized_partitions(dg.AssetKey(["archive", "comtrade_monthly"]))) >= 84
-        grain = "unique_combination_trade_flows_reporter__partner__flow__freq__year__month__hs6"  # the dbt grain test
+        grain = "grain"  # the dbt grain test, named as the raw tables' grain check
         check = instance.event_log_storage.get_asset_check_execution_history(
             dg.AssetCheckKey(dg.AssetKey(["marts", "trade_flows"]), grain), limit=1)
         assert check and check[0].status.value == "SUCCEEDED" and check[0].run_id == runs[1].run_id

@@ -264,10 +264,10 @@ def test_every_table_declares_its_grain_and_dbt_tests_it():
     for uid, m in models.items():
         grain = m["meta"].get("grain")
         assert grain, f"{m['name']} declares no meta.grain in its schema file"
-        unique = [t for t in tests if t["attached_node"] == uid and t["test_metadata"]["name"] == "unique_combination"]
-        assert [t["test_metadata"]["kwargs"]["columns"] for t in unique] == [grain], m["name"]
-        assert any(t["attached_node"] == uid and t["test_metadata"]["name"] == "not_null_columns" for t in tests), m["name"]
-        assert all(t["config"]["severity"].lower() == "error" for t in unique)
+        checks = [t for t in tests if t["attached_node"] == uid and t["test_metadata"]["name"] == "grain"]
+        assert [t["test_metadata"]["kwargs"]["columns"] for t in checks] == [grain], m["name"]
+        assert checks[0]["test_metadata"]["kwargs"]["not_null"], f"{m['name']}: no grain column declared never-NULL"
+        assert all(t["config"]["severity"].lower() == "error" for t in checks)
 
 
 def test_grain_check_catches_a_fan_out_in_a_raw_table():
