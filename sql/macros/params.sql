@@ -20,7 +20,4 @@
     CAST({{ var('cif_fob_factors')[0] }} AS DOUBLE)
 {%- endmacro %}
 
-{# SET threads for a SQL model's build (hooks break dbt-duckdb's Python models, which set their own). #}
-{% macro set_threads(n) -%}
-    {%- if model.language == 'sql' -%} SET threads = {{ n }} {%- endif -%}
-{%- endmacro %}
+

@@ -204,10 +204,14 @@ def grain_check(conn: duckdb.DuckDBPyConnection, table: str, grain: list[str], s
 
 
 def gate_table(conn: duckdb.DuckDBPyConnection):
-    """Every gate's verdict as a table (the dbt model staging.quality_gates; its tests block or warn)."""
+    """Every gate's verdict as a table (the dbt model staging.quality_gates; its tests block or warn).
+
+    On the build's one DuckDB thread, as every dbt model (sql/profiles.yml): DuckDB's thread count is
+    global, and marts running beside this model must not be switched to several threads.
+    """
     import pandas as pd
 
     rows = [{"gate": g.name, "blocking": g.blocking, "passed": g.passed, "description": g.description,
              "failed_rows": g.failed_rows, "evaluated_rows": int(g.statistics.get("evaluated_rows", 0)),
-             "sample": "; ".join(str(s) for s in g.sample[:SAMPLES])} for g in staging_gates(conn)]
+             "sample": "; ".join(str(s) for s in g.sample[:SAMPLES])} for g in _staging_gates(conn)]
     return pd.DataFrame(rows).astype({"failed_rows": "int64", "evaluated_rows": "int64"})

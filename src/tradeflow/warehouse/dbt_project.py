@@ -55,7 +55,6 @@ def dbt_vars() -> dict:
         "cif_fob_factors": factors,
         "khunjerab_year_round": year_round.isoformat(),
         "khunjerab_year_round_source": source,
-        "cores": cores(),
     }
 
 
@@ -197,7 +196,8 @@ def build(home: Path, select: list[str] | None = None, env: dict[str, str] | Non
         os.environ.update(env or {})
         os.chdir(home)
         try:
-            res = dbtRunner().invoke(_args("build", "--no-write-json", *(select or [])))
+            # one DuckDB thread per model (profiles.yml), as many models at once as there are cores
+            res = dbtRunner().invoke(_args("build", "--no-write-json", "--threads", str(cores()), *(select or [])))
         finally:
             _close_duckdb()
             os.chdir(cwd)
