@@ -144,3 +144,24 @@ def test_the_grain_test_returns_repeated_keys_and_keys_with_a_null():
     ], key=str)
     conn.execute("DELETE FROM t WHERE v IN ('b') OR v IS NULL OR k IS NULL")
     assert conn.execute(sql).fetchall() == []
+
+
+def test_every_dbt_query_runs_on_one_duckdb_thread():
+    """Models are built side by side (--threads); each query must stay on one DuckDB thread, so no
+    model, hook or profile setting may change DuckDB's (global) thread count."""
+    import re
+
+    import yaml
+
+    from tradeflow.warehouse import dbt_project
+
+    profile = yaml.safe_load((dbt_project.project_dir() / "profiles.yml").read_text(encoding="utf-8"))
+    assert profile["tradeflow"]["outputs"]["warehouse"]["settings"]["threads"] == 1
+    manifest = json.loads(dbt_project.prepare_manifest().read_text(encoding="utf-8"))
+    for node in manifest["nodes"].values():
+        hooks = node.get("config", {}).get("pre-hook", []) + node.get("config", {}).get("post-hook", [])
+        code = " ".join([node.get("raw_code", "")] + [h["sql"] for h in hooks]).lower()
+        assert not re.search(r"\bset\s+(global\s+|session\s+)?threads\b|pragma\s+threads|all_cores", code), node["unique_id"]
+    for macro in manifest["macros"].values():
+        if macro["package_name"] == "tradeflow":
+            assert not re.search(r"\bset\s+(global\s+|session\s+)?threads\b", macro["macro_sql"].lower()), macro["name"]

@@ -1,6 +1,7 @@
 """Quality gates: each fails on the bad data it exists for, and a blocking failure stops the run."""
 
 import json
+import re
 
 import duckdb
 import pytest
@@ -112,3 +113,25 @@ def test_gates_count_every_bad_row_but_fetch_only_a_sample():
     assert r["negative_values"].statistics == {"evaluated_rows": 20_002, "evaluated_expectations": 3,
                                                "successful_expectations": 2}
     assert [g for g, x in r.items() if not x.passed] == ["negative_values"]
+
+
+def test_the_gates_model_leaves_duckdbs_thread_count_alone():
+    """staging.quality_gates runs inside dbt beside marts that sum DOUBLE money on one DuckDB thread;
+    DuckDB's thread count is global, so the model must never raise it (not even for itself)."""
+    from tradeflow.quality import gate_table
+
+    conn = staged(GOOD)
+    conn.execute("SET threads = 1")
+    sent: list[str] = []
+
+    class Recording:
+        def execute(self, sql, *args):
+            sent.append(" ".join(str(sql).split()).lower())
+            return conn.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(conn, name)
+
+    table = gate_table(Recording())
+    assert table["passed"].all() and len(table) >= 5
+    assert sent and not [s for s in sent if re.search(r"\bset\s+(global\s+|session\s+)?threads\b", s)]
