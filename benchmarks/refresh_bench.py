@@ -115,6 +115,7 @@ STAGES = {  # (module, attribute) → stage name
     ("pipelines.assets.warehouse", "build_raw"): "raw load",
     ("tradeflow.quality", "grain_check"): "raw grain checks",
     ("tradeflow.quality", "_staging_gates"): "quality gates (inside dbt)",
+    ("tradeflow.warehouse.build_state", "fingerprint"): "build fingerprint (is anything new?)",
     ("tradeflow.warehouse.dbt_project", "build"): "dbt build (staging, gates, marts, tests)",
     ("pipelines.assets.warehouse", "publish"): "snapshot publish",
     ("pipelines.assets.reports", "render_reports"): "reports",

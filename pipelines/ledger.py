@@ -28,11 +28,12 @@ class RefreshOutcome:
     assets: dict[str, dict] = field(default_factory=dict)
     failed_checks: list[dict] = field(default_factory=list)
     published: bool = False  # the snapshot was rebuilt (also when some periods failed)
+    unchanged: dict | None = None  # nothing to rebuild: staging, marts, snapshot and reports kept (why, fingerprint)
     run_ids: list[str] = field(default_factory=list)
 
 
 _EVENTS = {DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_CHECK_EVALUATION,
-           DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE}
+           DagsterEventType.ASSET_OBSERVATION, DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE}
 _OUR_ERRORS = {cls.__name__ for cls in (TradeflowError, *TradeflowError.__subclasses__())}
 
 
@@ -48,6 +49,11 @@ def outcome_of_runs(instance: dg.DagsterInstance, run_ids: list[str], secrets: l
             if ev.event_type == DagsterEventType.ASSET_MATERIALIZATION:
                 mat = ev.event_specific_data.materialization
                 outcome.assets["/".join(mat.asset_key.path)] = {k: _plain(v) for k, v in mat.metadata.items()}
+            elif ev.event_type == DagsterEventType.ASSET_OBSERVATION:
+                obs = ev.event_specific_data.asset_observation
+                meta = {k: _plain(v) for k, v in obs.metadata.items()}
+                if meta.get("unchanged"):
+                    outcome.unchanged = meta
             elif ev.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
                 c = ev.event_specific_data
                 if not c.passed:
@@ -92,6 +98,7 @@ def record_refresh(instance: dg.DagsterInstance, run_ids: list[str], settings: S
             run_id=run_ids[-1], started_at=_iso(started), finished_at=_iso(finished), source=source, years=years,
             success=outcome.success, error=outcome.error, failed_checks=outcome.failed_checks, assets=outcome.assets,
             origin=origin, dagster_runs=list(run_ids),
+            unchanged=outcome.unchanged,
         ),
     )
     return outcome

@@ -71,14 +71,15 @@ def plan_runs(years: tuple[int, int] | None = None, select: str | None = None,
 
 
 def run_refresh(source: str, years: str = "", home: str = "", reports_dir: str = "", quiet: bool = True,
-                select: str | None = None) -> RefreshOutcome:
+                select: str | None = None, force: bool = False) -> RefreshOutcome:
     """Materialise ``select`` (default: every asset and check) in this process, through the Dagster instance,
     and record the refresh in the ledger.
 
     Each partitioned source runs over the period range of ``years`` as one batch; the warehouse and
-    reports are rebuilt after them.
+    reports are rebuilt after them — unless nothing they read changed since the last build (``force``:
+    rebuild anyway).
     """
-    resource = TradeflowResource(source=source, years=years, home=home, reports_dir=reports_dir)
+    resource = TradeflowResource(source=source, years=years, home=home, reports_dir=reports_dir, force=force)
     settings = resource.settings()
     plan = plan_runs(resource.year_range(), select)
     run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL" if quiet else "INFO"}}}}

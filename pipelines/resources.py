@@ -22,6 +22,7 @@ class TradeflowResource(dg.ConfigurableResource):
     years: str = ""  # e.g. "2019-2022"; empty: the default range
     home: str = ""
     reports_dir: str = ""
+    force: bool = False  # build staging and marts, publish and render even when nothing changed
 
     def settings(self) -> Settings:
         s = Settings.from_env()

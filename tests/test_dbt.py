@@ -96,6 +96,9 @@ def test_a_fan_out_in_a_dimension_fails_the_grain_test_and_publishes_nothing(sam
     assert marts_digest(snapshot) == before  # the published snapshot is unchanged
     runs = [json.loads(x) for x in (sample_copy / "runs.jsonl").read_text().splitlines()]
     assert runs[-1]["success"] is False
+    from tradeflow.warehouse import build_state
+
+    assert build_state.of_database(sample_copy / "tradeflow.duckdb") is None  # the next refresh builds again
 
 
 def test_a_broken_schema_file_is_named_with_its_line(tmp_path, monkeypatch):

@@ -59,11 +59,54 @@ def test_second_run_changes_nothing_in_the_marts(sample_home):
     home, reports, _ = sample_home
     before = marts_digest(home / "published" / "tradeflow.duckdb")
     page = (reports / "overview.html").read_bytes()
-    outcome = run_refresh("sample")
+    outcome = run_refresh("sample", force=True)  # built again, though nothing changed: the same bytes
     assert outcome.success, outcome.error
+    assert outcome.published and not outcome.unchanged
     assert outcome.assets["archive/comtrade_annual"]["new_bodies"] == outcome.assets["archive/comtrade_monthly"]["new_bodies"] == 0
     assert marts_digest(home / "published" / "tradeflow.duckdb") == before
     assert (reports / "overview.html").read_bytes() == page
+
+
+def test_a_refresh_with_nothing_new_rebuilds_nothing_until_an_input_changes(sample_copy, monkeypatch):
+    """Issue 14: a no-op refresh keeps staging, marts, snapshot and reports; any change to what the
+    build reads (here a build parameter; a missing report; --force) builds, publishes and renders."""
+    from pipelines.refresh import run_refresh
+    from tradeflow import runlog
+    from tradeflow.settings import Settings
+    from tradeflow.warehouse import build_state
+
+    s = Settings.from_env()
+    downstream = ("staging/", "marts/", "published/", "reports/")
+
+    def stamp(path):
+        st = path.stat()
+        return st.st_ino, st.st_mtime_ns
+
+    before = stamp(s.snapshot), stamp(s.reports_dir / "index.html")
+    fp = build_state.of_database(s.database)
+    assert fp and build_state.of_database(s.snapshot) == fp == build_state.of_reports(s.reports_dir)
+
+    outcome = run_refresh("sample")
+    assert outcome.success, outcome.error
+    assert outcome.unchanged and outcome.unchanged["fingerprint"] == fp[:16]
+    assert not [k for k in outcome.assets if k.startswith(downstream)] and not outcome.published
+    assert (stamp(s.snapshot), stamp(s.reports_dir / "index.html")) == before
+    assert "raw/comtrade_records" in outcome.assets  # the raw load ran, and found nothing new
+    assert runlog.last_run(s.home).unchanged == outcome.unchanged and runlog.last_run(s.home).success
+
+    monkeypatch.setenv("TRADEFLOW_CIF_FOB_FACTORS", "1.07,1.10")  # a build parameter: every mirror mart moves
+    outcome = run_refresh("sample")
+    assert outcome.success and not outcome.unchanged and outcome.published
+    assert {"marts/mirror_flows", "published/snapshot", "reports/html_suite"} <= set(outcome.assets)
+    assert build_state.of_database(s.database) not in (None, fp)
+    monkeypatch.delenv("TRADEFLOW_CIF_FOB_FACTORS")
+
+    (s.reports_dir / "index.html").unlink()  # reports lost: nothing is assumed, everything is built again
+    outcome = run_refresh("sample")
+    assert outcome.success and not outcome.unchanged and "reports/html_suite" in outcome.assets
+    assert build_state.of_database(s.database) == fp  # the same inputs as at first: the same fingerprint
+    assert run_refresh("sample").unchanged
+    assert not run_refresh("sample", force=True).unchanged
 
 
 def test_archive_source_rebuilds_identical_marts(sample_home, tmp_path, monkeypatch):

@@ -18,8 +18,8 @@ from dagster_dbt.asset_utils import get_asset_check_key_for_test, get_subset_sel
 from pipelines.resources import TradeflowResource
 from tradeflow.archive import RawArchive
 from tradeflow.errors import WarehouseError
-from tradeflow.warehouse import Warehouse, dbt_project
-from tradeflow.warehouse.db import model_description
+from tradeflow.warehouse import Warehouse, build_state, dbt_project
+from tradeflow.warehouse.db import connect, model_description
 from tradeflow.warehouse.models import RAW_TABLES, build_raw, grain_of, undocumented_marts_columns
 from tradeflow.warehouse.snapshot import publish
 
@@ -101,17 +101,49 @@ def _what(node) -> str:
     return " ".join(lines[1:3]) if len(lines) > 1 and lines[0].startswith(("Runtime Error", "Database Error")) else lines[0]
 
 
+SNAPSHOT = dg.AssetKey(["published", "snapshot"])
+
+
+def _unchanged(fp: str, conn, s) -> bool:
+    """The warehouse, the published snapshot and the reports are all built from ``fp`` already."""
+    return (build_state.recorded(conn) == fp and build_state.of_database(s.snapshot) == fp
+            and build_state.of_reports(s.reports_dir) == fp)
+
+
 @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=TRANSLATOR, name="dbt_models")
 def dbt_models(context: dg.AssetExecutionContext, tradeflow: TradeflowResource):
-    """``dbt build`` of the selected models and their tests; any error or failing test fails the step."""
+    """``dbt build`` of the selected models and their tests; any error or failing test fails the step.
+
+    A full refresh whose raw tables, code and parameters are those of the last build that was
+    published and rendered builds nothing (``tradeflow.warehouse.build_state``): the models, the
+    snapshot and the reports are skipped and an observation on the snapshot says so.
+    """
     select, indirect = get_subset_selection_for_context(
         context, MANIFEST, select="fqn:*", exclude=None, selector=None, dagster_dbt_translator=TRANSLATOR,
         current_dbt_indirect_selection_env=None)
     s = tradeflow.settings()
     warehouse = Warehouse(s.database)
     with warehouse.locked():
+        conn = connect(s.database)
+        try:
+            fp = build_state.fingerprint(conn, dbt_project.dbt_vars())
+            was = build_state.recorded(conn)
+            if not context.is_subset and not tradeflow.force and _unchanged(fp, conn, s):
+                context.log_event(dg.AssetObservation(asset_key=SNAPSHOT, metadata={
+                    "unchanged": True, "fingerprint": fp[:16],
+                    "reason": "raw tables, code and parameters as at the last build: nothing rebuilt"}))
+                return
+            build_state.forget(conn)  # a build that fails or is cut off leaves no state
+        finally:
+            conn.close()
         result = dbt_project.build(s.home, select, env={"DBT_INDIRECT_SELECTION": indirect} if indirect else None)
         missing = undocumented_marts_columns(warehouse) if result.success else []
+        if result.success and not missing and (not context.is_subset or was == fp):
+            conn = connect(s.database)
+            try:
+                build_state.record(conn, fp)  # a subset rebuilt from the same inputs keeps the state
+            finally:
+                conn.close()
     selected_checks = set(context.selected_asset_check_keys)
     for node in result.nodes:
         if node.resource_type == "model" and node.status == "success" and node.unique_id in MANIFEST["nodes"]:
@@ -135,7 +167,7 @@ def dbt_models(context: dg.AssetExecutionContext, tradeflow: TradeflowResource):
 
 
 @dg.asset(
-    key=["published", "snapshot"],
+    key=SNAPSHOT,
     deps=[_model_key(uid) for uid, node in MANIFEST["nodes"].items()
           if node["resource_type"] == "model" and node["schema"] == "marts"],
     group_name="warehouse",

@@ -53,8 +53,10 @@ def main() -> None:
 @click.option("--select", default=None, metavar="SELECTION",
               help="Only these assets, as a Dagster asset selection, e.g. 'marts/trade_flows*' (it and everything "
               "downstream; '+' is one level). Sources run only when selected.")
+@click.option("--force", is_flag=True, help="Rebuild staging and marts, publish and render even when nothing they "
+              "read changed since the last build.")
 @click.option("--verbose", is_flag=True, help="Show Dagster's own log.")
-def refresh(source: str, years: str, select: str | None, verbose: bool) -> None:
+def refresh(source: str, years: str, select: str | None, force: bool, verbose: bool) -> None:
     """Materialise the asset graph in-process: fetch → warehouse → marts → snapshot → reports.
 
     Runs go through the Dagster instance in $DAGSTER_HOME (default $TRADEFLOW_HOME/dagster), so they
@@ -76,18 +78,21 @@ def refresh(source: str, years: str, select: str | None, verbose: bool) -> None:
     started = time.monotonic()
     if console.is_terminal:
         with _fetch_progress(source) as fetch:
-            outcome = run_refresh(source, years, quiet=not verbose, select=select)
+            outcome = run_refresh(source, years, quiet=not verbose, select=select, force=force)
         if fetch.planned:
             console.print(f"  fetched {fetch.done}/{fetch.planned} queries: {fetch.calls} calls, {fetch.bodies} bodies, "
                           f"{fetch.records:,} records", highlight=False)
     else:  # logs: no progress bar, no spinner
-        outcome = run_refresh(source, years, quiet=not verbose, select=select)
+        outcome = run_refresh(source, years, quiet=not verbose, select=select, force=force)
     for key, meta in outcome.assets.items():
         summary = ", ".join(f"{k}={v}" for k, v in meta.items() if k in ("rows", "calls", "new_bodies", "pages", "skipped_unchanged"))
         console.print(f"  [green]✓[/] {key}  {summary}", highlight=False)
     for check in outcome.failed_checks:
         console.print(f"  [yellow]![/] check {check['asset']}:{check['check']} failed ({check['severity']}): "
                       f"{check.get('failed_rows', '?')} row(s), e.g. {check.get('sample', [])[:3]}", highlight=False)
+    if outcome.unchanged:
+        console.print("  [green]=[/] staging, marts, snapshot, reports  unchanged: nothing they read changed since "
+                      "the last build (--force rebuilds)", highlight=False)
     if not outcome.success and outcome.published:
         raise TradeflowError(f"refresh incomplete (published what arrived): {outcome.error}")
     if not outcome.success:

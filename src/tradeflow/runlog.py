@@ -31,6 +31,7 @@ class RunRecord:
     kind: str = "run"  # "run" (a whole refresh) or "publish" (a snapshot was published)
     inputs: dict[str, dict[str, int]] = field(default_factory=dict)  # publish: dataset → {"live"|"sample": requests}
     dagster_runs: list[str] = field(default_factory=list)  # run: the Dagster run ids of the refresh, in order
+    unchanged: dict | None = None  # run: nothing to rebuild since the last build (staging, marts, snapshot, reports kept)
 
 
 def ledger_path(home: Path) -> Path:

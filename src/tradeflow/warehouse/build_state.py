@@ -1,0 +1,130 @@
+"""Whether staging, marts, the snapshot and the reports are already built from what raw holds now.
+
+A build is fingerprinted by everything it reads:
+
+- every raw table: its row count and two order-independent hashes of all its rows (one DuckDB
+  scan each; a revised body, a new period or an edited YAML config changes them);
+- the SQL project and the tradeflow package (the content of every file: models, macros, loader
+  SQL, Python models, goal and basket configs, report code);
+- the build parameters (dbt vars) and the versions of tradeflow, DuckDB and dbt.
+
+A successful full dbt build records its fingerprint in ``meta.build_state``. The published
+snapshot is a copy of the warehouse, so it carries the fingerprint it was built from, and
+rendering the reports writes it beside them (``.tradeflow-build``). When all three equal the
+fingerprint of the raw tables a refresh has just loaded, nothing downstream can change: the
+refresh keeps staging, marts, snapshot and reports as they are (a no-op nightly run costs the
+fetch and the raw load). Any doubt means build: no state, an unreadable one, a build that
+failed or was cut off half-way (the state is cleared before every build), a subset selection,
+``tradeflow refresh --force``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+
+STATE_TABLE = "meta.build_state"
+REPORTS_STAMP = ".tradeflow-build"
+#: Files that cannot change what a build computes.
+_IGNORED_DIRS = {"target", "__pycache__", "logs", "dbt_packages"}
+
+
+def _code_digest() -> str:
+    """sha256 over the path and content of every file of the SQL project and the tradeflow package."""
+    import tradeflow
+    from tradeflow.warehouse.db import sql_dir
+
+    digest = hashlib.sha256()
+    for root in (sql_dir(), Path(tradeflow.__file__).parent):
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            rel = path.relative_to(root)
+            if _IGNORED_DIRS & set(rel.parts[:-1]) or path.suffix == ".pyc":
+                continue
+            digest.update(f"{root.name}/{rel.as_posix()}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _raw_digest(conn: duckdb.DuckDBPyConnection) -> list[list]:
+    """Per raw table: name, rows, XOR and sum of the row hashes (order-independent)."""
+    tables = [t for (t,) in conn.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' ORDER BY table_name").fetchall()]
+    if not tables:
+        return []
+    query = " UNION ALL ".join(
+        f"SELECT '{t}' AS t, count(*) AS n, coalesce(bit_xor(hash(x)), 0) AS h, coalesce(sum(hash(x) >> 12), 0) AS s "
+        f"FROM raw.\"{t}\" AS x" for t in tables)
+    return [[t, int(n), str(h), str(s)] for t, n, h, s in conn.execute(query + " ORDER BY t").fetchall()]
+
+
+def fingerprint(conn: duckdb.DuckDBPyConnection, build_vars: dict) -> str:
+    """The fingerprint of a build from the raw tables on ``conn`` with the current code and parameters."""
+    from importlib.metadata import version
+
+    parts = {
+        "raw": _raw_digest(conn),
+        "code": _code_digest(),
+        "vars": build_vars,
+        "versions": {p: version(p) for p in ("tradeflow", "duckdb", "dbt-core", "dbt-duckdb")},
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def recorded(conn: duckdb.DuckDBPyConnection) -> str | None:
+    """The fingerprint of the last successful full build of this database (None: none, or cleared)."""
+    try:
+        row = conn.execute(f"SELECT fingerprint FROM {STATE_TABLE}").fetchone()
+    except duckdb.Error:  # no such table: a warehouse from before build states
+        return None
+    return row[0] if row else None
+
+
+def forget(conn: duckdb.DuckDBPyConnection) -> None:
+    """Clear the state before a build: a build that fails or is cut off leaves none."""
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (fingerprint VARCHAR NOT NULL, built_at TIMESTAMPTZ NOT NULL)")
+    conn.execute(f"DELETE FROM {STATE_TABLE}")
+
+
+def record(conn: duckdb.DuckDBPyConnection, fp: str) -> None:
+    """After a successful full build: the warehouse is built from ``fp``."""
+    forget(conn)
+    conn.execute(f"INSERT INTO {STATE_TABLE} VALUES (?, now())", [fp])
+
+
+def of_database(path: Path) -> str | None:
+    """The fingerprint a DuckDB file (the warehouse, or the published snapshot) was built from."""
+    if not Path(path).is_file():
+        return None
+    try:
+        conn = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        return recorded(conn)
+    finally:
+        conn.close()
+
+
+def of_reports(reports_dir: Path) -> str | None:
+    """The fingerprint the reports in ``reports_dir`` were rendered from (None: none, or no index page)."""
+    stamp = Path(reports_dir) / REPORTS_STAMP
+    if not (Path(reports_dir) / "index.html").is_file():
+        return None
+    try:
+        return stamp.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def mark_reports(reports_dir: Path, fp: str | None) -> None:
+    """After rendering from a snapshot built from ``fp`` (None: unknown, which means render next time)."""
+    stamp = Path(reports_dir) / REPORTS_STAMP
+    if fp is None:
+        stamp.unlink(missing_ok=True)
+        return
+    tmp = stamp.with_suffix(".tmp")
+    tmp.write_text(fp + "\n", encoding="utf-8")
+    tmp.replace(stamp)
