@@ -168,3 +168,24 @@ def test_every_dbt_query_runs_on_one_duckdb_thread():
     for macro in manifest["macros"].values():
         if macro["package_name"] == "tradeflow":
             assert not re.search(r"\bset\s+(global\s+|session\s+)?threads\b", macro["macro_sql"].lower()), macro["name"]
+
+
+def test_the_memory_limit_reaches_dbts_duckdb_and_not_the_build_fingerprint(monkeypatch):
+    """TRADEFLOW_MEMORY_LIMIT caps DuckDB in the dbt build too (profiles.yml reads the var); it changes no result,
+    so a refresh after changing it alone still finds nothing to rebuild."""
+    import duckdb
+    import yaml
+
+    from tradeflow.warehouse import build_state, dbt_project
+
+    profile = yaml.safe_load((dbt_project.project_dir() / "profiles.yml").read_text(encoding="utf-8"))
+    assert profile["tradeflow"]["outputs"]["warehouse"]["settings"]["memory_limit"] == "{{ var('memory_limit') }}"
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA raw; CREATE TABLE raw.t AS SELECT 1 AS x")
+    monkeypatch.delenv("TRADEFLOW_MEMORY_LIMIT", raising=False)
+    default = dbt_project.dbt_vars()
+    monkeypatch.setenv("TRADEFLOW_MEMORY_LIMIT", "700MB")
+    capped = dbt_project.dbt_vars()
+    assert (default["memory_limit"], capped["memory_limit"]) == ("80%", "700MB")
+    assert build_state.fingerprint(conn, default) == build_state.fingerprint(conn, capped)
+    assert build_state.fingerprint(conn, default) != build_state.fingerprint(conn, {**default, "cif_fob_factors": [1.2]})

@@ -28,6 +28,8 @@ import duckdb
 
 STATE_TABLE = "meta.build_state"
 REPORTS_STAMP = ".tradeflow-build"
+#: Build parameters that cannot change what a build computes.
+_NOT_RESULTS = {"memory_limit"}
 #: Files that cannot change what a build computes.
 _IGNORED_DIRS = {"target", "__pycache__", "logs", "dbt_packages"}
 
@@ -67,7 +69,7 @@ def fingerprint(conn: duckdb.DuckDBPyConnection, build_vars: dict) -> str:
     parts = {
         "raw": _raw_digest(conn),
         "code": _code_digest(),
-        "vars": build_vars,
+        "vars": {k: v for k, v in build_vars.items() if k not in _NOT_RESULTS},
         "versions": {p: version(p) for p in ("tradeflow", "duckdb", "dbt-core", "dbt-duckdb")},
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()

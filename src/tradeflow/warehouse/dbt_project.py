@@ -48,13 +48,15 @@ def dbt_vars() -> dict:
     from tradeflow.reference import seed_path
     from tradeflow.settings import Settings
 
-    factors = list(Settings.from_env().cif_fob_factors)
+    settings = Settings.from_env()
     year_round, source = config.khunjerab_year_round()
     return {
         "reference_dir": str(seed_path("countries.csv").parent),
-        "cif_fob_factors": factors,
+        "cif_fob_factors": list(settings.cif_fob_factors),
         "khunjerab_year_round": year_round.isoformat(),
         "khunjerab_year_round_source": source,
+        # DuckDB's memory_limit for the build (profiles.yml): TRADEFLOW_MEMORY_LIMIT, else DuckDB's default
+        "memory_limit": settings.memory_limit or "80%",
     }
 
 
