@@ -4,14 +4,18 @@ A build is fingerprinted by everything it reads:
 
 - every raw table: its row count and two order-independent hashes of all its rows (one DuckDB
   scan each; a revised body, a new period or an edited YAML config changes them);
-- the SQL project and the tradeflow package (the content of every file: models, macros, loader
-  SQL, Python models, goal and basket configs, report code);
-- the build parameters (dbt vars) and the versions of tradeflow, DuckDB and dbt.
+- the SQL project, the tradeflow package and the Dagster code location ``pipelines`` (the content
+  of every file: models, macros, loader SQL, Python models, goal and basket configs, report code,
+  the assets that run them);
+- the build parameters (dbt vars), the Python version and the versions of tradeflow and of every
+  library it requires (DuckDB, dbt, pandas for the Python models, plotly and jinja2 for the reports).
 
 A successful full dbt build records its fingerprint in ``meta.build_state``. The published
 snapshot is a copy of the warehouse, so it carries the fingerprint it was built from, and
-rendering the reports writes it beside them (``.tradeflow-build``). When all three equal the
-fingerprint of the raw tables a refresh has just loaded, nothing downstream can change: the
+rendering the reports (the refresh, or ``tradeflow report``: ``tradeflow.report.render_snapshot``)
+writes the fingerprint of the snapshot the pages were read from beside them (``.tradeflow-build``).
+When all three equal the fingerprint of the raw tables a refresh has just loaded, nothing
+downstream can change: the
 refresh keeps staging, marts, snapshot and reports as they are (a no-op nightly run costs the
 fetch and the raw load). Any doubt means build: no state, an unreadable one, a build that
 failed or was cut off half-way (the state is cleared before every build), a subset selection,
@@ -32,13 +36,25 @@ REPORTS_STAMP = ".tradeflow-build"
 _IGNORED_DIRS = {"target", "__pycache__", "logs", "dbt_packages"}
 
 
-def _code_digest() -> str:
-    """sha256 over the path and content of every file of the SQL project and the tradeflow package."""
+def _code_roots() -> list[Path]:
+    """The SQL project, the tradeflow package and the Dagster code location (``pipelines``, which
+    decides what is built, checked and rendered; shipped in the wheel beside tradeflow)."""
+    import importlib.util
+
     import tradeflow
     from tradeflow.warehouse.db import sql_dir
 
+    roots = [sql_dir(), Path(tradeflow.__file__).parent]
+    spec = importlib.util.find_spec("pipelines")
+    if spec is not None and spec.submodule_search_locations:
+        roots += [Path(p) for p in spec.submodule_search_locations]
+    return roots
+
+
+def _code_digest() -> str:
+    """sha256 over the path and content of every file of the SQL project, the tradeflow package and pipelines."""
     digest = hashlib.sha256()
-    for root in (sql_dir(), Path(tradeflow.__file__).parent):
+    for root in _code_roots():
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
             rel = path.relative_to(root)
             if _IGNORED_DIRS & set(rel.parts[:-1]) or path.suffix == ".pyc":
@@ -54,21 +70,40 @@ def _raw_digest(conn: duckdb.DuckDBPyConnection) -> list[list]:
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' ORDER BY table_name").fetchall()]
     if not tables:
         return []
+    # hash(*COLUMNS(*)): every column by itself (a row alias would name a column of that name instead)
     query = " UNION ALL ".join(
-        f"SELECT '{t}' AS t, count(*) AS n, coalesce(bit_xor(hash(x)), 0) AS h, coalesce(sum(hash(x) >> 12), 0) AS s "
-        f"FROM raw.\"{t}\" AS x" for t in tables)
+        f"SELECT '{t}' AS t, count(*) AS n, coalesce(bit_xor(r), 0) AS h, coalesce(sum(r >> 12), 0) AS s "
+        f"FROM (SELECT hash(*COLUMNS(*)) AS r FROM raw.\"{t}\")" for t in tables)
     return [[t, int(n), str(h), str(s)] for t, n, h, s in conn.execute(query + " ORDER BY t").fetchall()]
+
+
+def _versions() -> dict[str, str]:
+    """Python and every library tradeflow requires (pandas computes goal marts, plotly and jinja2 write
+    the reports, DuckDB and dbt build), with tradeflow's own version."""
+    import platform
+    import re
+    from importlib import metadata
+
+    names = {"tradeflow", "duckdb", "dbt-core", "dbt-duckdb"}
+    for req in metadata.requires("tradeflow") or []:
+        if "extra ==" not in req and (m := re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", req)):
+            names.add(m.group(0).lower())
+    out = {"python": platform.python_version()}
+    for name in sorted(names):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "absent"
+    return out
 
 
 def fingerprint(conn: duckdb.DuckDBPyConnection, build_vars: dict) -> str:
     """The fingerprint of a build from the raw tables on ``conn`` with the current code and parameters."""
-    from importlib.metadata import version
-
     parts = {
         "raw": _raw_digest(conn),
         "code": _code_digest(),
         "vars": build_vars,
-        "versions": {p: version(p) for p in ("tradeflow", "duckdb", "dbt-core", "dbt-duckdb")},
+        "versions": _versions(),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
