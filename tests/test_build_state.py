@@ -4,9 +4,12 @@ keep staging, marts, the snapshot or the reports while something they are made f
 from __future__ import annotations
 
 import importlib.metadata as metadata
+import os
+import shutil
 from pathlib import Path
 
 import duckdb
+from click.testing import CliRunner
 
 from tradeflow.warehouse import build_state
 
@@ -59,3 +62,79 @@ def test_an_upgraded_library_the_build_or_the_reports_run_changes_the_fingerprin
     monkeypatch.setattr(metadata, "version", real)
     assert build_state.fingerprint(conn, {}) == before
     conn.close()
+
+
+def _other_home(s, tmp_path: Path) -> Path:
+    """A second home whose snapshot holds other numbers (e.g. the sample home beside the live one)."""
+    other = tmp_path / "other"
+    (other / "published").mkdir(parents=True)
+    shutil.copyfile(s.snapshot, other / "published" / "tradeflow.duckdb")
+    conn = duckdb.connect(str(other / "published" / "tradeflow.duckdb"))
+    conn.execute("UPDATE marts.trade_flows SET value_usd = value_usd * 2")
+    build_state.record(conn, OTHER)
+    conn.close()
+    return other
+
+
+def test_tradeflow_report_stamps_the_reports_with_the_build_it_rendered(sample_copy, tmp_path, monkeypatch):
+    """The reports folder does not depend on TRADEFLOW_HOME (default ./reports): `tradeflow report` from
+    another home puts that home's numbers there; the next no-op refresh of this home must render again."""
+    from tradeflow.cli import main
+    from tradeflow.settings import Settings
+
+    s = Settings.from_env()
+    fp = build_state.of_database(s.snapshot)
+    assert fp and build_state.of_reports(s.reports_dir) == fp
+    monkeypatch.setenv("TRADEFLOW_HOME", str(_other_home(s, tmp_path)))
+    r = CliRunner().invoke(main, ["report"])
+    assert r.exit_code == 0, r.output
+    assert build_state.of_reports(s.reports_dir) == OTHER  # not this home's fp: its refresh renders again
+
+
+def test_a_tradeflow_report_cut_off_half_way_leaves_no_stamp(sample_copy, tmp_path, monkeypatch):
+    import tradeflow.report.suite as suite
+    from tradeflow.cli import main
+    from tradeflow.settings import Settings
+
+    s = Settings.from_env()
+    assert build_state.of_reports(s.reports_dir)
+    real, written = suite.render_page, []
+
+    def render_page(page, *args, **kwargs):
+        if written:
+            raise KeyboardInterrupt  # killed after the index page
+        written.append(page.slug)
+        return real(page, *args, **kwargs)
+
+    monkeypatch.setattr(suite, "render_page", render_page)
+    monkeypatch.setenv("TRADEFLOW_HOME", str(_other_home(s, tmp_path)))
+    CliRunner().invoke(main, ["report"])
+    assert written == ["index"]
+    assert build_state.of_reports(s.reports_dir) is None  # half this home's pages, half the other's: render again
+
+
+def test_the_reports_are_stamped_with_the_snapshot_they_were_rendered_from(sample_copy, monkeypatch):
+    """Another refresh may publish while the reports render (publish holds the writer lock, rendering
+    does not): the stamp names the snapshot the pages were read from, not the one on disk afterwards."""
+    import tradeflow.report.suite as suite
+    from pipelines.assets import reports as report_assets
+    from pipelines.resources import TradeflowResource
+    from tradeflow.settings import Settings
+
+    s = Settings.from_env()
+    fp = build_state.of_database(s.snapshot)
+    real = suite.render_reports
+
+    def render_while_another_refresh_publishes(conn, out_dir, **kwargs):
+        paths = real(conn, out_dir, **kwargs)
+        newer = s.snapshot.with_name(".publish-newer.duckdb")
+        shutil.copyfile(s.snapshot, newer)
+        _set_state(newer, OTHER)
+        os.replace(newer, s.snapshot)
+        return paths
+
+    monkeypatch.setattr(suite, "render_reports", render_while_another_refresh_publishes)
+    monkeypatch.setattr(report_assets, "render_reports", render_while_another_refresh_publishes, raising=False)
+    report_assets.report_suite(tradeflow=TradeflowResource())
+    assert build_state.of_database(s.snapshot) == OTHER
+    assert build_state.of_reports(s.reports_dir) == fp  # rendered from fp: the next refresh sees OTHER ≠ fp
