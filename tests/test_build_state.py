@@ -138,3 +138,16 @@ def test_the_reports_are_stamped_with_the_snapshot_they_were_rendered_from(sampl
     report_assets.report_suite(tradeflow=TradeflowResource())
     assert build_state.of_database(s.snapshot) == OTHER
     assert build_state.of_reports(s.reports_dir) == fp  # rendered from fp: the next refresh sees OTHER ≠ fp
+
+
+def test_dbt_settings_from_the_environment_change_the_fingerprint(tmp_path, monkeypatch):
+    """dbt reads flags from DBT_* variables: DBT_EMPTY builds every model from zero source rows, DBT_SAMPLE
+    from a time sample. Such a build must not be kept by the next refresh run without them."""
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    before = build_state.fingerprint(conn, {})
+    for var, value in (("DBT_EMPTY", "1"), ("DBT_SAMPLE", "3 days")):
+        monkeypatch.setenv(var, value)
+        assert build_state.fingerprint(conn, {}) != before, var
+        monkeypatch.delenv(var)
+    assert build_state.fingerprint(conn, {}) == before
+    conn.close()

@@ -7,7 +7,7 @@ A build is fingerprinted by everything it reads:
 - the SQL project, the tradeflow package and the Dagster code location ``pipelines`` (the content
   of every file: models, macros, loader SQL, Python models, goal and basket configs, report code,
   the assets that run them);
-- the build parameters (dbt vars), the Python version and the versions of tradeflow and of every
+- the build parameters (dbt vars, and dbt's flags from ``DBT_*`` variables), the Python version and the versions of tradeflow and of every
   library it requires (DuckDB, dbt, pandas for the Python models, plotly and jinja2 for the reports).
 
 A successful full dbt build records its fingerprint in ``meta.build_state``. The published
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import duckdb
@@ -103,6 +104,7 @@ def fingerprint(conn: duckdb.DuckDBPyConnection, build_vars: dict) -> str:
         "raw": _raw_digest(conn),
         "code": _code_digest(),
         "vars": build_vars,
+        "dbt_env": {k: v for k, v in os.environ.items() if k.upper().startswith("DBT_")},  # dbt flags: DBT_EMPTY, DBT_SAMPLE…
         "versions": _versions(),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
