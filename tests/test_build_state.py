@@ -151,3 +151,23 @@ def test_dbt_settings_from_the_environment_change_the_fingerprint(tmp_path, monk
         monkeypatch.delenv(var)
     assert build_state.fingerprint(conn, {}) == before
     conn.close()
+
+
+def test_code_changed_under_a_running_refresh_is_not_recorded_as_the_code_it_ran(tmp_path):
+    """A pull while a long refresh fetches: the process still runs the Python it loaded, the files on
+    disk are new. Its build must not match the next refresh, which loads (and builds with) the new code."""
+    import importlib
+
+    import pipelines
+
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    probe = Path(pipelines.__file__).parent / "_build_state_probe.py"
+    try:
+        probe.write_text("# pulled while the refresh ran\n", encoding="utf-8")
+        during = build_state.fingerprint(conn, {})  # old code loaded, new code on disk
+        importlib.reload(build_state)  # the next refresh: a new process loads the new code
+        assert build_state.fingerprint(conn, {}) != during
+    finally:
+        probe.unlink(missing_ok=True)
+        importlib.reload(build_state)
+        conn.close()

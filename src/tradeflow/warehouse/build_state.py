@@ -6,7 +6,8 @@ A build is fingerprinted by everything it reads:
   scan each; a revised body, a new period or an edited YAML config changes them);
 - the SQL project, the tradeflow package and the Dagster code location ``pipelines`` (the content
   of every file: models, macros, loader SQL, Python models, goal and basket configs, report code,
-  the assets that run them);
+  the assets that run them), and the Python code as this process loaded it (a pull during a
+  refresh yields a fingerprint no later refresh matches);
 - the build parameters (dbt vars, and dbt's flags from ``DBT_*`` variables), the Python version and the versions of tradeflow and of every
   library it requires (DuckDB, dbt, pandas for the Python models, plotly and jinja2 for the reports).
 
@@ -37,7 +38,7 @@ REPORTS_STAMP = ".tradeflow-build"
 _IGNORED_DIRS = {"target", "__pycache__", "logs", "dbt_packages"}
 
 
-def _code_roots() -> list[Path]:
+def _code_roots(python_only: bool = False) -> list[Path]:
     """The SQL project, the tradeflow package and the Dagster code location (``pipelines``, which
     decides what is built, checked and rendered; shipped in the wheel beside tradeflow)."""
     import importlib.util
@@ -45,17 +46,17 @@ def _code_roots() -> list[Path]:
     import tradeflow
     from tradeflow.warehouse.db import sql_dir
 
-    roots = [sql_dir(), Path(tradeflow.__file__).parent]
+    roots = ([] if python_only else [sql_dir()]) + [Path(tradeflow.__file__).parent]
     spec = importlib.util.find_spec("pipelines")
     if spec is not None and spec.submodule_search_locations:
         roots += [Path(p) for p in spec.submodule_search_locations]
     return roots
 
 
-def _code_digest() -> str:
+def _code_digest(roots: list[Path] | None = None) -> str:
     """sha256 over the path and content of every file of the SQL project, the tradeflow package and pipelines."""
     digest = hashlib.sha256()
-    for root in _code_roots():
+    for root in _code_roots() if roots is None else roots:
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
             rel = path.relative_to(root)
             if _IGNORED_DIRS & set(rel.parts[:-1]) or path.suffix == ".pyc":
@@ -63,6 +64,12 @@ def _code_digest() -> str:
             digest.update(f"{root.name}/{rel.as_posix()}\0".encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+#: The Python code as this process loaded it (tradeflow and pipelines are imported before a refresh
+#: starts): code changed on disk while a refresh runs (a pull during a long fetch) was not what it
+#: ran, so its build must not match the next refresh, which loads the new code.
+_LOADED_PYTHON = _code_digest(_code_roots(python_only=True))
 
 
 def _raw_digest(conn: duckdb.DuckDBPyConnection) -> list[list]:
@@ -103,6 +110,7 @@ def fingerprint(conn: duckdb.DuckDBPyConnection, build_vars: dict) -> str:
     parts = {
         "raw": _raw_digest(conn),
         "code": _code_digest(),
+        "code_loaded": _LOADED_PYTHON,
         "vars": build_vars,
         "dbt_env": {k: v for k, v in os.environ.items() if k.upper().startswith("DBT_")},  # dbt flags: DBT_EMPTY, DBT_SAMPLE…
         "versions": _versions(),
