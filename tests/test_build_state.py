@@ -171,3 +171,31 @@ def test_code_changed_under_a_running_refresh_is_not_recorded_as_the_code_it_ran
         probe.unlink(missing_ok=True)
         importlib.reload(build_state)
         conn.close()
+
+
+def test_a_refresh_that_keeps_a_build_still_reports_the_checks_that_build_failed(sample_copy, monkeypatch):
+    """Warning checks (months not summing to the year, tenfold jumps) are about the data, which a no-op
+    refresh keeps: the refresh and `tradeflow status` (the ledger) must still list them."""
+    import tradeflow.quality as quality
+    from pipelines.refresh import run_refresh
+    from tradeflow import runlog
+    from tradeflow.settings import Settings
+
+    real = quality.gate_table
+
+    def a_warning_gate_fails(conn):
+        df = real(conn)
+        df.loc[df.index[~df["blocking"]][:1], "passed"] = False
+        return df
+
+    monkeypatch.setattr(quality, "gate_table", a_warning_gate_fails)
+    built = run_refresh("sample", force=True)
+    assert built.success, built.error
+    warned = [c for c in built.failed_checks if c["check"] == "warning_gates_passed"]
+    assert warned and warned[0]["severity"] == "WARN"
+
+    kept = run_refresh("sample")
+    assert kept.success and kept.unchanged
+    assert [c for c in kept.failed_checks if c["check"] == "warning_gates_passed"] == warned
+    last = runlog.last_run(Settings.from_env().home)
+    assert [c for c in last.failed_checks if c["check"] == "warning_gates_passed"] == warned

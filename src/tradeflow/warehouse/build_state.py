@@ -127,16 +127,31 @@ def recorded(conn: duckdb.DuckDBPyConnection) -> str | None:
     return row[0] if row else None
 
 
+def failed_checks(conn: duckdb.DuckDBPyConnection) -> list[dict]:
+    """The checks the recorded build failed (warnings: a build that fails an error check is not recorded),
+    as the run ledger lists them; a refresh that keeps the build reports them again."""
+    try:
+        row = conn.execute(f"SELECT failed_checks FROM {STATE_TABLE}").fetchone()
+    except duckdb.Error:  # no such table or column: a warehouse from before
+        return []
+    try:
+        return json.loads(row[0]) if row and row[0] else []
+    except ValueError:
+        return []
+
+
 def forget(conn: duckdb.DuckDBPyConnection) -> None:
     """Clear the state before a build: a build that fails or is cut off leaves none."""
     conn.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (fingerprint VARCHAR NOT NULL, built_at TIMESTAMPTZ NOT NULL)")
+    conn.execute(f"ALTER TABLE {STATE_TABLE} ADD COLUMN IF NOT EXISTS failed_checks VARCHAR")
     conn.execute(f"DELETE FROM {STATE_TABLE}")
 
 
-def record(conn: duckdb.DuckDBPyConnection, fp: str) -> None:
-    """After a successful full build: the warehouse is built from ``fp``."""
+def record(conn: duckdb.DuckDBPyConnection, fp: str, checks: list[dict] | None = None) -> None:
+    """After a successful full build: the warehouse is built from ``fp`` (and failed ``checks``, warnings)."""
     forget(conn)
-    conn.execute(f"INSERT INTO {STATE_TABLE} VALUES (?, now())", [fp])
+    conn.execute(f"INSERT INTO {STATE_TABLE} (fingerprint, built_at, failed_checks) VALUES (?, now(), ?)",
+                 [fp, json.dumps(checks or [], default=str)])
 
 
 def of_database(path: Path) -> str | None:
