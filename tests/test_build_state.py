@@ -199,3 +199,18 @@ def test_a_refresh_that_keeps_a_build_still_reports_the_checks_that_build_failed
     assert [c for c in kept.failed_checks if c["check"] == "warning_gates_passed"] == warned
     last = runlog.last_run(Settings.from_env().home)
     assert [c for c in last.failed_checks if c["check"] == "warning_gates_passed"] == warned
+
+
+def test_a_changed_dbt_package_changes_the_fingerprint(tmp_path, monkeypatch):
+    """dbt_packages/ (what `dbt deps` installs) holds macros and models the build runs."""
+    from tradeflow.warehouse.db import sql_dir
+
+    project = tmp_path / "sql"
+    shutil.copytree(sql_dir(), project, ignore=shutil.ignore_patterns("target", "logs"))
+    monkeypatch.setenv("TRADEFLOW_SQL_DIR", str(project))
+    macro = project / "dbt_packages" / "utils" / "macros" / "cents.sql"
+    macro.parent.mkdir(parents=True)
+    macro.write_text("{% macro cents(x) %}round({{ x }} * 100){% endmacro %}\n", encoding="utf-8")
+    before = build_state._code_digest()
+    macro.write_text("{% macro cents(x) %}floor({{ x }} * 100){% endmacro %}\n", encoding="utf-8")  # a `dbt deps` upgrade
+    assert build_state._code_digest() != before

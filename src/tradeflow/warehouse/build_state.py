@@ -35,7 +35,7 @@ import duckdb
 STATE_TABLE = "meta.build_state"
 REPORTS_STAMP = ".tradeflow-build"
 #: Files that cannot change what a build computes.
-_IGNORED_DIRS = {"target", "__pycache__", "logs", "dbt_packages"}
+_IGNORED_DIRS = {"target", "__pycache__", "logs"}  # not dbt_packages: macros and models the build runs
 
 
 def _code_roots(python_only: bool = False) -> list[Path]:
