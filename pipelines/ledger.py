@@ -53,7 +53,9 @@ def outcome_of_runs(instance: dg.DagsterInstance, run_ids: list[str], secrets: l
                 obs = ev.event_specific_data.asset_observation
                 meta = {k: _plain(v) for k, v in obs.metadata.items()}
                 if meta.get("unchanged"):
+                    kept = meta.pop("failed_checks", None) or []
                     outcome.unchanged = meta
+                    outcome.failed_checks.extend(kept)  # the kept build's warnings: still true of the data
             elif ev.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
                 c = ev.event_specific_data
                 if not c.passed:

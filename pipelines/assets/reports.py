@@ -5,8 +5,7 @@ import dagster as dg
 
 from pipelines.resources import TradeflowResource
 from tradeflow.archive import now_utc
-from tradeflow.report import render_reports
-from tradeflow.warehouse import Warehouse, build_state
+from tradeflow.report import render_snapshot
 
 
 @dg.asset(
@@ -18,10 +17,7 @@ from tradeflow.warehouse import Warehouse, build_state
 )
 def report_suite(tradeflow: TradeflowResource) -> dg.MaterializeResult:
     s = tradeflow.settings()
-    build_state.mark_reports(s.reports_dir, None)  # a rendering cut off half-way is redone next time
-    with Warehouse(s.snapshot).reader() as conn:
-        paths = render_reports(conn, s.reports_dir, last_run=now_utc())
-    build_state.mark_reports(s.reports_dir, build_state.of_database(s.snapshot))
+    paths = render_snapshot(s.snapshot, s.reports_dir, last_run=now_utc())  # stamped with the build it read
     return dg.MaterializeResult(
         metadata={"pages": len(paths), "index": dg.MetadataValue.path(str(paths[0]))}
     )

@@ -104,6 +104,22 @@ def _what(node) -> str:
 SNAPSHOT = dg.AssetKey(["published", "snapshot"])
 
 
+def _failed_checks(result, before: list[dict]) -> list[dict]:
+    """The checks a successful build failed (warnings), as the ledger lists them: for a subset, those of
+    ``before`` (the recorded build's) whose test did not run again, and this run's."""
+    ran, failed = set(), []
+    for node in result.nodes:
+        key = _check_key(node.unique_id) if node.resource_type == "test" else None
+        if key is None:
+            continue
+        ran.add(("/".join(key.asset_key.path), key.name))
+        if node.status in ("warn", "fail", "error"):
+            failed.append({"asset": "/".join(key.asset_key.path), "check": key.name,
+                           "severity": "WARN" if node.status == "warn" else "ERROR", "description": node.message,
+                           "failed_rows": node.failures or 0, "sample": node.sample})
+    return [c for c in before if (c["asset"], c["check"]) not in ran] + failed
+
+
 def _unchanged(fp: str, conn, s) -> bool:
     """The warehouse, the published snapshot and the reports are all built from ``fp`` already."""
     return (build_state.recorded(conn) == fp and build_state.of_database(s.snapshot) == fp
@@ -127,11 +143,13 @@ def dbt_models(context: dg.AssetExecutionContext, tradeflow: TradeflowResource):
         conn = connect(s.database)
         try:
             fp = build_state.fingerprint(conn, dbt_project.dbt_vars())
-            was = build_state.recorded(conn)
+            was, warned = build_state.recorded(conn), build_state.failed_checks(conn)
             if not context.is_subset and not tradeflow.force and _unchanged(fp, conn, s):
                 context.log_event(dg.AssetObservation(asset_key=SNAPSHOT, metadata={
                     "unchanged": True, "fingerprint": fp[:16],
-                    "reason": "raw tables, code and parameters as at the last build: nothing rebuilt"}))
+                    "reason": "raw tables, code and parameters as at the last build: nothing rebuilt",
+                    # the kept build's warnings still describe the data: the ledger lists them again
+                    "failed_checks": dg.MetadataValue.json(warned)}))
                 return
             build_state.forget(conn)  # a build that fails or is cut off leaves no state
         finally:
@@ -141,7 +159,8 @@ def dbt_models(context: dg.AssetExecutionContext, tradeflow: TradeflowResource):
         if result.success and not missing and (not context.is_subset or was == fp):
             conn = connect(s.database)
             try:
-                build_state.record(conn, fp)  # a subset rebuilt from the same inputs keeps the state
+                # a subset rebuilt from the same inputs keeps the state
+                build_state.record(conn, fp, _failed_checks(result, warned if context.is_subset else []))
             finally:
                 conn.close()
     selected_checks = set(context.selected_asset_check_keys)

@@ -134,16 +134,15 @@ def _fetch_progress(source: str) -> Iterator[FetchProgress]:
 @click.option("--self-contained", is_flag=True, help="Inline plotly.js in every page (single files to email).")
 def report(self_contained: bool) -> None:
     """Render the HTML reports from the published snapshot."""
-    from tradeflow.report import render_reports
-    from tradeflow.warehouse import Warehouse
+    from tradeflow.report import render_snapshot
 
     from tradeflow import runlog
 
     settings = Settings.from_env()
     runs = [r for r in runlog.runs(settings.home) if r.success]
-    with Warehouse(settings.snapshot).reader() as conn:
-        paths = render_reports(conn, settings.reports_dir, self_contained=self_contained,
-                               last_run=runs[-1].finished_at if runs else None)
+    # stamped with the snapshot's build: the reports folder is shared by every home (TRADEFLOW_HOME)
+    paths = render_snapshot(settings.snapshot, settings.reports_dir, self_contained=self_contained,
+                            last_run=runs[-1].finished_at if runs else None)
     for p in paths:
         click.echo(str(p))
 

@@ -1,5 +1,5 @@
 """HTML reports: one page shell (Jinja2), Plotly figures, plotly.js shipped once beside the pages."""
 
-from tradeflow.report.suite import render_reports
+from tradeflow.report.suite import render_reports, render_snapshot
 
-__all__ = ["render_reports"]
+__all__ = ["render_reports", "render_snapshot"]

@@ -43,6 +43,22 @@ def render_reports(conn: duckdb.DuckDBPyConnection, out_dir: Path, self_containe
     return [render_page(p, nav, out_dir, self_contained) for p in [index, *pages]]
 
 
+def render_snapshot(snapshot: Path, out_dir: Path, self_contained: bool = False,
+                    last_run: str | None = None) -> list[Path]:
+    """:func:`render_reports` from the published ``snapshot``, and stamp ``out_dir`` with the build the
+    pages were read from (``tradeflow.warehouse.build_state``), so a refresh keeps them only while they
+    are that build's: the stamp goes first (a rendering cut off half-way is redone) and is read on the
+    connection the pages are rendered from (a snapshot published meanwhile is not claimed)."""
+    from tradeflow.warehouse import Warehouse, build_state
+
+    build_state.mark_reports(out_dir, None)
+    with Warehouse(snapshot).reader() as conn:
+        fp = build_state.recorded(conn)
+        paths = render_reports(conn, out_dir, self_contained=self_contained, last_run=last_run)
+    build_state.mark_reports(out_dir, fp)
+    return paths
+
+
 def _contents(pages: list[Page]):
     import pandas as pd
     from markupsafe import escape

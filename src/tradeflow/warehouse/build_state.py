@@ -4,14 +4,19 @@ A build is fingerprinted by everything it reads:
 
 - every raw table: its row count and two order-independent hashes of all its rows (one DuckDB
   scan each; a revised body, a new period or an edited YAML config changes them);
-- the SQL project and the tradeflow package (the content of every file: models, macros, loader
-  SQL, Python models, goal and basket configs, report code);
-- the build parameters (dbt vars) and the versions of tradeflow, DuckDB and dbt.
+- the SQL project, the tradeflow package and the Dagster code location ``pipelines`` (the content
+  of every file: models, macros, loader SQL, Python models, goal and basket configs, report code,
+  the assets that run them), and the Python code as this process loaded it (a pull during a
+  refresh yields a fingerprint no later refresh matches);
+- the build parameters (dbt vars, and dbt's flags from ``DBT_*`` variables), the Python version and the versions of tradeflow and of every
+  library it requires (DuckDB, dbt, pandas for the Python models, plotly and jinja2 for the reports).
 
 A successful full dbt build records its fingerprint in ``meta.build_state``. The published
 snapshot is a copy of the warehouse, so it carries the fingerprint it was built from, and
-rendering the reports writes it beside them (``.tradeflow-build``). When all three equal the
-fingerprint of the raw tables a refresh has just loaded, nothing downstream can change: the
+rendering the reports (the refresh, or ``tradeflow report``: ``tradeflow.report.render_snapshot``)
+writes the fingerprint of the snapshot the pages were read from beside them (``.tradeflow-build``).
+When all three equal the fingerprint of the raw tables a refresh has just loaded, nothing
+downstream can change: the
 refresh keeps staging, marts, snapshot and reports as they are (a no-op nightly run costs the
 fetch and the raw load). Any doubt means build: no state, an unreadable one, a build that
 failed or was cut off half-way (the state is cleared before every build), a subset selection,
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import duckdb
@@ -31,16 +37,28 @@ REPORTS_STAMP = ".tradeflow-build"
 #: Build parameters that cannot change what a build computes.
 _NOT_RESULTS = {"memory_limit"}
 #: Files that cannot change what a build computes.
-_IGNORED_DIRS = {"target", "__pycache__", "logs", "dbt_packages"}
+_IGNORED_DIRS = {"target", "__pycache__", "logs"}  # not dbt_packages: macros and models the build runs
 
 
-def _code_digest() -> str:
-    """sha256 over the path and content of every file of the SQL project and the tradeflow package."""
+def _code_roots(python_only: bool = False) -> list[Path]:
+    """The SQL project, the tradeflow package and the Dagster code location (``pipelines``, which
+    decides what is built, checked and rendered; shipped in the wheel beside tradeflow)."""
+    import importlib.util
+
     import tradeflow
     from tradeflow.warehouse.db import sql_dir
 
+    roots = ([] if python_only else [sql_dir()]) + [Path(tradeflow.__file__).parent]
+    spec = importlib.util.find_spec("pipelines")
+    if spec is not None and spec.submodule_search_locations:
+        roots += [Path(p) for p in spec.submodule_search_locations]
+    return roots
+
+
+def _code_digest(roots: list[Path] | None = None) -> str:
+    """sha256 over the path and content of every file of the SQL project, the tradeflow package and pipelines."""
     digest = hashlib.sha256()
-    for root in (sql_dir(), Path(tradeflow.__file__).parent):
+    for root in _code_roots() if roots is None else roots:
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
             rel = path.relative_to(root)
             if _IGNORED_DIRS & set(rel.parts[:-1]) or path.suffix == ".pyc":
@@ -50,27 +68,54 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
+#: The Python code as this process loaded it (tradeflow and pipelines are imported before a refresh
+#: starts): code changed on disk while a refresh runs (a pull during a long fetch) was not what it
+#: ran, so its build must not match the next refresh, which loads the new code.
+_LOADED_PYTHON = _code_digest(_code_roots(python_only=True))
+
+
 def _raw_digest(conn: duckdb.DuckDBPyConnection) -> list[list]:
     """Per raw table: name, rows, XOR and sum of the row hashes (order-independent)."""
     tables = [t for (t,) in conn.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' ORDER BY table_name").fetchall()]
     if not tables:
         return []
+    # hash(*COLUMNS(*)): every column by itself (a row alias would name a column of that name instead)
     query = " UNION ALL ".join(
-        f"SELECT '{t}' AS t, count(*) AS n, coalesce(bit_xor(hash(x)), 0) AS h, coalesce(sum(hash(x) >> 12), 0) AS s "
-        f"FROM raw.\"{t}\" AS x" for t in tables)
+        f"SELECT '{t}' AS t, count(*) AS n, coalesce(bit_xor(r), 0) AS h, coalesce(sum(r >> 12), 0) AS s "
+        f"FROM (SELECT hash(*COLUMNS(*)) AS r FROM raw.\"{t}\")" for t in tables)
     return [[t, int(n), str(h), str(s)] for t, n, h, s in conn.execute(query + " ORDER BY t").fetchall()]
+
+
+def _versions() -> dict[str, str]:
+    """Python and every library tradeflow requires (pandas computes goal marts, plotly and jinja2 write
+    the reports, DuckDB and dbt build), with tradeflow's own version."""
+    import platform
+    import re
+    from importlib import metadata
+
+    names = {"tradeflow", "duckdb", "dbt-core", "dbt-duckdb"}
+    for req in metadata.requires("tradeflow") or []:
+        if "extra ==" not in req and (m := re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", req)):
+            names.add(m.group(0).lower())
+    out = {"python": platform.python_version()}
+    for name in sorted(names):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "absent"
+    return out
 
 
 def fingerprint(conn: duckdb.DuckDBPyConnection, build_vars: dict) -> str:
     """The fingerprint of a build from the raw tables on ``conn`` with the current code and parameters."""
-    from importlib.metadata import version
-
     parts = {
         "raw": _raw_digest(conn),
         "code": _code_digest(),
+        "code_loaded": _LOADED_PYTHON,
         "vars": {k: v for k, v in build_vars.items() if k not in _NOT_RESULTS},
-        "versions": {p: version(p) for p in ("tradeflow", "duckdb", "dbt-core", "dbt-duckdb")},
+        "dbt_env": {k: v for k, v in os.environ.items() if k.upper().startswith("DBT_")},  # dbt flags: DBT_EMPTY, DBT_SAMPLE…
+        "versions": _versions(),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -84,16 +129,31 @@ def recorded(conn: duckdb.DuckDBPyConnection) -> str | None:
     return row[0] if row else None
 
 
+def failed_checks(conn: duckdb.DuckDBPyConnection) -> list[dict]:
+    """The checks the recorded build failed (warnings: a build that fails an error check is not recorded),
+    as the run ledger lists them; a refresh that keeps the build reports them again."""
+    try:
+        row = conn.execute(f"SELECT failed_checks FROM {STATE_TABLE}").fetchone()
+    except duckdb.Error:  # no such table or column: a warehouse from before
+        return []
+    try:
+        return json.loads(row[0]) if row and row[0] else []
+    except ValueError:
+        return []
+
+
 def forget(conn: duckdb.DuckDBPyConnection) -> None:
     """Clear the state before a build: a build that fails or is cut off leaves none."""
     conn.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (fingerprint VARCHAR NOT NULL, built_at TIMESTAMPTZ NOT NULL)")
+    conn.execute(f"ALTER TABLE {STATE_TABLE} ADD COLUMN IF NOT EXISTS failed_checks VARCHAR")
     conn.execute(f"DELETE FROM {STATE_TABLE}")
 
 
-def record(conn: duckdb.DuckDBPyConnection, fp: str) -> None:
-    """After a successful full build: the warehouse is built from ``fp``."""
+def record(conn: duckdb.DuckDBPyConnection, fp: str, checks: list[dict] | None = None) -> None:
+    """After a successful full build: the warehouse is built from ``fp`` (and failed ``checks``, warnings)."""
     forget(conn)
-    conn.execute(f"INSERT INTO {STATE_TABLE} VALUES (?, now())", [fp])
+    conn.execute(f"INSERT INTO {STATE_TABLE} (fingerprint, built_at, failed_checks) VALUES (?, now(), ?)",
+                 [fp, json.dumps(checks or [], default=str)])
 
 
 def of_database(path: Path) -> str | None:
