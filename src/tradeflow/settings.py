@@ -197,6 +197,12 @@ class Settings(BaseSettings):
         """Values that must never appear in anything tradeflow writes."""
         return [s for s in (self.comtrade_api_key,) if s]
 
+    @staticmethod
+    def dbt_flags() -> dict[str, str]:
+        """dbt's own ``DBT_*`` variables in the environment (``DBT_EMPTY``, ``DBT_SAMPLE``…): they change
+        what a build computes, so they are part of its fingerprint (tradeflow.warehouse.build_state)."""
+        return {k: v for k, v in os.environ.items() if k.upper().startswith("DBT_")}
+
 
 _FACTORS = "must be numbers in [1, 2) separated by commas, like 1.06,1.10"
 

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import duckdb
+
+from tradeflow.settings import Settings
 
 STATE_TABLE = "meta.build_state"
 REPORTS_STAMP = ".tradeflow-build"
@@ -114,7 +115,7 @@ def fingerprint(conn: duckdb.DuckDBPyConnection, build_vars: dict) -> str:
         "code": _code_digest(),
         "code_loaded": _LOADED_PYTHON,
         "vars": {k: v for k, v in build_vars.items() if k not in _NOT_RESULTS},
-        "dbt_env": {k: v for k, v in os.environ.items() if k.upper().startswith("DBT_")},  # dbt flags: DBT_EMPTY, DBT_SAMPLE…
+        "dbt_env": Settings.dbt_flags(),
         "versions": _versions(),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
