@@ -36,7 +36,7 @@ HS_CODES = 5000
 REVISED_EVERY = 20  # one body in twenty is revised
 YEARS = range(2000, 2025)
 #: Bumped whenever the generated archive changes: cached archives of another version are regenerated.
-VERSION = 2
+VERSION = 3  # 3: manifest rows record gzip_sha256, as RawArchive.store does
 
 _REC = (
     '{"typeCode":"C","freqCode":"%(freq)s","refPeriodId":%(pid)d,"refYear":%(year)d,"refMonth":%(month)d,'
@@ -109,19 +109,22 @@ def body(freq, period, year, month, rep, version: int, codes: list[str], reps) -
     return ('{"elapsedTime":"0.50 secs","count":%d,"data":[' % n + ",".join(parts) + '],"error":""}').encode()
 
 
-def _put(archive: RawArchive, raw: bytes) -> str:
-    """Store a body as RawArchive.put_body does (gzip, mtime 0, named by the sha256 of the plain bytes).
+def _put(archive: RawArchive, raw: bytes) -> tuple[str, str]:
+    """Store a body as RawArchive.put_body does (gzip, mtime 0, named by the sha256 of the plain bytes);
+    return its sha256 and the sha256 of the object file (the manifest's ``gzip_sha256``).
 
     Compression level 1 instead of 6 keeps generation quick; readers do not care.
     """
     sha = hashlib.sha256(raw).hexdigest()
     path = archive.object_path(sha)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(gzip.compress(raw, compresslevel=1, mtime=0))
-        os.replace(tmp, path)
-    return sha
+    if path.exists():
+        return sha, hashlib.sha256(path.read_bytes()).hexdigest()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = gzip.compress(raw, compresslevel=1, mtime=0)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return sha, hashlib.sha256(data).hexdigest()
 
 
 def generate(home: Path, records: int) -> dict:
@@ -138,9 +141,10 @@ def generate(home: Path, records: int) -> dict:
     ref = json.dumps({"results": [{"id": c, "text": f"{c} - Synthetic commodity {c}", "parent": c[:4]} for c in codes]})
     ref_params = {"list": "H5"}
     ref_url = "https://comtradeapi.un.org/files/v1/app/reference/H5.json"
+    ref_sha, ref_gz = _put(archive, ref.encode())
     entries.append(ManifestEntry(request_id("comtrade.reference", ref_url, ref_params), "comtrade.reference", "live",
-                                 ref_url, ref_params, 200, len(ref), _put(archive, ref.encode()), "2024-01-01T00:00:00Z",
-                                 partition={"list": "H5"}))
+                                 ref_url, ref_params, 200, len(ref), ref_sha, "2024-01-01T00:00:00Z",
+                                 partition={"list": "H5"}, gzip_sha256=ref_gz))
 
     def add(freq, period, year, month, rep, version):
         nonlocal total_bytes
@@ -151,10 +155,11 @@ def generate(home: Path, records: int) -> dict:
                   "flowCode": "M,X", "motCode": "0", "customsCode": "C00", "partner2Code": "0"}
         params = {k: v for k, v in params.items() if v is not None}
         vintage = f"{min(year + 1 + version, 2026)}-{3 + version:02d}-15"
+        sha, gz_sha = _put(archive, raw)
         entries.append(ManifestEntry(request_id("comtrade.final", url, params), "comtrade.final", "live", url, params,
-                                     200, len(raw), _put(archive, raw), f"{vintage}T0{version}:00:00Z",
+                                     200, len(raw), sha, f"{vintage}T0{version}:00:00Z",
                                      partition={"reporter": rep[0], "freq": freq, "period": period},
-                                     release={"vintage": vintage, "rows": RECORDS_PER_BODY}))
+                                     release={"vintage": vintage, "rows": RECORDS_PER_BODY}, gzip_sha256=gz_sha))
 
     for b in plan:
         add(*b, 0)

@@ -178,3 +178,43 @@ def test_storing_the_same_body_again_heals_a_damaged_object(tmp_path):
     assert not a.verify().ok
     a.store(dataset="d", source="live", url="u0", params={"i": 0}, status=200, body=b"body 0")
     assert a.read_body(e.sha256) == b"body 0" and a.verify().ok
+
+
+def test_a_body_is_checked_by_its_gzip_file_digest_and_in_full_when_the_file_changed(tmp_path, monkeypatch):
+    """Issue 14: the build's integrity check hashes the object file the manifest recorded (no
+    decompression); a file whose bytes changed is decompressed and re-hashed against its name."""
+    from dataclasses import replace
+
+    from tradeflow.archive import ArchiveError
+
+    a = RawArchive(tmp_path)
+    body = b'{"count":0,"data":[],"error":""}'
+    e = a.store(dataset="d", source="live", url="u", params={}, status=200, body=body)
+    path = a.object_path(e.sha256)
+    assert e.gzip_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert next(a.entries()).gzip_sha256 == e.gzip_sha256  # kept in the manifest row
+
+    decompressed = []
+    real = gzip.decompress
+    monkeypatch.setattr(gzip, "decompress", lambda data: decompressed.append(1) or real(data))
+    assert a.verify_objects([e]) == 1 and decompressed == []  # the written file: its digest is enough
+
+    path.write_bytes(gzip.compress(body, compresslevel=1, mtime=0))  # recompressed: other bytes, same body
+    assert a.verify_objects([e]) == 1 and decompressed == [1]
+    assert a.verify_objects([replace(e, gzip_sha256=None)]) == 1  # a row from before the field: in full
+
+    path.write_bytes(gzip.compress(b'{"count":1}', mtime=0))  # another body under this name
+    with pytest.raises(ArchiveError, match="does not match its sha256 name"):
+        a.verify_objects([e])
+    path.unlink()
+    with pytest.raises(ArchiveError, match="missing"):
+        a.verify_objects([e])
+
+
+def test_storing_a_body_already_archived_records_the_digest_of_the_file_on_disk(tmp_path):
+    a = RawArchive(tmp_path)
+    first = a.store(dataset="d", source="live", url="u", params={"i": 1}, status=200, body=b"same")
+    path = a.object_path(first.sha256)
+    path.write_bytes(gzip.compress(b"same", compresslevel=1, mtime=0))  # e.g. written by another tool
+    again = a.store(dataset="d", source="live", url="u", params={"i": 2}, status=200, body=b"same")
+    assert again.gzip_sha256 == hashlib.sha256(path.read_bytes()).hexdigest() != first.gzip_sha256
