@@ -118,7 +118,7 @@ STAGES = {  # (module, attribute) → stage name
     ("tradeflow.warehouse.build_state", "fingerprint"): "build fingerprint (is anything new?)",
     ("tradeflow.warehouse.dbt_project", "build"): "dbt build (staging, gates, marts, tests)",
     ("pipelines.assets.warehouse", "publish"): "snapshot publish",
-    ("pipelines.assets.reports", "render_snapshot"): "reports",
+    ("tradeflow.report", "render_snapshot"): "reports",
 }
 
 

@@ -5,7 +5,6 @@ import dagster as dg
 
 from pipelines.resources import TradeflowResource
 from tradeflow.archive import now_utc
-from tradeflow.report import render_snapshot
 
 
 @dg.asset(
@@ -16,6 +15,8 @@ from tradeflow.report import render_snapshot
     description="Offline Plotly HTML reports (index and one page per topic).",
 )
 def report_suite(tradeflow: TradeflowResource) -> dg.MaterializeResult:
+    from tradeflow.report import render_snapshot  # here: pandas and plotly load only when pages are rendered
+
     s = tradeflow.settings()
     paths = render_snapshot(s.snapshot, s.reports_dir, last_run=now_utc())  # stamped with the build it read
     return dg.MaterializeResult(
