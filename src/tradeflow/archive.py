@@ -12,9 +12,10 @@ truncated gzip, swapped file) or that is missing stops the build, naming the obj
 request. The manifest row also records the sha256 of the gzip file as written
 (``gzip_sha256``), so the check hashes the compressed bytes (~20× fewer than the JSON, no
 decompression); an object whose bytes differ from that (rewritten, recompressed, or a row from
-before the field existed) is decompressed and re-hashed in full. The manifest is read strictly: only a torn line left by a killed writer (the last
-line, or one the next writer marked with a repair row) is skipped, with a warning; any other
-unreadable line (bad JSON, not UTF-8, wrong fields) is an error naming ``file:line``.
+before the field existed) is decompressed and re-hashed in full. The manifest is read
+strictly: only a torn line left by a killed writer (the last line, or one the next writer
+marked with a repair row) is skipped, with a warning; any other unreadable line (bad JSON,
+not UTF-8, wrong fields) is an error naming ``file:line``.
 ``--source archive`` rebuilds the warehouse from this folder alone; ``tradeflow verify``
 re-hashes every object and re-reads every manifest line.
 """
