@@ -20,7 +20,7 @@ from tradeflow.archive import RawArchive
 from tradeflow.errors import WarehouseError
 from tradeflow.warehouse import Warehouse, build_state, dbt_project
 from tradeflow.warehouse.db import connect, model_description
-from tradeflow.warehouse.models import RAW_TABLES, build_raw, grain_of, undocumented_marts_columns
+from tradeflow.warehouse.models import RAW_TABLES, build_raw, check_grain, grain_of, undocumented_marts_columns
 from tradeflow.warehouse.snapshot import publish
 
 #: The dbt manifest, parsed when the code location loads if sql/ changed since the last parse.
@@ -66,15 +66,13 @@ def _grain_specs(names) -> list[dg.AssetCheckSpec]:
     check_specs=_grain_specs(RAW_TABLES),
 )
 def raw_tables(tradeflow: TradeflowResource):
-    from tradeflow.quality import grain_check
-
     s = tradeflow.settings()
     with Warehouse(s.database).writer() as conn:
         counts = build_raw(conn, RawArchive(s.raw_dir))
         for name, rows in counts.items():
             yield dg.MaterializeResult(asset_key=_key(name), metadata={"rows": rows})
         for name in counts:
-            g = grain_check(conn, name, grain_of(name))
+            g = check_grain(conn, name)
             yield dg.AssetCheckResult(asset_key=_key(name), check_name="grain", passed=g.passed,
                                       severity=dg.AssetCheckSeverity.ERROR, description=g.description,
                                       metadata=g.metadata())

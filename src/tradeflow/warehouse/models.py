@@ -14,6 +14,7 @@ from tradeflow.errors import WarehouseError
 from tradeflow.fta.schedule import schedules_frame
 from tradeflow.fta.traded_lines import traded_lines_frame
 from tradeflow.green_channel import config
+from tradeflow.quality import GateResult
 from tradeflow.sources.wits import tariff_frame
 from tradeflow.warehouse.comtrade_load import load_raw
 from tradeflow.warehouse.db import build, transaction
@@ -70,6 +71,57 @@ GRAIN: dict[str, list[str]] = {
 }
 
 
+#: The bodies raw.comtrade_records holds (one row per manifest entry loaded: its key columns), and
+#: those whose rows last passed the grain check, with the loader and DuckDB that read them.
+BODIES_TABLE = "meta.comtrade_bodies"
+CHECKED_TABLE = "meta.comtrade_grain_checked"
+#: The columns of the Comtrade grain that one body's rows share: rows that differ in any of them
+#: never share a key, so only the rows of bodies added since the last passing check need checking.
+_BODY = ("request_id", "sha256", "vintage")
+
+
+def check_grain(conn: duckdb.DuckDBPyConnection, name: str) -> GateResult:
+    """The raw table's grain check (blocking), at the cost of what the load added.
+
+    raw.comtrade_records: its grain holds (request_id, sha256, vintage), so a duplicate key lies
+    within the rows of one such body group. Only the groups holding a body not in the last passing
+    check are checked; nothing, when no body was added (a no-op nightly run scans no row). A
+    different loader (model SQL, record types) or DuckDB version checks every row again. Other raw
+    tables (small) are checked whole.
+    """
+    from tradeflow.quality import grain_check
+
+    grain = grain_of(name)
+    if name != "raw.comtrade_records":
+        return grain_check(conn, name, grain)
+    state = "(SELECT any_value(fingerprint) FROM meta.comtrade_load) || ' duckdb ' || version()"
+    have = {t for (t,) in conn.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables() "
+                                       "WHERE schema_name = 'meta'").fetchall()}
+    where = None
+    if CHECKED_TABLE in have and conn.execute(
+            f"SELECT count(*) = 0 FROM {CHECKED_TABLE} WHERE loader IS DISTINCT FROM {state}").fetchall()[0][0]:
+        body = ", ".join(_BODY)
+        new = f"SELECT * FROM {BODIES_TABLE} EXCEPT SELECT * EXCLUDE (loader) FROM {CHECKED_TABLE}"
+        added = conn.execute(f"SELECT count(*) FROM ({new})").fetchall()[0][0]
+        if not added:
+            return GateResult("grain", True, True, f"One row per {', '.join(grain)} in {name}",
+                              statistics={"table": name, "grain": ", ".join(grain), "bodies_checked": 0})
+        where = f"({body}) IN (SELECT ({body}) FROM ({new}))"
+    result = grain_check(conn, name, grain, where=where)
+    if result.passed:
+        conn.execute(f"CREATE OR REPLACE TABLE {CHECKED_TABLE} AS SELECT *, {state} AS loader FROM {BODIES_TABLE}")
+    return result
+
+
+def _record_bodies(conn: duckdb.DuckDBPyConnection, entries) -> None:
+    """Which bodies raw.comtrade_records now holds (the load brought it to exactly these)."""
+    from tradeflow.warehouse.comtrade_load import _WANTED, _KEY, _entry_columns
+
+    conn.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    conn.execute(f"CREATE OR REPLACE TABLE {BODIES_TABLE} AS SELECT DISTINCT {', '.join(_KEY)} FROM ({_WANTED})",
+                 _entry_columns(entries))
+
+
 def grain_of(name: str) -> list[str]:
     """The grain of a model; every model must declare one."""
     try:
@@ -118,6 +170,7 @@ def build_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive) -> dict[str,
     }
     with transaction(conn):
         counts = {"raw.comtrade_records": load_raw(conn, archive, entries)}
+        _record_bodies(conn, entries)
         counts.update(_build_from_frames(conn, RAW_FRAMES, frames))
         return counts
 
