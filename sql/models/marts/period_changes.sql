@@ -6,8 +6,17 @@ WITH rec AS (
     WHERE aggrLevel = 6 AND regexp_full_match(cmdCode, '[0-9]{6}') AND partner2Code = 0 AND customsCode = 'C00'
       AND motCode = 0
 ),
+line_dups AS (  -- lines stored more than once in one vintage (a vintage fetched twice): rows grouped by one
+                 -- 64-bit hash of the line's key (rows of one line share it), far cheaper than a window over every row
+    SELECT hash(query_scope, reporterCode, partnerCode, flow, freq, period, hs6, vintage) AS h
+    FROM rec GROUP BY h HAVING count(*) > 1
+),
 lines AS (  -- one value per line and vintage (a vintage fetched twice counts once: its newest fetch)
     SELECT * FROM rec
+    WHERE hash(query_scope, reporterCode, partnerCode, flow, freq, period, hs6, vintage) NOT IN (SELECT h FROM line_dups)
+    UNION ALL
+    SELECT * FROM rec
+    WHERE hash(query_scope, reporterCode, partnerCode, flow, freq, period, hs6, vintage) IN (SELECT h FROM line_dups)
     QUALIFY row_number() OVER (PARTITION BY query_scope, reporterCode, partnerCode, flow, freq, period, hs6, vintage
                                ORDER BY fetched_at DESC, sha256) = 1
 ),
@@ -26,8 +35,10 @@ arrivals AS (  -- fetch sittings: a gap of 6 hours or more starts a new arrival
     )
 ),
 totals AS (
-    SELECT query_scope, reporterCode, freq, period, vintage, partnerCode, flow, any_value(year) AS year,
-           any_value(month) AS month, sum(value_usd) AS value_usd, count(*) AS lines, bool_or(is_sample) AS is_sample
+    -- DOUBLE money added line by line in HS6 order (a total order within the group: one line per HS6), so the
+    -- total is the same bits whatever order the rows arrive in, on any number of threads
+    SELECT query_scope, reporterCode, freq, period, vintage, partnerCode, flow, min(year) AS year,
+           min(month) AS month, sum(value_usd ORDER BY hs6) AS value_usd, count(*) AS lines, bool_or(is_sample) AS is_sample
     FROM lines GROUP BY query_scope, reporterCode, freq, period, vintage, partnerCode, flow
 ),
 new_t AS (
