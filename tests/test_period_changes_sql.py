@@ -29,24 +29,36 @@ def record(hs6, value, vintage="2024-06-30", fetched_at="2024-07-01 02:00:00", s
 
 
 #: values whose DOUBLE sum depends on the order they are added in (1e16 swallows 1.0 unless the 1.0s meet first)
-VALUES = [1e16, 1.0, 1.0, -1e16, 3.3, 1e-3, 7.77e12, -7.77e12, 0.1, 0.2, 0.3, 12345.678, 2.0 ** 53, -(2.0 ** 53)]
+VALUES = [1e16, 1.0, 1.0, -1e16, 3.3, 1e-3, 7.77e12, -7.77e12, 0.1, 0.2, 0.3, 12345.678, 0.007, 2.0 ** 51]
 
 
-def test_totals_add_lines_in_hs6_order_whatever_order_rows_arrive_in():
-    lines = [(f"{100000 + 37 * i:06d}", v) for i, v in enumerate(VALUES)]
-    expected = 0.0
-    for _, v in sorted(lines):  # the documented order: HS6 code, ascending
-        expected += v
-    orders = (lines, lines[::-1], lines[5:] + lines[:5], sorted(lines, key=lambda x: x[1]))
-    assert len({sum(v for _, v in o) for o in orders}) > 1  # the order matters for these values
+def total(values) -> set[float]:
+    """marts.period_changes' value_usd for one (reporter, partner, flow, period, vintage) holding ``values``
+    (one HS6 line each), built once per arrival order of the raw rows."""
+    lines = [(f"{100000 + 37 * i:06d}", v) for i, v in enumerate(values)]
     got = set()
-    for order in orders:
+    for order in (lines, lines[::-1], lines[5:] + lines[:5], sorted(lines, key=lambda x: str(x[1]))):
         conn = warehouse([record(h, v) for h, v in order])
         build(conn, "marts.period_changes")
-        [(total, n)] = conn.execute("SELECT value_usd, lines FROM marts.period_changes").fetchall()
-        assert n == len(VALUES)
-        got.add(total)
-    assert got == {expected}
+        [(value, n)] = conn.execute("SELECT value_usd, lines FROM marts.period_changes").fetchall()
+        assert n == len(values)
+        got.add(value)
+    return got
+
+
+def test_totals_are_the_exact_sum_rounded_once_whatever_order_rows_arrive_in():
+    orders = [VALUES, VALUES[::-1], VALUES[5:] + VALUES[:5], sorted(VALUES)]
+    assert len({sum(o) for o in orders}) > 1  # added as DOUBLEs, the order matters for these values
+    assert total(VALUES) == {math.fsum(VALUES)}
+
+
+def test_values_off_the_exact_grid_still_give_one_total():
+    """NaN and infinities propagate as in DOUBLE arithmetic; specks and huge values are added in HS6 order."""
+    assert total([5.0, float("inf"), 2.0]) == {float("inf")}
+    assert all(math.isnan(v) for v in total([5.0, float("inf"), float("-inf")]))
+    [v] = total([1.5, 2.0 ** 53, 1e-300, -(2.0 ** 53), 0.25])
+    assert v == 1.75 + (2.0 ** 53 + 1e-300 - 2.0 ** 53)  # exact part 1.75, then the off-grid lines in HS6 order
+    assert total([None, None]) == {None}  # no value at all: unknown, as sum() of NULLs
 
 
 def test_a_vintage_fetched_twice_counts_once_with_its_newest_fetch():

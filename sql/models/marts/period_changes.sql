@@ -35,20 +35,32 @@ arrivals AS (  -- fetch sittings: a gap of 6 hours or more starts a new arrival
     )
 ),
 totals AS (
-    -- DOUBLE money added line by line in HS6 order (a total order within the group: one line per HS6), so the
-    -- total is the same bits whatever order the rows arrive in, on any number of threads
+    -- DOUBLE money added exactly: a value on the grid of 2^-64 dollars (every finite value from 2^-12 up to 2^52
+    -- in magnitude, and any smaller one on the grid) is a whole number of 2^-64 units, added as a HUGEINT and
+    -- rounded once, so the total is the same bits whatever order the rows arrive in, on any number of threads.
+    -- Values off the grid (NaN, ±inf, specks below 2^-12 dollars, 2^52 and over) are added in HS6 order (one line
+    -- per HS6 in a group: a total order) and then to the exact part.
     SELECT query_scope, reporterCode, freq, period, vintage, partnerCode, flow, min(year) AS year,
-           min(month) AS month, sum(value_usd ORDER BY hs6) AS value_usd, count(*) AS lines, bool_or(is_sample) AS is_sample
-    FROM lines GROUP BY query_scope, reporterCode, freq, period, vintage, partnerCode, flow
+           min(month) AS month,
+           sum(CASE WHEN on_grid THEN (value_usd * 18446744073709551616.0)::HUGEINT END)::VARCHAR::DOUBLE
+               / 18446744073709551616.0 AS exact_usd,
+           sum(value_usd ORDER BY hs6) FILTER (WHERE NOT on_grid) AS off_grid_usd,
+           count(*) AS lines, bool_or(is_sample) AS is_sample
+    FROM (SELECT *, isfinite(value_usd) AND abs(value_usd) < 4503599627370496.0
+                    AND value_usd * 18446744073709551616.0 = floor(value_usd * 18446744073709551616.0) AS on_grid
+          FROM lines)
+    GROUP BY query_scope, reporterCode, freq, period, vintage, partnerCode, flow
 ),
 new_t AS (
     SELECT s.query_scope, s.reporterCode, s.freq, s.period, s.previous_vintage, s.vintage, s.arrived_at,
-           t.partnerCode, t.flow, t.year, t.month, t.value_usd, t.lines, t.is_sample
+           t.partnerCode, t.flow, t.year, t.month, coalesce(t.exact_usd + t.off_grid_usd, t.exact_usd, t.off_grid_usd) AS value_usd,
+           t.lines, t.is_sample
     FROM steps s JOIN totals t USING (query_scope, reporterCode, freq, period, vintage)
 ),
 old_t AS (
     SELECT s.query_scope, s.reporterCode, s.freq, s.period, s.previous_vintage, s.vintage, s.arrived_at,
-           t.partnerCode, t.flow, t.year, t.month, t.value_usd, t.is_sample
+           t.partnerCode, t.flow, t.year, t.month, coalesce(t.exact_usd + t.off_grid_usd, t.exact_usd, t.off_grid_usd) AS value_usd,
+           t.is_sample
     FROM steps s JOIN totals t ON t.query_scope = s.query_scope AND t.reporterCode = s.reporterCode AND t.freq = s.freq
                                AND t.period = s.period AND t.vintage = s.previous_vintage
 ),
