@@ -42,12 +42,12 @@ totals AS (
     -- per HS6 in a group: a total order) and then to the exact part.
     SELECT query_scope, reporterCode, freq, period, vintage, partnerCode, flow, min(year) AS year,
            min(month) AS month,
-           sum(CASE WHEN on_grid THEN (value_usd * 18446744073709551616.0)::HUGEINT END)::VARCHAR::DOUBLE
-               / 18446744073709551616.0 AS exact_usd,
+           sum(CASE WHEN on_grid THEN (value_usd * 18446744073709551616::DOUBLE)::HUGEINT END)::VARCHAR::DOUBLE
+               / 18446744073709551616::DOUBLE AS exact_usd,
            sum(value_usd ORDER BY hs6) FILTER (WHERE NOT on_grid) AS off_grid_usd,
            count(*) AS lines, bool_or(is_sample) AS is_sample
-    FROM (SELECT *, isfinite(value_usd) AND abs(value_usd) < 4503599627370496.0
-                    AND value_usd * 18446744073709551616.0 = floor(value_usd * 18446744073709551616.0) AS on_grid
+    FROM (SELECT *, isfinite(value_usd) AND abs(value_usd) < 4503599627370496::DOUBLE
+                    AND value_usd * 18446744073709551616::DOUBLE = floor(value_usd * 18446744073709551616::DOUBLE) AS on_grid
           FROM lines)
     GROUP BY query_scope, reporterCode, freq, period, vintage, partnerCode, flow
 ),
@@ -112,4 +112,4 @@ SELECT l.source, l.reporter, l.partner, l.flow, l.freq, l.period, l.year, l.mont
 FROM labelled l
 JOIN arrivals a USING (arrived_at)
 LEFT JOIN line_counts c USING (source, reporter, partner, flow, freq, period, vintage)
-ORDER BY arrival_no DESC, source, reporter, freq, period, partner, flow
+ORDER BY arrival_no DESC, source, reporter, freq, period, partner, flow, vintage  -- a total order (the grain)
