@@ -135,3 +135,37 @@ def test_the_gates_model_leaves_duckdbs_thread_count_alone():
     table = gate_table(Recording())
     assert table["passed"].all() and len(table) >= 5
     assert sent and not [s for s in sent if re.search(r"\bset\s+(global\s+|session\s+)?threads\b", s)]
+
+
+def test_duplicate_keys_counts_every_row_of_a_repeated_key_nulls_and_missing_month_included():
+    """Duplicates are found by a hash of the key, then checked by its columns: a missing month and month 0 are one
+    period, a NULL key column matches a NULL, and every row of a repeated key counts."""
+    twice_null_partner = (586, None, "X", "A", 2019, None, "100630", "H5", 0, 5.0, 1.0, 1.0)
+    month0 = (586, 156, "M", "M", 2021, 0, "100630", "H5", 0, 5.0, 1.0, 1.0)
+    no_month = (586, 156, "M", "M", 2021, None, "100630", "H5", 0, 6.0, 1.0, 1.0)
+    r = results(GOOD + [GOOD[0], GOOD[0], twice_null_partner, twice_null_partner, month0, no_month,
+                        (586, 156, "M", "M", 2021, 1, "100630", "H5", 0, 5.0, 1.0, 1.0)])  # month 1: not a duplicate
+    assert r["duplicate_keys"].failed_rows == 3 + 2 + 2 and not r["duplicate_keys"].passed
+    assert r["duplicate_keys"].statistics["evaluated_rows"] == 2 + 2 + 2 + 2 + 1
+    sample = r["duplicate_keys"].sample
+    assert len(sample) == 7 and sample[0] == {"reporter_code": 586, "partner_code": 156, "flow": "M", "freq": "M",
+                                              "year": 2021, "month": 0, "hs6": "100630", "mot_code": 0}
+    assert [s["month"] for s in sample[:2]] == [0, None] and sample[-1]["partner_code"] is None
+    assert not r["null_keys"].passed and r["null_keys"].failed_rows == 2
+
+
+def test_tenfold_jump_sees_every_pair_with_one_side_at_the_floor():
+    """The jump window runs only over lines holding a value at the floor: a fall from above the floor to far below
+    counts, a small line's ×100 does not, a gap year is no pair, and every pair of a big line is evaluated."""
+    line = lambda partner, hs6, year, v: (586, partner, "X", "A", year, None, hs6, "H5", 0, v, 1.0, 1.0)
+    rows = GOOD + [line(0, "100630", 2018, 2_000_000.0), line(0, "100630", 2019, 50_000.0),   # ÷40 from the floor
+                   line(0, "100630", 2020, 40_000.0),                                           # both small: no pair
+                   line(0, "520512", 2018, 5_000.0), line(0, "520512", 2019, 500_000.0),      # ×100, both small
+                   line(156, "520512", 2017, 30_000_000.0), line(156, "520512", 2019, 1.0),   # gap year: no pair
+                   line(156, "520512", 2020, 2_000_000.0)]                                     # ×2e6 from below
+    r = results(rows)
+    jump = r["tenfold_jump"]
+    assert jump.statistics["evaluated_rows"] == 2 and jump.failed_rows == 2 and not jump.passed
+    assert jump.sample == [{"reporter_code": 586, "flow": "X", "hs6": "100630", "year": 2019, "ratio": 0.025},
+                           {"reporter_code": 586, "flow": "X", "hs6": "520512", "year": 2020, "ratio": 2_000_000.0}]
+    assert [g for g, x in r.items() if not x.passed] == ["tenfold_jump"]

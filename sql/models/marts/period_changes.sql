@@ -6,8 +6,17 @@ WITH rec AS (
     WHERE aggrLevel = 6 AND regexp_full_match(cmdCode, '[0-9]{6}') AND partner2Code = 0 AND customsCode = 'C00'
       AND motCode = 0
 ),
+line_dups AS (  -- lines stored more than once in one vintage (a vintage fetched twice): rows grouped by one
+                 -- 64-bit hash of the line's key (rows of one line share it), far cheaper than a window over every row
+    SELECT hash(query_scope, reporterCode, partnerCode, flow, freq, period, hs6, vintage) AS h
+    FROM rec GROUP BY h HAVING count(*) > 1
+),
 lines AS (  -- one value per line and vintage (a vintage fetched twice counts once: its newest fetch)
     SELECT * FROM rec
+    WHERE hash(query_scope, reporterCode, partnerCode, flow, freq, period, hs6, vintage) NOT IN (SELECT h FROM line_dups)
+    UNION ALL
+    SELECT * FROM rec
+    WHERE hash(query_scope, reporterCode, partnerCode, flow, freq, period, hs6, vintage) IN (SELECT h FROM line_dups)
     QUALIFY row_number() OVER (PARTITION BY query_scope, reporterCode, partnerCode, flow, freq, period, hs6, vintage
                                ORDER BY fetched_at DESC, sha256) = 1
 ),
@@ -26,18 +35,32 @@ arrivals AS (  -- fetch sittings: a gap of 6 hours or more starts a new arrival
     )
 ),
 totals AS (
-    SELECT query_scope, reporterCode, freq, period, vintage, partnerCode, flow, any_value(year) AS year,
-           any_value(month) AS month, sum(value_usd) AS value_usd, count(*) AS lines, bool_or(is_sample) AS is_sample
-    FROM lines GROUP BY query_scope, reporterCode, freq, period, vintage, partnerCode, flow
+    -- DOUBLE money added exactly: a value on the grid of 2^-64 dollars (every finite value from 2^-12 up to 2^52
+    -- in magnitude, and any smaller one on the grid) is a whole number of 2^-64 units, added as a HUGEINT and
+    -- rounded once, so the total is the same bits whatever order the rows arrive in, on any number of threads.
+    -- Values off the grid (NaN, ±inf, specks below 2^-12 dollars, 2^52 and over) are added in HS6 order (one line
+    -- per HS6 in a group: a total order) and then to the exact part.
+    SELECT query_scope, reporterCode, freq, period, vintage, partnerCode, flow, min(year) AS year,
+           min(month) AS month,
+           sum(CASE WHEN on_grid THEN (value_usd * 18446744073709551616::DOUBLE)::HUGEINT END)::VARCHAR::DOUBLE
+               / 18446744073709551616::DOUBLE AS exact_usd,
+           sum(value_usd ORDER BY hs6) FILTER (WHERE NOT on_grid) AS off_grid_usd,
+           count(*) AS lines, bool_or(is_sample) AS is_sample
+    FROM (SELECT *, isfinite(value_usd) AND abs(value_usd) < 4503599627370496::DOUBLE
+                    AND value_usd * 18446744073709551616::DOUBLE = floor(value_usd * 18446744073709551616::DOUBLE) AS on_grid
+          FROM lines)
+    GROUP BY query_scope, reporterCode, freq, period, vintage, partnerCode, flow
 ),
 new_t AS (
     SELECT s.query_scope, s.reporterCode, s.freq, s.period, s.previous_vintage, s.vintage, s.arrived_at,
-           t.partnerCode, t.flow, t.year, t.month, t.value_usd, t.lines, t.is_sample
+           t.partnerCode, t.flow, t.year, t.month, coalesce(t.exact_usd + t.off_grid_usd, t.exact_usd, t.off_grid_usd) AS value_usd,
+           t.lines, t.is_sample
     FROM steps s JOIN totals t USING (query_scope, reporterCode, freq, period, vintage)
 ),
 old_t AS (
     SELECT s.query_scope, s.reporterCode, s.freq, s.period, s.previous_vintage, s.vintage, s.arrived_at,
-           t.partnerCode, t.flow, t.year, t.month, t.value_usd, t.is_sample
+           t.partnerCode, t.flow, t.year, t.month, coalesce(t.exact_usd + t.off_grid_usd, t.exact_usd, t.off_grid_usd) AS value_usd,
+           t.is_sample
     FROM steps s JOIN totals t ON t.query_scope = s.query_scope AND t.reporterCode = s.reporterCode AND t.freq = s.freq
                                AND t.period = s.period AND t.vintage = s.previous_vintage
 ),
@@ -89,4 +112,4 @@ SELECT l.source, l.reporter, l.partner, l.flow, l.freq, l.period, l.year, l.mont
 FROM labelled l
 JOIN arrivals a USING (arrived_at)
 LEFT JOIN line_counts c USING (source, reporter, partner, flow, freq, period, vintage)
-ORDER BY arrival_no DESC, source, reporter, freq, period, partner, flow
+ORDER BY arrival_no DESC, source, reporter, freq, period, partner, flow, vintage  -- a total order (the grain)
