@@ -11,11 +11,11 @@ GiB = 2**30
 
 
 @pytest.mark.parametrize("threads,memory,expected", [
-    (2, 24 * GiB, "1024MiB"),  # this box: 512 MiB per thread
-    (1, 24 * GiB, "512MiB"),
+    (2, 24 * GiB, "896MiB"),  # this box: 448 MiB per thread
+    (1, 24 * GiB, "448MiB"),
     (16, 24 * GiB, "6144MiB"),  # a quarter of the memory caps it
     (8, 8 * GiB, "2048MiB"),
-    (4, None, "2048MiB"),  # memory unknown: per thread alone
+    (4, None, "1792MiB"),  # memory unknown: per thread alone
     (2, 512 * 2**20, "256MiB"),  # a tiny machine: never below 256 MiB
     (1, 1 * GiB, "256MiB"),
 ])
@@ -33,9 +33,9 @@ def machine(monkeypatch):
 
 
 def test_unset_means_bounded_and_follows_the_threads(machine):
-    assert Settings.from_env({}).memory_limit == "1024MiB"
-    assert Settings.from_env({"TRADEFLOW_THREADS": "3"}).memory_limit == "1536MiB"
-    assert Settings.from_env({"TRADEFLOW_MEMORY_LIMIT": ""}).memory_limit == "1024MiB"  # empty: the default
+    assert Settings.from_env({}).memory_limit == "896MiB"
+    assert Settings.from_env({"TRADEFLOW_THREADS": "3"}).memory_limit == "1344MiB"
+    assert Settings.from_env({"TRADEFLOW_MEMORY_LIMIT": ""}).memory_limit == "896MiB"  # empty: the default
     assert Settings.from_env({"TRADEFLOW_MEMORY_LIMIT": "80%", "TRADEFLOW_THREADS": "3"}).memory_limit == "80%"
 
 
@@ -53,10 +53,10 @@ def test_the_limit_reaches_the_raw_load_and_dbt_default_or_the_users(machine, tm
     from tradeflow.warehouse.db import Warehouse
 
     with Warehouse(tmp_path / "tradeflow.duckdb").writer() as conn:  # the raw load's connection
-        assert _limit(conn) == "1.0 GiB"  # was DuckDB's default, 80 % of RAM
+        assert _limit(conn) == "896.0 MiB"  # was DuckDB's default, 80 % of RAM
         # spills stay inside the home, next to the warehouse
         assert conn.execute("SELECT current_setting('temp_directory')").fetchone()[0] == str(tmp_path / "tradeflow.duckdb.tmp")
-    assert dbt_project.dbt_vars()["memory_limit"] == "1024MiB"  # profiles.yml: memory_limit: "{{ var('memory_limit') }}"
+    assert dbt_project.dbt_vars()["memory_limit"] == "896MiB"  # profiles.yml: memory_limit: "{{ var('memory_limit') }}"
 
     monkeypatch.setenv("TRADEFLOW_MEMORY_LIMIT", "700MB")  # the user's limit wins, in both
     with Warehouse(tmp_path / "tradeflow.duckdb").writer() as conn:

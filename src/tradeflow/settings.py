@@ -36,8 +36,9 @@ PREFIX = "TRADEFLOW_"
 _MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB|%)?", re.IGNORECASE)
 
 #: DuckDB memory per thread tradeflow runs (raw load: one query on every core; dbt: one model per core,
-#: each on one DuckDB thread): enough for the 5 M-record build to run without spilling much.
-MEMORY_PER_THREAD = 512 * 2**20
+#: each on one DuckDB thread). With the ~0.45 GB the process holds itself (Python, Dagster, dbt), a
+#: 2-core refresh of 5 M records peaks near 1.4 GB (896 MiB for DuckDB; 1 GiB gave 1.49 GB).
+MEMORY_PER_THREAD = 448 * 2**20
 #: The default limit never takes more than this share of the machine's memory (or of the cgroup's).
 MEMORY_SHARE = 4
 #: ... nor less than this (DuckDB needs some memory to work at all; it spills beyond it).
@@ -71,11 +72,12 @@ def physical_memory() -> int | None:
 
 
 def default_memory_limit(threads: int, memory: int | None) -> str:
-    """DuckDB's memory_limit when ``TRADEFLOW_MEMORY_LIMIT`` is unset: 512 MiB per thread, at most a quarter
-    of ``memory`` (bytes; None: unknown), at least 256 MiB; in whole MiB, e.g. ``'1024MiB'`` for 2 threads.
+    """DuckDB's memory_limit when ``TRADEFLOW_MEMORY_LIMIT`` is unset: 448 MiB per thread, at most a quarter
+    of ``memory`` (bytes; None: unknown), at least 256 MiB; in whole MiB, e.g. ``'896MiB'`` for 2 threads.
 
-    DuckDB's own default (80 % of RAM) lets one refresh hold 4 GB at 5 M records for data it could spill;
-    bounded, the same build keeps the process near 1.4 GB at about the same speed.
+    DuckDB's own default (80 % of RAM, per process) let a 5 M-record refresh hold 4.1 GB; bounded, DuckDB
+    spills to ``<warehouse>.tmp`` in the home instead (the dbt build's window functions over the raw
+    records spill ~1.3 GB at 5 M: that costs CPU; the rows are the same bit for bit).
     """
     limit = MEMORY_PER_THREAD * max(1, threads)
     if memory:
@@ -142,7 +144,7 @@ class Settings(BaseSettings):
     threads: int | None = Field(None, ge=1, description="threads for order-independent steps (default: every core)")
     # after threads: its default is derived from them (the validator sees the fields declared before it)
     memory_limit: str = Field(None, description="DuckDB memory_limit, e.g. 1GB (spills to disk beyond it); "
-                                                "default: 512 MiB per thread, at most a quarter of the memory")
+                                                "default: 448 MiB per thread, at most a quarter of the memory")
     cif_fob_factors: Annotated[tuple[float, ...], NoDecode] = Field(
         DEFAULT_CIF_FOB_FACTORS, description="CIF/FOB factors for the mirror marts, first = default")
 
