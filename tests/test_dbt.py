@@ -176,6 +176,7 @@ def test_the_memory_limit_reaches_dbts_duckdb_and_not_the_build_fingerprint(monk
     import duckdb
     import yaml
 
+    from tradeflow.settings import Settings
     from tradeflow.warehouse import build_state, dbt_project
 
     profile = yaml.safe_load((dbt_project.project_dir() / "profiles.yml").read_text(encoding="utf-8"))
@@ -183,9 +184,10 @@ def test_the_memory_limit_reaches_dbts_duckdb_and_not_the_build_fingerprint(monk
     conn = duckdb.connect()
     conn.execute("CREATE SCHEMA raw; CREATE TABLE raw.t AS SELECT 1 AS x")
     monkeypatch.delenv("TRADEFLOW_MEMORY_LIMIT", raising=False)
-    default = dbt_project.dbt_vars()
+    default, derived = dbt_project.dbt_vars(), Settings.from_env().memory_limit
     monkeypatch.setenv("TRADEFLOW_MEMORY_LIMIT", "700MB")
     capped = dbt_project.dbt_vars()
-    assert (default["memory_limit"], capped["memory_limit"]) == ("80%", "700MB")
+    assert capped["memory_limit"] == "700MB"
+    assert default["memory_limit"] == derived != "80%"  # bounded by default (issue 14)
     assert build_state.fingerprint(conn, default) == build_state.fingerprint(conn, capped)
     assert build_state.fingerprint(conn, default) != build_state.fingerprint(conn, {**default, "cif_fob_factors": [1.2]})

@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.sources.utils import parse_env_vars
 
@@ -34,6 +34,56 @@ PREFIX = "TRADEFLOW_"
 
 #: DuckDB ``memory_limit`` values: a number with an optional unit (it is spliced into a SET statement).
 _MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB|%)?", re.IGNORECASE)
+
+#: DuckDB memory per thread tradeflow runs (raw load: one query on every core; dbt: one model per core,
+#: each on one DuckDB thread). With the ~0.45 GB the process holds itself (Python, Dagster, dbt), a
+#: 2-core refresh of 5 M records peaks near 1.4 GB (896 MiB for DuckDB; 1 GiB gave 1.49 GB).
+MEMORY_PER_THREAD = 448 * 2**20
+#: The default limit never takes more than this share of the machine's memory (or of the cgroup's).
+MEMORY_SHARE = 4
+#: ... nor less than this (DuckDB needs some memory to work at all; it spills beyond it).
+MEMORY_FLOOR = 256 * 2**20
+
+
+def available_cores() -> int:
+    """Every core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def physical_memory() -> int | None:
+    """Bytes of memory this process can have: the machine's, or its cgroup's limit if lower (None: unknown)."""
+    sizes = []
+    try:
+        sizes.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        pass
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(path).read_text(encoding="ascii").strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            sizes.append(int(text))
+    sizes = [s for s in sizes if s > 0]
+    return min(sizes) if sizes else None
+
+
+def default_memory_limit(threads: int, memory: int | None) -> str:
+    """DuckDB's memory_limit when ``TRADEFLOW_MEMORY_LIMIT`` is unset: 448 MiB per thread, at most a quarter
+    of ``memory`` (bytes; None: unknown), at least 256 MiB; in whole MiB, e.g. ``'896MiB'`` for 2 threads.
+
+    DuckDB's own default (80 % of RAM, per process) let a 5 M-record refresh hold 4.1 GB; bounded, DuckDB
+    spills to ``<warehouse>.tmp`` in the home instead (the dbt build's window functions over the raw
+    records spill ~1.3 GB at 5 M: that costs CPU; the rows are the same bit for bit).
+    """
+    limit = MEMORY_PER_THREAD * max(1, threads)
+    if memory:
+        limit = min(limit, memory // MEMORY_SHARE)
+    return f"{max(limit, MEMORY_FLOOR) // 2**20}MiB"
+
 
 #: The mapping :meth:`Settings.from_env` reads instead of ``os.environ`` (None: the process environment).
 _ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("tradeflow_environ", default=None)
@@ -91,8 +141,10 @@ class Settings(BaseSettings):
     http_breaker_ratio: float = Field(0.6, gt=0, le=1, description="failure share of the last 50 attempts that gives a host up")
 
     # -- warehouse ---------------------------------------------------------------------------
-    memory_limit: str | None = Field(None, description="DuckDB memory_limit, e.g. 1GB (spills to disk beyond it)")
     threads: int | None = Field(None, ge=1, description="threads for order-independent steps (default: every core)")
+    # after threads: its default is derived from them (the validator sees the fields declared before it)
+    memory_limit: str = Field(None, description="DuckDB memory_limit, e.g. 1GB (spills to disk beyond it); "
+                                                "default: 448 MiB per thread, at most a quarter of the memory")
     cif_fob_factors: Annotated[tuple[float, ...], NoDecode] = Field(
         DEFAULT_CIF_FOB_FACTORS, description="CIF/FOB factors for the mirror marts, first = default")
 
@@ -138,12 +190,14 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL")
         return v
 
-    @field_validator("memory_limit")
+    @field_validator("memory_limit", mode="before")
     @classmethod
-    def _memory(cls, v: str | None) -> str | None:
-        if v is not None and not _MEMORY.fullmatch(v.strip()):
+    def _memory(cls, v: Any, info: ValidationInfo) -> str:
+        if v is None:  # unset: bounded by default (DuckDB's own default is 80 % of RAM, per process)
+            return default_memory_limit(info.data.get("threads") or available_cores(), physical_memory())
+        if not isinstance(v, str) or not _MEMORY.fullmatch(v.strip()):
             raise ValueError("must be a size like 1GB, 512MB or 80%")
-        return None if v is None else v.strip()
+        return v.strip()
 
     @field_validator("cif_fob_factors", mode="before")
     @classmethod

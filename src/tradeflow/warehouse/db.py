@@ -56,8 +56,9 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     except duckdb.Error as exc:
         raise WarehouseError(f"cannot open {path}: {str(exc).splitlines()[0]}") from exc
     conn.execute("SET enable_progress_bar = false")
-    if limit := Settings.from_env().memory_limit:  # e.g. "1GB" (checked): DuckDB spills to disk beyond it
-        conn.execute(f"SET memory_limit = '{limit}'")
+    # TRADEFLOW_MEMORY_LIMIT (checked: it is spliced in), else the bounded default (settings.default_memory_limit);
+    # beyond it DuckDB spills to <path>.tmp, next to the warehouse in the home
+    conn.execute(f"SET memory_limit = '{Settings.from_env().memory_limit}'")
     return conn
 
 
