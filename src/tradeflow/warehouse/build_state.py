@@ -3,7 +3,8 @@
 A build is fingerprinted by everything it reads:
 
 - every raw table: its row count and two order-independent hashes of all its rows (one DuckDB
-  scan each; a revised body, a new period or an edited YAML config changes them);
+  scan each; a revised body, a new period or an edited YAML config changes them); for
+  raw.comtrade_records, the bodies it holds and the loader that read them (see ``_raw_digest``);
 - the SQL project, the tradeflow package and the Dagster code location ``pipelines`` (the content
   of every file: models, macros, loader SQL, Python models, goal and basket configs, report code,
   the assets that run them), and the Python code as this process loaded it (a pull during a
@@ -76,15 +77,32 @@ _LOADED_PYTHON = _code_digest(_code_roots(python_only=True))
 
 
 def _raw_digest(conn: duckdb.DuckDBPyConnection) -> list[list]:
-    """Per raw table: name, rows, XOR and sum of the row hashes (order-independent)."""
-    tables = [t for (t,) in conn.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' ORDER BY table_name").fetchall()]
+    """Per raw table: name, rows, XOR and sum of the row hashes (order-independent).
+
+    raw.comtrade_records, the one large table, by what its rows are a function of: the bodies it
+    holds (``meta.comtrade_bodies``: the load writes it with every change of the table and nothing
+    else writes the table), the loader's SQL and record types, and the DuckDB that parsed them, plus
+    its row count — one row per body instead of a hash of every record (10⁸ records: seconds).
+    """
+    from tradeflow.warehouse.comtrade_load import BODIES_TABLE, STATE_TABLE
+
+    have = {f"{sch}.{t}" for sch, t in conn.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ('raw', 'meta')").fetchall()}
+    tables = sorted(t.split(".", 1)[1] for t in have if t.startswith("raw."))
     if not tables:
         return []
-    # hash(*COLUMNS(*)): every column by itself (a row alias would name a column of that name instead)
-    query = " UNION ALL ".join(
-        f"SELECT '{t}' AS t, count(*) AS n, coalesce(bit_xor(r), 0) AS h, coalesce(sum(r >> 12), 0) AS s "
-        f"FROM (SELECT hash(*COLUMNS(*)) AS r FROM raw.\"{t}\")" for t in tables)
+    by_body = {"raw.comtrade_records", BODIES_TABLE, STATE_TABLE} <= have
+
+    def rows_hashed(t: str) -> str:
+        if by_body and t == "comtrade_records":
+            return (f"SELECT '{t}' AS t, (SELECT count(*) FROM raw.comtrade_records) AS n, "
+                    f"(SELECT md5(string_agg(b::VARCHAR, '|' ORDER BY b::VARCHAR)) FROM {BODIES_TABLE} AS b) AS h, "
+                    f"(SELECT any_value(fingerprint) FROM {STATE_TABLE}) || ' duckdb ' || version() AS s")
+        # hash(*COLUMNS(*)): every column by itself (a row alias would name a column of that name instead)
+        return (f"SELECT '{t}' AS t, count(*) AS n, coalesce(bit_xor(r), 0)::VARCHAR AS h, "
+                f"coalesce(sum(r >> 12), 0)::VARCHAR AS s FROM (SELECT hash(*COLUMNS(*)) AS r FROM raw.\"{t}\")")
+
+    query = " UNION ALL ".join(rows_hashed(t) for t in tables)
     return [[t, int(n), str(h), str(s)] for t, n, h, s in conn.execute(query + " ORDER BY t").fetchall()]
 
 

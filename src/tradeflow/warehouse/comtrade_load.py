@@ -10,7 +10,9 @@ period is committed; one pass over the bodies, reduced per file).
 
 Incremental: ``raw.comtrade_records`` keeps its rows keyed by the body they came from
 (``request_id``, ``sha256``), so a refresh reads only bodies not loaded yet and deletes the rows
-of bodies no longer loadable (:func:`load_raw`); a no-op refresh reads no body at all.
+of bodies no longer loadable (:func:`load_raw`); a no-op refresh reads no body at all. Which
+bodies the table holds is kept beside it (``meta.comtrade_bodies``, one row per body), so finding
+what is new costs the manifest, not the rows.
 
 Large bodies: keyed calls return up to 250,000 records (~1 KB each, ~250 MB of JSON), far
 above DuckDB's default ``maximum_object_size`` (16 MiB). The limit is sized from the manifest's
@@ -149,6 +151,9 @@ def describe(e: ManifestEntry) -> str:
 STATE_TABLE = "meta.comtrade_load"
 #: Size and mtime of every archived object loaded, as last re-hashed (a changed stat means re-hash it).
 OBJECTS_TABLE = "meta.comtrade_objects"
+#: The bodies raw.comtrade_records holds: one row per manifest entry loaded (its key columns, :data:`_KEY`),
+#: written with every change of the table, so "which bodies are loaded" costs the bodies, not the rows.
+BODIES_TABLE = "meta.comtrade_bodies"
 
 
 def _stat(archive: RawArchive, sha: str) -> tuple[int, int] | None:
@@ -229,10 +234,11 @@ _WANTED = """SELECT unnest(range(len($request_ids))) AS i, unnest($request_ids) 
 def _loaded(conn: duckdb.DuckDBPyConnection, fingerprint: str) -> bool:
     """Whether raw.comtrade_records can be updated in place (else it is rebuilt whole)."""
     # no query that can fail here: an error would abort the caller's transaction
-    (have_state, have_table) = conn.execute(
+    (have_state, have_table, have_bodies) = conn.execute(
         "SELECT count(*) FILTER (WHERE schema_name = 'meta' AND table_name = 'comtrade_load'), "
-        "count(*) FILTER (WHERE schema_name = 'raw' AND table_name = 'comtrade_records') FROM duckdb_tables()").fetchall()[0]
-    if not (have_state and have_table):
+        "count(*) FILTER (WHERE schema_name = 'raw' AND table_name = 'comtrade_records'), "
+        "count(*) FILTER (WHERE schema_name = 'meta' AND table_name = 'comtrade_bodies') FROM duckdb_tables()").fetchall()[0]
+    if not (have_state and have_table and have_bodies):  # no list of its bodies: a warehouse from before it
         return False
     (have,) = conn.execute(f"SELECT any_value(fingerprint) FROM {STATE_TABLE}").fetchall()[0]
     return have == fingerprint
@@ -263,10 +269,10 @@ def load_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive, entries: Sequ
     else:
         # rows of entries no longer loadable (failed, superseded, another batch's metadata) go
         conn.execute(f"""DELETE FROM raw.comtrade_records WHERE ({key}) IN (
-                            SELECT ({key}) FROM (SELECT DISTINCT {key} FROM raw.comtrade_records
+                            SELECT ({key}) FROM (SELECT {key} FROM {BODIES_TABLE}
                                                  EXCEPT SELECT {key} FROM ({_WANTED})))""", cols)
         todo = conn.execute(f"""SELECT i FROM ({_WANTED}) w
-                                WHERE ({key}) NOT IN (SELECT DISTINCT ({key}) FROM raw.comtrade_records)
+                                WHERE ({key}) NOT IN (SELECT ({key}) FROM {BODIES_TABLE})
                                 ORDER BY i""", cols).fetchall()
         new = [entries[i] for (i,) in todo]
     verify_for_load(conn, archive, entries, new)  # DuckDB reads the files directly: their content first
@@ -277,6 +283,7 @@ def load_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive, entries: Sequ
         for i, (size, group) in enumerate(sorted(groups.items())):
             _load_group(conn, archive, group, size, incremental or i > 0)
     conn.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    conn.execute(f"CREATE OR REPLACE TABLE {BODIES_TABLE} AS SELECT DISTINCT {key} FROM ({_WANTED})", cols)
     _remember_objects(conn, archive, entries)
     conn.execute(f"CREATE OR REPLACE TABLE {STATE_TABLE} AS SELECT $f AS fingerprint, now()::TIMESTAMP AS loaded_at",
                  {"f": fingerprint})

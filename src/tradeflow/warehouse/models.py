@@ -16,7 +16,7 @@ from tradeflow.fta.traded_lines import traded_lines_frame
 from tradeflow.green_channel import config
 from tradeflow.quality import GateResult
 from tradeflow.sources.wits import tariff_frame
-from tradeflow.warehouse.comtrade_load import load_raw
+from tradeflow.warehouse.comtrade_load import BODIES_TABLE, load_raw
 from tradeflow.warehouse.db import build, transaction
 from tradeflow.warehouse.reference_load import concordance_pairs, reference_countries, reference_hs
 
@@ -71,9 +71,8 @@ GRAIN: dict[str, list[str]] = {
 }
 
 
-#: The bodies raw.comtrade_records holds (one row per manifest entry loaded: its key columns), and
-#: those whose rows last passed the grain check, with the loader and DuckDB that read them.
-BODIES_TABLE = "meta.comtrade_bodies"
+#: Those bodies of raw.comtrade_records (BODIES_TABLE, written by the load) whose rows last passed the grain
+#: check, with the loader and DuckDB that read them.
 CHECKED_TABLE = "meta.comtrade_grain_checked"
 #: The columns of the Comtrade grain that one body's rows share: rows that differ in any of them
 #: never share a key, so only the rows of bodies added since the last passing check need checking.
@@ -111,15 +110,6 @@ def check_grain(conn: duckdb.DuckDBPyConnection, name: str) -> GateResult:
     if result.passed:
         conn.execute(f"CREATE OR REPLACE TABLE {CHECKED_TABLE} AS SELECT *, {state} AS loader FROM {BODIES_TABLE}")
     return result
-
-
-def _record_bodies(conn: duckdb.DuckDBPyConnection, entries) -> None:
-    """Which bodies raw.comtrade_records now holds (the load brought it to exactly these)."""
-    from tradeflow.warehouse.comtrade_load import _WANTED, _KEY, _entry_columns
-
-    conn.execute("CREATE SCHEMA IF NOT EXISTS meta")
-    conn.execute(f"CREATE OR REPLACE TABLE {BODIES_TABLE} AS SELECT DISTINCT {', '.join(_KEY)} FROM ({_WANTED})",
-                 _entry_columns(entries))
 
 
 def grain_of(name: str) -> list[str]:
@@ -170,7 +160,6 @@ def build_raw(conn: duckdb.DuckDBPyConnection, archive: RawArchive) -> dict[str,
     }
     with transaction(conn):
         counts = {"raw.comtrade_records": load_raw(conn, archive, entries)}
-        _record_bodies(conn, entries)
         counts.update(_build_from_frames(conn, RAW_FRAMES, frames))
         return counts
 
