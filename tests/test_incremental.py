@@ -124,27 +124,31 @@ def test_one_revision_rebuilds_one_batch_equal_to_full_rebuild(sample_copy, tmp_
     assert after == forced_copy(home, tmp_path, monkeypatch)
 
 
-def test_gone_batch_loses_its_rows(sample_copy, tmp_path, monkeypatch):
+def test_gone_batch_loses_its_rows(sample_copy, tmp_path):
+    """A batch gone from raw (its bodies no longer loadable): its rows leave the incrementally kept tables."""
+    from tradeflow.warehouse import dbt_project
+
     home = sample_copy
-    refresh()
-    archive, groups = comtrade_entries(home)
-    key = sorted(groups)[-1]
-    conn = duckdb.connect(str(home / "tradeflow.duckdb"), read_only=True)
-    rows = conn.execute("SELECT count(*) FROM staging.comtrade_flows WHERE reporter_code = ? AND freq = ? AND year = ?",
-                        [key[0], key[1], int(key[2])]).fetchone()[0]
+    db = home / "tradeflow.duckdb"
+    key = sorted(comtrade_entries(home)[1])[-1]
+    where = "reporter_code = ? AND freq = ? AND year = ?"
+    conn = duckdb.connect(str(db))
+    assert conn.execute(f"SELECT count(*) FROM staging.comtrade_flows WHERE {where}", [key[0], key[1], int(key[2])]).fetchone()[0] > 0
+    # as the raw load leaves raw.comtrade_records when the period's bodies are withdrawn from the loadable set
+    # (a refresh from the archive refuses an archive offering fewer requests than the last publish)
+    conn.execute("DELETE FROM raw.comtrade_records WHERE reporterCode = ? AND freqCode = ? AND period = ?", list(key))
     conn.close()
-    assert rows > 0
-    for e in groups[key]:
-        archive.mark_failed(e, "test: body withdrawn")
-    refresh()
+    forced = tmp_path / "forced-home"
+    shutil.copytree(home, forced)
+    assert dbt_project.build(home).success
     b = last_build(home, "staging.comtrade_flows")
     assert (b["mode"], b["changed"]) == ("incremental", 1), b
-    conn = duckdb.connect(str(home / "tradeflow.duckdb"), read_only=True)
-    left = conn.execute("SELECT count(*) FROM staging.comtrade_flows WHERE reporter_code = ? AND freq = ? AND year = ?",
-                        [key[0], key[1], int(key[2])]).fetchone()[0]
+    conn = duckdb.connect(str(db), read_only=True)
+    assert conn.execute(f"SELECT count(*) FROM staging.comtrade_flows WHERE {where}", [key[0], key[1], int(key[2])]).fetchone()[0] == 0
     conn.close()
-    assert left == 0
-    assert digests(home) == forced_copy(home, tmp_path, monkeypatch)
+    assert dbt_project.build(forced, full_refresh=True).success
+    assert last_build(forced, "staging.comtrade_flows")["mode"] == "full"
+    assert digests(home) == digests(forced)
 
 
 def test_change_of_a_non_raw_input_rebuilds_in_full(sample_copy, tmp_path, monkeypatch):
