@@ -223,21 +223,35 @@ def test_a_failed_build_keeps_the_table_and_its_fingerprints(sample_copy):
 
 def test_marts_sums_do_not_depend_on_the_row_order_of_staging(sample_copy):
     """An incremental build appends the rebuilt batches at the end of staging.comtrade_flows: the marts that
-    add up its money straight from it (world_exports, hs_concordance) must not depend on its row order."""
+    add up its money straight from it (world_exports, hs_concordance) must not depend on its row order.
+
+    Three reporter codes unknown to staging.countries carry the same ISO3 (PAK, in a year without trade), so
+    world_exports adds their rows in one group across three batches: 1e17 + 1 - 1e17 in DOUBLE is 0 in one order and 1 in another."""
     from tradeflow.warehouse import dbt_project
 
     home = sample_copy
     db = home / "tradeflow.duckdb"
-    before = marts_digest(db)
     conn = duckdb.connect(str(db))
-    conn.execute("CREATE OR REPLACE TABLE staging.comtrade_flows AS "
-                 "SELECT * FROM staging.comtrade_flows ORDER BY hash(reporter_code, partner_code, flow, freq, year, "
-                 "month, hs6, mot_code, 'shuffle') DESC")
+    for code, value in ((990, 1e17), (991, 1.0), (992, -1e17)):
+        conn.execute("INSERT INTO staging.comtrade_flows SELECT * REPLACE (? AS reporter_code, 'PAK' AS reporter_iso, "
+                     "0 AS partner_code, 'X' AS flow, 'A' AS freq, 1990 AS year, NULL AS month, '010121' AS hs6, "
+                     "'H5' AS classification, 0 AS mot_code, ? AS value_usd) FROM staging.comtrade_flows LIMIT 1",
+                     [code, value])
     conn.close()
-    result = dbt_project.build(home, ["--select", "hs_concordance", "world_exports"])
-    assert result.success, result.error
-    assert {n.unique_id for n in result.nodes if n.resource_type == "model"} == {
-        "model.tradeflow.hs_concordance", "model.tradeflow.world_exports"}
-    after = marts_digest(db)
-    assert after["hs_concordance"] == before["hs_concordance"]
-    assert after["world_exports"] == before["world_exports"]
+    digests, values = [], []
+    for order in ("reporter_code = 992", "reporter_code = 991"):  # the PAK 1990 rows: 990, 991, 992 | 990, 992, 991
+        conn = duckdb.connect(str(db))
+        conn.execute(f"CREATE OR REPLACE TABLE staging.comtrade_flows AS SELECT * FROM staging.comtrade_flows "
+                     f"ORDER BY reporter_code >= 990, {order}, reporter_code, partner_code, flow, freq, year, month, hs6, mot_code")
+        conn.close()
+        result = dbt_project.build(home, ["--select", "hs_concordance", "world_exports"])
+        assert result.success, result.error
+        assert {n.unique_id for n in result.nodes if n.resource_type == "model"} == {
+            "model.tradeflow.hs_concordance", "model.tradeflow.world_exports"}
+        d = marts_digest(db)
+        digests.append((d["hs_concordance"], d["world_exports"]))
+        conn = duckdb.connect(str(db), read_only=True)
+        values.append(conn.execute("SELECT value_usd FROM marts.world_exports WHERE reporter = 'PAK' AND year = 1990").fetchall())
+        conn.close()
+    assert values == [[(1.0,)], [(1.0,)]]  # the exact sum, in either order
+    assert digests[0] == digests[1]
