@@ -4,15 +4,16 @@
    rows only (their windows and joins partition inside that key) plus small reference inputs.
 
    State (schema meta, two tables per model, documented in docs/sql.md):
-   - meta."<model>__batches": per batch its fingerprint over the raw rows (count and sum of
-     hash(*COLUMNS(*))::HUGEINT: set-based, identical rows do not cancel) and its output key (below);
-   - meta."<model>__build": one row: the inputs digest (compiled SQL, this materialization's
+   - meta."<schema>__<model>__batches": per batch (_b1.._bm) its fingerprint over the raw rows (n:
+     count, h: sum of hash(*COLUMNS(*))::HUGEINT: set-based, identical rows do not cancel), its
+     output key (_k1.._kn, below) and how many distinct keys its rows have (keys);
+   - meta."<schema>__<model>__build": one row: the inputs digest (compiled SQL, this materialization's
      settings and version, the content of every other relation the model reads), the mode of the
      last build (full | incremental), why, and how many batches it rebuilt.
 
    Output key: the model's config gives two expressions of one key, `batch_key_raw` over the raw
    columns and `batch_key_table` over the table's columns, that name the table rows a batch produces
-   (comtrade_flows: reporter, freq, year, month). A NULL key means the batch produces no rows.
+   (comtrade_flows: reporter, freq, year, month); keys are compared with IS NOT DISTINCT FROM.
    The incremental path needs the mapping batch → key one-to-one (each batch one key, no key shared
    by two batches); otherwise the build is full.
 
@@ -36,8 +37,9 @@
   (TRUE /* tradeflow:batch_filter */)
 {%- endmacro -%}
 
-{%- macro _batch_key(exprs) -%}
-  [{%- for e in exprs -%}coalesce(({{ e }})::VARCHAR, '<null>'){{ ", " if not loop.last }}{%- endfor -%}]
+{%- macro _batch_key_match(prefix, exprs) -%}
+  {#- the key columns <prefix>1..n equal the key expressions (NULL equals NULL) -#}
+  {%- for e in exprs -%}{{ prefix }}{{ loop.index }} IS NOT DISTINCT FROM ({{ e }}){{ " AND " if not loop.last }}{%- endfor -%}
 {%- endmacro -%}
 
 {%- macro _batch_scalar(query) -%}
@@ -46,7 +48,7 @@
 {%- endmacro -%}
 
 {% materialization batch_incremental, adapter='duckdb' %}
-  {%- set version = 'batch_incremental/1' -%}
+  {%- set version = 'batch_incremental/2' -%}
   {%- set target_relation = this.incorporate(type='table') -%}
   {%- set marker = '(TRUE /* tradeflow:batch_filter */)' -%}
   {%- set source_rel = config.get('batch_source', 'raw.comtrade_records') -%}
@@ -59,6 +61,10 @@
   {%- set meta_batches = api.Relation.create(database=this.database, schema='meta', identifier=this.schema ~ '__' ~ this.identifier ~ '__batches') -%}
   {%- set meta_build = api.Relation.create(database=this.database, schema='meta', identifier=this.schema ~ '__' ~ this.identifier ~ '__build') -%}
   {%- set tmp = '__tf_' ~ this.identifier -%}
+  {%- set key_cols -%}{% for e in key_raw %}_k{{ loop.index }}{{ ", " if not loop.last }}{% endfor %}{%- endset -%}
+  {%- if key_table | length != key_raw | length -%}
+    {{ exceptions.raise_compiler_error("batch_incremental model " ~ this ~ ": batch_key_raw and batch_key_table differ in length") }}
+  {%- endif -%}
 
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
@@ -84,12 +90,14 @@
   {#- this build's batches: fingerprint and output key, one scan of the batch source -#}
   {% call statement('batch_fingerprints') -%}
     CREATE OR REPLACE TEMP TABLE {{ tmp }}_cur AS
-    SELECT {% for c in batch_cols %}_b{{ loop.index }}, {% endfor %}count(*) AS n, sum(h) AS h,
-           count(DISTINCT k) AS keys, any_value(k) AS k
-    FROM (SELECT {% for c in batch_cols %}{{ c }} AS _b{{ loop.index }}, {% endfor %}
-                 hash(*COLUMNS(*))::HUGEINT AS h,
-                 CASE WHEN ({{ _batch_key(key_raw) }}) IS NOT NULL THEN {{ _batch_key(key_raw) }} END AS k
-          FROM {{ source_rel }})
+    SELECT {% for c in batch_cols %}_b{{ loop.index }}, {% endfor %}sum(n)::BIGINT AS n, sum(h) AS h, count(*) AS keys
+           {%- for e in key_raw %}, first(_k{{ loop.index }}) AS _k{{ loop.index }}{% endfor %}
+    FROM (SELECT {% for c in batch_cols %}_b{{ loop.index }}, {% endfor %}{{ key_cols }}, count(*) AS n, sum(h) AS h
+          FROM (SELECT {% for c in batch_cols %}{{ c }} AS _b{{ loop.index }}, {% endfor %}
+                       {%- for e in key_raw %}({{ e }}) AS _k{{ loop.index }}, {% endfor %}
+                       hash(*COLUMNS(*))::HUGEINT AS h
+                FROM {{ source_rel }})
+          GROUP BY ALL)
     GROUP BY ALL
   {%- endcall %}
 
@@ -107,9 +115,9 @@
   {%- if reason is none -%}
     {#- this build's batches and the stored ones (whose keys the DELETE uses) must both map one-to-one -#}
     {%- set clashes = _batch_scalar("SELECT (SELECT count(*) FROM " ~ tmp ~ "_cur WHERE keys > 1)"
-        ~ " + (SELECT count(*) FROM (SELECT k FROM " ~ tmp ~ "_cur WHERE k IS NOT NULL GROUP BY k HAVING count(*) > 1))"
+        ~ " + (SELECT count(*) FROM (SELECT " ~ key_cols ~ " FROM " ~ tmp ~ "_cur GROUP BY ALL HAVING count(*) > 1))"
         ~ " + (SELECT count(*) FROM " ~ meta_batches ~ " WHERE keys > 1)"
-        ~ " + (SELECT count(*) FROM (SELECT k FROM " ~ meta_batches ~ " WHERE k IS NOT NULL GROUP BY k HAVING count(*) > 1))") -%}
+        ~ " + (SELECT count(*) FROM (SELECT " ~ key_cols ~ " FROM " ~ meta_batches ~ " GROUP BY ALL HAVING count(*) > 1))") -%}
     {%- if clashes > 0 -%}{%- set reason = 'batch key not one-to-one (' ~ clashes ~ ' clashes)' -%}{%- endif -%}
   {%- endif -%}
 
@@ -123,7 +131,7 @@
     {%- set changed = _batch_scalar("SELECT count(*) FROM " ~ tmp ~ "_cur") -%}
     {#- every row's key must be the key of a batch (else the key expressions do not match and a later
         incremental build would delete the wrong rows) -#}
-    {%- set strays = _batch_scalar("SELECT count(*) FROM " ~ target_relation ~ " WHERE " ~ _batch_key(key_table) ~ " NOT IN (SELECT k FROM " ~ tmp ~ "_cur WHERE k IS NOT NULL)") -%}
+    {%- set strays = _batch_scalar("SELECT count(*) FROM " ~ target_relation ~ " WHERE NOT EXISTS (SELECT 1 FROM " ~ tmp ~ "_cur WHERE " ~ _batch_key_match('_k', key_table) ~ ")") -%}
     {%- if strays > 0 -%}
       {{ exceptions.raise_compiler_error("batch_incremental " ~ this ~ ": " ~ strays ~ " row(s) whose batch_key_table is no batch's batch_key_raw; the model's key expressions do not match") }}
     {%- endif -%}
@@ -133,7 +141,8 @@
     {% call statement('batch_changed') -%}
       CREATE OR REPLACE TEMP TABLE {{ tmp }}_changed AS
       SELECT {% for c in batch_cols %}coalesce(c._b{{ loop.index }}, s._b{{ loop.index }}) AS _b{{ loop.index }}, {% endfor %}
-             c.n IS NOT NULL AS present, c.k AS new_k, s.k AS old_k
+             c.n IS NOT NULL AS present, s.n IS NOT NULL AS was_present
+             {%- for e in key_raw %}, c._k{{ loop.index }} AS _new{{ loop.index }}, s._k{{ loop.index }} AS _old{{ loop.index }}{% endfor %}
       FROM {{ tmp }}_cur AS c
       FULL JOIN {{ meta_batches }} AS s ON {% for c in batch_cols %}c._b{{ loop.index }} IS NOT DISTINCT FROM s._b{{ loop.index }}{{ " AND " if not loop.last }}{% endfor %}
       WHERE c.n IS DISTINCT FROM s.n OR c.h IS DISTINCT FROM s.h
@@ -149,16 +158,20 @@
           {{ sql | replace(marker, '(' ~ rebuild_filter ~ ')') }}
         )
       {%- endcall %}
-      {%- set strays = _batch_scalar("SELECT count(*) FROM " ~ tmp ~ "_rows WHERE " ~ _batch_key(key_table) ~ " NOT IN (SELECT new_k FROM " ~ tmp ~ "_changed WHERE new_k IS NOT NULL)") -%}
+      {%- set strays = _batch_scalar("SELECT count(*) FROM " ~ tmp ~ "_rows WHERE NOT EXISTS (SELECT 1 FROM " ~ tmp ~ "_changed WHERE present AND " ~ _batch_key_match('_new', key_table) ~ ")") -%}
       {%- if strays > 0 -%}
         {{ exceptions.raise_compiler_error("batch_incremental " ~ this ~ ": " ~ strays ~ " rebuilt row(s) whose batch_key_table is not the batch_key_raw of a rebuilt batch; the model's key expressions do not match") }}
       {%- endif %}
       {% call statement('main') -%}
+        CREATE OR REPLACE TEMP TABLE {{ tmp }}_keys AS
+          SELECT {% for e in key_raw %}_new{{ loop.index }} AS _k{{ loop.index }}{{ ", " if not loop.last }}{% endfor %} FROM {{ tmp }}_changed WHERE present
+          UNION
+          SELECT {% for e in key_raw %}_old{{ loop.index }}{{ ", " if not loop.last }}{% endfor %} FROM {{ tmp }}_changed WHERE was_present;
         DELETE FROM {{ target_relation }}
-        WHERE {{ _batch_key(key_table) }} IN (SELECT new_k FROM {{ tmp }}_changed WHERE new_k IS NOT NULL
-                                             UNION ALL SELECT old_k FROM {{ tmp }}_changed WHERE old_k IS NOT NULL);
+        WHERE EXISTS (SELECT 1 FROM {{ tmp }}_keys WHERE {{ _batch_key_match('_k', key_table) }});
         INSERT INTO {{ target_relation }} SELECT * FROM {{ tmp }}_rows;
         DROP TABLE {{ tmp }}_rows;
+        DROP TABLE {{ tmp }}_keys;
       {%- endcall %}
     {%- else %}
       {% call statement('main') -%}
@@ -178,7 +191,7 @@
     {%- endif %}
     CREATE SCHEMA IF NOT EXISTS meta;
     CREATE OR REPLACE TABLE {{ meta_batches }} AS
-      SELECT {% for c in batch_cols %}_b{{ loop.index }}, {% endfor %}n, h, keys, k FROM {{ tmp }}_cur ORDER BY ALL;
+      SELECT {% for c in batch_cols %}_b{{ loop.index }}, {% endfor %}n, h, keys, {{ key_cols }} FROM {{ tmp }}_cur ORDER BY ALL;
     CREATE OR REPLACE TABLE {{ meta_build }} AS
       SELECT {{ sql_literal(inputs_digest) }} AS inputs, {{ sql_literal(mode) }} AS mode,
              {{ sql_literal(reason or 'changed batches only') }} AS reason, {{ changed }}::BIGINT AS changed_batches,
