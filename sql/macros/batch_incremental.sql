@@ -3,7 +3,7 @@
    as a whole, and the models using this materialization compute each output row from one batch's
    rows only (their windows and joins partition inside that key) plus small reference inputs.
 
-   State (schema meta, two tables per model, documented in docs/sql.md):
+   State (schema meta, two tables per model; docs/ARCHITECTURE.md, "Incremental by batch"):
    - meta."<schema>__<model>__batches": per batch (_b1.._bm) its fingerprint over the raw rows (n:
      count, h: sum of hash(*COLUMNS(*))::HUGEINT: set-based, identical rows do not cancel), its
      output key (_k1.._kn, below) and how many distinct keys its rows have (keys);
