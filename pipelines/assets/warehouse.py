@@ -152,7 +152,9 @@ def dbt_models(context: dg.AssetExecutionContext, tradeflow: TradeflowResource):
             build_state.forget(conn)  # a build that fails or is cut off leaves no state
         finally:
             conn.close()
-        result = dbt_project.build(s.home, select, env={"DBT_INDIRECT_SELECTION": indirect} if indirect else None)
+        # --force: a full rebuild, the batch-incremental models too (--full-refresh)
+        result = dbt_project.build(s.home, select, env={"DBT_INDIRECT_SELECTION": indirect} if indirect else None,
+                                   full_refresh=tradeflow.force)
         missing = undocumented_marts_columns(warehouse) if result.success else []
         if result.success and not missing and (not context.is_subset or was == fp):
             conn = connect(s.database)

@@ -32,7 +32,9 @@ backward AS (
 ),
 first_year AS (SELECT * FROM (VALUES ('HS2022', 2022, 'H6'), ('HS2017', 2017, 'H5')) t(version, year, classification)),
 trade AS (
-    SELECT y.version, s.hs6, sum(s.value_usd) AS v, bool_or(s.is_sample) AS s
+    -- exact sums (DECIMAL): staging.comtrade_flows is kept incrementally, not stored in key order, so a DOUBLE sum
+    -- over reporters and years would depend on the order its rows are read in
+    SELECT y.version, s.hs6, sum(s.value_usd::DECIMAL(38, 6)) AS v, bool_or(s.is_sample) AS s
     FROM {{ ref('comtrade_flows') }} AS s
     JOIN first_year AS y ON y.year = s.year AND y.classification = s.classification
     WHERE s.freq = 'A' AND s.partner_code = 0 AND s.mot_code = 0 AND s.flow IN ('X', 'M')

@@ -1,3 +1,12 @@
+-- Incremental by batch (sql/macros/batch_incremental.sql): every window and join below partitions inside
+-- (query_scope, reporterCode, freq, period), so within one raw batch (reporterCode, freqCode, period); a batch's rows
+-- are those of one (reporter, freq, period) — reporter as the table names it (ISO3 from staging.countries; a change
+-- of countries rebuilds the whole table).
+{{ config(materialized='batch_incremental',
+          batch_key_raw=["coalesce((SELECT c.iso3 FROM staging.countries AS c WHERE c.m49 = reporterCode), reporterCode::VARCHAR)",
+                         'freqCode',
+                         "CASE freqCode WHEN 'A' THEN period ELSE substr(period, 1, 4) || '-' || substr(period, 5, 2) END"],
+          batch_key_table=['reporter', 'freq', 'period']) }}
 WITH rec AS (
     SELECT query_scope, reporterCode, partnerCode, flowCode AS flow, freqCode AS freq, period, refYear AS year,
            CASE WHEN freqCode = 'M' THEN refMonth END AS month, cmdCode AS hs6, vintage, fetched_at, sha256,
@@ -5,6 +14,7 @@ WITH rec AS (
     FROM {{ source('raw', 'comtrade_records') }}
     WHERE aggrLevel = 6 AND regexp_full_match(cmdCode, '[0-9]{6}') AND partner2Code = 0 AND customsCode = 'C00'
       AND motCode = 0
+      AND {{ batch_filter() }}  -- all rows, or the batches an incremental build recomputes
 ),
 lines AS (  -- one value per line and vintage (a vintage fetched twice counts once: its newest fetch)
     SELECT * FROM rec

@@ -1,3 +1,9 @@
+-- Incremental by batch (sql/macros/batch_incremental.sql): a batch is one (reporterCode, freqCode, period) of
+-- raw.comtrade_records; every window below partitions inside it, so a refresh recomputes only the batches whose raw
+-- rows changed. A batch's rows are those of one (reporter_code, freq, year, month).
+{{ config(materialized='batch_incremental',
+          batch_key_raw=['reporterCode', 'freqCode', 'refYear', "CASE WHEN freqCode = 'M' THEN refMonth END"],
+          batch_key_table=['reporter_code', 'freq', 'year', 'month']) }}
 WITH hs6 AS (
     SELECT *
     FROM {{ source('raw', 'comtrade_records') }}
@@ -6,6 +12,7 @@ WITH hs6 AS (
       AND partner2Code = 0
       AND customsCode = 'C00'
       AND reporterCode <> 97  -- the EU (Eurostat's extra-EU aggregate of its members' trade): never summed with them
+      AND {{ batch_filter() }}  -- all rows, or the batches an incremental build recomputes
 ),
 newest AS (
     SELECT *, max(vintage) OVER (PARTITION BY reporterCode, freqCode, period, query_scope) AS newest_vintage,

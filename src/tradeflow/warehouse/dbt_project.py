@@ -183,11 +183,14 @@ def _close_duckdb() -> None:
             env.close()
 
 
-def build(home: Path, select: list[str] | None = None, env: dict[str, str] | None = None) -> BuildResult:
+def build(home: Path, select: list[str] | None = None, env: dict[str, str] | None = None,
+          full_refresh: bool = False) -> BuildResult:
     """``dbt build`` (models and their tests in DAG order) against ``home``'s warehouse.
 
     ``select`` are dbt selection arguments (e.g. ``["--select", "trade_flows+"]``); a failing
-    test stops the models downstream of it. The caller holds the warehouse writer lock.
+    test stops the models downstream of it. ``full_refresh`` (``tradeflow refresh --force``):
+    ``--full-refresh``, the batch-incremental models (sql/macros/batch_incremental.sql) are rebuilt
+    from scratch. The caller holds the warehouse writer lock.
     """
     prepare_manifest()
     from dbt.cli.main import dbtRunner
@@ -199,7 +202,8 @@ def build(home: Path, select: list[str] | None = None, env: dict[str, str] | Non
         os.chdir(home)
         try:
             # one DuckDB thread per model (profiles.yml), as many models at once as there are cores
-            res = dbtRunner().invoke(_args("build", "--no-write-json", "--threads", str(cores()), *(select or [])))
+            res = dbtRunner().invoke(_args("build", "--no-write-json", "--threads", str(cores()),
+                                           *(["--full-refresh"] if full_refresh else []), *(select or [])))
         finally:
             _close_duckdb()
             os.chdir(cwd)
