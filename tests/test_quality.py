@@ -169,3 +169,14 @@ def test_tenfold_jump_sees_every_pair_with_one_side_at_the_floor():
     assert jump.sample == [{"reporter_code": 586, "flow": "X", "hs6": "100630", "year": 2019, "ratio": 0.025},
                            {"reporter_code": 586, "flow": "X", "hs6": "520512", "year": 2020, "ratio": 2_000_000.0}]
     assert [g for g, x in r.items() if not x.passed] == ["tenfold_jump"]
+
+
+def test_the_months_gate_adds_the_months_exactly_whatever_order_the_rows_are_stored_in():
+    """staging.comtrade_flows is kept incrementally (rebuilt batches are appended), so the months gate
+    must not depend on row order: 1e17 + 1 − 1e17 is 1 in any order (a DOUBLE sum gives 0 or 1)."""
+    values = [1e17, 1.0, -1e17] + [0.0] * 9
+    annual = (586, 156, "X", "A", 2021, None, "100630", "H5", 0, 1.0, 1.0, 1.0)
+    for order in (values, values[::-1], [1e17, -1e17, 1.0] + [0.0] * 9):
+        months = [(586, 156, "X", "M", 2021, m + 1, "100630", "H5", 0, v, 1.0, 1.0) for m, v in enumerate(order)]
+        g = results([annual] + months)["months_sum_to_annual"]
+        assert g.passed and g.failed_rows == 0, g.sample  # the months add up to the annual 1.0 exactly

@@ -114,7 +114,10 @@ _CTES = {
     "months": """
     WITH a AS (SELECT reporter_code, partner_code, flow, year, hs6, value_usd FROM staging.comtrade_flows
                WHERE freq = 'A' AND mot_code = 0),
-         m AS (SELECT reporter_code, partner_code, flow, year, hs6, sum(value_usd) AS months_usd, count(*) AS n
+         -- an exact sum (DECIMAL): staging.comtrade_flows is kept incrementally, so its rows are not in key order,
+         -- and a DOUBLE sum over twelve batches would depend on the order they were rebuilt in
+         m AS (SELECT reporter_code, partner_code, flow, year, hs6, sum(value_usd::DECIMAL(38, 6))::DOUBLE AS months_usd,
+                      count(*) AS n
                FROM staging.comtrade_flows WHERE freq = 'M' AND mot_code = 0 GROUP BY ALL)
     SELECT * FROM (
         SELECT a.*, m.months_usd, abs(m.months_usd - a.value_usd) / nullif(a.value_usd, 0) AS rel_diff
