@@ -255,3 +255,19 @@ def test_marts_sums_do_not_depend_on_the_row_order_of_staging(sample_copy):
         conn.close()
     assert values == [[(1.0,)], [(1.0,)]]  # the exact sum, in either order
     assert digests[0] == digests[1]
+
+
+def test_another_loader_of_the_raw_records_rebuilds_in_full(sample_copy, monkeypatch):
+    """A batch is fingerprinted by the bodies and manifest entries of its raw rows (not every column):
+    what else a raw row depends on, the loader (meta.comtrade_load's fingerprint: its SQL and record
+    types) and DuckDB, is in the inputs digest, so rows parsed by another loader rebuild everything."""
+    from tradeflow.warehouse import comtrade_load
+
+    home = sample_copy
+    refresh()
+    # a new loader (another SQL or record types): the raw load reads every body again, the same bodies
+    monkeypatch.setattr(comtrade_load, "_fingerprint", lambda: "another loader")
+    refresh()
+    for model in ("staging.comtrade_flows", "marts.revisions"):
+        b = last_build(home, model)
+        assert (b["mode"], b["reason"]) == ("full", "model SQL or a non-batch input changed"), (model, b)

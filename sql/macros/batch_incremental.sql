@@ -5,10 +5,13 @@
 
    State (schema meta, two tables per model; docs/ARCHITECTURE.md, "Incremental by batch"):
    - meta."<schema>__<model>__batches": per batch (_b1.._bm) its fingerprint over the raw rows (n:
-     count, h: sum of hash(*COLUMNS(*))::HUGEINT: set-based, identical rows do not cancel), its
-     output key (_k1.._kn, below) and how many distinct keys its rows have (keys);
+     count, h: sum of a row hash as HUGEINT: set-based, identical rows do not cancel; the hash of
+     every column, or config `batch_row_hash` — the Comtrade models hash a record's body and manifest
+     entry, 6 columns instead of ~45), its output key (_k1.._kn, below) and how many distinct keys its
+     rows have (keys);
    - meta."<schema>__<model>__build": one row: the inputs digest (compiled SQL, this materialization's
-     settings and version, the content of every other relation the model reads), the mode of the
+     settings and version, the content of every other relation the model reads, and the
+     `batch_source_state` column with the DuckDB version — the Comtrade loader's fingerprint), the mode of the
      last build (full | incremental), why, and how many batches it rebuilt.
 
    Output key: the model's config gives two expressions of one key, `batch_key_raw` over the raw
@@ -61,6 +64,12 @@
   {%- set meta_batches = api.Relation.create(database=this.database, schema='meta', identifier=this.schema ~ '__' ~ this.identifier ~ '__batches') -%}
   {%- set meta_build = api.Relation.create(database=this.database, schema='meta', identifier=this.schema ~ '__' ~ this.identifier ~ '__build') -%}
   {%- set tmp = '__tf_' ~ this.identifier -%}
+  {#- a raw row's hash: every column by default; a model whose source rows are a function of a few columns
+      (raw.comtrade_records: of the body and its manifest entry) may hash those, with `batch_source_state`
+      ({schema, table, column}: what else its rows depend on, e.g. the loader's fingerprint), which goes into
+      the inputs digest with the DuckDB version -#}
+  {%- set row_hash = config.get('batch_row_hash', 'hash(*COLUMNS(*))') -%}
+  {%- set source_state = config.get('batch_source_state', none) -%}
   {%- set key_cols -%}{% for e in key_raw %}_k{{ loop.index }}{{ ", " if not loop.last }}{% endfor %}{%- endset -%}
   {%- if key_table | length != key_raw | length -%}
     {{ exceptions.raise_compiler_error("batch_incremental model " ~ this ~ ": batch_key_raw and batch_key_table differ in length") }}
@@ -81,7 +90,16 @@
       {%- endif -%}
     {%- endif -%}
   {%- endfor -%}
-  {%- set parts = ["SELECT " ~ sql_literal(local_md5(version ~ '|' ~ source_rel ~ '|' ~ tojson(batch_cols) ~ '|' ~ tojson(key_raw) ~ '|' ~ tojson(key_table) ~ '|' ~ sql)) ~ " AS d"] -%}
+  {%- set parts = ["SELECT " ~ sql_literal(local_md5(version ~ '|' ~ source_rel ~ '|' ~ tojson(batch_cols) ~ '|' ~ tojson(key_raw) ~ '|' ~ tojson(key_table) ~ '|' ~ row_hash ~ '|' ~ sql)) ~ " AS d"] -%}
+  {%- if source_state is not none -%}
+    {%- set state_rel = adapter.get_relation(database=this.database, schema=source_state.schema, identifier=source_state.table) -%}
+    {%- if state_rel is none -%}
+      {%- do parts.append("SELECT 'source state: none, duckdb ' || version()") -%}
+    {%- else -%}
+      {%- do parts.append("SELECT 'source state: ' || coalesce(string_agg(" ~ adapter.quote(source_state.column) ~ "::VARCHAR, '|' ORDER BY "
+                          ~ adapter.quote(source_state.column) ~ "::VARCHAR), '') || ', duckdb ' || version() FROM " ~ state_rel) -%}
+    {%- endif -%}
+  {%- endif -%}
   {%- for rel in other_inputs | sort -%}
     {%- do parts.append("SELECT " ~ sql_literal(rel) ~ " || ':' || count(*) || ':' || coalesce(sum(hash(*COLUMNS(*))::HUGEINT), 0) FROM " ~ rel) -%}
   {%- endfor -%}
@@ -95,7 +113,7 @@
     FROM (SELECT {% for c in batch_cols %}_b{{ loop.index }}, {% endfor %}{{ key_cols }}, count(*) AS n, sum(h) AS h
           FROM (SELECT {% for c in batch_cols %}{{ c }} AS _b{{ loop.index }}, {% endfor %}
                        {%- for e in key_raw %}({{ e }}) AS _k{{ loop.index }}, {% endfor %}
-                       hash(*COLUMNS(*))::HUGEINT AS h
+                       ({{ row_hash }})::HUGEINT AS h
                 FROM {{ source_rel }})
           GROUP BY ALL)
     GROUP BY ALL

@@ -3,6 +3,7 @@
 -- are those of one (reporter, freq, period) — reporter as the table names it (ISO3 from staging.countries; a change
 -- of countries rebuilds the whole table).
 {{ config(materialized='batch_incremental',
+          batch_row_hash=var('comtrade_row_hash'), batch_source_state=var('comtrade_source_state'),
           batch_key_raw=["coalesce((SELECT c.iso3 FROM staging.countries AS c WHERE c.m49 = reporterCode), reporterCode::VARCHAR)",
                          'freqCode',
                          "CASE freqCode WHEN 'A' THEN period ELSE substr(period, 1, 4) || '-' || substr(period, 5, 2) END"],

@@ -2,6 +2,7 @@
 -- raw.comtrade_records; every window below partitions inside it, so a refresh recomputes only the batches whose raw
 -- rows changed. A batch's rows are those of one (reporter_code, freq, year, month).
 {{ config(materialized='batch_incremental',
+          batch_row_hash=var('comtrade_row_hash'), batch_source_state=var('comtrade_source_state'),
           batch_key_raw=['reporterCode', 'freqCode', 'refYear', "CASE WHEN freqCode = 'M' THEN refMonth END"],
           batch_key_table=['reporter_code', 'freq', 'year', 'month']) }}
 WITH hs6 AS (
