@@ -92,10 +92,43 @@ def dagster_home(settings: Settings) -> Path:
     return home
 
 
+#: Each SQLite storage file of the instance and a table Dagster creates in it (all at once, on first use).
+_STORAGE_TABLES = {"history/event_log.db": "event_logs", "history/runs.db": "runs", "schedules/schedules.db": "jobs"}
+
+
+def _drop_half_created_storage(home: Path) -> None:
+    """Remove SQLite storage files a killed process left half-created.
+
+    Dagster creates a storage file and its tables only when the file does not exist yet: a refresh
+    killed in between leaves a file without tables that every later run fails on ("no such table:
+    event_logs"). Such a file never held a run or an event (they are written after the tables), so
+    it is removed, and Dagster creates it again.
+    """
+    import sqlite3
+
+    for name, table in _STORAGE_TABLES.items():
+        path = home / name
+        if not path.exists():
+            continue
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                complete = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                        [table]).fetchone()[0] > 0
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError:  # not even a database: cut off while its header was written
+            complete = False
+        if not complete:
+            for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+
+
 @contextmanager
 def open_instance(settings: Settings) -> Iterator[dg.DagsterInstance]:
     """The persistent instance of :func:`dagster_home`, with ``DAGSTER_HOME`` pointing at it while it is open."""
     home = dagster_home(settings)
+    _drop_half_created_storage(home)
     before = os.environ.get("DAGSTER_HOME")
     os.environ["DAGSTER_HOME"] = str(home)
     try:

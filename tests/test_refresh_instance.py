@@ -92,3 +92,30 @@ def test_select_plans_one_unpartitioned_run_and_brings_assets_that_only_material
     keys = {k.to_user_string() for k in run.keys}
     assert run.partitions is None and "published/snapshot" in keys and "marts/trade_flows" in keys
     assert not any(k.startswith(("archive/", "staging/", "raw/comtrade")) for k in keys)  # nothing upstream, no fetch
+
+
+def test_a_storage_file_left_without_tables_by_a_killed_run_is_created_again(tmp_path, monkeypatch):
+    """A refresh killed while Dagster created its SQLite event log left a file without tables; the next
+    refresh failed on it ("no such table: event_logs"). Complete files are kept as they are."""
+    import sqlite3
+
+    from pipelines.instance import dagster_home, open_instance
+    from tradeflow.settings import Settings
+
+    monkeypatch.setenv("TRADEFLOW_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    s = Settings.from_env()
+    with open_instance(s) as instance:
+        assert instance.get_runs() == []
+    home = dagster_home(s)
+    runs = home / "history" / "runs.db"
+    kept = runs.stat().st_mtime_ns, runs.stat().st_size
+    event_log = home / "history" / "event_log.db"
+    event_log.unlink()
+    sqlite3.connect(event_log).execute("CREATE TABLE half (x)").connection.commit()  # killed mid-creation
+    with open_instance(s) as instance:
+        assert instance.get_runs() == []
+        assert instance.get_event_records(dg.EventRecordsFilter(dg.DagsterEventType.RUN_SUCCESS), limit=1) == []
+    tables = [r[0] for r in sqlite3.connect(event_log).execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    assert "event_logs" in tables and "half" not in tables
+    assert (runs.stat().st_mtime_ns, runs.stat().st_size) == kept
