@@ -199,14 +199,7 @@
   {%- endif %}
 
   {% call statement('batch_state') -%}
-    {%- if config.get('persist_docs', {}).get('relation') and model.description %}
-    COMMENT ON TABLE {{ target_relation }} IS {{ sql_literal(model.description) }};
-    {%- endif %}
-    {%- if config.get('persist_docs', {}).get('columns') %}
-    {%- for name, column in model.columns.items() if column.description %}
-    COMMENT ON COLUMN {{ target_relation }}.{{ adapter.quote(name) }} IS {{ sql_literal(column.description) }};
-    {%- endfor %}
-    {%- endif %}
+    {{ persist_docs_sql(target_relation) }}
     CREATE SCHEMA IF NOT EXISTS meta;
     CREATE OR REPLACE TABLE {{ meta_batches }} AS
       SELECT {% for c in batch_cols %}_b{{ loop.index }}, {% endfor %}n, h, keys, {{ key_cols }} FROM {{ tmp }}_cur ORDER BY ALL;

@@ -11,14 +11,7 @@
     CREATE OR REPLACE TABLE {{ target_relation }} AS (
       {{ sql }}
     );
-    {%- if config.get('persist_docs', {}).get('relation') and model.description %}
-    COMMENT ON TABLE {{ target_relation }} IS {{ sql_literal(model.description) }};
-    {%- endif %}
-    {%- if config.get('persist_docs', {}).get('columns') %}
-    {%- for name, column in model.columns.items() if column.description %}
-    COMMENT ON COLUMN {{ target_relation }}.{{ adapter.quote(name) }} IS {{ sql_literal(column.description) }};
-    {%- endfor %}
-    {%- endif %}
+    {{ persist_docs_sql(target_relation) }}
   {%- endcall %}
   {{ run_hooks(post_hooks, inside_transaction=True) }}
   {{ adapter.commit() }}
