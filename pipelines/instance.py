@@ -22,6 +22,7 @@ from pathlib import Path
 
 import dagster as dg
 import sqlalchemy as sa
+from filelock import FileLock
 from dagster._core.storage.event_log.sqlite.consolidated_sqlite_event_log import ConsolidatedSqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 
@@ -92,34 +93,45 @@ def dagster_home(settings: Settings) -> Path:
     return home
 
 
-#: Each SQLite storage file of the instance and a table Dagster creates in it (all at once, on first use).
-_STORAGE_TABLES = {"history/event_log.db": "event_logs", "history/runs.db": "runs", "schedules/schedules.db": "jobs"}
+def _storage_files() -> dict[str, tuple[str, frozenset[str]]]:
+    """Each SQLite storage file of the instance: its main table, and every table Dagster creates in it."""
+    from dagster._core.storage.event_log.schema import SqlEventLogStorageMetadata
+    from dagster._core.storage.runs.schema import RunStorageSqlMetadata
+    from dagster._core.storage.schedules.schema import ScheduleStorageSqlMetadata
+
+    return {"history/event_log.db": ("event_logs", frozenset(SqlEventLogStorageMetadata.tables)),
+            "history/runs.db": ("runs", frozenset(RunStorageSqlMetadata.tables)),
+            "schedules/schedules.db": ("jobs", frozenset(ScheduleStorageSqlMetadata.tables))}
 
 
 def _drop_half_created_storage(home: Path) -> None:
     """Remove SQLite storage files a killed process left half-created.
 
-    Dagster creates a storage file and its tables only when the file does not exist yet: a refresh
-    killed in between leaves a file without tables that every later run fails on ("no such table:
-    event_logs"). Such a file never held a run or an event (they are written after the tables), so
-    it is removed, and Dagster creates it again.
+    Dagster creates the event log's file and its tables (one ``CREATE TABLE`` at a time, each
+    committed on its own) only when the file does not exist yet: a refresh killed in between leaves
+    a file missing some tables, and every later run fails on it ("no such table: event_logs", or
+    "asset_keys"). A file missing a table whose main table holds no row never held a run or an
+    event (they are written after all tables), so it is removed and Dagster creates it again. A
+    file with rows is kept whatever it lacks (an older Dagster's storage: Dagster says to migrate).
     """
     import sqlite3
 
-    for name, table in _STORAGE_TABLES.items():
+    for name, (main, tables) in _storage_files().items():
         path = home / name
         if not path.exists():
             continue
         try:
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
-                complete = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                        [table]).fetchone()[0] > 0
+                present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                held = main in present and conn.execute(f"SELECT EXISTS (SELECT 1 FROM {main})").fetchone()[0]
             finally:
                 conn.close()
+        except sqlite3.OperationalError:  # locked or unreadable now: not ours to judge
+            continue
         except sqlite3.DatabaseError:  # not even a database: cut off while its header was written
-            complete = False
-        if not complete:
+            present, held = set(), False
+        if not tables <= present and not held:
             for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
                 leftover.unlink(missing_ok=True)
 
@@ -128,11 +140,14 @@ def _drop_half_created_storage(home: Path) -> None:
 def open_instance(settings: Settings) -> Iterator[dg.DagsterInstance]:
     """The persistent instance of :func:`dagster_home`, with ``DAGSTER_HOME`` pointing at it while it is open."""
     home = dagster_home(settings)
-    _drop_half_created_storage(home)
     before = os.environ.get("DAGSTER_HOME")
     os.environ["DAGSTER_HOME"] = str(home)
     try:
-        with dg.DagsterInstance.from_config(str(home)) as instance:
+        # one process at a time judges and creates the storage files (never removes another's half-made file)
+        with FileLock(str(home / ".storage.lock"), timeout=300):
+            _drop_half_created_storage(home)
+            instance = dg.DagsterInstance.from_config(str(home))
+        with instance:
             yield instance
     finally:
         if before is None:
