@@ -73,3 +73,21 @@ def test_a_vintage_fetched_twice_counts_once_with_its_newest_fetch():
     build(conn, "marts.period_changes")
     rows = conn.execute("SELECT change, value_usd, lines, arrived_at::VARCHAR FROM marts.period_changes").fetchall()
     assert rows == [("new period", 19.0, 3, "2024-07-01 02:00:00")]
+
+
+def test_a_line_twice_in_one_body_counts_its_larger_value_as_staging_does():
+    """A body may carry one line twice; period_changes and revisions take the larger value, as staging.comtrade_flows
+    does, whatever order the rows are stored in (before: whichever row the sort met first)."""
+    old = [record("100630", 5.0, vintage="2024-06-30", sha="a"), record("520512", 1.0, vintage="2024-06-30", sha="a")]
+    twice = [record("100630", 5.0, vintage="2025-06-30", fetched_at="2025-07-01 02:00:00", sha="b"),
+             record("100630", 9.0, vintage="2025-06-30", fetched_at="2025-07-01 02:00:00", sha="b")]
+    unmoved = [record("520512", 1.0, vintage="2025-06-30", fetched_at="2025-07-01 02:00:00", sha="b")]
+    for body in (twice, twice[::-1]):
+        conn = warehouse(old + body + unmoved)
+        conn.execute("DROP TABLE marts.revisions")
+        build(conn, "marts.revisions")
+        assert conn.execute("SELECT line_change, value_usd_before, value_usd, revision_usd FROM marts.revisions"
+                            ).fetchall() == [("revised", 5.0, 9.0, 4.0)]
+        build(conn, "marts.period_changes")
+        assert conn.execute("SELECT change, value_usd, lines FROM marts.period_changes ORDER BY vintage").fetchall() == [
+            ("new period", 6.0, 2), ("revision", 10.0, 2)]

@@ -18,7 +18,9 @@ lines AS (  -- one value per line and vintage (a vintage fetched twice counts on
     SELECT * FROM rec
     WHERE hash(query_scope, reporterCode, partnerCode, flow, freq, period, hs6, vintage) IN (SELECT h FROM line_dups)
     QUALIFY row_number() OVER (PARTITION BY query_scope, reporterCode, partnerCode, flow, freq, period, hs6, vintage
-                               ORDER BY fetched_at DESC, sha256) = 1
+                               ORDER BY fetched_at DESC, sha256,
+                                        -- a line twice in one body: the larger value, as staging.comtrade_flows
+                                        value_usd DESC NULLS LAST) = 1
 ),
 steps AS (
     SELECT *, lag(vintage) OVER (PARTITION BY query_scope, reporterCode, freq, period ORDER BY vintage) AS previous_vintage

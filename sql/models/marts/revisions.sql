@@ -20,7 +20,9 @@ WITH rec AS (
 lines AS (  -- one value per line and vintage (a vintage fetched twice counts once: its newest fetch)
     SELECT * FROM rec
     QUALIFY row_number() OVER (PARTITION BY query_scope, reporterCode, partnerCode, flow, freq, period, hs6, vintage
-                               ORDER BY fetched_at DESC, sha256) = 1
+                               ORDER BY fetched_at DESC, sha256,
+                                        -- a line twice in one body: the larger value, as staging.comtrade_flows
+                                        value_usd DESC NULLS LAST) = 1
 ),
 versions AS (
     SELECT query_scope, reporterCode, freq, period, vintage, min(fetched_at) AS arrived_at
