@@ -5,8 +5,8 @@
           batch_row_hash=var('comtrade_row_hash'), batch_source_state=var('comtrade_source_state'),
           batch_key_raw=['reporterCode', 'freqCode', 'refYear', "CASE WHEN freqCode = 'M' THEN refMonth END"],
           batch_key_table=['reporter_code', 'freq', 'year', 'month']) }}
-WITH hs6 AS (
-    SELECT *
+WITH hs6 AS NOT MATERIALIZED (
+    SELECT rowid AS _rid, *
     FROM {{ source('raw', 'comtrade_records') }}
     WHERE aggrLevel = 6
       AND regexp_full_match(cmdCode, '[0-9]{6}')
@@ -15,10 +15,37 @@ WITH hs6 AS (
       AND reporterCode <> 97  -- the EU (Eurostat's extra-EU aggregate of its members' trade): never summed with them
       AND {{ batch_filter() }}  -- all rows, or the batches an incremental build recomputes
 ),
-newest AS (
-    SELECT *, max(vintage) OVER (PARTITION BY reporterCode, freqCode, period, query_scope) AS newest_vintage,
+-- The wide raw rows (~45 columns) stream through scans and joins against small tables; only the rows of a key
+-- stored more than once meet a window, and a narrow one (at 20 M records, windows over the wide rows spilled GBs).
+newest AS (  -- per batch and query scope its newest vintage, and whether the reporter's own query covers the batch
+    SELECT reporterCode, freqCode, period, query_scope, max(vintage) AS newest_vintage,
            bool_or(query_scope = 'reporter') OVER (PARTITION BY reporterCode, freqCode, period) AS has_own_query
     FROM hs6
+    GROUP BY reporterCode, freqCode, period, query_scope
+),
+kept AS NOT MATERIALIZED (  -- a batch's newest vintage; the all-reporters copy of a batch the reporter's own query covers goes
+    SELECT h.*, hash(h.reporterCode, h.partnerCode, h.flowCode, h.freqCode, h.period, h.cmdCode, h.motCode) AS _key
+    FROM hs6 AS h
+    JOIN newest AS n
+      ON n.reporterCode IS NOT DISTINCT FROM h.reporterCode AND n.freqCode IS NOT DISTINCT FROM h.freqCode
+     AND n.period IS NOT DISTINCT FROM h.period AND n.query_scope IS NOT DISTINCT FROM h.query_scope
+     AND h.vintage = n.newest_vintage
+    WHERE NOT (h.query_scope = 'all_reporters' AND n.has_own_query)
+),
+repeated AS (  -- keys stored more than once, by a 64-bit hash of the key (a collision only sends rows to the window)
+    SELECT _key FROM kept GROUP BY _key HAVING count(*) > 1
+),
+losers AS (  -- of a key stored more than once, every row but the first in this order
+    SELECT _rid
+    FROM (SELECT _rid, row_number() OVER (
+              PARTITION BY reporterCode, partnerCode, flowCode, freqCode, period, cmdCode, motCode
+              ORDER BY query_scope = 'all_reporters', fetched_at DESC, sha256,
+                       -- a total order (the same key twice in one body): the same row on any number of threads
+                       primaryValue DESC NULLS LAST, cifvalue DESC NULLS LAST, fobvalue DESC NULLS LAST,
+                       netWgt DESC NULLS LAST, qty DESC NULLS LAST, qtyUnitCode, classificationCode, reporterISO, partnerISO
+          ) AS n
+          FROM kept WHERE _key IN (SELECT _key FROM repeated))
+    WHERE n > 1
 )
 SELECT
     reporterCode AS reporter_code,
@@ -45,13 +72,6 @@ SELECT
     fetched_at,
     request_id,
     is_sample
-FROM newest
-WHERE vintage = newest_vintage AND NOT (query_scope = 'all_reporters' AND has_own_query)
-QUALIFY row_number() OVER (
-    PARTITION BY reporterCode, partnerCode, flowCode, freqCode, period, cmdCode, motCode
-    ORDER BY query_scope = 'all_reporters', fetched_at DESC, sha256,
-             -- a total order (the same key twice in one body): the same row on any number of threads
-             primaryValue DESC NULLS LAST, cifvalue DESC NULLS LAST, fobvalue DESC NULLS LAST, netWgt DESC NULLS LAST,
-             qty DESC NULLS LAST, qtyUnitCode, classificationCode, reporterISO, partnerISO
-) = 1
-ORDER BY reporter_code, partner_code, flow, freq, year, month, hs6, mot_code  -- stored in key order: the marts (one thread) add rows in the same order every run
+FROM kept
+WHERE _rid NOT IN (SELECT _rid FROM losers)
+-- no ORDER BY: an incremental build appends rebuilt batches anyway; what reads this table sums exactly or sorts
