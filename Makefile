@@ -22,7 +22,7 @@ demo: $(STAMP)
 
 ## test: the whole test suite (includes `dagster definitions validate` and the headless-Chromium report test)
 test: $(STAMP) browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=20
 
 ## browser: Debian's chromium for the report test (installed when missing and we may; else that test skips)
 browser:
