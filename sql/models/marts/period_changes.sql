@@ -1,27 +1,4 @@
-WITH rec AS (
-    SELECT query_scope, reporterCode, partnerCode, flowCode AS flow, freqCode AS freq, period, refYear AS year,
-           CASE WHEN freqCode = 'M' THEN refMonth END AS month, cmdCode AS hs6, vintage, fetched_at, sha256,
-           primaryValue AS value_usd, is_sample
-    FROM {{ source('raw', 'comtrade_records') }}
-    WHERE aggrLevel = 6 AND regexp_full_match(cmdCode, '[0-9]{6}') AND partner2Code = 0 AND customsCode = 'C00'
-      AND motCode = 0
-),
-line_dups AS (  -- lines stored more than once in one vintage (a vintage fetched twice): rows grouped by one
-                 -- 64-bit hash of the line's key (rows of one line share it), far cheaper than a window over every row
-    SELECT hash(query_scope, reporterCode, partnerCode, flow, freq, period, hs6, vintage) AS h
-    FROM rec GROUP BY h HAVING count(*) > 1
-),
-lines AS (  -- one value per line and vintage (a vintage fetched twice counts once: its newest fetch)
-    SELECT * FROM rec
-    WHERE hash(query_scope, reporterCode, partnerCode, flow, freq, period, hs6, vintage) NOT IN (SELECT h FROM line_dups)
-    UNION ALL
-    SELECT * FROM rec
-    WHERE hash(query_scope, reporterCode, partnerCode, flow, freq, period, hs6, vintage) IN (SELECT h FROM line_dups)
-    QUALIFY row_number() OVER (PARTITION BY query_scope, reporterCode, partnerCode, flow, freq, period, hs6, vintage
-                               ORDER BY fetched_at DESC, sha256,
-                                        -- a line twice in one body: the larger value, as staging.comtrade_flows
-                                        value_usd DESC NULLS LAST) = 1
-),
+WITH {{ comtrade_lines() }},
 steps AS (
     SELECT *, lag(vintage) OVER (PARTITION BY query_scope, reporterCode, freq, period ORDER BY vintage) AS previous_vintage
     FROM (SELECT query_scope, reporterCode, freq, period, vintage, min(fetched_at) AS arrived_at FROM rec GROUP BY ALL)

@@ -8,22 +8,7 @@
                          'freqCode',
                          "CASE freqCode WHEN 'A' THEN period ELSE substr(period, 1, 4) || '-' || substr(period, 5, 2) END"],
           batch_key_table=['reporter', 'freq', 'period']) }}
-WITH rec AS (
-    SELECT query_scope, reporterCode, partnerCode, flowCode AS flow, freqCode AS freq, period, refYear AS year,
-           CASE WHEN freqCode = 'M' THEN refMonth END AS month, cmdCode AS hs6, vintage, fetched_at, sha256,
-           primaryValue AS value_usd, is_sample
-    FROM {{ source('raw', 'comtrade_records') }}
-    WHERE aggrLevel = 6 AND regexp_full_match(cmdCode, '[0-9]{6}') AND partner2Code = 0 AND customsCode = 'C00'
-      AND motCode = 0
-      AND {{ batch_filter() }}  -- all rows, or the batches an incremental build recomputes
-),
-lines AS (  -- one value per line and vintage (a vintage fetched twice counts once: its newest fetch)
-    SELECT * FROM rec
-    QUALIFY row_number() OVER (PARTITION BY query_scope, reporterCode, partnerCode, flow, freq, period, hs6, vintage
-                               ORDER BY fetched_at DESC, sha256,
-                                        -- a line twice in one body: the larger value, as staging.comtrade_flows
-                                        value_usd DESC NULLS LAST) = 1
-),
+WITH {{ comtrade_lines(batch_filter()) }},  -- all rows, or the batches an incremental build recomputes
 versions AS (
     SELECT query_scope, reporterCode, freq, period, vintage, min(fetched_at) AS arrived_at
     FROM rec GROUP BY ALL
