@@ -30,3 +30,16 @@ def test_a_vintage_fetched_twice_keeps_the_newest_fetch_and_older_vintages_none(
             ("again", "2024-05-01", "reporter", 586, "2021", "020202", 7.0)]
     for order in (rows, rows[::-1]):
         assert _flows(order, {"again": "2024-05-02 03:00:00"}) == [("010101", 6.0, "again"), ("020202", 7.0, "again")]
+
+
+def test_one_body_archived_under_two_entries_keeps_the_same_entry_whatever_the_storage_order():
+    """The same bytes fetched twice at the same second and archived as two entries: every ordered column ties, so
+    the entry (request_id) the table names would depend on storage order without the tie-break on it."""
+    rows = [("entry-b", "2024-05-01", "reporter", 586, "2021", "010101", 5.0),
+            ("entry-a", "2024-05-01", "reporter", 586, "2021", "010101", 5.0)]
+    for order in (rows, rows[::-1]):
+        conn = duckdb.connect()
+        _raw(conn, order)
+        conn.execute("UPDATE raw.comtrade_records SET sha256 = 'same-body'")
+        build(conn, "staging.comtrade_flows")
+        assert conn.execute("SELECT request_id FROM staging.comtrade_flows").fetchall() == [("entry-a",)]

@@ -42,7 +42,9 @@ losers AS (  -- of a key stored more than once, every row but the first in this 
               ORDER BY query_scope = 'all_reporters', fetched_at DESC, sha256,
                        -- a total order (the same key twice in one body): the same row on any number of threads
                        primaryValue DESC NULLS LAST, cifvalue DESC NULLS LAST, fobvalue DESC NULLS LAST,
-                       netWgt DESC NULLS LAST, qty DESC NULLS LAST, qtyUnitCode, classificationCode, reporterISO, partnerISO
+                       netWgt DESC NULLS LAST, qty DESC NULLS LAST, qtyUnitCode, classificationCode, reporterISO, partnerISO,
+                       -- and every other column the table keeps (one body archived under two entries: request_id)
+                       qtyUnitAbbr, isNetWgtEstimated, isQtyEstimated, is_sample, request_id
           ) AS n
           FROM kept WHERE _key IN (SELECT _key FROM repeated))
     WHERE n > 1
