@@ -89,7 +89,9 @@ def dagster_home(settings: Settings) -> Path:
         text = TEMPLATE.read_text(encoding="utf-8")
         cls = "  class: TradeflowSqliteEventLogStorage\n"
         text = text.replace(cls, cls + f"  config:\n    base_dir: {json.dumps(str(home / 'history'))}\n")
-        config.write_text(text, encoding="utf-8")
+        part = config.with_name(f"dagster.yaml.{os.getpid()}.part")  # whole or absent: a kill mid-write would leave
+        part.write_text(text, encoding="utf-8")                        # a truncated file every later run fails on
+        os.replace(part, config)
     return home
 
 

@@ -152,3 +152,32 @@ def test_a_storage_file_that_holds_events_is_kept_whatever_tables_it_lacks(tmp_p
     event_log.write_bytes(b"")  # an empty file is a database without tables: cut off at once
     _drop_half_created_storage(tmp_path)
     assert not event_log.exists()
+
+
+def test_the_instance_config_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    """A refresh cut off while it wrote dagster.yaml must not leave half a file for every later run to fail on."""
+    from pathlib import Path
+
+    from pipelines.instance import dagster_home
+    from tradeflow.settings import Settings
+
+    monkeypatch.setenv("TRADEFLOW_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    s = Settings.from_env()
+    real = Path.write_text
+
+    def cut_off(self, text, *a, **kw):
+        real(self, text[: len(text) // 2], *a, **kw)
+        raise KeyboardInterrupt("killed mid-write")
+
+    monkeypatch.setattr(Path, "write_text", cut_off)
+    with pytest.raises(KeyboardInterrupt):
+        dagster_home(s)
+    monkeypatch.setattr(Path, "write_text", real)
+    config = dagster_home(s) / "dagster.yaml"
+    import yaml
+
+    doc = yaml.safe_load(config.read_text(encoding="utf-8"))  # the whole template, its last lines included
+    assert doc["event_log_storage"]["config"]["base_dir"].endswith("history")
+    assert doc["concurrency"]["runs"]["max_concurrent_runs"] == 1
+    assert [p.name for p in config.parent.iterdir() if p.name.endswith(".part")] == []
