@@ -114,7 +114,8 @@ def _drop_half_created_storage(home: Path) -> None:
     a file missing some tables, and every later run fails on it ("no such table: event_logs", or
     "asset_keys"). A file missing a table whose main table holds no row never held a run or an
     event (they are written after all tables), so it is removed and Dagster creates it again. A
-    file with rows is kept whatever it lacks (an older Dagster's storage: Dagster says to migrate).
+    file with rows is kept whatever it lacks (an older Dagster's storage: Dagster says to migrate);
+    a file SQLite cannot read as a database is renamed ``<name>.unreadable`` and a new one created.
     """
     import sqlite3
 
@@ -131,11 +132,18 @@ def _drop_half_created_storage(home: Path) -> None:
                 conn.close()
         except sqlite3.OperationalError:  # locked or unreadable now: not ours to judge
             continue
-        except sqlite3.DatabaseError:  # not even a database: cut off while its header was written
-            present, held = set(), False
+        except sqlite3.DatabaseError:  # not a database (cut off in its header, or damaged): kept aside, not lost
+            for part in _with_journal(path):
+                if part.exists():
+                    part.replace(part.with_name(part.name + ".unreadable"))
+            continue
         if not tables <= present and not held:
-            for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-                leftover.unlink(missing_ok=True)
+            for part in _with_journal(path):
+                part.unlink(missing_ok=True)
+
+
+def _with_journal(path: Path) -> tuple[Path, ...]:
+    return path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
 
 
 @contextmanager

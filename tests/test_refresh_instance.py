@@ -152,6 +152,11 @@ def test_a_storage_file_that_holds_events_is_kept_whatever_tables_it_lacks(tmp_p
     event_log.write_bytes(b"")  # an empty file is a database without tables: cut off at once
     _drop_half_created_storage(tmp_path)
     assert not event_log.exists()
+    damaged = b"not a SQLite header at all " * 200  # SQLite cannot read it: kept aside, never deleted
+    event_log.write_bytes(damaged)
+    _drop_half_created_storage(tmp_path)
+    assert not event_log.exists()
+    assert (tmp_path / "history" / "event_log.db.unreadable").read_bytes() == damaged
 
 
 def test_the_instance_config_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
