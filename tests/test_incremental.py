@@ -1,7 +1,7 @@
 """Staging and marts incremental by batch (issue 14): sql/macros/batch_incremental.sql.
 
 A refresh after one period's revision recomputes only that (reporter, frequency, period) batch of
-staging.comtrade_flows and marts.revisions, and every staging and marts table then equals, byte for
+staging.comtrade_flows, staging.vintage_totals and marts.revisions, and every staging and marts table then equals, byte for
 byte, a forced full rebuild of the same archive.
 """
 
@@ -17,7 +17,7 @@ import pytest
 
 from tests.test_refresh import marts_digest
 
-BATCHED = ("staging.comtrade_flows", "marts.revisions")
+BATCHED = ("staging.comtrade_flows", "staging.vintage_totals", "marts.revisions")
 
 
 def schema_digest(db: Path, schema: str) -> dict[str, str]:
@@ -119,6 +119,8 @@ def test_one_revision_rebuilds_one_batch_equal_to_full_rebuild(sample_copy, tmp_
     # the revision did change the data (so the comparison below is not vacuous) ...
     assert after["staging"]["comtrade_flows"] != before["staging"]["comtrade_flows"]
     assert after["marts"]["revisions"] != before["marts"]["revisions"]
+    assert after["staging"]["vintage_totals"] != before["staging"]["vintage_totals"]
+    assert after["marts"]["period_changes"] != before["marts"]["period_changes"]
     assert after["marts"]["world_exports"] != before["marts"]["world_exports"]
     # ... and every staging and marts table is what a full rebuild makes of the same archive
     assert after == forced_copy(home, tmp_path, monkeypatch)
@@ -268,6 +270,6 @@ def test_another_loader_of_the_raw_records_rebuilds_in_full(sample_copy, monkeyp
     # a new loader (another SQL or record types): the raw load reads every body again, the same bodies
     monkeypatch.setattr(comtrade_load, "_fingerprint", lambda: "another loader")
     refresh()
-    for model in ("staging.comtrade_flows", "marts.revisions"):
+    for model in BATCHED:
         b = last_build(home, model)
         assert (b["mode"], b["reason"]) == ("full", "model SQL or a non-batch input changed"), (model, b)

@@ -1,4 +1,4 @@
-"""marts.period_changes on hand-made raw records: totals that do not depend on the order rows arrive in, and a
+"""marts.period_changes (and staging.vintage_totals, its totals) on hand-made raw records: totals that do not depend on the order rows arrive in, and a
 vintage fetched twice counted once (its newest fetch)."""
 
 from __future__ import annotations
@@ -24,6 +24,12 @@ def warehouse(records) -> duckdb.DuckDBPyConnection:
     return conn
 
 
+def build_changes(conn: duckdb.DuckDBPyConnection) -> None:
+    """staging.vintage_totals (the per-vintage totals), then marts.period_changes from them."""
+    build(conn, "staging.vintage_totals")
+    build(conn, "marts.period_changes")
+
+
 def record(hs6, value, vintage="2024-06-30", fetched_at="2024-07-01 02:00:00", sha="a"):
     return ("reporter", 586, 156, "X", "A", "2023", 2023, 1, hs6, vintage, fetched_at, sha, value, False, 6, 0, "C00", 0)
 
@@ -39,7 +45,7 @@ def total(values) -> set[float]:
     got = set()
     for order in (lines, lines[::-1], lines[5:] + lines[:5], sorted(lines, key=lambda x: str(x[1]))):
         conn = warehouse([record(h, v) for h, v in order])
-        build(conn, "marts.period_changes")
+        build_changes(conn)
         [(value, n)] = conn.execute("SELECT value_usd, lines FROM marts.period_changes").fetchall()
         assert n == len(values)
         got.add(value)
@@ -70,7 +76,7 @@ def test_a_vintage_fetched_twice_counts_once_with_its_newest_fetch():
                record("010121", 1.0, fetched_at="2024-07-02 02:00:00", sha="d"),
                record("010121", 2.0, fetched_at="2024-07-02 02:00:00", sha="c")]
     conn = warehouse(records)
-    build(conn, "marts.period_changes")
+    build_changes(conn)
     rows = conn.execute("SELECT change, value_usd, lines, arrived_at::VARCHAR FROM marts.period_changes").fetchall()
     assert rows == [("new period", 19.0, 3, "2024-07-01 02:00:00")]
 
@@ -88,6 +94,6 @@ def test_a_line_twice_in_one_body_counts_its_larger_value_as_staging_does():
         build(conn, "marts.revisions")
         assert conn.execute("SELECT line_change, value_usd_before, value_usd, revision_usd FROM marts.revisions"
                             ).fetchall() == [("revised", 5.0, 9.0, 4.0)]
-        build(conn, "marts.period_changes")
+        build_changes(conn)
         assert conn.execute("SELECT change, value_usd, lines FROM marts.period_changes ORDER BY vintage").fetchall() == [
             ("new period", 6.0, 2), ("revision", 10.0, 2)]

@@ -1,7 +1,13 @@
-WITH {{ comtrade_lines() }},
+-- The per-vintage totals come from staging.vintage_totals (kept incrementally by batch); this model pairs them and
+-- groups arrivals, over one row per (query family, reporter, partner, flow, period, vintage), not over every line.
+WITH totals AS (
+    SELECT query_scope, reporter_code AS reporterCode, partner_code AS partnerCode, flow, freq, period, vintage, year,
+           month, first_fetched_at, exact_usd, off_grid_usd, lines, is_sample
+    FROM {{ ref('vintage_totals') }}
+),
 steps AS (
     SELECT *, lag(vintage) OVER (PARTITION BY query_scope, reporterCode, freq, period ORDER BY vintage) AS previous_vintage
-    FROM (SELECT query_scope, reporterCode, freq, period, vintage, min(fetched_at) AS arrived_at FROM rec GROUP BY ALL)
+    FROM (SELECT query_scope, reporterCode, freq, period, vintage, min(first_fetched_at) AS arrived_at FROM totals GROUP BY ALL)
 ),
 arrivals AS (  -- fetch sittings: a gap of 6 hours or more starts a new arrival
     SELECT arrived_at, min(arrived_at) OVER (PARTITION BY arrival_no) AS arrival, arrival_no::INTEGER AS arrival_no,
@@ -12,23 +18,6 @@ arrivals AS (  -- fetch sittings: a gap of 6 hours or more starts a new arrival
         FROM (SELECT arrived_at, arrived_at - lag(arrived_at) OVER (ORDER BY arrived_at) AS gap
               FROM (SELECT DISTINCT arrived_at FROM steps))
     )
-),
-totals AS (
-    -- DOUBLE money added exactly: a value on the grid of 2^-64 dollars (every finite value from 2^-12 up to 2^52
-    -- in magnitude, and any smaller one on the grid) is a whole number of 2^-64 units, added as a HUGEINT and
-    -- rounded once, so the total is the same bits whatever order the rows arrive in, on any number of threads.
-    -- Values off the grid (NaN, ±inf, specks below 2^-12 dollars, 2^52 and over) are added in HS6 order (one line
-    -- per HS6 in a group: a total order) and then to the exact part.
-    SELECT query_scope, reporterCode, freq, period, vintage, partnerCode, flow, min(year) AS year,
-           min(month) AS month,
-           sum(CASE WHEN on_grid THEN (value_usd * 18446744073709551616::DOUBLE)::HUGEINT END)::VARCHAR::DOUBLE
-               / 18446744073709551616::DOUBLE AS exact_usd,
-           sum(value_usd ORDER BY hs6) FILTER (WHERE NOT on_grid) AS off_grid_usd,
-           count(*) AS lines, bool_or(is_sample) AS is_sample
-    FROM (SELECT *, isfinite(value_usd) AND abs(value_usd) < 4503599627370496::DOUBLE
-                    AND value_usd * 18446744073709551616::DOUBLE = floor(value_usd * 18446744073709551616::DOUBLE) AS on_grid
-          FROM lines)
-    GROUP BY query_scope, reporterCode, freq, period, vintage, partnerCode, flow
 ),
 new_t AS (
     SELECT s.query_scope, s.reporterCode, s.freq, s.period, s.previous_vintage, s.vintage, s.arrived_at,
