@@ -180,3 +180,86 @@ def test_the_months_gate_adds_the_months_exactly_whatever_order_the_rows_are_sto
         months = [(586, 156, "X", "M", 2021, m + 1, "100630", "H5", 0, v, 1.0, 1.0) for m, v in enumerate(order)]
         g = results([annual] + months)["months_sum_to_annual"]
         assert g.passed and g.failed_rows == 0, g.sample  # the months add up to the annual 1.0 exactly
+
+
+# ---- counts kept per batch of staging.comtrade_flows (issue 14: a nightly run counts what it rebuilt)
+
+def batched(rows):
+    """staged(rows) with the batch state batch_incremental keeps for staging.comtrade_flows: one batch per
+    (reporter_code, freq, year, month), its fingerprint (n, h) made from its rows."""
+    conn = staged(rows)
+    conn.execute("CREATE SCHEMA meta")
+    conn.execute("""CREATE TABLE meta."staging__comtrade_flows__build" AS SELECT 'digest-1' AS inputs""")
+    fingerprint(conn)
+    return conn
+
+
+def fingerprint(conn):
+    conn.execute("""CREATE OR REPLACE TABLE meta."staging__comtrade_flows__batches" AS
+        SELECT reporter_code AS _b1, freq AS _b2, year::VARCHAR AS _b3, count(*) AS n,
+               sum(hash(*COLUMNS(*))::HUGEINT) AS h, 1 AS keys,
+               reporter_code AS _k1, freq AS _k2, year AS _k3, month AS _k4
+        FROM staging.comtrade_flows GROUP BY reporter_code, freq, year, month""")
+
+
+def gates_of(conn):
+    return {g.name: g for g in staging_gates(conn)}
+
+
+def counted_batches(conn):
+    """(year, rows, counted before 2001) per batch counted"""
+    return conn.execute("SELECT year, n_rows, counted_at < '2001-01-01' FROM meta.quality_gate_counts ORDER BY year").fetchall()
+
+
+def mark_counted_long_ago(conn, where="TRUE"):
+    conn.execute(f"UPDATE meta.quality_gate_counts SET counted_at = '2000-01-01' WHERE {where}")
+
+
+def test_the_flows_gates_count_only_batches_whose_rows_changed():
+    conn = batched(GOOD)
+    assert all(g.passed for g in gates_of(conn).values())
+    assert counted_batches(conn) == [(2020, 1, False), (2021, 1, False)]
+    # a revised 2021 arrives with a negative value: only its batch is counted again, and it fails
+    conn.execute("UPDATE staging.comtrade_flows SET value_usd = -1 WHERE year = 2021")
+    fingerprint(conn)
+    mark_counted_long_ago(conn)
+    r = gates_of(conn)
+    assert not r["negative_values"].passed and r["negative_values"].failed_rows == 1
+    assert r["negative_values"].sample[0]["year"] == 2021
+    assert counted_batches(conn) == [(2020, 1, True), (2021, 1, False)]  # 2020 was not counted again
+
+
+def test_a_batch_counted_bad_stays_bad_until_its_rows_change():
+    """The next run must not pass because nothing changed since a failed one (the counts are kept, not the verdict)."""
+    conn = batched(GOOD + [(586, 156, "X", "A", 2019, None, "999999", "H5", 0, 5.0, 1.0, 1.0)])
+    assert not gates_of(conn)["unknown_hs_codes"].passed
+    assert not gates_of(conn)["unknown_hs_codes"].passed  # nothing changed: counted from the kept counts, still failing
+    conn.execute("DELETE FROM staging.comtrade_flows WHERE year = 2019")  # the batch is gone
+    fingerprint(conn)
+    assert gates_of(conn)["unknown_hs_codes"].passed
+    assert [b[:2] for b in counted_batches(conn)] == [(2020, 1), (2021, 1)]
+
+
+@pytest.mark.parametrize("change", [
+    "DELETE FROM raw.reference_hs WHERE code = '100630'",  # the list the codes are checked against
+    "DELETE FROM staging.countries WHERE m49 = 156",  # the country codes
+    """UPDATE meta."staging__comtrade_flows__build" SET inputs = 'digest-2'""",  # staging rebuilt by other SQL
+])
+def test_a_change_of_what_the_rows_are_checked_against_counts_every_batch_again(change):
+    conn = batched(GOOD)
+    assert all(g.passed for g in gates_of(conn).values())
+    mark_counted_long_ago(conn)
+    gates_of(conn)
+    assert counted_batches(conn) == [(2020, 1, True), (2021, 1, True)]  # nothing changed: nothing counted
+    conn.execute(change)
+    gates_of(conn)
+    assert counted_batches(conn) == [(2020, 1, False), (2021, 1, False)]
+
+
+def test_staged_rows_outside_every_batch_are_counted_too():
+    conn = batched(GOOD)
+    gates_of(conn)
+    conn.execute("INSERT INTO staging.comtrade_flows VALUES (586, 156, 'X', 'A', 2019, NULL, '100630', 'H5', 0, -5.0, 1.0, 1.0)")
+    r = gates_of(conn)  # the batch state was not updated: no batch holds the 2019 row
+    assert not r["negative_values"].passed and r["negative_values"].failed_rows == 1
+    assert r["negative_values"].statistics["evaluated_rows"] == 3

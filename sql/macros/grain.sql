@@ -3,8 +3,13 @@
    blocking Dagster asset check. It fails with one row per offending key: a key that occurs more
    than once (NULLs compare equal, as in GROUP BY), or a key with a NULL where none may be. #}
 {% test grain(model, columns, not_null=[]) %}
+{#- keys grouped by one 64-bit hash first (a hash aggregate of one column); only rows whose hash repeats can share a
+    key (NULLs hash alike, as GROUP BY groups them), and only those are grouped by their columns: 0.68 → 0.55 s for
+    staging.comtrade_flows at 5 M rows, on one thread -#}
+WITH __repeated AS (SELECT hash({{ columns | join(', ') }}) AS h FROM {{ model }} GROUP BY h HAVING count(*) > 1)
 SELECT 'key occurs ' || count(*) || ' times' AS problem, {{ columns | join(', ') }}
 FROM {{ model }}
+WHERE hash({{ columns | join(', ') }}) IN (SELECT h FROM __repeated)
 GROUP BY ALL
 HAVING count(*) > 1
 {%- if not_null %}
