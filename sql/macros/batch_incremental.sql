@@ -28,6 +28,13 @@
    them), check every inserted row's key is one of theirs, store the new fingerprints.
    Everything runs in the model's one transaction: a failed build leaves the old table and state.
 
+   Grain: the keys of the rows a build wrote are added to meta."<schema>__<model>__unchecked" (a full
+   build: one row all_rows = true), in the same transaction. The model's grain test (sql/macros/grain.sql,
+   with `batch_key`) checks only the rows of those keys, and the on-run-end hook empties the table once
+   that test has passed, so a key that failed stays to be checked again by the next build, changed or
+   not. Every output key is one batch's, and the grain holds the batch key, so a key shared by two
+   rows lies within the rows of one build.
+
    Row order: a full build stores the rows in the model's ORDER BY; an incremental one leaves the
    kept rows in place and appends the rebuilt batches' rows (in the model's ORDER BY) at the end,
    so the rows of one batch stay in the same relative order, but rows of different batches do
@@ -198,9 +205,18 @@
     {%- endif %}
   {%- endif %}
 
+  {%- set meta_unchecked = api.Relation.create(database=this.database, schema='meta', identifier=this.schema ~ '__' ~ this.identifier ~ '__unchecked') -%}
+  {%- set have_unchecked = adapter.get_relation(database=this.database, schema='meta', identifier=meta_unchecked.identifier) is not none -%}
   {% call statement('batch_state') -%}
     {{ persist_docs_sql(target_relation) }}
     CREATE SCHEMA IF NOT EXISTS meta;
+    {%- if mode == 'full' or not have_unchecked %}
+    CREATE OR REPLACE TABLE {{ meta_unchecked }} AS SELECT FALSE AS all_rows, {{ key_cols }} FROM {{ tmp }}_cur WHERE FALSE;
+    INSERT INTO {{ meta_unchecked }} (all_rows) VALUES (TRUE);
+    {%- elif changed > 0 %}
+    INSERT INTO {{ meta_unchecked }} SELECT FALSE, {% for e in key_raw %}_new{{ loop.index }}{{ ", " if not loop.last }}{% endfor %}
+      FROM {{ tmp }}_changed WHERE present;
+    {%- endif %}
     CREATE OR REPLACE TABLE {{ meta_batches }} AS
       SELECT {% for c in batch_cols %}_b{{ loop.index }}, {% endfor %}n, h, keys, {{ key_cols }} FROM {{ tmp }}_cur ORDER BY ALL;
     CREATE OR REPLACE TABLE {{ meta_build }} AS
