@@ -186,3 +186,25 @@ def test_the_instance_config_is_written_whole_or_not_at_all(tmp_path, monkeypatc
     assert doc["event_log_storage"]["config"]["base_dir"].endswith("history")
     assert doc["concurrency"]["runs"]["max_concurrent_runs"] == 1
     assert [p.name for p in config.parent.iterdir() if p.name.endswith(".part")] == []
+
+
+def test_the_event_log_asks_sqlite_once_for_a_table_that_exists(tmp_path, monkeypatch):
+    """Dagster asks whether a table exists before storing each event; what exists is remembered, what is
+    missing is asked again (it may be created later)."""
+    from dagster._core.storage.event_log.sqlite.consolidated_sqlite_event_log import ConsolidatedSqliteEventLogStorage
+
+    from pipelines.instance import TradeflowSqliteEventLogStorage
+
+    asked: list[str] = []
+    real = ConsolidatedSqliteEventLogStorage.has_table
+
+    def counting(self, name):
+        asked.append(name)
+        return real(self, name)
+
+    monkeypatch.setattr(ConsolidatedSqliteEventLogStorage, "has_table", counting)
+    storage = TradeflowSqliteEventLogStorage(base_dir=str(tmp_path))
+    asked.clear()
+    assert storage.has_table("event_logs") and storage.has_table("event_logs")
+    assert not storage.has_table("no_such_table") and not storage.has_table("no_such_table")
+    assert asked == ["event_logs", "no_such_table", "no_such_table"]
