@@ -263,3 +263,36 @@ def test_staged_rows_outside_every_batch_are_counted_too():
     r = gates_of(conn)  # the batch state was not updated: no batch holds the 2019 row
     assert not r["negative_values"].passed and r["negative_values"].failed_rows == 1
     assert r["negative_values"].statistics["evaluated_rows"] == 3
+
+
+def jump_counts(conn):
+    return conn.execute("SELECT year, pairs, unexpected, counted_at < '2001-01-01' FROM meta.quality_jump_counts "
+                        "ORDER BY year").fetchall()
+
+
+def test_tenfold_jumps_are_counted_again_for_a_changed_year_and_the_year_after_it():
+    """A pair (year − 1, year) belongs to its later year's batch: a revised year changes its own pair and the next
+    one, so both batches are counted again; the verdict equals an evaluation of every row."""
+    from tradeflow.quality import _evaluate
+
+    years = [(586, 156, "X", "A", y, None, "100630", "H5", 0, v, 1.0, 1.0)
+             for y, v in ((2019, 2e6), (2020, 2.1e6), (2021, 2.2e6), (2022, 2.3e6))]
+    conn = batched(years)
+    assert gates_of(conn)["tenfold_jump"].passed
+    assert [j[:3] for j in jump_counts(conn)] == [(2019, 0, 0), (2020, 1, 0), (2021, 1, 0), (2022, 1, 0)]
+    conn.execute("UPDATE meta.quality_jump_counts SET counted_at = '2000-01-01'")
+    # 2021 revised to 40 m: 2020 → 2021 jumps (×19), 2021 → 2022 falls (×0.06)
+    conn.execute("UPDATE staging.comtrade_flows SET value_usd = 4e7 WHERE year = 2021")
+    fingerprint(conn)
+    r = gates_of(conn)["tenfold_jump"]
+    assert not r.passed and r.failed_rows == 2 and [s["year"] for s in r.sample] == [2021, 2022]
+    assert [(y, old) for y, _, _, old in jump_counts(conn)] == [(2019, True), (2020, True), (2021, False), (2022, False)]
+    full = _evaluate(conn, "jumps")
+    assert (r.statistics["evaluated_rows"], [r.failed_rows], r.sample) == (full[0], full[1]["tenfold_jump"],
+                                                                             full[2]["tenfold_jump"])
+    # the year 2020 goes: its pair and 2021's change (2021 has no year before it any more)
+    conn.execute("DELETE FROM staging.comtrade_flows WHERE year = 2020")
+    fingerprint(conn)
+    r = gates_of(conn)["tenfold_jump"]
+    assert r.failed_rows == 1 and [s["year"] for s in r.sample] == [2022]
+    assert [j[:3] for j in jump_counts(conn)] == [(2019, 0, 0), (2021, 0, 0), (2022, 1, 1)]

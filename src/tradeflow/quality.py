@@ -125,12 +125,19 @@ _CTES = {
         SELECT a.*, m.months_usd, abs(m.months_usd - a.value_usd) / nullif(a.value_usd, 0) AS rel_diff
         FROM a JOIN m USING (reporter_code, partner_code, flow, year, hs6) WHERE m.n = 12)
     WHERE rel_diff IS NOT NULL""",
+    "jumps": None,  # _jumps_sql(): filled in below
+}
+_NEEDS = {"flows": ("staged", "hs", "countries", "dup_keys", "flows"), "months": ("months",), "jumps": ("jumps",)}
+
+
+def _jumps_sql(where: str = "TRUE") -> str:
+    """Year-on-year pairs of annual lines; ``where``: which annual rows of staging (default: all)."""
     # a pair of consecutive years counts when one of its two values reaches the floor, so only lines (reporter,
     # partner, flow, HS6) with a value at the floor can hold one: the window runs over those lines only, each
     # line whole (selected by a hash of its columns: a line is in or out with all its years), 4.5 → 1.2 s at 5 M
-    "jumps": f"""
+    return f"""
     WITH a AS (SELECT reporter_code, partner_code, flow, hs6, year, value_usd FROM staging.comtrade_flows
-               WHERE freq = 'A' AND mot_code = 0),
+               WHERE freq = 'A' AND mot_code = 0 AND {where}),
          big AS (SELECT DISTINCT hash(reporter_code, partner_code, flow, hs6) AS h FROM a
                  WHERE value_usd >= {JUMP_FLOOR_USD})
     SELECT * FROM (
@@ -139,9 +146,10 @@ _CTES = {
         FROM a WHERE hash(reporter_code, partner_code, flow, hs6) IN (SELECT h FROM big)
         WINDOW w AS (PARTITION BY reporter_code, partner_code, flow, hs6 ORDER BY year)
         QUALIFY lag(year) OVER w = year - 1 AND greatest(value_usd, lag(value_usd) OVER w) >= {JUMP_FLOOR_USD})
-    WHERE ratio IS NOT NULL""",
-}
-_NEEDS = {"flows": ("staged", "hs", "countries", "dup_keys", "flows"), "months": ("months",), "jumps": ("jumps",)}
+    WHERE ratio IS NOT NULL"""
+
+
+_CTES["jumps"] = _jumps_sql()
 
 
 def _with(source: str, materialized: bool = False, staged: str | None = None) -> str:
@@ -289,10 +297,90 @@ def _flows_counts(conn: duckdb.DuckDBPyConnection, conds: list[str]) -> tuple:
     return row[:-1]
 
 
+#: Per annual batch of staging.comtrade_flows (reporter_code, year) the year-on-year pairs ending in that year:
+#: how many, how many jump tenfold, and the first failing ones (in the gate's sample order), with the fingerprints
+#: of the batch and of the year before it (a pair reads both) they were counted under.
+JUMP_COUNTS_TABLE = "meta.quality_jump_counts"
+
+
+def _batch_state(conn: duckdb.DuckDBPyConnection) -> bool:
+    """staging.comtrade_flows is kept by batch and its batches map one-to-one onto its keys."""
+    have = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' "
+        "AND table_name IN ('staging__comtrade_flows__batches', 'staging__comtrade_flows__build')").fetchall()[0][0]
+    return have == 2 and not conn.execute(
+        f"SELECT count(*) FILTER (WHERE keys > 1) + count(*) - count(DISTINCT (_k1, _k2, _k3, _k4)) FROM {_FLOWS_BATCHES}"
+    ).fetchall()[0][0]
+
+
+def _jump_counts(conn: duckdb.DuckDBPyConnection, gate: _Gate) -> tuple[int, dict[str, list[int]], dict[str, list]]:
+    """The jumps gate as :func:`_evaluate` gives it, from counts kept per annual batch (see :data:`JUMP_COUNTS_TABLE`).
+
+    A pair (year − 1, year) belongs to the batch of its later year; a batch is counted again when its own
+    fingerprint or that of the year before changed, reading the annual rows of those two years only. The sample
+    is the first :data:`SAMPLES` failing pairs of all batches (each batch keeps its first ones, so the merge is
+    exact). Without batch state everything is evaluated (:func:`_evaluate`).
+    """
+    import hashlib
+
+    [(cond_name, cond)] = gate.expectations
+    names = ", ".join(gate.sample_cols)
+    pack = ", ".join(f"{c} := {c}" for c in gate.sample_cols)
+    (inputs,) = conn.execute(f"SELECT any_value(inputs) FROM {_FLOWS_BUILD}").fetchall()[0]
+    token = hashlib.sha256(f"{_CTES['jumps']}|{cond}|{names}|{SAMPLES}|{inputs}".encode()).hexdigest()[:32]
+    have = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' "
+                        "AND table_name = 'quality_jump_counts'").fetchall()[0][0]
+    if have and conn.execute(f"SELECT count(*) FROM {JUMP_COUNTS_TABLE} WHERE token IS DISTINCT FROM $t",
+                             {"t": token}).fetchall()[0][0]:
+        conn.execute(f"DROP TABLE {JUMP_COUNTS_TABLE}")
+        have = False
+    annual = f"SELECT _k1 AS reporter_code, _k3 AS year, n, h FROM {_FLOWS_BATCHES} WHERE _k2 = 'A' AND _k4 IS NULL"
+    same = ("c.reporter_code IS NOT DISTINCT FROM j.reporter_code AND c.year IS NOT DISTINCT FROM j.year "
+            "AND c.n = j.n AND c.h = j.h AND c.prev_n IS NOT DISTINCT FROM j.prev_n AND c.prev_h IS NOT DISTINCT FROM j.prev_h")
+    cur, todo = "__tf_jump_batches", "__tf_jump_todo"
+    conn.execute(f"""CREATE OR REPLACE TEMP TABLE {cur} AS
+                     SELECT c.reporter_code, c.year, c.n, c.h, p.n AS prev_n, p.h AS prev_h
+                     FROM ({annual}) AS c
+                     LEFT JOIN ({annual}) AS p ON p.reporter_code IS NOT DISTINCT FROM c.reporter_code AND p.year = c.year - 1""")
+    try:
+        fresh = f"NOT EXISTS (SELECT 1 FROM {JUMP_COUNTS_TABLE} AS j WHERE {same})" if have else "TRUE"
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE {todo} AS SELECT * FROM {cur} AS c WHERE {fresh}")
+        # the annual rows of each batch to count and of the year before it (a hash collision only reads more rows,
+        # which make no pair ending in a batch to count)
+        rows = ("TRUE" if not have else
+                f"hash(reporter_code, year) IN (SELECT hash(reporter_code, year) FROM {todo} "
+                f"UNION ALL SELECT hash(reporter_code, year - 1) FROM {todo})")
+        counted = f"""
+            SELECT t.reporter_code, t.year, t.n, t.h, t.prev_n, t.prev_h, $t AS token, now()::TIMESTAMP AS counted_at,
+                   coalesce(x.pairs, 0) AS pairs, coalesce(x.unexpected, 0) AS unexpected,
+                   coalesce(x.sample, []) AS sample
+            FROM {todo} AS t
+            LEFT JOIN (SELECT reporter_code, year, count(*) AS pairs, sum(coalesce({cond}, false)::INTEGER)::BIGINT AS unexpected,
+                              list(struct_pack({pack}) ORDER BY {names}) FILTER (WHERE coalesce({cond}, false))[1:{SAMPLES}] AS sample
+                       FROM ({_jumps_sql(rows)}) GROUP BY reporter_code, year) AS x
+              ON x.reporter_code IS NOT DISTINCT FROM t.reporter_code AND x.year IS NOT DISTINCT FROM t.year"""
+        if not have:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS meta; CREATE TABLE {JUMP_COUNTS_TABLE} AS {counted}", {"t": token})
+        else:
+            conn.execute(f"DELETE FROM {JUMP_COUNTS_TABLE} AS j WHERE NOT EXISTS (SELECT 1 FROM {cur} AS c WHERE {same})")
+            conn.execute(f"INSERT INTO {JUMP_COUNTS_TABLE} {counted}", {"t": token})
+    finally:
+        conn.execute(f"DROP TABLE IF EXISTS {cur}; DROP TABLE IF EXISTS {todo}")
+    (pairs, unexpected) = conn.execute(
+        f"SELECT coalesce(sum(pairs), 0), coalesce(sum(unexpected), 0) FROM {JUMP_COUNTS_TABLE}").fetchall()[0]
+    sample = conn.execute(f"SELECT s.* FROM (SELECT unnest(sample) AS s FROM {JUMP_COUNTS_TABLE}) "
+                          f"ORDER BY {', '.join('s.' + c for c in gate.sample_cols)} LIMIT {SAMPLES}").fetchall()
+    return int(pairs), {gate.name: [int(unexpected)]}, {gate.name: [dict(zip(gate.sample_cols, r)) for r in sample]}
+
+
 def _staging_gates(conn: duckdb.DuckDBPyConnection) -> list[GateResult]:
     evaluated, unexpected, samples = {}, {}, {}
+    kept = _batch_state(conn)
     for src in ("flows", "months", "jumps"):
-        evaluated[src], per_gate, sampled = _evaluate(conn, src)
+        if src == "jumps" and kept:
+            evaluated[src], per_gate, sampled = _jump_counts(conn, next(g for g in GATES if g.source == "jumps"))
+        else:
+            evaluated[src], per_gate, sampled = _evaluate(conn, src)
         unexpected |= per_gate
         samples |= sampled
     results = []
