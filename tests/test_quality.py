@@ -266,7 +266,7 @@ def test_staged_rows_outside_every_batch_are_counted_too():
 
 
 def jump_counts(conn):
-    return conn.execute("SELECT year, pairs, unexpected, counted_at < '2001-01-01' FROM meta.quality_jump_counts "
+    return conn.execute("SELECT year, evaluated, unexpected, counted_at < '2001-01-01' FROM meta.quality_jump_counts "
                         "ORDER BY year").fetchall()
 
 
@@ -296,3 +296,24 @@ def test_tenfold_jumps_are_counted_again_for_a_changed_year_and_the_year_after_i
     r = gates_of(conn)["tenfold_jump"]
     assert r.failed_rows == 1 and [s["year"] for s in r.sample] == [2022]
     assert [j[:3] for j in jump_counts(conn)] == [(2019, 0, 0), (2021, 0, 0), (2022, 1, 1)]
+
+
+def test_months_are_counted_again_for_a_year_whose_annual_or_monthly_batch_changed():
+    from tradeflow.quality import _evaluate
+
+    def month_rows(year, values):
+        return [(586, 156, "X", "M", year, m, "100630", "H5", 0, v, 1.0, 1.0) for m, v in enumerate(values, 1)]
+
+    rows = GOOD + month_rows(2021, [10.0] * 12) + month_rows(2020, [7.5] * 12)  # 120 against 100; 90 against 90
+    conn = batched(rows)
+    r = gates_of(conn)["months_sum_to_annual"]
+    assert not r.passed and r.failed_rows == 1 and r.sample[0]["year"] == 2021
+    conn.execute("UPDATE meta.quality_month_counts SET counted_at = '2000-01-01'")
+    conn.execute("UPDATE staging.comtrade_flows SET value_usd = -10.0 WHERE freq = 'M' AND year = 2021 AND month = 12")
+    fingerprint(conn)  # December 2021 revised: the twelve months now sum to 100
+    r = gates_of(conn)["months_sum_to_annual"]
+    assert r.passed and r.statistics["evaluated_rows"] == 2
+    assert conn.execute("SELECT year, counted_at < '2001-01-01' FROM meta.quality_month_counts ORDER BY year"
+                        ).fetchall() == [(2020, True), (2021, False)]
+    assert (r.statistics["evaluated_rows"], [r.failed_rows]) == (_evaluate(conn, "months")[0],
+                                                                _evaluate(conn, "months")[1]["months_sum_to_annual"])

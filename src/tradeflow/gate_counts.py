@@ -5,17 +5,20 @@ reporter_code, freq, year, month), and a year-on-year pair inside an annual batc
 the gates' totals are sums of per-batch counts. The counts are stored with the fingerprints of the batches
 they were read from (``batch_incremental``'s own, ``meta."staging__comtrade_flows__batches"``) and the
 gates' inputs (their SQL, staging's inputs digest, the reference lists); only batches whose fingerprint
-changed are counted again. A batch counted bad stays bad until its rows change. Without that batch state
+changed are counted again. The gates that compare years (tenfold jumps, months against the annual
+figure) are kept per (reporter, year) with the fingerprints of every batch the comparison reads. A batch counted bad stays bad until its rows change. Without that batch state
 (a hand-made warehouse) the gates read every row (:mod:`tradeflow.quality`).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import duckdb
 
-from tradeflow.quality import _CTES, _NEEDS, SAMPLES, _Gate, _jumps_sql, _with
+from tradeflow.quality import _CTES, _NEEDS, SAMPLES, _Gate, _jumps_sql, _months_sql, _with
 
 #: Per batch of staging.comtrade_flows (its batch key: reporter_code, freq, year, month) the rows and unexpected counts
 #: of every expectation of the flows gates, with the batch's fingerprint (n, h), the gates' inputs (token) they
@@ -104,65 +107,83 @@ def flows_counts(conn: duckdb.DuckDBPyConnection, conds: list[str]) -> tuple:
     return row[:-1]
 
 
-#: Per annual batch of staging.comtrade_flows (reporter_code, year) the year-on-year pairs ending in that year:
-#: how many, how many jump tenfold, and the first failing ones (in the gate's sample order), with the fingerprints
-#: of the batch and of the year before it (a pair reads both) they were counted under.
-JUMP_COUNTS_TABLE = "meta.quality_jump_counts"
+@dataclass(frozen=True)
+class _Yearly:
+    """A gate whose rows each lie in the batches of one (reporter, year): how its counts are kept."""
+
+    table: str  # where the counts are kept, one row per (reporter_code, year)
+    relation: Callable[[str], str]  # the gate's relation over the staged rows a WHERE selects
+    groups: str  # SQL: (reporter_code, year, fp) for every group, fp: the fingerprints of the batches it reads
+    rows: str  # a WHERE over staged rows: those a group of {todo} (a table of groups) reads; may read more
 
 
-def jump_counts(conn: duckdb.DuckDBPyConnection, gate: _Gate) -> tuple[int, dict[str, list[int]], dict[str, list]]:
-    """The jumps gate as :func:`tradeflow.quality._evaluate` gives it, from counts kept per annual batch (see :data:`JUMP_COUNTS_TABLE`).
+_ANNUAL = f"SELECT _k1 AS reporter_code, _k3 AS year, n, h FROM {_FLOWS_BATCHES} WHERE _k2 = 'A' AND _k4 IS NULL"
+#: Per gate (its relation): the year-on-year pairs belong to their later year and read the year before it too;
+#: the months of a year are checked against its annual figure, reading the annual batch and the twelve monthly ones.
+YEARLY = {
+    "jumps": _Yearly(
+        "meta.quality_jump_counts", _jumps_sql,
+        f"""SELECT c.reporter_code, c.year, concat_ws('|', c.n, c.h, coalesce(p.n::VARCHAR, '-'), coalesce(p.h::VARCHAR, '-')) AS fp
+            FROM ({_ANNUAL}) AS c
+            LEFT JOIN ({_ANNUAL}) AS p ON p.reporter_code IS NOT DISTINCT FROM c.reporter_code AND p.year = c.year - 1""",
+        "hash(reporter_code, year) IN (SELECT hash(reporter_code, year) FROM {todo} "
+        "UNION ALL SELECT hash(reporter_code, year - 1) FROM {todo})"),
+    "months": _Yearly(
+        "meta.quality_month_counts", _months_sql,
+        f"""SELECT _k1 AS reporter_code, _k3 AS year,
+                   string_agg(_k2 || coalesce(_k4::VARCHAR, '') || ':' || n || ':' || h, '|' ORDER BY _k2, _k4) AS fp
+            FROM {_FLOWS_BATCHES} WHERE _k2 IN ('A', 'M') GROUP BY _k1, _k3""",
+        "hash(reporter_code, year) IN (SELECT hash(reporter_code, year) FROM {todo})"),
+}
 
-    A pair (year − 1, year) belongs to the batch of its later year; a batch is counted again when its own
-    fingerprint or that of the year before changed, reading the annual rows of those two years only. The sample
-    is the first :data:`SAMPLES` failing pairs of all batches (each batch keeps its first ones, so the merge is
-    exact). Without batch state everything is evaluated (:func:`tradeflow.quality._evaluate`).
+
+def year_counts(conn: duckdb.DuckDBPyConnection, gate: _Gate) -> tuple[int, dict[str, list[int]], dict[str, list]]:
+    """A gate over annual comparisons (:data:`YEARLY`), as :func:`tradeflow.quality._evaluate` gives it, from counts
+    kept per (reporter, year).
+
+    A group is counted again when the fingerprint of a batch it reads changed (a gone batch too), reading the
+    staged rows of its batches only. The sample is the first :data:`SAMPLES` failing rows of all groups (each
+    group keeps its first ones, in the gate's sample order, so the merge is exact).
     """
+    y = YEARLY[gate.source]
     [(_, cond)] = gate.expectations
     names = ", ".join(gate.sample_cols)
     pack = ", ".join(f"{c} := {c}" for c in gate.sample_cols)
     (inputs,) = conn.execute(f"SELECT any_value(inputs) FROM {_FLOWS_BUILD}").fetchall()[0]
-    token = hashlib.sha256(f"{_CTES['jumps']}|{cond}|{names}|{SAMPLES}|{inputs}".encode()).hexdigest()[:32]
-    have = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' "
-                        "AND table_name = 'quality_jump_counts'").fetchall()[0][0]
-    if have and conn.execute(f"SELECT count(*) FROM {JUMP_COUNTS_TABLE} WHERE token IS DISTINCT FROM $t",
-                             {"t": token}).fetchall()[0][0]:
-        conn.execute(f"DROP TABLE {JUMP_COUNTS_TABLE}")
+    token = hashlib.sha256(f"{y.relation()}|{y.groups}|{y.rows}|{cond}|{names}|{SAMPLES}|{inputs}".encode()).hexdigest()[:32]
+    schema, _, name = y.table.partition(".")
+    have = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t",
+                        {"s": schema, "t": name}).fetchall()[0][0]
+    if have and conn.execute(f"SELECT count(*) FROM {y.table} WHERE token IS DISTINCT FROM $t", {"t": token}).fetchall()[0][0]:
+        conn.execute(f"DROP TABLE {y.table}")  # counted under another gate or staging: count everything again
         have = False
-    annual = f"SELECT _k1 AS reporter_code, _k3 AS year, n, h FROM {_FLOWS_BATCHES} WHERE _k2 = 'A' AND _k4 IS NULL"
-    same = ("c.reporter_code IS NOT DISTINCT FROM j.reporter_code AND c.year IS NOT DISTINCT FROM j.year "
-            "AND c.n = j.n AND c.h = j.h AND c.prev_n IS NOT DISTINCT FROM j.prev_n AND c.prev_h IS NOT DISTINCT FROM j.prev_h")
-    cur, todo = "__tf_jump_batches", "__tf_jump_todo"
-    conn.execute(f"""CREATE OR REPLACE TEMP TABLE {cur} AS
-                     SELECT c.reporter_code, c.year, c.n, c.h, p.n AS prev_n, p.h AS prev_h
-                     FROM ({annual}) AS c
-                     LEFT JOIN ({annual}) AS p ON p.reporter_code IS NOT DISTINCT FROM c.reporter_code AND p.year = c.year - 1""")
+    same = ("c.reporter_code IS NOT DISTINCT FROM k.reporter_code AND c.year IS NOT DISTINCT FROM k.year "
+            "AND c.fp IS NOT DISTINCT FROM k.fp")
+    cur, todo = "__tf_year_groups", "__tf_year_todo"
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {cur} AS {y.groups}")
     try:
-        fresh = f"NOT EXISTS (SELECT 1 FROM {JUMP_COUNTS_TABLE} AS j WHERE {same})" if have else "TRUE"
+        fresh = f"NOT EXISTS (SELECT 1 FROM {y.table} AS k WHERE {same})" if have else "TRUE"
         conn.execute(f"CREATE OR REPLACE TEMP TABLE {todo} AS SELECT * FROM {cur} AS c WHERE {fresh}")
-        # the annual rows of each batch to count and of the year before it (a hash collision only reads more rows,
-        # which make no pair ending in a batch to count)
-        rows = ("TRUE" if not have else
-                f"hash(reporter_code, year) IN (SELECT hash(reporter_code, year) FROM {todo} "
-                f"UNION ALL SELECT hash(reporter_code, year - 1) FROM {todo})")
+        rows = y.rows.format(todo=todo) if have else "TRUE"
         counted = f"""
-            SELECT t.reporter_code, t.year, t.n, t.h, t.prev_n, t.prev_h, $t AS token, now()::TIMESTAMP AS counted_at,
-                   coalesce(x.pairs, 0) AS pairs, coalesce(x.unexpected, 0) AS unexpected,
+            SELECT t.reporter_code, t.year, t.fp, $t AS token, now()::TIMESTAMP AS counted_at,
+                   coalesce(x.evaluated, 0) AS evaluated, coalesce(x.unexpected, 0) AS unexpected,
                    coalesce(x.sample, []) AS sample
             FROM {todo} AS t
-            LEFT JOIN (SELECT reporter_code, year, count(*) AS pairs, sum(coalesce({cond}, false)::INTEGER)::BIGINT AS unexpected,
+            LEFT JOIN (SELECT reporter_code, year, count(*) AS evaluated,
+                              sum(coalesce({cond}, false)::INTEGER)::BIGINT AS unexpected,
                               list(struct_pack({pack}) ORDER BY {names}) FILTER (WHERE coalesce({cond}, false))[1:{SAMPLES}] AS sample
-                       FROM ({_jumps_sql(rows)}) GROUP BY reporter_code, year) AS x
+                       FROM ({y.relation(rows)}) GROUP BY reporter_code, year) AS x
               ON x.reporter_code IS NOT DISTINCT FROM t.reporter_code AND x.year IS NOT DISTINCT FROM t.year"""
         if not have:
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS meta; CREATE TABLE {JUMP_COUNTS_TABLE} AS {counted}", {"t": token})
-        else:
-            conn.execute(f"DELETE FROM {JUMP_COUNTS_TABLE} AS j WHERE NOT EXISTS (SELECT 1 FROM {cur} AS c WHERE {same})")
-            conn.execute(f"INSERT INTO {JUMP_COUNTS_TABLE} {counted}", {"t": token})
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS meta; CREATE TABLE {y.table} AS {counted}", {"t": token})
+        else:  # groups gone or changed leave, changed and new ones are counted
+            conn.execute(f"DELETE FROM {y.table} AS k WHERE NOT EXISTS (SELECT 1 FROM {cur} AS c WHERE {same})")
+            conn.execute(f"INSERT INTO {y.table} {counted}", {"t": token})
     finally:
         conn.execute(f"DROP TABLE IF EXISTS {cur}; DROP TABLE IF EXISTS {todo}")
-    (pairs, unexpected) = conn.execute(
-        f"SELECT coalesce(sum(pairs), 0), coalesce(sum(unexpected), 0) FROM {JUMP_COUNTS_TABLE}").fetchall()[0]
-    sample = conn.execute(f"SELECT s.* FROM (SELECT unnest(sample) AS s FROM {JUMP_COUNTS_TABLE}) "
+    (evaluated, unexpected) = conn.execute(
+        f"SELECT coalesce(sum(evaluated), 0), coalesce(sum(unexpected), 0) FROM {y.table}").fetchall()[0]
+    sample = conn.execute(f"SELECT s.* FROM (SELECT unnest(sample) AS s FROM {y.table}) "
                           f"ORDER BY {', '.join('s.' + c for c in gate.sample_cols)} LIMIT {SAMPLES}").fetchall()
-    return int(pairs), {gate.name: [int(unexpected)]}, {gate.name: [dict(zip(gate.sample_cols, r)) for r in sample]}
+    return int(evaluated), {gate.name: [int(unexpected)]}, {gate.name: [dict(zip(gate.sample_cols, r)) for r in sample]}

@@ -115,21 +115,26 @@ _CTES = {
         AND d.freq IS NOT DISTINCT FROM s.freq AND d.year IS NOT DISTINCT FROM s.year
         AND d.month0 = coalesce(s.month, 0) AND d.hs6 IS NOT DISTINCT FROM s.hs6
         AND d.mot_code IS NOT DISTINCT FROM s.mot_code""",
-    "months": """
+    "months": None,  # _months_sql(): filled in below
+    "jumps": None,  # _jumps_sql(): filled in below
+}
+_NEEDS = {"flows": ("staged", "hs", "countries", "dup_keys", "flows"), "months": ("months",), "jumps": ("jumps",)}
+
+
+def _months_sql(where: str = "TRUE") -> str:
+    """Annual lines against the sum of their twelve months; ``where``: which rows of staging (default: all)."""
+    return f"""
     WITH a AS (SELECT reporter_code, partner_code, flow, year, hs6, value_usd FROM staging.comtrade_flows
-               WHERE freq = 'A' AND mot_code = 0),
+               WHERE freq = 'A' AND mot_code = 0 AND {where}),
          -- an exact sum (DECIMAL): staging.comtrade_flows is kept incrementally, so its rows are not in key order,
          -- and a DOUBLE sum over twelve batches would depend on the order they were rebuilt in
          m AS (SELECT reporter_code, partner_code, flow, year, hs6, sum(value_usd::DECIMAL(38, 6))::DOUBLE AS months_usd,
                       count(*) AS n
-               FROM staging.comtrade_flows WHERE freq = 'M' AND mot_code = 0 GROUP BY ALL)
+               FROM staging.comtrade_flows WHERE freq = 'M' AND mot_code = 0 AND {where} GROUP BY ALL)
     SELECT * FROM (
         SELECT a.*, m.months_usd, abs(m.months_usd - a.value_usd) / nullif(a.value_usd, 0) AS rel_diff
         FROM a JOIN m USING (reporter_code, partner_code, flow, year, hs6) WHERE m.n = 12)
-    WHERE rel_diff IS NOT NULL""",
-    "jumps": None,  # _jumps_sql(): filled in below
-}
-_NEEDS = {"flows": ("staged", "hs", "countries", "dup_keys", "flows"), "months": ("months",), "jumps": ("jumps",)}
+    WHERE rel_diff IS NOT NULL"""
 
 
 def _jumps_sql(where: str = "TRUE") -> str:
@@ -151,6 +156,7 @@ def _jumps_sql(where: str = "TRUE") -> str:
     WHERE ratio IS NOT NULL"""
 
 
+_CTES["months"] = _months_sql()
 _CTES["jumps"] = _jumps_sql()
 
 
@@ -219,12 +225,12 @@ def _evaluate(conn: duckdb.DuckDBPyConnection, source: str) -> tuple[int, dict[s
 
 def _staging_gates(conn: duckdb.DuckDBPyConnection) -> list[GateResult]:
     evaluated, unexpected, samples = {}, {}, {}
-    from tradeflow.gate_counts import batch_state, jump_counts
+    from tradeflow.gate_counts import YEARLY, batch_state, year_counts
 
     kept = batch_state(conn)
     for src in ("flows", "months", "jumps"):
-        if src == "jumps" and kept:
-            evaluated[src], per_gate, sampled = jump_counts(conn, next(g for g in GATES if g.source == "jumps"))
+        if src in YEARLY and kept:
+            evaluated[src], per_gate, sampled = year_counts(conn, next(g for g in GATES if g.source == src))
         else:
             evaluated[src], per_gate, sampled = _evaluate(conn, src)
         unexpected |= per_gate
