@@ -189,7 +189,8 @@ def batched(rows):
     (reporter_code, freq, year, month), its fingerprint (n, h) made from its rows."""
     conn = staged(rows)
     conn.execute("CREATE SCHEMA meta")
-    conn.execute("""CREATE TABLE meta."staging__comtrade_flows__build" AS SELECT 'digest-1' AS inputs""")
+    conn.execute("""CREATE TABLE meta."staging__comtrade_flows__build" AS
+        SELECT 'digest-1' AS inputs, 'incremental' AS mode, 'changed batches only' AS reason, now() AS built_at""")
     fingerprint(conn)
     return conn
 
@@ -317,3 +318,40 @@ def test_months_are_counted_again_for_a_year_whose_annual_or_monthly_batch_chang
                         ).fetchall() == [(2020, True), (2021, False)]
     assert (r.statistics["evaluated_rows"], [r.failed_rows]) == (_evaluate(conn, "months")[0],
                                                                 _evaluate(conn, "months")[1]["months_sum_to_annual"])
+
+
+def test_a_duplicate_spanning_a_missing_month_and_month_0_fails_every_time():
+    """The duplicate-keys gate takes a missing month and month 0 for one key, the batches do not: such batches
+    cannot be counted apart, so every row is read (found by a hostile review: the kept counts passed it)."""
+    month = [(586, 156, "X", "M", 2021, None, "100630", "H5", 0, 5.0, 1.0, 1.0)]
+    conn = batched(GOOD + month)
+    assert gates_of(conn)["duplicate_keys"].passed
+    conn.execute("INSERT INTO staging.comtrade_flows VALUES (586, 156, 'X', 'M', 2021, 0, '100630', 'H5', 0, 5.0, 1.0, 1.0)")
+    fingerprint(conn)
+    for _ in range(2):
+        r = gates_of(conn)["duplicate_keys"]
+        assert not r.passed and r.failed_rows == 2
+
+
+def test_staged_rows_outside_every_batch_reach_the_year_gates_too():
+    conn = batched(GOOD)
+    gates_of(conn)
+    conn.execute("INSERT INTO staging.comtrade_flows VALUES (586, 156, 'X', 'A', 2019, NULL, '100630', 'H5', 0, 5e7, 1.0, 1.0)")
+    r = gates_of(conn)  # the batch state was not updated: no batch holds the 2019 row, whose jump to 2020 is tenfold
+    assert not r["tenfold_jump"].passed and r["tenfold_jump"].failed_rows == 1
+    assert r["null_keys"].statistics["evaluated_rows"] == 3
+
+
+def test_a_forced_rebuild_of_staging_counts_every_batch_again():
+    conn = batched(GOOD)
+    gates_of(conn)
+    mark_counted_long_ago(conn)
+    gates_of(conn)
+    assert counted_batches(conn) == [(2020, 1, True), (2021, 1, True)]  # an ordinary build: kept
+    conn.execute("""UPDATE meta."staging__comtrade_flows__build" SET reason = 'full refresh requested', built_at = now()""")
+    gates_of(conn)
+    assert counted_batches(conn) == [(2020, 1, False), (2021, 1, False)]  # tradeflow refresh --force: counted again
+    mark_counted_long_ago(conn, "year = 2020")
+    conn.execute("""UPDATE meta."staging__comtrade_flows__build" SET built_at = '1999-01-01'""")
+    gates_of(conn)  # counted after that forced build: kept
+    assert counted_batches(conn) == [(2020, 1, True), (2021, 1, False)]

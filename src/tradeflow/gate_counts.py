@@ -30,16 +30,50 @@ COUNTS_TABLE = "meta.quality_gate_counts"
 _FLOWS_BATCHES = 'meta."staging__comtrade_flows__batches"'
 _FLOWS_BUILD = 'meta."staging__comtrade_flows__build"'
 _BATCH_KEY = ("reporter_code", "freq", "year", "month")
+#: Part of every token: a change of how the counts are kept or grouped here counts everything again.
+VERSION = "gate_counts/2"
+#: The tables of kept counts.
+TABLES = ("meta.quality_gate_counts", "meta.quality_jump_counts", "meta.quality_month_counts")
 
 
-def batch_state(conn: duckdb.DuckDBPyConnection) -> bool:
-    """staging.comtrade_flows is kept by batch and its batches map one-to-one onto its keys."""
+def keep_counts(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether counts can be kept by batch (those that cannot be trusted are dropped): staging.comtrade_flows is kept by batch, its batches map one-to-one
+    onto its keys, and no two batches hold keys the gates take for one (a missing month and month 0: the
+    duplicate-keys gate groups them, so a duplicate could span two batches). Otherwise every kept count is
+    dropped and the gates read every row.
+
+    After a forced full rebuild of staging (``tradeflow refresh --force``) the counts kept from before it are
+    dropped too: a forced rebuild rebuilds the checks of it.
+    """
     have = conn.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' "
         "AND table_name IN ('staging__comtrade_flows__batches', 'staging__comtrade_flows__build')").fetchall()[0][0]
-    return have == 2 and not conn.execute(
-        f"SELECT count(*) FILTER (WHERE keys > 1) + count(*) - count(DISTINCT (_k1, _k2, _k3, _k4)) FROM {_FLOWS_BATCHES}"
-    ).fetchall()[0][0]
+    ok = have == 2 and not conn.execute(
+        f"SELECT count(*) FILTER (WHERE keys > 1) + count(*) - count(DISTINCT (_k1, _k2, _k3, _k4)) "
+        f"+ count(*) - count(DISTINCT (_k1, _k2, _k3, coalesce(_k4, 0))) FROM {_FLOWS_BATCHES}").fetchall()[0][0]
+    if not ok:
+        drop_counts(conn)
+        return False
+    (forced_at,) = conn.execute(f"SELECT max(built_at) FILTER (WHERE reason = 'full refresh requested') FROM {_FLOWS_BUILD}"
+                                ).fetchall()[0]
+    if forced_at is not None:
+        for table in _existing(conn):
+            if conn.execute(f"SELECT count(*) FROM {table} WHERE counted_at < $f", {"f": forced_at}).fetchall()[0][0]:
+                conn.execute(f"DROP TABLE {table}")
+    return True
+
+
+def _existing(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    names = [t.partition(".")[2] for t in TABLES]
+    return [f"meta.{t}" for (t,) in conn.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'meta' AND list_contains($n, table_name)",
+        {"n": names}).fetchall()]
+
+
+def drop_counts(conn: duckdb.DuckDBPyConnection) -> None:
+    """Forget every kept count (the next evaluation counts everything)."""
+    for table in _existing(conn):
+        conn.execute(f"DROP TABLE {table}")
 
 
 def _key_match(left: str, right: str, right_cols: tuple[str, ...] = ("_k1", "_k2", "_k3", "_k4")) -> str:
@@ -60,17 +94,13 @@ def flows_counts(conn: duckdb.DuckDBPyConnection, conds: list[str]) -> tuple:
     totals = ", ".join(["coalesce(sum(n_rows), 0)"] + [f"coalesce(sum(e{i}), 0)" for i in range(len(conds))])
     have_counts = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' "
                                "AND table_name = 'quality_gate_counts'").fetchall()[0][0]
-    if not batch_state(conn):  # no batches to keep counts by: count every row
-        if have_counts:
-            conn.execute(f"DROP TABLE {COUNTS_TABLE}")
-        return conn.execute(f"{_with('flows')}\nSELECT {counts} FROM flows").fetchall()[0]
     (inputs, references) = conn.execute(
         f"""SELECT (SELECT any_value(inputs) FROM {_FLOWS_BUILD}),
                    (SELECT count(*) || ':' || coalesce(sum(hash(classification, code)::HUGEINT), 0) FROM raw.reference_hs)
                    || '|' || (SELECT count(*) || ':' || coalesce(sum(hash(m49)::HUGEINT), 0) FROM staging.countries)"""
     ).fetchall()[0]
     gate_sql = "|".join([*(_CTES[n] for n in _NEEDS["flows"]), *conds])
-    token = hashlib.sha256(f"{gate_sql}|{inputs}|{references}".encode()).hexdigest()[:32]
+    token = hashlib.sha256(f"{VERSION}|{gate_sql}|{inputs}|{references}".encode()).hexdigest()[:32]
     if have_counts and conn.execute(f"SELECT count(*) FROM {COUNTS_TABLE} WHERE token IS DISTINCT FROM $t",
                                     {"t": token}).fetchall()[0][0]:
         conn.execute(f"DROP TABLE {COUNTS_TABLE}")  # counted under other gates or inputs: count everything again
@@ -86,7 +116,7 @@ def flows_counts(conn: duckdb.DuckDBPyConnection, conds: list[str]) -> tuple:
                   if have_counts else None)  # every batch: every row
         keys = ", ".join(_BATCH_KEY)
         counted = f"""
-            SELECT t.reporter_code, t.freq, t.year, t.month, t.n, t.h, $t AS token, now()::TIMESTAMP AS counted_at,
+            SELECT t.reporter_code, t.freq, t.year, t.month, t.n, t.h, $t AS token, now() AS counted_at,
                    {", ".join(["coalesce(x.n_rows, 0) AS n_rows"] + [f"coalesce(x.e{i}, 0) AS e{i}" for i in range(len(conds))])}
             FROM {todo} AS t
             LEFT JOIN ({_with('flows', staged=staged)}
@@ -101,10 +131,13 @@ def flows_counts(conn: duckdb.DuckDBPyConnection, conds: list[str]) -> tuple:
     finally:
         conn.execute(f"DROP TABLE IF EXISTS {todo}")
     row = conn.execute(f"SELECT {totals}, (SELECT count(*) FROM staging.comtrade_flows) FROM {COUNTS_TABLE}").fetchall()[0]
-    if row[0] != row[-1]:  # staged rows outside every batch (batch_incremental refuses them): count every row
-        conn.execute(f"DROP TABLE {COUNTS_TABLE}")
-        return conn.execute(f"{_with('flows')}\nSELECT {counts} FROM flows").fetchall()[0]
+    if row[0] != row[-1]:  # staged rows outside every batch (batch_incremental refuses them)
+        raise OutsideBatches(f"{row[-1] - row[0]} staged row(s) outside the batches of {_FLOWS_BATCHES}")
     return row[:-1]
+
+
+class OutsideBatches(Exception):
+    """Staging holds rows no batch accounts for: no kept count can be trusted (the caller counts every row)."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +183,8 @@ def year_counts(conn: duckdb.DuckDBPyConnection, gate: _Gate) -> tuple[int, dict
     names = ", ".join(gate.sample_cols)
     pack = ", ".join(f"{c} := {c}" for c in gate.sample_cols)
     (inputs,) = conn.execute(f"SELECT any_value(inputs) FROM {_FLOWS_BUILD}").fetchall()[0]
-    token = hashlib.sha256(f"{y.relation()}|{y.groups}|{y.rows}|{cond}|{names}|{SAMPLES}|{inputs}".encode()).hexdigest()[:32]
+    token = hashlib.sha256(
+        f"{VERSION}|{y.relation()}|{y.groups}|{y.rows}|{cond}|{names}|{SAMPLES}|{inputs}".encode()).hexdigest()[:32]
     schema, _, name = y.table.partition(".")
     have = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t",
                         {"s": schema, "t": name}).fetchall()[0][0]
@@ -166,7 +200,7 @@ def year_counts(conn: duckdb.DuckDBPyConnection, gate: _Gate) -> tuple[int, dict
         conn.execute(f"CREATE OR REPLACE TEMP TABLE {todo} AS SELECT * FROM {cur} AS c WHERE {fresh}")
         rows = y.rows.format(todo=todo) if have else "TRUE"
         counted = f"""
-            SELECT t.reporter_code, t.year, t.fp, $t AS token, now()::TIMESTAMP AS counted_at,
+            SELECT t.reporter_code, t.year, t.fp, $t AS token, now() AS counted_at,
                    coalesce(x.evaluated, 0) AS evaluated, coalesce(x.unexpected, 0) AS unexpected,
                    coalesce(x.sample, []) AS sample
             FROM {todo} AS t

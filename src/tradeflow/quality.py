@@ -186,7 +186,17 @@ def _sample_sql(g: _Gate) -> str:
     return f"SELECT {names} FROM {g.source} WHERE {_any(g)} ORDER BY {names} LIMIT {SAMPLES}"
 
 
-def _evaluate(conn: duckdb.DuckDBPyConnection, source: str) -> tuple[int, dict[str, list[int]], dict[str, list]]:
+def _flows_row(conn: duckdb.DuckDBPyConnection, counts: str, conds: list[str], kept: bool) -> tuple:
+    """Rows and unexpected rows per expectation of the flows gates: from counts kept per batch, or every row."""
+    if kept:
+        from tradeflow.gate_counts import flows_counts
+
+        return flows_counts(conn, conds)
+    return conn.execute(f"{_with('flows')}\nSELECT {counts} FROM flows").fetchall()[0]
+
+
+def _evaluate(conn: duckdb.DuckDBPyConnection, source: str,
+              kept: bool = False) -> tuple[int, dict[str, list[int]], dict[str, list]]:
     """Rows evaluated, unexpected counts per expectation and samples of failing rows, for every gate on ``source``.
 
     The flows (every staged row) are read once for the counts; their samples, needed only when a blocking gate
@@ -197,9 +207,7 @@ def _evaluate(conn: duckdb.DuckDBPyConnection, source: str) -> tuple[int, dict[s
     counts = ", ".join(["count(*)"] + [f"count(*) FILTER (WHERE coalesce({cond}, false))"
                                        for g in gates for _, cond in g.expectations])
     if source == "flows":
-        from tradeflow.gate_counts import flows_counts
-
-        row = flows_counts(conn, [cond for g in gates for _, cond in g.expectations])
+        row = _flows_row(conn, counts, [cond for g in gates for _, cond in g.expectations], kept)
         samples = None
     else:
         subs = [f"(SELECT [{counts}] FROM {source})"]
@@ -225,13 +233,20 @@ def _evaluate(conn: duckdb.DuckDBPyConnection, source: str) -> tuple[int, dict[s
 
 def _staging_gates(conn: duckdb.DuckDBPyConnection) -> list[GateResult]:
     evaluated, unexpected, samples = {}, {}, {}
-    from tradeflow.gate_counts import YEARLY, batch_state, year_counts
+    from tradeflow.gate_counts import YEARLY, OutsideBatches, drop_counts, keep_counts, year_counts
 
-    kept = batch_state(conn)
+    kept = keep_counts(conn)  # counts kept per batch of staging (tradeflow.gate_counts), else every row is read
     for src in ("flows", "months", "jumps"):
         if src in YEARLY and kept:
             evaluated[src], per_gate, sampled = year_counts(conn, next(g for g in GATES if g.source == src))
-        else:
+            unexpected |= per_gate
+            samples |= sampled
+            continue
+        try:
+            evaluated[src], per_gate, sampled = _evaluate(conn, src, kept)
+        except OutsideBatches:  # staged rows no batch accounts for: no kept count holds, read every row
+            drop_counts(conn)
+            kept = False
             evaluated[src], per_gate, sampled = _evaluate(conn, src)
         unexpected |= per_gate
         samples |= sampled

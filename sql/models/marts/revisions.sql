@@ -14,6 +14,7 @@
 {%- set revised_periods -%}
   hash(query_scope, reporterCode, freqCode, period) IN (
       SELECT hash(query_scope, reporterCode, freqCode, period) FROM {{ source('raw', 'comtrade_records') }}
+      WHERE {{ batch_filter() }}
       GROUP BY query_scope, reporterCode, freqCode, period HAVING count(DISTINCT vintage) > 1)
 {%- endset -%}
 WITH {{ comtrade_lines(batch_filter() ~ ' AND ' ~ revised_periods) }},  -- all rows, or the batches an incremental build recomputes
