@@ -186,8 +186,9 @@ CHILDREN = {"duckdb": child_duckdb, "pandas": child_pandas, "tradeflow": child_t
 
 # --------------------------------------------------------------------------------------- parent
 def child_env() -> dict[str, str]:
-    """The children's environment: as an installed tool runs, with bytecode caches (a shell that sets
-    PYTHONDONTWRITEBYTECODE made every child compile the project's modules again, ~0.6 s of each start)."""
+    """The children's environment: as an installed tool runs, with bytecode caches whatever the calling shell
+    sets (PYTHONDONTWRITEBYTECODE). Measured: importing the code location takes 3.7 s either way — the project's
+    own modules are small; the time is Dagster's, dbt's and pandas' imports, which have their caches."""
     return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
