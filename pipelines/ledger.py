@@ -58,7 +58,7 @@ def outcome_of_runs(instance: dg.DagsterInstance, run_ids: list[str], secrets: l
                     outcome.failed_checks.extend(kept)  # the kept build's warnings: still true of the data
             elif ev.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
                 c = ev.event_specific_data
-                if not c.passed:
+                if not c.passed and "unchanged" not in c.metadata:  # a kept build's warning: listed from its observation
                     outcome.failed_checks.append(
                         {"asset": "/".join(c.asset_key.path), "check": c.check_name, "severity": c.severity.value,
                          "description": c.description, **{k: _plain(v) for k, v in c.metadata.items()}})

@@ -118,6 +118,21 @@ def _failed_checks(result, before: list[dict]) -> list[dict]:
     return [c for c in before if (c["asset"], c["check"]) not in ran] + failed
 
 
+def _kept_verdicts(context: dg.AssetExecutionContext, warned: list[dict]):
+    """The verdicts of the kept build, for a refresh that builds nothing: the data are those its checks passed
+    (a build is kept only when its blocking checks passed), and its warnings still hold. Without them Dagster
+    warned on every quiet night that each blocking check "emitted no result". Marked ``unchanged``: the ledger
+    lists the kept warnings once, from the observation."""
+    failed = {(c["asset"], c["check"]): c for c in warned}
+    for key in context.selected_asset_check_keys:
+        c = failed.get(("/".join(key.asset_key.path), key.name))
+        yield dg.AssetCheckResult(
+            asset_key=key.asset_key, check_name=key.name, passed=c is None,
+            severity=dg.AssetCheckSeverity.WARN if c is not None else dg.AssetCheckSeverity.ERROR,
+            description="unchanged: passed in the build kept" if c is None else c.get("description"),
+            metadata={"unchanged": True, **({"failed_rows": c.get("failed_rows") or 0} if c is not None else {})})
+
+
 def _unchanged(fp: str, conn, s) -> bool:
     """The warehouse, the published snapshot and the reports are all built from ``fp`` already."""
     return (build_state.recorded(conn) == fp and build_state.of_database(s.snapshot) == fp
@@ -148,6 +163,7 @@ def dbt_models(context: dg.AssetExecutionContext, tradeflow: TradeflowResource):
                     "reason": "raw tables, code and parameters as at the last build: nothing rebuilt",
                     # the kept build's warnings still describe the data: the ledger lists them again
                     "failed_checks": dg.MetadataValue.json(warned)}))
+                yield from _kept_verdicts(context, warned)
                 return
             build_state.forget(conn)  # a build that fails or is cut off leaves no state
         finally:
