@@ -6,8 +6,9 @@ the gates' totals are sums of per-batch counts. The counts are stored with the f
 they were read from (``batch_incremental``'s own, ``meta."staging__comtrade_flows__batches"``) and the
 gates' inputs (their SQL, staging's inputs digest, the reference lists); only batches whose fingerprint
 changed are counted again. The gates that compare years (tenfold jumps, months against the annual
-figure) are kept per (reporter, year) with the fingerprints of every batch the comparison reads. A batch counted bad stays bad until its rows change. Without that batch state
-(a hand-made warehouse) the gates read every row (:mod:`tradeflow.quality`).
+figure) are kept per (reporter, year) with the fingerprints of every batch the comparison reads; both
+kinds are kept by one mechanism (:func:`_refresh`). A batch counted bad stays bad until its rows change.
+Without that batch state (a hand-made warehouse) the gates read every row (:mod:`tradeflow.quality`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from tradeflow.errors import WarehouseError
 from tradeflow.quality import _CTES, _NEEDS, SAMPLES, _Gate, _jumps_sql, _months_sql, _with
 
 #: Per batch of staging.comtrade_flows (its batch key: reporter_code, freq, year, month) the rows and unexpected counts
@@ -31,14 +33,14 @@ _FLOWS_BATCHES = 'meta."staging__comtrade_flows__batches"'
 _FLOWS_BUILD = 'meta."staging__comtrade_flows__build"'
 _BATCH_KEY = ("reporter_code", "freq", "year", "month")
 #: Part of every token: a change of how the counts are kept or grouped here counts everything again.
-VERSION = "gate_counts/2"
+VERSION = "gate_counts/3"
 #: The tables of kept counts.
 TABLES = ("meta.quality_gate_counts", "meta.quality_jump_counts", "meta.quality_month_counts")
 
 
 def keep_counts(conn: duckdb.DuckDBPyConnection) -> bool:
-    """Whether counts can be kept by batch (those that cannot be trusted are dropped): staging.comtrade_flows is kept by batch, its batches map one-to-one
-    onto its keys, and no two batches hold keys the gates take for one (a missing month and month 0: the
+    """Whether counts can be kept by batch (those that cannot be trusted are dropped): staging.comtrade_flows is
+    kept by batch, its batches map one-to-one onto its keys, and no two batches hold keys the gates take for one (a missing month and month 0: the
     duplicate-keys gate groups them, so a duplicate could span two batches). Otherwise every kept count is
     dropped and the gates read every row.
 
@@ -76,60 +78,81 @@ def drop_counts(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"DROP TABLE {table}")
 
 
-def _key_match(left: str, right: str, right_cols: tuple[str, ...] = ("_k1", "_k2", "_k3", "_k4")) -> str:
-    return " AND ".join(f"{left}.{c} IS NOT DISTINCT FROM {right}.{k}" for c, k in zip(_BATCH_KEY, right_cols))
+def _match(left: str, right: str, cols: tuple[str, ...]) -> str:
+    return " AND ".join(f"{left}.{c} IS NOT DISTINCT FROM {right}.{c}" for c in cols)
+
+
+def _refresh(conn: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...], groups: str, token: str,
+             aggregates: dict[str, tuple[str, str]], rows_of: Callable[[str | None], str]) -> None:
+    """Bring ``table`` up to date: one row per group (its ``key`` columns and ``fp``, the fingerprints of the
+    batches it reads, as ``groups`` gives them) with the ``aggregates`` (column → (aggregate over the group's
+    rows, value for a group without rows)), the ``token`` it was counted under and when.
+
+    Groups whose fingerprint changed, new ones and, when the token changed, all are counted again, over the
+    rows ``rows_of(todo)`` gives (a relation with the key columns; ``todo`` names a table of the groups to
+    count, None: every group, so every row); gone groups leave.
+    """
+    schema, _, name = table.partition(".")
+    have = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t",
+                        {"s": schema, "t": name}).fetchall()[0][0]
+    if have and conn.execute(f"SELECT count(*) FROM {table} WHERE token IS DISTINCT FROM $t", {"t": token}).fetchall()[0][0]:
+        conn.execute(f"DROP TABLE {table}")  # counted under other gates, inputs or code: count everything again
+        have = False
+    same = f"{_match('c', 'k', key)} AND c.fp IS NOT DISTINCT FROM k.fp"
+    cur, todo = f"__tf_{name}_groups", f"__tf_{name}_todo"
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {cur} AS {groups}")
+    try:
+        fresh = f"NOT EXISTS (SELECT 1 FROM {table} AS k WHERE {same})" if have else "TRUE"
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE {todo} AS SELECT * FROM {cur} AS c WHERE {fresh}")
+        keys = ", ".join(key)
+        counted = f"""
+            SELECT {", ".join(f"t.{c}" for c in key)}, t.fp, $t AS token, now() AS counted_at,
+                   {", ".join(f"coalesce(x.{col}, {empty}) AS {col}" for col, (_, empty) in aggregates.items())}
+            FROM {todo} AS t
+            LEFT JOIN (SELECT {keys}, {", ".join(f"{agg} AS {col}" for col, (agg, _) in aggregates.items())}
+                       FROM ({rows_of(todo if have else None)}) GROUP BY {keys}) AS x ON {_match('x', 't', key)}"""
+        if not have:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS meta; CREATE TABLE {table} AS {counted}", {"t": token})
+        else:  # groups gone or changed leave, changed and new ones are counted
+            conn.execute(f"DELETE FROM {table} AS k WHERE NOT EXISTS (SELECT 1 FROM {cur} AS c WHERE {same})")
+            conn.execute(f"INSERT INTO {table} {counted}", {"t": token})
+    finally:
+        conn.execute(f"DROP TABLE IF EXISTS {cur}; DROP TABLE IF EXISTS {todo}")
+    (repeated,) = conn.execute(f"SELECT count(*) - count(DISTINCT ({', '.join(key)})) FROM {table}").fetchall()[0]
+    if repeated:  # the grain of the kept counts: a group counted twice would count its rows twice
+        raise WarehouseError(f"{table}: {repeated} group(s) of ({', '.join(key)}) counted more than once")
+
+
+def _token(conn: duckdb.DuckDBPyConnection, *parts: str) -> str:
+    """What counts were counted under: this module's version, the gate's SQL, staging's inputs digest."""
+    (inputs,) = conn.execute(f"SELECT any_value(inputs) FROM {_FLOWS_BUILD}").fetchall()[0]
+    return hashlib.sha256("|".join([VERSION, *parts, str(inputs)]).encode()).hexdigest()[:32]
 
 
 def flows_counts(conn: duckdb.DuckDBPyConnection, conds: list[str]) -> tuple:
-    """Rows evaluated and unexpected rows per expectation (``conds``) over every staged row.
-
-    Where staging.comtrade_flows is kept by batch (its state in schema meta), the counts are kept per
-    batch in :data:`COUNTS_TABLE` and only batches whose fingerprint changed since they were counted are
-    counted again; a change of the gates, of the model that stages the rows (its inputs digest) or of
-    the reference lists they are checked against counts every batch again. A batch counted bad stays
-    bad until its rows change: a failed run does not hide its failure from the next one.
+    """Rows evaluated and unexpected rows per expectation (``conds``) over every staged row, from counts kept per
+    batch of staging in :data:`COUNTS_TABLE`: only batches whose fingerprint changed since they were counted are
+    counted again; a change of the gates, of the model that stages the rows (its inputs digest) or of the
+    reference lists they are checked against counts every batch again. A batch counted bad stays bad until its
+    rows change: a failed run does not hide its failure from the next one.
     """
-    counts = ", ".join(["count(*) AS n_rows"] + [f"sum(coalesce({c}, false)::INTEGER)::BIGINT AS e{i}"  # faster than FILTER
-                                                 for i, c in enumerate(conds)])
-    totals = ", ".join(["coalesce(sum(n_rows), 0)"] + [f"coalesce(sum(e{i}), 0)" for i in range(len(conds))])
-    have_counts = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' "
-                               "AND table_name = 'quality_gate_counts'").fetchall()[0][0]
-    (inputs, references) = conn.execute(
-        f"""SELECT (SELECT any_value(inputs) FROM {_FLOWS_BUILD}),
-                   (SELECT count(*) || ':' || coalesce(sum(hash(classification, code)::HUGEINT), 0) FROM raw.reference_hs)
-                   || '|' || (SELECT count(*) || ':' || coalesce(sum(hash(m49)::HUGEINT), 0) FROM staging.countries)"""
+    (references,) = conn.execute(
+        """SELECT (SELECT count(*) || ':' || coalesce(sum(hash(classification, code)::HUGEINT), 0) FROM raw.reference_hs)
+                  || '|' || (SELECT count(*) || ':' || coalesce(sum(hash(m49)::HUGEINT), 0) FROM staging.countries)"""
     ).fetchall()[0]
-    gate_sql = "|".join([*(_CTES[n] for n in _NEEDS["flows"]), *conds])
-    token = hashlib.sha256(f"{VERSION}|{gate_sql}|{inputs}|{references}".encode()).hexdigest()[:32]
-    if have_counts and conn.execute(f"SELECT count(*) FROM {COUNTS_TABLE} WHERE token IS DISTINCT FROM $t",
-                                    {"t": token}).fetchall()[0][0]:
-        conn.execute(f"DROP TABLE {COUNTS_TABLE}")  # counted under other gates or inputs: count everything again
-        have_counts = False
-    fresh = (f"NOT EXISTS (SELECT 1 FROM {COUNTS_TABLE} AS c WHERE {_key_match('c', 'b')} AND c.n = b.n AND c.h = b.h)"
-             if have_counts else "TRUE")
-    todo = "__tf_gate_batches"
-    conn.execute(f"""CREATE OR REPLACE TEMP TABLE {todo} AS
-                     SELECT _k1 AS reporter_code, _k2 AS freq, _k3 AS year, _k4 AS month, n, h
-                     FROM {_FLOWS_BATCHES} AS b WHERE {fresh}""")
-    try:
-        staged = (f"SELECT s.* FROM staging.comtrade_flows AS s SEMI JOIN {todo} AS t ON {_key_match('s', 't', _BATCH_KEY)}"
-                  if have_counts else None)  # every batch: every row
-        keys = ", ".join(_BATCH_KEY)
-        counted = f"""
-            SELECT t.reporter_code, t.freq, t.year, t.month, t.n, t.h, $t AS token, now() AS counted_at,
-                   {", ".join(["coalesce(x.n_rows, 0) AS n_rows"] + [f"coalesce(x.e{i}, 0) AS e{i}" for i in range(len(conds))])}
-            FROM {todo} AS t
-            LEFT JOIN ({_with('flows', staged=staged)}
-                       SELECT {keys}, {counts} FROM flows GROUP BY {keys}) AS x ON {_key_match('x', 't', _BATCH_KEY)}"""
-        if not have_counts:
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS meta; CREATE TABLE {COUNTS_TABLE} AS {counted}", {"t": token})
-        else:  # batches gone or changed leave, changed and new ones are counted
-            conn.execute(f"""DELETE FROM {COUNTS_TABLE} AS c
-                             WHERE NOT EXISTS (SELECT 1 FROM {_FLOWS_BATCHES} AS b
-                                               WHERE {_key_match('c', 'b')} AND c.n = b.n AND c.h = b.h)""")
-            conn.execute(f"INSERT INTO {COUNTS_TABLE} {counted}", {"t": token})
-    finally:
-        conn.execute(f"DROP TABLE IF EXISTS {todo}")
+    token = _token(conn, *(_CTES[n] for n in _NEEDS["flows"]), *conds, references)
+    groups = (f"SELECT _k1 AS reporter_code, _k2 AS freq, _k3 AS year, _k4 AS month, n || ':' || h AS fp "
+              f"FROM {_FLOWS_BATCHES}")
+
+    def rows_of(todo: str | None) -> str:
+        staged = (None if todo is None else  # None: every batch, every row
+                  f"SELECT s.* FROM staging.comtrade_flows AS s SEMI JOIN {todo} AS t ON {_match('s', 't', _BATCH_KEY)}")
+        return f"{_with('flows', staged=staged)}\nSELECT * FROM flows"
+
+    aggregates = {"n_rows": ("count(*)", "0")} | {
+        f"e{i}": (f"sum(coalesce({c}, false)::INTEGER)::BIGINT", "0") for i, c in enumerate(conds)}  # faster than FILTER
+    _refresh(conn, COUNTS_TABLE, _BATCH_KEY, groups, token, aggregates, rows_of)
+    totals = ", ".join(f"coalesce(sum({col}), 0)" for col in aggregates)
     row = conn.execute(f"SELECT {totals}, (SELECT count(*) FROM staging.comtrade_flows) FROM {COUNTS_TABLE}").fetchall()[0]
     if row[0] != row[-1]:  # staged rows outside every batch (batch_incremental refuses them)
         raise OutsideBatches(f"{row[-1] - row[0]} staged row(s) outside the batches of {_FLOWS_BATCHES}")
@@ -182,40 +205,12 @@ def year_counts(conn: duckdb.DuckDBPyConnection, gate: _Gate) -> tuple[int, dict
     [(_, cond)] = gate.expectations
     names = ", ".join(gate.sample_cols)
     pack = ", ".join(f"{c} := {c}" for c in gate.sample_cols)
-    (inputs,) = conn.execute(f"SELECT any_value(inputs) FROM {_FLOWS_BUILD}").fetchall()[0]
-    token = hashlib.sha256(
-        f"{VERSION}|{y.relation()}|{y.groups}|{y.rows}|{cond}|{names}|{SAMPLES}|{inputs}".encode()).hexdigest()[:32]
-    schema, _, name = y.table.partition(".")
-    have = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t",
-                        {"s": schema, "t": name}).fetchall()[0][0]
-    if have and conn.execute(f"SELECT count(*) FROM {y.table} WHERE token IS DISTINCT FROM $t", {"t": token}).fetchall()[0][0]:
-        conn.execute(f"DROP TABLE {y.table}")  # counted under another gate or staging: count everything again
-        have = False
-    same = ("c.reporter_code IS NOT DISTINCT FROM k.reporter_code AND c.year IS NOT DISTINCT FROM k.year "
-            "AND c.fp IS NOT DISTINCT FROM k.fp")
-    cur, todo = "__tf_year_groups", "__tf_year_todo"
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE {cur} AS {y.groups}")
-    try:
-        fresh = f"NOT EXISTS (SELECT 1 FROM {y.table} AS k WHERE {same})" if have else "TRUE"
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE {todo} AS SELECT * FROM {cur} AS c WHERE {fresh}")
-        rows = y.rows.format(todo=todo) if have else "TRUE"
-        counted = f"""
-            SELECT t.reporter_code, t.year, t.fp, $t AS token, now() AS counted_at,
-                   coalesce(x.evaluated, 0) AS evaluated, coalesce(x.unexpected, 0) AS unexpected,
-                   coalesce(x.sample, []) AS sample
-            FROM {todo} AS t
-            LEFT JOIN (SELECT reporter_code, year, count(*) AS evaluated,
-                              sum(coalesce({cond}, false)::INTEGER)::BIGINT AS unexpected,
-                              list(struct_pack({pack}) ORDER BY {names}) FILTER (WHERE coalesce({cond}, false))[1:{SAMPLES}] AS sample
-                       FROM ({y.relation(rows)}) GROUP BY reporter_code, year) AS x
-              ON x.reporter_code IS NOT DISTINCT FROM t.reporter_code AND x.year IS NOT DISTINCT FROM t.year"""
-        if not have:
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS meta; CREATE TABLE {y.table} AS {counted}", {"t": token})
-        else:  # groups gone or changed leave, changed and new ones are counted
-            conn.execute(f"DELETE FROM {y.table} AS k WHERE NOT EXISTS (SELECT 1 FROM {cur} AS c WHERE {same})")
-            conn.execute(f"INSERT INTO {y.table} {counted}", {"t": token})
-    finally:
-        conn.execute(f"DROP TABLE IF EXISTS {cur}; DROP TABLE IF EXISTS {todo}")
+    token = _token(conn, y.relation(), y.groups, y.rows, cond, names, str(SAMPLES))
+    bad = f"coalesce({cond}, false)"
+    aggregates = {"evaluated": ("count(*)", "0"), "unexpected": (f"sum({bad}::INTEGER)::BIGINT", "0"),
+                  "sample": (f"list(struct_pack({pack}) ORDER BY {names}) FILTER (WHERE {bad})[1:{SAMPLES}]", "[]")}
+    _refresh(conn, y.table, ("reporter_code", "year"), y.groups, token, aggregates,
+             lambda todo: y.relation("TRUE" if todo is None else y.rows.format(todo=todo)))
     (evaluated, unexpected) = conn.execute(
         f"SELECT coalesce(sum(evaluated), 0), coalesce(sum(unexpected), 0) FROM {y.table}").fetchall()[0]
     sample = conn.execute(f"SELECT s.* FROM (SELECT unnest(sample) AS s FROM {y.table}) "

@@ -237,14 +237,12 @@ def _staging_gates(conn: duckdb.DuckDBPyConnection) -> list[GateResult]:
 
     kept = keep_counts(conn)  # counts kept per batch of staging (tradeflow.gate_counts), else every row is read
     for src in ("flows", "months", "jumps"):
-        if src in YEARLY and kept:
-            evaluated[src], per_gate, sampled = year_counts(conn, next(g for g in GATES if g.source == src))
-            unexpected |= per_gate
-            samples |= sampled
-            continue
         try:
-            evaluated[src], per_gate, sampled = _evaluate(conn, src, kept)
-        except OutsideBatches:  # staged rows no batch accounts for: no kept count holds, read every row
+            if src in YEARLY and kept:
+                evaluated[src], per_gate, sampled = year_counts(conn, next(g for g in GATES if g.source == src))
+            else:
+                evaluated[src], per_gate, sampled = _evaluate(conn, src, kept)
+        except OutsideBatches:  # staged rows no batch accounts for (flows, read first): no kept count holds
             drop_counts(conn)
             kept = False
             evaluated[src], per_gate, sampled = _evaluate(conn, src)
