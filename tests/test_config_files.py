@@ -104,6 +104,15 @@ def test_a_broken_basket_names_file_entry_and_field(tmp_path):
     assert message(config.baskets, broken(tmp_path, "baskets.yaml", text)).startswith("energy: lable: unknown key")
 
 
+@pytest.mark.parametrize("codes,expected", [('"26", "2603", "7403"', "'2603' overlaps '26'"),
+                                            ('"7403", "26", "7403"', "'7403' overlaps '7403'")])
+def test_a_basket_whose_codes_overlap_is_refused(tmp_path, codes, expected):
+    """A line under two of a basket's codes would be added twice to marts.basket_flows."""
+    text = BASKETS.replace('hs: ["26", "7402", "7403"]', f"hs: [{codes}]")
+    msg = message(config.baskets, broken(tmp_path, "baskets.yaml", text))
+    assert msg.startswith("mining_minerals: ") and expected in msg, msg
+
+
 @pytest.mark.parametrize("old,new,expected", [
     ("start: 2023-01-19, end: 2023-01-20", "start: 2023-01-19, end: 2023-02-30",
      "events[1] (type=adhoc_opening): end: '2023-02-30' is not a date (YYYY-MM-DD)"),

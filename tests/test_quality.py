@@ -115,26 +115,28 @@ def test_gates_count_every_bad_row_but_fetch_only_a_sample():
     assert [g for g, x in r.items() if not x.passed] == ["negative_values"]
 
 
-def test_the_gates_model_leaves_duckdbs_thread_count_alone():
-    """staging.quality_gates runs inside dbt beside marts that sum DOUBLE money on one DuckDB thread;
-    DuckDB's thread count is global, so the model must never raise it (not even for itself)."""
-    from tradeflow.quality import gate_table
+def test_the_gates_model_leaves_duckdbs_thread_count_as_it_found_it(monkeypatch):
+    """staging.quality_gates runs inside dbt, whose profile sets DuckDB's (global) thread count for every
+    model: the model keeps it. Outside dbt the gates switch to every core and give back the count the
+    connection had, even when a gate fails."""
+    from tradeflow import quality
+    from tradeflow.warehouse import db
 
+    monkeypatch.setattr(db, "cores", lambda: 2)
     conn = staged(GOOD)
-    conn.execute("SET threads = 1")
-    sent: list[str] = []
-
-    class Recording:
-        def execute(self, sql, *args):
-            sent.append(" ".join(str(sql).split()).lower())
-            return conn.execute(sql, *args)
-
-        def __getattr__(self, name):
-            return getattr(conn, name)
-
-    table = gate_table(Recording())
+    conn.execute("SET threads = 3")
+    table = quality.gate_table(conn)
     assert table["passed"].all() and len(table) >= 5
-    assert sent and not [s for s in sent if re.search(r"\bset\s+(global\s+|session\s+)?threads\b", s)]
+    assert conn.execute("SELECT current_setting('threads')").fetchone()[0] == 3
+
+    def broken(_conn):
+        assert _conn.execute("SELECT current_setting('threads')").fetchone()[0] == 2
+        raise RuntimeError("gate failed")
+
+    monkeypatch.setattr(quality, "_staging_gates", broken)
+    with pytest.raises(RuntimeError, match="gate failed"):
+        quality.staging_gates(conn)  # outside dbt: on every core (here 2), then the count it had
+    assert conn.execute("SELECT current_setting('threads')").fetchone()[0] == 3
 
 
 def test_duplicate_keys_counts_every_row_of_a_repeated_key_nulls_and_missing_month_included():

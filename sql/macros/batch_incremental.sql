@@ -38,8 +38,7 @@
    Row order: a full build stores the rows in the model's ORDER BY; an incremental one leaves the
    kept rows in place and appends the rebuilt batches' rows (in the model's ORDER BY) at the end,
    so the rows of one batch stay in the same relative order, but rows of different batches do
-   not. Models that add up DOUBLE across batches from such a table must sum exactly
-   (sum(x::DECIMAL(38, 6))): see world_exports and hs_concordance. #}
+   not. Every model sums DOUBLE exactly anyway (exact_sum, sql/macros/exact.sql): the build runs on every core. #}
 
 {%- macro batch_filter() -%}
   {#- In the raw source's WHERE of a batch_incremental model: all rows on a full build, the rows of
@@ -110,7 +109,12 @@
   {%- for rel in other_inputs | sort -%}
     {%- do parts.append("SELECT " ~ sql_literal(rel) ~ " || ':' || count(*) || ':' || coalesce(sum(hash(*COLUMNS(*))::HUGEINT), 0) FROM " ~ rel) -%}
   {%- endfor -%}
-  {%- set inputs_digest = _batch_scalar("SELECT md5(string_agg(d, '|' ORDER BY i)) FROM (SELECT row_number() OVER () AS i, d FROM (" ~ parts | join(" UNION ALL ") ~ "))") -%}
+  {#- each part numbered: the digest joins them in this order on any number of threads -#}
+  {%- set numbered = [] -%}
+  {%- for part in parts -%}
+    {%- do numbered.append("SELECT " ~ loop.index ~ " AS i, d FROM (" ~ part ~ ") AS p(d)") -%}
+  {%- endfor -%}
+  {%- set inputs_digest = _batch_scalar("SELECT md5(string_agg(d, '|' ORDER BY i)) FROM (" ~ numbered | join(" UNION ALL ") ~ ")") -%}
 
   {#- this build's batches: fingerprint and output key, one scan of the batch source -#}
   {% call statement('batch_fingerprints') -%}

@@ -310,8 +310,8 @@ def grain_check(conn: duckdb.DuckDBPyConnection, table: str, grain: list[str], s
 def gate_table(conn: duckdb.DuckDBPyConnection):
     """Every gate's verdict as a table (the dbt model staging.quality_gates; its tests block or warn).
 
-    On the build's one DuckDB thread, as every dbt model (sql/profiles.yml): DuckDB's thread count is
-    global, and marts running beside this model must not be switched to several threads.
+    On the threads dbt's profile gives every model (tradeflow's cores, sql/profiles.yml): integer counts
+    and samples in a total order, so the verdicts do not depend on them.
     """
     import pandas as pd
 

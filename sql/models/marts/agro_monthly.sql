@@ -1,9 +1,10 @@
 SELECT t.reporter, t.partner, t.flow, t.year, t.month, t.period_start,
-       coalesce(sum(t.value_usd) FILTER (WHERE h.is_agro), 0) AS agro_usd,
-       coalesce(sum(t.value_usd) FILTER (WHERE h.is_perishable), 0) AS perishable_usd,
-       sum(t.value_usd) AS total_usd,
-       coalesce(sum(t.value_usd) FILTER (WHERE h.is_agro), 0) / sum(t.value_usd) AS agro_share,
-       sum(t.value_usd) FILTER (WHERE h.is_perishable) / nullif(sum(t.value_usd) FILTER (WHERE h.is_agro), 0)
+       coalesce({{ exact_sum('t.value_usd', filter='h.is_agro') }}, 0) AS agro_usd,
+       coalesce({{ exact_sum('t.value_usd', filter='h.is_perishable') }}, 0) AS perishable_usd,
+       {{ exact_sum('t.value_usd') }} AS total_usd,
+       coalesce({{ exact_sum('t.value_usd', filter='h.is_agro') }}, 0) / {{ exact_sum('t.value_usd') }} AS agro_share,
+       {{ exact_sum('t.value_usd', filter='h.is_perishable') }}
+           / nullif({{ exact_sum('t.value_usd', filter='h.is_agro') }}, 0)
            AS perishable_share_of_agro,
        bool_or(t.is_sample) AS is_sample
 FROM {{ ref('trade_flows') }} AS t

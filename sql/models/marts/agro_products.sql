@@ -1,10 +1,11 @@
-SELECT t.reporter, t.partner, t.flow, t.year, t.hs6, t.hs_version, any_value(h.description) AS description,
-       sum(t.value_usd) AS value_usd,
-       sum(t.value_usd) / sum(sum(t.value_usd)) OVER (PARTITION BY t.reporter, t.partner, t.flow, t.year) AS share_of_agro,
-       rank() OVER (PARTITION BY t.reporter, t.partner, t.flow, t.year ORDER BY sum(t.value_usd) DESC, t.hs6) AS rank,
-       sum(t.net_weight_kg) FILTER (WHERE NOT t.net_weight_estimated) AS net_weight_kg_reported,
-       sum(t.value_usd) FILTER (WHERE NOT t.net_weight_estimated AND t.net_weight_kg > 0)
-           / nullif(sum(t.net_weight_kg) FILTER (WHERE NOT t.net_weight_estimated AND t.net_weight_kg > 0), 0)
+SELECT t.reporter, t.partner, t.flow, t.year, t.hs6, t.hs_version, min(h.description) AS description,
+       {{ exact_sum('t.value_usd') }} AS value_usd,
+       {{ exact_sum('t.value_usd') }}
+           / {{ exact_sum(exact_sum('t.value_usd'), over='(PARTITION BY t.reporter, t.partner, t.flow, t.year)') }} AS share_of_agro,
+       rank() OVER (PARTITION BY t.reporter, t.partner, t.flow, t.year ORDER BY {{ exact_sum('t.value_usd') }} DESC, t.hs6) AS rank,
+       {{ exact_sum('t.net_weight_kg', filter='NOT t.net_weight_estimated') }} AS net_weight_kg_reported,
+       {{ exact_sum('t.value_usd', filter='NOT t.net_weight_estimated AND t.net_weight_kg > 0') }}
+           / nullif({{ exact_sum('t.net_weight_kg', filter='NOT t.net_weight_estimated AND t.net_weight_kg > 0') }}, 0)
            AS usd_per_kg,
        bool_or(t.is_sample) AS is_sample
 FROM {{ ref('trade_flows') }} AS t

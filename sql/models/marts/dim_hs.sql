@@ -8,7 +8,7 @@ WITH codes AS (
     CROSS JOIN (VALUES ('HS2012'), ('HS2017'), ('HS2022')) AS v(hs_version)
 ),
 dedup AS (
-    SELECT * FROM codes QUALIFY row_number() OVER (PARTITION BY hs_version, code ORDER BY description NULLS LAST) = 1
+    SELECT * FROM codes QUALIFY row_number() OVER (PARTITION BY hs_version, code ORDER BY description NULLS LAST, source) = 1  -- a total order
 )
 SELECT
     d.hs_version,

@@ -1,21 +1,22 @@
 WITH l AS (SELECT * FROM {{ ref('fta_tariff_lines') }}),
 hs6 AS (
-    SELECT importer, partner, year, hs6, avg(applied_pref_rate_pct) AS pref, avg(mfn_rate_pct) AS mfn,
-           avg(CAST(is_zero AS DOUBLE)) AS zero_share,
-           avg(CAST(applied_pref_rate_pct < mfn_rate_pct AS DOUBLE)) AS liberalised_share
+    SELECT importer, partner, year, hs6, {{ exact_avg('applied_pref_rate_pct') }} AS pref,
+           {{ exact_avg('mfn_rate_pct') }} AS mfn, avg(CAST(is_zero AS INTEGER)) AS zero_share,
+           avg(CAST(applied_pref_rate_pct < mfn_rate_pct AS INTEGER)) AS liberalised_share
     FROM l GROUP BY ALL
 ),
 imports AS (
-    SELECT reporter AS importer, partner, year, hs6_2017 AS hs6, sum(value_usd) AS v, bool_or(is_sample) AS s
+    SELECT reporter AS importer, partner, year, hs6_2017 AS hs6, {{ exact_sum('value_usd') }} AS v, bool_or(is_sample) AS s
     FROM {{ ref('trade_flows_hs2017') }}
     WHERE freq = 'A' AND flow = 'M' AND reporter IN ('CHN', 'PAK') AND partner IN ('CHN', 'PAK') AND reporter <> partner
     GROUP BY ALL
 ),
 base AS (SELECT importer, partner, hs6, v, s FROM imports WHERE year = {{ var('base_year') }}),
-base_total AS (SELECT importer, partner, sum(v) AS total FROM base GROUP BY ALL),
+base_total AS (SELECT importer, partner, {{ exact_sum('v') }} AS total FROM base GROUP BY ALL),
 lines AS (
     SELECT importer, partner, year, count(*) AS lines_total, count(*) FILTER (WHERE is_zero) AS lines_zero,
-           avg(applied_pref_rate_pct) AS avg_pref_simple_pct, avg(mfn_rate_pct) AS avg_mfn_simple_pct,
+           {{ exact_avg('applied_pref_rate_pct') }} AS avg_pref_simple_pct,
+           {{ exact_avg('mfn_rate_pct') }} AS avg_mfn_simple_pct,
            bool_or(is_sample) AS is_sample
     FROM l GROUP BY ALL
 ),
@@ -27,19 +28,19 @@ next_zero AS (
 ),
 weighted AS (
     SELECT h.importer, h.year,
-           sum(b.v * h.pref) / sum(b.v) AS avg_pref_weighted_pct,
-           sum(b.v * h.mfn) / sum(b.v) AS avg_mfn_weighted_pct,
-           sum(b.v * (h.mfn - h.pref)) / sum(b.v) AS margin_weighted_pp,
-           sum(b.v * h.zero_share) / any_value(t.total) AS trade_coverage_zero,
-           sum(b.v) / any_value(t.total) AS base_trade_in_schedule,
+           {{ exact_sum('b.v * h.pref') }} / {{ exact_sum('b.v') }} AS avg_pref_weighted_pct,
+           {{ exact_sum('b.v * h.mfn') }} / {{ exact_sum('b.v') }} AS avg_mfn_weighted_pct,
+           {{ exact_sum('b.v * (h.mfn - h.pref)') }} / {{ exact_sum('b.v') }} AS margin_weighted_pp,
+           {{ exact_sum('b.v * h.zero_share') }} / min(t.total) AS trade_coverage_zero,
+           {{ exact_sum('b.v') }} / min(t.total) AS base_trade_in_schedule,
            bool_or(b.s) AS trade_sample
     FROM hs6 AS h JOIN base AS b USING (importer, partner, hs6) JOIN base_total AS t USING (importer, partner)
     GROUP BY ALL
 ),
 util AS (
     SELECT h.importer, h.year,
-           sum(i.v * h.liberalised_share) AS imports_liberalised_usd,
-           sum(i.v * (1 - h.liberalised_share)) AS imports_not_liberalised_usd,
+           {{ exact_sum('i.v * h.liberalised_share') }} AS imports_liberalised_usd,
+           {{ exact_sum('i.v * (1 - h.liberalised_share)') }} AS imports_not_liberalised_usd,
            bool_or(i.s) AS trade_sample
     FROM hs6 AS h JOIN imports AS i USING (importer, partner, year, hs6)
     GROUP BY ALL

@@ -3,9 +3,9 @@ WITH y AS (
 ),
 flows AS (
     SELECT hs6_2017 AS hs6,
-           sum(value_usd) FILTER (WHERE reporter = 'PAK' AND partner = 'WLD' AND flow = 'X') AS pak_exports_world_usd,
-           sum(value_usd) FILTER (WHERE reporter = 'CHN' AND partner = 'WLD' AND flow = 'M') AS chn_imports_world_usd,
-           sum(value_usd) FILTER (WHERE reporter = 'CHN' AND partner = 'PAK' AND flow = 'M') AS chn_imports_from_pak_usd,
+           {{ exact_sum('value_usd', filter="reporter = 'PAK' AND partner = 'WLD' AND flow = 'X'") }} AS pak_exports_world_usd,
+           {{ exact_sum('value_usd', filter="reporter = 'CHN' AND partner = 'WLD' AND flow = 'M'") }} AS chn_imports_world_usd,
+           {{ exact_sum('value_usd', filter="reporter = 'CHN' AND partner = 'PAK' AND flow = 'M'") }} AS chn_imports_from_pak_usd,
            bool_or(is_sample) AS is_sample
     FROM {{ ref('trade_flows_hs2017') }}, y
     WHERE freq = 'A' AND trade_flows_hs2017.year = y.year AND hs6_2017 IS NOT NULL
@@ -22,25 +22,25 @@ carrying AS (  -- the lines that carry each heading's trade: the known ones, els
 ),
 per_line AS (
     SELECT c.hs6, c.tariff_line,
-           any_value(applied_pref_rate_pct) FILTER (WHERE c.year = y.year) AS pref,
-           any_value(mfn_rate_pct) FILTER (WHERE c.year = y.year) AS mfn,
-           any_value(applied_pref_rate_pct) FILTER (WHERE c.year = 2035) AS pref_2035,
+           min(applied_pref_rate_pct) FILTER (WHERE c.year = y.year) AS pref,
+           min(mfn_rate_pct) FILTER (WHERE c.year = y.year) AS mfn,
+           min(applied_pref_rate_pct) FILTER (WHERE c.year = 2035) AS pref_2035,
            min(c.year) FILTER (WHERE c.applied_pref_rate_pct = 0) AS zero_from,
            bool_or(c.is_sample OR c.known_sample) AS is_sample, bool_or(c.known_line) AS known_line
     FROM carrying AS c, y GROUP BY ALL
 ),
 tariff AS (
-    SELECT hs6, avg(pref) AS pref_rate_pct, avg(mfn) AS mfn_rate_pct,
-           avg(CAST(pref = 0 AS DOUBLE)) AS share_lines_zero,
+    SELECT hs6, {{ exact_avg('pref') }} AS pref_rate_pct, {{ exact_avg('mfn') }} AS mfn_rate_pct,
+           avg(CAST(pref = 0 AS INTEGER)) AS share_lines_zero,
            bool_and(pref = 0 OR pref_2035 < pref) AS all_zero_or_falling,
            CASE WHEN bool_and(zero_from IS NOT NULL) THEN max(zero_from) END AS year_reaches_zero,
            count(*) AS carrying_lines, bool_or(known_line) AS lines_known, bool_or(is_sample) AS tariff_sample
     FROM per_line GROUP BY hs6
 ),
 world AS (
-    SELECT w.hs6, sum(w.value_usd) AS world_k, any_value(tot.world_total) AS world_total, bool_or(w.is_sample) AS world_sample
+    SELECT w.hs6, {{ exact_sum('w.value_usd') }} AS world_k, min(tot.world_total) AS world_total, bool_or(w.is_sample) AS world_sample
     FROM {{ ref('world_exports') }} AS w, y,
-         (SELECT sum(value_usd) AS world_total FROM {{ ref('world_exports') }}, y WHERE hs6 = 'TOTAL' AND world_exports.year = y.year) AS tot
+         (SELECT {{ exact_sum('value_usd') }} AS world_total FROM {{ ref('world_exports') }}, y WHERE hs6 = 'TOTAL' AND world_exports.year = y.year) AS tot
     WHERE w.year = y.year AND w.hs6 <> 'TOTAL'
     GROUP BY w.hs6
 ),

@@ -7,7 +7,7 @@ cells AS (
     FROM (SELECT DISTINCT event_id, event_date, product, event_type, source_url FROM ev) AS e CROSS JOIN offsets AS o
 ),
 exports AS (
-    SELECT e.event_id, t.period_start, sum(t.value_usd) AS v, bool_or(t.is_sample) AS s
+    SELECT e.event_id, t.period_start, {{ exact_sum('t.value_usd') }} AS v, bool_or(t.is_sample) AS s
     FROM {{ ref('trade_flows_hs2017') }} AS t JOIN ev AS e ON e.hs6 = t.hs6_2017
     WHERE t.reporter = 'PAK' AND t.partner = 'CHN' AND t.flow = 'X' AND t.freq = 'M'
     GROUP BY ALL
@@ -18,7 +18,7 @@ joined AS (
     LEFT JOIN exports AS x ON x.event_id = c.event_id AND x.period_start = c.period_start
 ),
 pre AS (
-    SELECT event_id, avg(exports_usd) AS pre_mean, count(*) FILTER (WHERE in_data) AS pre_months
+    SELECT event_id, {{ exact_avg('exports_usd') }} AS pre_mean, count(*) FILTER (WHERE in_data) AS pre_months
     FROM joined WHERE k < 0 GROUP BY event_id
 )
 SELECT j.event_id, j.event_date, j.product, j.event_type, j.k AS months_from_event, j.period_start,

@@ -9,7 +9,7 @@ latest AS (
 ),
 months AS (
     SELECT goal_id, period_start, value,
-           sum(value) OVER w AS r12, count(*) OVER w AS n12,
+           {{ exact_sum('value', over='w') }} AS r12, count(*) OVER w AS n12,
            min(period_start) OVER w AS first_month
     FROM {{ ref('goal_actuals_monthly') }}
     WINDOW w AS (PARTITION BY goal_id ORDER BY period_start ROWS BETWEEN 11 PRECEDING AND CURRENT ROW)

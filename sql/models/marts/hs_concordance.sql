@@ -32,9 +32,7 @@ backward AS (
 ),
 first_year AS (SELECT * FROM (VALUES ('HS2022', 2022, 'H6'), ('HS2017', 2017, 'H5')) t(version, year, classification)),
 trade AS (
-    -- exact sums (DECIMAL): staging.comtrade_flows is kept incrementally, not stored in key order, so a DOUBLE sum
-    -- over reporters and years would depend on the order its rows are read in
-    SELECT y.version, s.hs6, sum(s.value_usd::DECIMAL(38, 6)) AS v, bool_or(s.is_sample) AS s
+    SELECT y.version, s.hs6, {{ exact_sum('s.value_usd') }} AS v, bool_or(s.is_sample) AS s
     FROM {{ ref('comtrade_flows') }} AS s
     JOIN first_year AS y ON y.year = s.year AND y.classification = s.classification
     WHERE s.freq = 'A' AND s.partner_code = 0 AND s.mot_code = 0 AND s.flow IN ('X', 'M')
@@ -43,7 +41,7 @@ trade AS (
 split AS (
     SELECT b.*, t.v,
            count(*) OVER w AS n_targets,
-           sum(coalesce(t.v, 0)) OVER w AS v_total,
+           {{ exact_sum('coalesce(t.v, 0)', over='w') }} AS v_total,
            bool_or(coalesce(t.s, false)) OVER w AS trade_sample
     FROM backward AS b LEFT JOIN trade AS t ON t.version = b.newer_version AND t.hs6 = b.newer_code
     WINDOW w AS (PARTITION BY b.newer_version, b.older_version, b.older_code)

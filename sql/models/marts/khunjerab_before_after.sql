@@ -15,7 +15,8 @@ seasons AS (
 ),
 per_season AS (
     SELECT reporter, flow, basis, product_group, season,
-           coalesce(sum(value_usd) FILTER (WHERE winter), 0) AS winter_usd, sum(value_usd) AS season_usd,
+           coalesce({{ exact_sum('value_usd', filter='winter') }}, 0) AS winter_usd,
+           {{ exact_sum('value_usd') }} AS season_usd,
            bool_or(is_sample) AS is_sample
     FROM seasons, bounds
     WHERE make_date(season, 4, 1) >= bounds.first AND make_date(season + 1, 3, 1) <= bounds.last
@@ -23,8 +24,8 @@ per_season AS (
 )
 SELECT p.reporter, p.flow, p.basis, p.product_group, s.regime,
        count(*) AS seasons, min(p.season) AS first_season, max(p.season) AS last_season,
-       sum(p.winter_usd) / nullif(sum(p.season_usd), 0) AS winter_share,
-       sum(p.winter_usd) / count(*) / (SELECT count(DISTINCT month(month_start)) FROM {{ source('raw', 'khunjerab_months') }} WHERE closure_month)
+       {{ exact_sum('p.winter_usd') }} / nullif({{ exact_sum('p.season_usd') }}, 0) AS winter_share,
+       {{ exact_sum('p.winter_usd') }} / count(*) / (SELECT count(DISTINCT month(month_start)) FROM {{ source('raw', 'khunjerab_months') }} WHERE closure_month)
            AS avg_winter_month_usd,
        bool_or(p.is_sample) AS is_sample
 FROM per_season AS p JOIN season_regime AS s USING (season)

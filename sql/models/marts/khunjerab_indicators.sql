@@ -10,11 +10,11 @@ regimes AS (
     FROM {{ source('raw', 'khunjerab_months') }} WHERE closure_month GROUP BY ALL
 )
 SELECT m.reporter, m.partner, m.flow, m.basis, m.product_group, m.year,
-       sum(m.v) AS total_usd,
-       coalesce(sum(m.v) FILTER (WHERE m.winter), 0) / nullif(sum(m.v), 0) AS winter_share,
+       {{ exact_sum('m.v') }} AS total_usd,
+       coalesce({{ exact_sum('m.v', filter='m.winter') }}, 0) / nullif({{ exact_sum('m.v') }}, 0) AS winter_share,
        count(*) FILTER (WHERE m.v > 0) AS months_with_trade,
        count(DISTINCT m.month) AS months_reported,
-       any_value(r.regime) AS regime,
+       min(r.regime) AS regime,
        bool_or(m.s) AS is_sample
 FROM monthly AS m LEFT JOIN regimes AS r USING (year)
 GROUP BY m.reporter, m.partner, m.flow, m.basis, m.product_group, m.year

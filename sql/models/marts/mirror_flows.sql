@@ -4,12 +4,12 @@ WITH f AS (
 ),
 x AS (
     SELECT reporter AS exporter, partner AS importer, freq, year, coalesce(month, 0) AS month0, hs6_2017 AS hs6,
-           sum(value_usd) AS v, bool_or(is_sample) AS s, max(vintage) AS vintage
+           {{ exact_sum('value_usd') }} AS v, bool_or(is_sample) AS s, max(vintage) AS vintage
     FROM f WHERE flow = 'X' GROUP BY ALL
 ),
 m AS (
     SELECT partner AS exporter, reporter AS importer, freq, year, coalesce(month, 0) AS month0, hs6_2017 AS hs6,
-           sum(value_usd) AS v, bool_or(is_sample) AS s, max(vintage) AS vintage
+           {{ exact_sum('value_usd') }} AS v, bool_or(is_sample) AS s, max(vintage) AS vintage
     FROM f WHERE flow = 'M' GROUP BY ALL
 ),
 j AS (
@@ -21,8 +21,8 @@ j AS (
 ),
 factors AS (SELECT unnest({{ cif_fob_factors() }}) AS factor),
 markers AS (
-    SELECT any_value(event_date) FILTER (WHERE marker = 'ede') AS ede,
-           any_value(event_date) FILTER (WHERE marker = 'cpfta_phase2_cuts') AS phase2
+    SELECT min(event_date) FILTER (WHERE marker = 'ede') AS ede,
+           min(event_date) FILTER (WHERE marker = 'cpfta_phase2_cuts') AS phase2
     FROM {{ ref('policy_markers') }}
 )
 SELECT

@@ -16,7 +16,7 @@ allm AS (
 ),
 rows AS (SELECT * FROM road UNION ALL SELECT * FROM allm)
 SELECT reporter, partner, flow, basis, product_group, period_start, year(period_start) AS year,
-       month(period_start) AS month, sum(value_usd) AS value_usd, bool_or(is_sample) AS is_sample
+       month(period_start) AS month, {{ exact_sum('value_usd') }} AS value_usd, bool_or(is_sample) AS is_sample
 FROM (SELECT *, 'all' AS product_group FROM rows UNION ALL SELECT *, 'agro' FROM rows WHERE is_agro)
 GROUP BY ALL
 ORDER BY ALL

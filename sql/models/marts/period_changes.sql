@@ -62,7 +62,7 @@ line_counts AS (
            count(*) FILTER (line_change = 'added') AS lines_added,
            count(*) FILTER (line_change = 'dropped') AS lines_dropped,
            count(*) FILTER (line_change = 'revised') AS lines_revised,
-           sum(revision_usd) AS revision_usd
+           {{ exact_sum('revision_usd') }} AS revision_usd
     FROM {{ ref('revisions') }} GROUP BY ALL
 )
 SELECT l.source, l.reporter, l.partner, l.flow, l.freq, l.period, l.year, l.month, l.period_start, l.change,

@@ -12,7 +12,7 @@ windows AS (
 ),
 flags AS (SELECT reporter, flow, basis, product_group, bool_or(is_sample) AS is_sample FROM rows GROUP BY ALL),
 grid AS (
-    SELECT k.*, w.win, mo.period_start, coalesce(sum(r.value_usd), 0) AS y
+    SELECT k.*, w.win, mo.period_start, coalesce({{ exact_sum('r.value_usd') }}, 0) AS y
     FROM series_keys AS k CROSS JOIN windows AS w
     JOIN months AS mo ON mo.period_start <= w.until
     LEFT JOIN rows AS r ON r.reporter = k.reporter AND r.flow = k.flow AND r.basis = k.basis
@@ -21,7 +21,7 @@ grid AS (
 ),
 trend AS (
     SELECT *,
-           (sum(y) OVER w13 - 0.5 * (lag(y, 6) OVER w + lead(y, 6) OVER w)) / 12 AS t,
+           ({{ exact_sum('y', over='w13') }} - 0.5 * (lag(y, 6) OVER w + lead(y, 6) OVER w)) / 12 AS t,
            count(*) OVER w13 AS n13
     FROM grid
     WINDOW w AS (PARTITION BY reporter, flow, basis, product_group, win ORDER BY period_start),
@@ -33,11 +33,11 @@ ratios AS (
     FROM trend WHERE n13 = 13 AND t > 0
 ),
 raw_si AS (
-    SELECT reporter, flow, basis, product_group, win, month, avg(r) AS si_raw, count(*) AS n_ratios
+    SELECT reporter, flow, basis, product_group, win, month, {{ exact_avg('r', scale=12) }} AS si_raw, count(*) AS n_ratios
     FROM ratios GROUP BY ALL
 )
 SELECT reporter, flow, basis, product_group, win AS months_window, month,
-       si_raw * 12 / sum(si_raw) OVER (PARTITION BY reporter, flow, basis, product_group, win) AS seasonal_index,
+       si_raw * 12 / {{ exact_sum('si_raw', over='(PARTITION BY reporter, flow, basis, product_group, win)', scale=12) }} AS seasonal_index,
        n_ratios, f.is_sample
 FROM raw_si JOIN flags AS f USING (reporter, flow, basis, product_group)
 ORDER BY ALL

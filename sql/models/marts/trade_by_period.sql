@@ -1,21 +1,21 @@
 WITH monthly AS (
-    SELECT reporter, partner, flow, year, month, sum(value_usd) AS value_usd, bool_or(is_sample) AS is_sample,
+    SELECT reporter, partner, flow, year, month, {{ exact_sum('value_usd') }} AS value_usd, bool_or(is_sample) AS is_sample,
            max(vintage) AS vintage
     FROM {{ ref('trade_flows') }} WHERE freq = 'M' GROUP BY ALL
 ),
 annual AS (
-    SELECT reporter, partner, flow, year, sum(value_usd) AS value_usd, bool_or(is_sample) AS is_sample,
+    SELECT reporter, partner, flow, year, {{ exact_sum('value_usd') }} AS value_usd, bool_or(is_sample) AS is_sample,
            max(vintage) AS vintage
     FROM {{ ref('trade_flows') }} WHERE freq = 'A' GROUP BY ALL
 ),
 calendar_from_months AS (
-    SELECT reporter, partner, flow, year, sum(value_usd) AS value_usd, count(DISTINCT month) AS months,
+    SELECT reporter, partner, flow, year, {{ exact_sum('value_usd') }} AS value_usd, count(DISTINCT month) AS months,
            bool_or(is_sample) AS is_sample, max(vintage) AS vintage
     FROM monthly GROUP BY ALL
 ),
 fiscal AS (
     SELECT reporter, partner, flow, year + CASE WHEN month >= 7 THEN 1 ELSE 0 END AS fy_end,
-           sum(value_usd) AS value_usd, count(DISTINCT (year, month)) AS months,
+           {{ exact_sum('value_usd') }} AS value_usd, count(DISTINCT (year, month)) AS months,
            bool_or(is_sample) AS is_sample, max(vintage) AS vintage
     FROM monthly GROUP BY ALL
 )

@@ -1,16 +1,16 @@
 WITH pairs AS (SELECT * FROM (VALUES ('PAK', 'CHN'), ('CHN', 'PAK')) p(exporter, importer)),
 totals AS (
-    SELECT coalesce(c.iso3, t.reporter_iso) AS reporter, t.year, t.flow, sum(t.value_usd) AS v, bool_or(t.is_sample) AS s
+    SELECT coalesce(c.iso3, t.reporter_iso) AS reporter, t.year, t.flow, {{ exact_sum('t.value_usd') }} AS v, bool_or(t.is_sample) AS s
     FROM {{ ref('comtrade_totals') }} AS t LEFT JOIN {{ ref('countries') }} AS c ON c.m49 = t.reporter_code
     WHERE t.freq = 'A' AND t.partner_code = 0 AND t.flow IN ('X', 'M')
     GROUP BY ALL
 ),
 x AS (
-    SELECT reporter AS exporter, year, hs6, sum(value_usd) AS v, bool_or(is_sample) AS s
+    SELECT reporter AS exporter, year, hs6, {{ exact_sum('value_usd') }} AS v, bool_or(is_sample) AS s
     FROM {{ ref('world_exports') }} WHERE hs6 <> 'TOTAL' GROUP BY ALL
 ),
 m AS (
-    SELECT reporter AS importer, year, hs6_2017 AS hs6, sum(value_usd) AS v, bool_or(is_sample) AS s
+    SELECT reporter AS importer, year, hs6_2017 AS hs6, {{ exact_sum('value_usd') }} AS v, bool_or(is_sample) AS s
     FROM {{ ref('trade_flows_hs2017') }}
     WHERE partner = 'WLD' AND flow = 'M' AND freq = 'A' AND hs6_2017 IS NOT NULL GROUP BY ALL
 ),
@@ -35,10 +35,11 @@ products AS (
     LEFT JOIN m ON m.importer = y.importer AND m.year = y.year AND m.hs6 = k.hs6
 ),
 sums AS (
-    SELECT exporter, importer, year, any_value(x_total) AS x_total, any_value(m_total) AS m_total,
+    SELECT exporter, importer, year, min(x_total) AS x_total, min(m_total) AS m_total,
            count(hs6) FILTER (WHERE xv > 0 OR mv > 0) AS products,
-           coalesce(sum(abs(mv / m_total - xv / x_total)), 0) AS s_abs,
-           coalesce(sum(xv), 0) / any_value(x_total) AS x_cov, coalesce(sum(mv), 0) / any_value(m_total) AS m_cov,
+           coalesce({{ exact_sum('abs(mv / m_total - xv / x_total)', scale=12) }}, 0) AS s_abs,
+           coalesce({{ exact_sum('xv') }}, 0) / min(x_total) AS x_cov,
+           coalesce({{ exact_sum('mv') }}, 0) / min(m_total) AS m_cov,
            bool_or(s) AS is_sample
     FROM products GROUP BY ALL
 )

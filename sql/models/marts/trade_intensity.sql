@@ -1,16 +1,16 @@
 WITH pairs AS (SELECT * FROM (VALUES ('PAK', 'CHN'), ('CHN', 'PAK')) p(exporter, importer)),
 totals AS (
-    SELECT coalesce(c.iso3, t.reporter_iso) AS reporter, t.year, t.flow, sum(t.value_usd) AS v, bool_or(t.is_sample) AS s
+    SELECT coalesce(c.iso3, t.reporter_iso) AS reporter, t.year, t.flow, {{ exact_sum('t.value_usd') }} AS v, bool_or(t.is_sample) AS s
     FROM {{ ref('comtrade_totals') }} AS t LEFT JOIN {{ ref('countries') }} AS c ON c.m49 = t.reporter_code
     WHERE t.freq = 'A' AND t.partner_code = 0 AND t.flow IN ('X', 'M')
     GROUP BY ALL
 ),
 world AS (
-    SELECT year, sum(v) AS world_imports, count(DISTINCT reporter) AS reporters, bool_or(s) AS s
+    SELECT year, {{ exact_sum('v') }} AS world_imports, count(DISTINCT reporter) AS reporters, bool_or(s) AS s
     FROM totals WHERE flow = 'M' GROUP BY year
 ),
 bilateral AS (
-    SELECT reporter AS exporter, partner AS importer, year, sum(value_usd) AS v, bool_or(is_sample) AS s
+    SELECT reporter AS exporter, partner AS importer, year, {{ exact_sum('value_usd') }} AS v, bool_or(is_sample) AS s
     FROM {{ ref('trade_flows') }} WHERE freq = 'A' AND flow = 'X' GROUP BY ALL
 )
 SELECT p.exporter, p.importer, b.year,

@@ -4,9 +4,7 @@
 -- depends_on: {{ ref('quality_gates') }}  (the staging quality gates block this model)
 SELECT coalesce(c.iso3, s.reporter_iso) AS reporter, s.year,
        CASE WHEN s.classification IN ('H4', 'H6') THEN coalesce(k.to_code, s.hs6) ELSE s.hs6 END AS hs6,
-       -- an exact sum (DECIMAL, to a millionth of a dollar): staging.comtrade_flows is kept incrementally, so its rows
-       -- are not stored in key order and a DOUBLE sum would depend on the order they are read in
-       sum((s.value_usd * coalesce(k.weight, 1.0))::DECIMAL(38, 6))::DOUBLE AS value_usd, bool_or(s.is_sample) AS is_sample
+       {{ exact_sum('s.value_usd * coalesce(k.weight, 1.0)') }} AS value_usd, bool_or(s.is_sample) AS is_sample
 FROM {{ ref('comtrade_flows') }} AS s
 LEFT JOIN {{ ref('countries') }} AS c ON c.m49 = s.reporter_code
 LEFT JOIN {{ ref('hs_concordance') }} AS k

@@ -11,4 +11,4 @@ FROM tot
 WHERE vintage = newest_vintage
 QUALIFY row_number() OVER (PARTITION BY reporterCode, partnerCode, flowCode, freqCode, period ORDER BY query_scope = 'all_reporters', fetched_at DESC, sha256,
     primaryValue DESC NULLS LAST, reporterISO) = 1  -- a total order: the same row on any number of threads
-ORDER BY reporter_code, partner_code, flow, freq, year, month  -- stored in key order: the marts (one thread) add rows in the same order every run
+ORDER BY reporter_code, partner_code, flow, freq, year, month  -- stored in key order (the marts sum exactly: exact_sum)

@@ -6,7 +6,8 @@ WITH typed AS (
 newest AS (
     SELECT * FROM typed WHERE vintage = newest_vintage
     QUALIFY row_number() OVER (PARTITION BY importer_m49, partner_m49, year, product_code, tariff_type, requested_datatype
-                               ORDER BY request_id) = 1
+                               ORDER BY request_id, rate_pct NULLS LAST, min_rate_pct, max_rate_pct, nomenclature,
+                                        data_type, national_lines, preferential_lines, mfn_lines, na_lines, measure) = 1
 ),
 reported AS (SELECT * FROM newest WHERE requested_datatype = 'reported'),
 ave AS (SELECT * FROM newest WHERE requested_datatype = 'aveestimated' AND rate_pct IS NOT NULL),

@@ -100,6 +100,15 @@ class Basket(Model):
     rationale: Text
     hs: list[HsCode] = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _disjoint(self) -> Basket:
+        # marts.basket_flows adds a line once per code it starts with: a code inside another would count it twice
+        for i, code in enumerate(self.hs):
+            for other in self.hs[:i]:
+                if code.startswith(other) or other.startswith(code):
+                    raise ValueError(f"hs: {code!r} overlaps {other!r} (a line under both would be counted twice)")
+        return self
+
 
 Baskets = Annotated[dict[str, Basket], Field(min_length=1)]
 

@@ -91,8 +91,11 @@ def goal_table(conn: duckdb.DuckDBPyConnection, table: str) -> duckdb.DuckDBPyRe
 
     Goals come from goals.yaml plus one per plan basket (raw.plan_baskets); a metric reading a
     table outside :data:`GOAL_INPUTS` is refused (the build would not order it after that table).
+    The metrics are configuration, free to sum DOUBLE: they run on one DuckDB thread, so their
+    values do not depend on the order threads finish in (the models' own sums are exact instead).
     """
     from tradeflow.green_channel import config
+    from tradeflow.warehouse.db import duckdb_threads
 
     goals = config.goals(basket_table=conn.execute("SELECT * FROM raw.plan_baskets").df())
     for g in goals:
@@ -101,4 +104,5 @@ def goal_table(conn: duckdb.DuckDBPyConnection, table: str) -> duckdb.DuckDBPyRe
                 if schema.lower() != "marts" or name.lower() not in GOAL_INPUTS:
                     raise ConfigError(f"goal {g['id']}: its metric reads {schema}.{name}; goal metrics may read only "
                                       f"marts.{{{', '.join(GOAL_INPUTS)}}} (GOAL_INPUTS in tradeflow/green_channel/goals.py)")
-    return goal_tables(conn, goals, (table,))[table]
+    with duckdb_threads(conn, 1):
+        return goal_tables(conn, goals, (table,))[table]

@@ -53,6 +53,9 @@ def render_snapshot(snapshot: Path, out_dir: Path, self_contained: bool = False,
 
     build_state.mark_reports(out_dir, None)
     with Warehouse(snapshot).reader() as conn:
+        # one DuckDB thread: the report queries (sql/reports) add DOUBLE money from the marts, which are
+        # small and stored sorted, so one thread adds them in the same order on every run (same pages)
+        conn.execute("SET threads = 1")
         fp = build_state.recorded(conn)
         paths = render_reports(conn, out_dir, self_contained=self_contained, last_run=last_run)
     build_state.mark_reports(out_dir, fp)

@@ -85,31 +85,35 @@ def cores() -> int:
 
 
 @contextmanager
-def all_cores(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Run the block on every core, then go back to one thread.
+def duckdb_threads(conn: duckdb.DuckDBPyConnection, threads: int) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Run the block on ``threads`` DuckDB threads, then restore the count the connection had.
 
-    For steps whose result cannot depend on the order rows are combined in: loading raw
-    bodies, staging (filters, window functions with a total order, no sums) and the quality
-    gates (integer counts). Marts stay on one thread while they sum DOUBLE money: float
-    addition is not associative, so a parallel sum could differ in the last bit between runs.
-    Insertion order stays preserved (DuckDB keeps it on any thread count), and staging tables
-    are written in key order, so the single-threaded marts add the same rows in the same order
-    on every run.
+    DuckDB's thread count is global to the database instance; the dbt build runs one model at a
+    time on every core (sql/profiles.yml), so a model that narrows it for a step (the goal metrics,
+    user SQL that may sum DOUBLE: one thread) gives the next model its cores back.
     """
-    conn.execute(f"SET threads = {cores()}")
+    before = conn.execute("SELECT current_setting('threads')").fetchone()[0]
+    conn.execute(f"SET threads = {int(threads)}")
     try:
         yield conn
     except BaseException:
         try:  # an aborted transaction refuses even SET: the caller's ROLLBACK comes first, keep its error
-            _one_thread(conn)
+            conn.execute(f"SET threads = {int(before)}")
         except duckdb.Error:
             pass
         raise
-    _one_thread(conn)
+    conn.execute(f"SET threads = {int(before)}")
 
 
-def _one_thread(conn: duckdb.DuckDBPyConnection) -> None:
-    conn.execute("SET threads = 1")
+def all_cores(conn: duckdb.DuckDBPyConnection):
+    """Run the block on every core (:func:`cores`), then restore the thread count.
+
+    For steps whose result cannot depend on the order rows are combined in: loading raw bodies,
+    the raw grain checks and the quality gates (integer counts, samples in a total order). The
+    writer connection otherwise runs one thread; the dbt models run on every core and sum money
+    exactly (sql/macros/exact.sql), so their results do not depend on the order either.
+    """
+    return duckdb_threads(conn, cores())
 
 
 class Warehouse:
@@ -138,8 +142,8 @@ class Warehouse:
         """A read-write connection, held under the writer lock, always closed."""
         with self.locked():
             conn = connect(self.path)
-            # One thread: floating-point sums then always add in the same order, so two builds
-            # from the same archive give byte-identical marts (the data are small).
+            # One thread unless a step asks for every core (all_cores): the writer's own steps are
+            # small, and a step that sums DOUBLE would otherwise depend on the order threads finish.
             conn.execute("SET threads = 1")
             try:
                 for schema in SCHEMAS:

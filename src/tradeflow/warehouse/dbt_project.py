@@ -57,6 +57,8 @@ def dbt_vars() -> dict:
         "khunjerab_year_round_source": source,
         # DuckDB's memory_limit for the build (profiles.yml): TRADEFLOW_MEMORY_LIMIT, else DuckDB's default
         "memory_limit": settings.memory_limit or "80%",
+        # DuckDB's threads for every query of the build (profiles.yml); results do not depend on them
+        "duckdb_threads": cores(),
     }
 
 
@@ -201,8 +203,8 @@ def build(home: Path, select: list[str] | None = None, env: dict[str, str] | Non
         os.environ.update(env or {})
         os.chdir(home)
         try:
-            # one DuckDB thread per model (profiles.yml), as many models at once as there are cores
-            res = dbtRunner().invoke(_args("build", "--no-write-json", "--threads", str(cores()),
+            # one model at a time, each on every core (profiles.yml: DuckDB threads = var duckdb_threads)
+            res = dbtRunner().invoke(_args("build", "--no-write-json", "--threads", "1",
                                            *(["--full-refresh"] if full_refresh else []), *(select or [])))
         finally:
             _close_duckdb()
