@@ -66,15 +66,18 @@ def test_staging_and_marts_are_the_same_bytes_on_one_thread_and_on_many(sample_c
     assert not different, f"built on 4 threads, these tables differ from the 1-thread build: {different}"
 
 
-def test_the_build_runs_every_query_on_every_core_one_model_at_a_time(monkeypatch):
-    """profiles.yml takes DuckDB's threads from tradeflow (var duckdb_threads = its cores) and dbt builds one
-    model at a time, so no two models share (and fight over) DuckDB's one global thread count."""
+def test_the_build_runs_as_many_models_as_cores_over_one_pool_of_as_many_threads(monkeypatch):
+    """profiles.yml sets DuckDB's threads once, when the database opens (config_options, not the per-cursor
+    settings, which would reset the count whenever a model opens a cursor), from tradeflow's cores; dbt
+    builds as many models at once."""
     import yaml
 
     from tradeflow.warehouse import dbt_project
 
     profile = yaml.safe_load((dbt_project.project_dir() / "profiles.yml").read_text(encoding="utf-8"))
-    assert profile["tradeflow"]["outputs"]["warehouse"]["settings"]["threads"] == "{{ var('duckdb_threads') }}"
+    output = profile["tradeflow"]["outputs"]["warehouse"]
+    assert output["config_options"]["threads"] == "{{ var('duckdb_threads') }}"
+    assert "threads" not in output["settings"]
     monkeypatch.setattr(dbt_project, "cores", lambda: 3)
     assert dbt_project.dbt_vars()["duckdb_threads"] == 3
     sent = []
@@ -88,7 +91,57 @@ def test_the_build_runs_every_query_on_every_core_one_model_at_a_time(monkeypatc
     monkeypatch.setattr(dbt_project, "prepare_manifest", lambda: None)
     with pytest.raises(RuntimeError, match="stop"):
         dbt_project.build(Path("."))
-    assert sent[0][sent[0].index("--threads") + 1] == "1"
+    assert sent[0][sent[0].index("--threads") + 1] == "3"
+
+
+def test_goal_metrics_run_on_one_thread_while_models_are_built_beside_them(sample_copy, monkeypatch):
+    """Three goal models run user SQL (free to sum DOUBLE) while dbt builds two models at a time: each
+    sees one DuckDB thread from the start of its metrics to their end."""
+    from tradeflow.green_channel import goals
+    from tradeflow.warehouse import dbt_project
+
+    seen, original = [], goals.goal_frames
+
+    def goal_frames(conn, *args, **kwargs):
+        seen.append(conn.execute("SELECT current_setting('threads')").fetchone()[0])
+        frames = original(conn, *args, **kwargs)
+        seen.append(conn.execute("SELECT current_setting('threads')").fetchone()[0])
+        return frames
+
+    monkeypatch.setattr(goals, "goal_frames", goal_frames)
+    monkeypatch.setattr(dbt_project, "cores", lambda: 2)
+    result = dbt_project.build(sample_copy, full_refresh=True)
+    assert result.success, result.error
+    assert len(seen) == 6 and set(seen) == {1}, seen
+
+
+def test_narrowed_blocks_on_two_threads_do_not_restore_each_others_count():
+    """duckdb_threads holds a process-wide lock: a second block waits, so it never sees (and later restores) the
+    first block's narrowed count, and the database ends with the count it had."""
+    import threading
+    import time
+
+    from tradeflow.warehouse.db import duckdb_threads
+
+    conn = duckdb.connect(config={"threads": 4})
+    seen = []
+
+    def narrow(pause: float):
+        cur = conn.cursor()
+        with duckdb_threads(cur, 1):
+            seen.append(cur.execute("SELECT current_setting('threads')").fetchone()[0])
+            time.sleep(pause)
+            seen.append(cur.execute("SELECT current_setting('threads')").fetchone()[0])
+
+    first = threading.Thread(target=narrow, args=(0.1,))
+    first.start()
+    time.sleep(0.03)
+    second = threading.Thread(target=narrow, args=(0.3,))  # unlocked, it would outlive the first's restore
+    second.start()
+    first.join()
+    second.join()
+    assert seen == [1, 1, 1, 1]
+    assert conn.execute("SELECT current_setting('threads')").fetchone()[0] == 4
 
 
 def render(call: str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -84,25 +85,34 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+#: Held while a block runs on a narrowed thread count: DuckDB's count is global to the database, and
+#: dbt builds models side by side, so two such blocks must not restore each other's count.
+_THREADS_LOCK = threading.RLock()
+
+
 @contextmanager
 def duckdb_threads(conn: duckdb.DuckDBPyConnection, threads: int) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Run the block on ``threads`` DuckDB threads, then restore the count the connection had.
+    """Run the block on ``threads`` DuckDB threads, then restore the count the database had.
 
-    DuckDB's thread count is global to the database instance; the dbt build runs one model at a
-    time on every core (sql/profiles.yml), so a model that narrows it for a step (the goal metrics,
-    user SQL that may sum DOUBLE: one thread) gives the next model its cores back.
+    DuckDB's thread count is global to the database instance, and dbt builds as many models at
+    once as there are cores over that one pool (sql/profiles.yml sets it once, when the database
+    opens). A model that narrows it for a step (the goal metrics, user SQL that may sum DOUBLE:
+    one thread) holds a process-wide lock for the block, so no other such block changes the count
+    under it; the models beside it run on the narrowed pool meanwhile (slower, same result: they
+    sum exactly) and get their cores back when it ends.
     """
-    before = conn.execute("SELECT current_setting('threads')").fetchone()[0]
-    conn.execute(f"SET threads = {int(threads)}")
-    try:
-        yield conn
-    except BaseException:
-        try:  # an aborted transaction refuses even SET: the caller's ROLLBACK comes first, keep its error
-            conn.execute(f"SET threads = {int(before)}")
-        except duckdb.Error:
-            pass
-        raise
-    conn.execute(f"SET threads = {int(before)}")
+    with _THREADS_LOCK:
+        before = conn.execute("SELECT current_setting('threads')").fetchone()[0]
+        conn.execute(f"SET threads = {int(threads)}")
+        try:
+            yield conn
+        except BaseException:
+            try:  # an aborted transaction refuses even SET: the caller's ROLLBACK comes first, keep its error
+                conn.execute(f"SET threads = {int(before)}")
+            except duckdb.Error:
+                pass
+            raise
+        conn.execute(f"SET threads = {int(before)}")
 
 
 def all_cores(conn: duckdb.DuckDBPyConnection):

@@ -203,8 +203,9 @@ def build(home: Path, select: list[str] | None = None, env: dict[str, str] | Non
         os.environ.update(env or {})
         os.chdir(home)
         try:
-            # one model at a time, each on every core (profiles.yml: DuckDB threads = var duckdb_threads)
-            res = dbtRunner().invoke(_args("build", "--no-write-json", "--threads", "1",
+            # as many models at once as cores, over one DuckDB pool of as many threads (profiles.yml): the
+            # heavy model gets every core, and dbt's own work between models overlaps the other's query
+            res = dbtRunner().invoke(_args("build", "--no-write-json", "--threads", str(cores()),
                                            *(["--full-refresh"] if full_refresh else []), *(select or [])))
         finally:
             _close_duckdb()
