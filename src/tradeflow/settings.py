@@ -36,8 +36,9 @@ PREFIX = "TRADEFLOW_"
 _MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB|%)?", re.IGNORECASE)
 
 #: DuckDB memory per thread tradeflow runs (raw load: one query on every core; dbt: as many models at once
-#: as cores, over one pool of as many threads; the limit is the database's, shared by them). With the ~0.45 GB the process holds itself (Python, Dagster, dbt), a
-#: 2-core refresh of 5 M records peaks near 1.4 GB (896 MiB for DuckDB; 1 GiB gave 1.49 GB).
+#: as cores, over one pool of as many threads; the limit is the database's, shared by them). With the
+#: ~0.45 GB the process holds itself (Python, Dagster, dbt), a 2-core refresh of 5 M records peaks near
+#: 1.4 GB (896 MiB for DuckDB; 1 GiB gave 1.49 GB; 1.24 GB measured in run 11, docs/scaling.md).
 MEMORY_PER_THREAD = 448 * 2**20
 #: The default limit never takes more than this share of the machine's memory (or of the cgroup's).
 MEMORY_SHARE = 4
