@@ -33,7 +33,8 @@ browser:
 ## bench: time the sample refresh (`make demo`'s run; COMPARE="../other-checkout" runs another checkout's
 ## .venv in turn for a before/after ratio), the report suite (budget: under 15 s on a 2-core machine, each page under 5 MB), load one
 ## 250,000-record keyed Comtrade body (~250 MB), then refresh a generated archive of SIZES million records
-## against bare DuckDB and naive pandas (identical output checked); results in benchmarks/results/.
+## against bare DuckDB and naive pandas (identical output checked), and time the engine's floor under it (gunzip,
+## parse, the bare statement, the raw load: benchmarks/raw_floor.py); results in benchmarks/results/.
 ## Bigger sizes: `make bench SIZES="5 20"` (5 M ≈ 5 GB of JSON, 20 M ≈ 20 GB; generated once into data/bench/).
 SIZES ?= 0.1 1
 bench: $(STAMP)
@@ -42,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/big_body.py
 	$(BIN)/python benchmarks/export_xlsx.py
 	$(BIN)/python benchmarks/refresh_bench.py --sizes $(SIZES)
+	$(BIN)/python benchmarks/raw_floor.py --sizes $(SIZES)
 
 validate: $(STAMP)
 	$(BIN)/dagster definitions validate -w workspace.yaml

@@ -64,32 +64,40 @@ def _before_check() -> dict:
     return {"cpu_before_check_s": u.ru_utime + u.ru_stime, "peak_before_check_mb": round(u.ru_maxrss / 1024)}
 
 
+#: The bare statement: every archived body read once with ``read_json`` into the normalised table.
+BARE_SQL = """
+CREATE TABLE flows AS
+WITH f AS (SELECT unnest($files) AS path, unnest($vintages) AS vintage),
+b AS (SELECT filename, unnest(data) AS r
+      FROM read_json($paths, columns = $envelope, filename = true, format = 'auto',
+                     maximum_object_size = $size)),
+rec AS (SELECT f.vintage, unnest(b.r) FROM b JOIN f ON f.path = b.filename)
+SELECT reporterCode AS reporter_code, partnerCode AS partner_code, flowCode AS flow, freqCode AS freq,
+       refYear AS year, CASE WHEN freqCode = 'M' THEN refMonth END AS month, cmdCode AS hs6,
+       motCode AS mot_code, primaryValue AS value_usd, netWgt AS net_weight_kg, vintage
+FROM rec
+WHERE aggrLevel = 6 AND partner2Code = 0 AND customsCode = 'C00'
+QUALIFY vintage = max(vintage) OVER (PARTITION BY reporterCode, freqCode, period)"""
+
+
+def bare_args(archive, entries) -> dict:
+    """The bare statement's parameters for these manifest entries."""
+    from tradeflow.warehouse.comtrade_load import TYPED_ENVELOPE, object_size_for
+
+    return {"files": [str(archive.object_path(e.sha256)) for e in entries],
+            "vintages": [e.release["vintage"] for e in entries],
+            "paths": sorted({str(archive.object_path(e.sha256)) for e in entries}),
+            "envelope": TYPED_ENVELOPE, "size": object_size_for(max(e.bytes for e in entries))}
+
+
 def child_duckdb(home: Path) -> dict:
     import duckdb
-
-    from tradeflow.warehouse.comtrade_load import TYPED_ENVELOPE, object_size_for
 
     archive, entries = _entries(home)
     out = home.parent / f"{home.name}-bare.duckdb"
     out.unlink(missing_ok=True)
     conn = duckdb.connect(str(out))
-    conn.execute("""
-        CREATE TABLE flows AS
-        WITH f AS (SELECT unnest($files) AS path, unnest($vintages) AS vintage),
-        b AS (SELECT filename, unnest(data) AS r
-              FROM read_json($paths, columns = $envelope, filename = true, format = 'auto',
-                             maximum_object_size = $size)),
-        rec AS (SELECT f.vintage, unnest(b.r) FROM b JOIN f ON f.path = b.filename)
-        SELECT reporterCode AS reporter_code, partnerCode AS partner_code, flowCode AS flow, freqCode AS freq,
-               refYear AS year, CASE WHEN freqCode = 'M' THEN refMonth END AS month, cmdCode AS hs6,
-               motCode AS mot_code, primaryValue AS value_usd, netWgt AS net_weight_kg, vintage
-        FROM rec
-        WHERE aggrLevel = 6 AND partner2Code = 0 AND customsCode = 'C00'
-        QUALIFY vintage = max(vintage) OVER (PARTITION BY reporterCode, freqCode, period)""",
-        {"files": [str(archive.object_path(e.sha256)) for e in entries],
-         "vintages": [e.release["vintage"] for e in entries],
-         "paths": sorted({str(archive.object_path(e.sha256)) for e in entries}),
-         "envelope": TYPED_ENVELOPE, "size": object_size_for(max(e.bytes for e in entries))})
+    conn.execute(BARE_SQL, bare_args(archive, entries))
     before = _before_check()  # the output check is not part of the program's time, CPU or peak memory
     t0 = time.perf_counter()
     summary = conn.execute(SUMMARY_SQL.format(table="flows")).fetchone()

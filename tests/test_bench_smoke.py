@@ -45,3 +45,20 @@ def test_generator_writes_the_real_archive_format(tmp_path):
     from tradeflow.warehouse.comtrade_load import check_entries
 
     assert check_entries(archive, entries) == []
+
+
+def test_engine_floor_steps_count_every_record(tmp_path):
+    """benchmarks/raw_floor.py: the parse steps and the raw load read every record of the archive; the bare
+    statement keeps the newest vintage only (one of the two bodies is a revision of the other)."""
+    from raw_floor import STEPS, measure
+    from scale import generate
+
+    info = generate(tmp_path / "a", 20_000)
+    steps = measure(tmp_path / "a", info["records"])
+    assert list(steps) == list(STEPS)
+    assert [steps[s]["count"] for s in ("parse, 47 fields", "parse, 14 fields", "raw load")] == [20_000] * 3
+    assert steps["bare statement"]["count"] == 10_000
+    assert steps["inflate"]["count"] > 20_000 * 500  # bytes of JSON: ~1 KB a record
+    assert all(s["wall_s"] >= 0 for s in steps.values())
+    with pytest.raises(SystemExit, match="counted 20,000 records, the archive holds 20,001"):
+        measure(tmp_path / "a", 20_001)
