@@ -193,3 +193,22 @@ def test_keyed_requests_carry_the_key_in_a_header_only(records, tmp_path, caplog
                 import gzip
                 assert KEY.encode() not in gzip.decompress(data), path
     assert KEY not in caplog.text
+
+
+def test_configured_cap_above_the_endpoint_limit_is_clamped(records, tmp_path):
+    """TRADEFLOW_COMTRADE_CAP=100000 without a key: the preview still stops at 500 records, so a
+    500-record body must count as capped and be split, never taken as the whole answer."""
+    template = next(r for r in records if r["reporterCode"] == 156 and r["partnerCode"] == 0 and r["period"] == "2021")
+    many = [{**template, "cmdCode": f"{ch:02d}{i:04d}", "primaryValue": 1000.0 + i}
+            for ch in range(1, 71) for i in range(1, 11)]  # 700 lines for one query, past the preview's 500
+    settings = Settings.from_env({"TRADEFLOW_HOME": str(tmp_path), "TRADEFLOW_COMTRADE_CAP": "100000"})
+    assert ComtradeClient(settings, RawArchive(settings.raw_dir)).cap == 500
+    keyed = Settings.from_env({"TRADEFLOW_HOME": str(tmp_path), "TRADEFLOW_COMTRADE_CAP": "900000", "COMTRADE_API_KEY": KEY})
+    assert ComtradeClient(keyed, RawArchive(keyed.raw_dir)).cap == 250_000
+    with FakeComtrade(many) as fake:
+        client, archive = client_for(fake, tmp_path, cap=100_000)
+        assert client.cap == 500
+        entries = client.fetch(query(156, "A", "2021"), {"vintage": "2024-06-30"})
+    got = loaded(archive).execute("SELECT count(*), sum(primaryValue) FROM raw.comtrade_records").fetchone()
+    assert len(entries) > 1
+    assert got == (700, sum(r["primaryValue"] for r in many))

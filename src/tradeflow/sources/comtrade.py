@@ -27,7 +27,7 @@ from tradeflow.sources.http import HttpClient, RetryableError
 log = logging.getLogger(__name__)
 
 #: Record caps: the keyless preview returns at most 500 records; keyed calls up to 250,000
-#: (comtradeapicall README; set lower with TRADEFLOW_COMTRADE_CAP if the service does).
+#: (comtradeapicall README). TRADEFLOW_COMTRADE_CAP can set it lower, never higher.
 PREVIEW_CAP = 500
 KEYED_CAP = 250_000
 #: A free subscription key gets at most 100,000 records a call, whatever maxRecords asks for (UN Comtrade
@@ -76,7 +76,10 @@ class ComtradeClient:
             secrets=settings.secrets(),
             rate_per_second=settings.comtrade_rate,
         )
-        self.cap = cap or settings.comtrade_cap or (KEYED_CAP if self.keyed else PREVIEW_CAP)
+        # the endpoint's limit bounds any configured cap: a keyless body stops at 500 records whatever
+        # maxRecords asks, so a larger cap would take a cut-short preview as complete
+        limit = KEYED_CAP if self.keyed else PREVIEW_CAP
+        self.cap = min(cap or settings.comtrade_cap or limit, limit)
         self._codes: dict[str, list[str]] = {}
         self._unavailable: set[str] = set()  # HS lists an unknown-classification split could not get
         self.records = 0  # records kept (complete pieces only)
