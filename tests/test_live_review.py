@@ -94,20 +94,40 @@ def test_a_split_world_query_keeps_reporters_that_report_in_an_older_hs_version(
     assert got == [("010110", 1234.0)]
 
 
-def test_the_eu_aggregate_reporter_is_not_added_to_its_members():
-    """UN Comtrade's only pre-aggregated reporter is the EU (97, from Eurostat: its members' extra-EU trade). Summed
-    with the members (world exports for RCA, all reporters' imports for trade intensity) it counts them twice; the
-    legacy API's 'all reporters' left it out for that reason (UNSD trade knowledge base, "How to query for 'all
-    countries'?"). The all-reporters query may still return it: staging keeps it out."""
+def test_aggregate_reporters_are_not_added_to_their_members():
+    """UN Comtrade's Reporters list flags three reporters isGroup: the EU (97, from Eurostat: its members' extra-EU
+    trade), ASEAN (975) and 490 "Other Asia, nes" (Taiwan's own trade). Summed with the members (world exports for
+    RCA, all reporters' imports for trade intensity) the first two count them twice; the legacy API's 'all
+    reporters' left them out for that reason (UNSD trade knowledge base, "How to query for 'all countries'?"). The
+    all-reporters query may still return them: staging keeps them out, and keeps 490, which no member reports."""
     conn = duckdb.connect()
     _raw(conn, [("world", "2023-06-01", "all_reporters", 276, "2021", "010101", 80.0),
                 ("world", "2023-06-01", "all_reporters", 97, "2021", "010101", 60.0),
+                ("world", "2023-06-01", "all_reporters", 975, "2021", "010101", 50.0),
+                ("world", "2023-06-01", "all_reporters", 490, "2021", "010101", 7.0),
                 ("world", "2023-06-01", "all_reporters", 276, "2021", "TOTAL", 800.0),
-                ("world", "2023-06-01", "all_reporters", 97, "2021", "TOTAL", 600.0)])
+                ("world", "2023-06-01", "all_reporters", 97, "2021", "TOTAL", 600.0),
+                ("world", "2023-06-01", "all_reporters", 975, "2021", "TOTAL", 500.0),
+                ("world", "2023-06-01", "all_reporters", 490, "2021", "TOTAL", 70.0)])
     build(conn, "staging.comtrade_flows")
     build(conn, "staging.comtrade_totals")
-    assert conn.execute("SELECT reporter_code, value_usd FROM staging.comtrade_flows").fetchall() == [(276, 80.0)]
-    assert conn.execute("SELECT reporter_code, value_usd FROM staging.comtrade_totals").fetchall() == [(276, 800.0)]
+    assert conn.execute("SELECT reporter_code, value_usd FROM staging.comtrade_flows ORDER BY 1").fetchall() == [
+        (276, 80.0), (490, 7.0)]
+    assert conn.execute("SELECT reporter_code, value_usd FROM staging.comtrade_totals ORDER BY 1").fetchall() == [
+        (276, 800.0), (490, 70.0)]
+
+
+def test_the_aggregate_reporter_list_matches_the_reference_list(shared):
+    """The typed list in sql/macros/aggregate_reporters.sql against the recorded Reporters.json (isGroup)."""
+    import json
+    import re
+    from pathlib import Path
+
+    ref = shared / "data" / "reference" / "comtrade_Reporters.json"
+    groups = {r["id"] for r in json.loads(ref.read_text(encoding="utf-8"))["results"] if r.get("isGroup")}
+    macro = (Path(__file__).resolve().parents[1] / "sql" / "macros" / "aggregate_reporters.sql").read_text()
+    typed = {int(c) for c in re.search(r"%}\s*([0-9, ]+)\s*{%-", macro).group(1).split(",")}
+    assert typed == groups - {490}
 
 
 def test_a_broken_trains_body_is_fetched_again_on_the_next_run(tmp_path):

@@ -12,7 +12,7 @@ WITH hs6 AS NOT MATERIALIZED (
       AND regexp_full_match(cmdCode, '[0-9]{6}')
       AND partner2Code = 0
       AND customsCode = 'C00'
-      AND reporterCode <> 97  -- the EU (Eurostat's extra-EU aggregate of its members' trade): never summed with them
+      AND reporterCode NOT IN ({{ aggregate_reporter_codes() }})  -- the EU and ASEAN: never summed with their members
       AND {{ batch_filter() }}  -- all rows, or the batches an incremental build recomputes
 ),
 -- The wide raw rows (~45 columns) stream through scans and joins against small tables; only the rows of a key

@@ -2,7 +2,7 @@ WITH tot AS (
     SELECT *, max(vintage) OVER (PARTITION BY reporterCode, freqCode, period, query_scope) AS newest_vintage
     FROM {{ source('raw', 'comtrade_records') }}
     WHERE cmdCode = 'TOTAL' AND partner2Code = 0 AND customsCode = 'C00' AND motCode = 0
-      AND reporterCode <> 97  -- the EU (Eurostat's extra-EU aggregate of its members' trade): never summed with them
+      AND reporterCode NOT IN ({{ aggregate_reporter_codes() }})  -- the EU and ASEAN: never summed with their members
 )
 SELECT reporterCode AS reporter_code, reporterISO AS reporter_iso, partnerCode AS partner_code, flowCode AS flow,
        freqCode AS freq, refYear AS year,
