@@ -322,3 +322,27 @@ def test_the_ede_date_has_one_place_and_splits_months_at_their_midpoint():
     conn.execute("UPDATE marts.policy_markers SET event_date = DATE '2018-06-01' WHERE marker = 'ede'")
     build(conn, "marts.mirror_flows")
     assert conn.execute("SELECT DISTINCT regime FROM marts.mirror_flows WHERE freq = 'M' AND month = 5").fetchone()[0] == "before EDE"
+
+
+def test_agro_growth_compares_the_same_months_of_the_previous_year():
+    """2023 and 2024 complete, 2025 only Jan–Mar (a year still being reported). Agro trade 100 a month in 2023, 110 in
+    2024 and 2025. By hand: 2024 on 2023 = 1320/1200 − 1 = +10 %; 2025 (Jan–Mar 330) on Jan–Mar 2024 (330) = 0,
+    never 330/1320 − 1 = −75 %. 2022 has only Dec 2022 against no 2021: null."""
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA marts")
+    conn.execute("""CREATE TABLE marts.trade_flows (reporter VARCHAR, partner VARCHAR, flow VARCHAR, freq VARCHAR,
+        year INT, month INT, period_start DATE, hs6 VARCHAR, hs_version VARCHAR, value_usd DOUBLE, net_weight_kg DOUBLE, net_weight_estimated BOOLEAN,
+        is_sample BOOLEAN)""")
+    conn.execute("""CREATE TABLE marts.dim_hs AS SELECT * FROM (VALUES ('HS2017', '080450', 'Mangoes', true, true),
+        ('HS2017', '847130', 'Laptops', false, false)) t(hs_version, code, description, is_agro, is_perishable)""")
+    months = [(2022, 12, 100.0)] + [(2023, m, 100.0) for m in range(1, 13)] + [(2024, m, 110.0) for m in range(1, 13)]
+    months += [(2025, m, 110.0) for m in range(1, 4)]
+    rows = [("PAK", "CHN", "X", "M", y, m, f"{y}-{m:02d}-01", hs, "HS2017", v, 1.0, False, False)
+            for y, m, v in months for hs in ("080450", "847130")]
+    conn.executemany("INSERT INTO marts.trade_flows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    for model in ("marts.agro_monthly", "marts.agro_products", "marts.agro_indicators"):
+        build(conn, model)
+    got = conn.execute("""SELECT year, months, is_complete, agro_usd, round(agro_growth, 12)
+                          FROM marts.agro_indicators ORDER BY year""").fetchall()
+    assert got == [(2022, 1, False, 100.0, None), (2023, 12, True, 1200.0, None), (2024, 12, True, 1320.0, 0.1),
+                   (2025, 3, False, 330.0, 0.0)]
