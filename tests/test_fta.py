@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from tradeflow.cli import main
 from tradeflow.fta.schedule import (
     ScheduleError,
+    check_hs2017_conversion,
     load_categories,
     read_schedule,
     validate_schedule,
@@ -108,6 +109,61 @@ def test_hand_made_schedule_gives_hand_computed_indicators():
     assert margins == (pytest.approx(20 - 16), pytest.approx(0.2))
 
 
+def test_a_schedule_in_hs2022_is_priced_and_weighted_on_its_hs2017_code():
+    """China's line 85076000 imported with --hs-version HS2022: its HS6 850760 (Li-ion accumulators, new in HS2022)
+    is HS2017 850780. Base rate 10 (2019 = base-rate year, WITS HS2017 850780 at 10 %); WITS reports 6 % in 2022 on
+    HS2022 850760. By hand: line MFN 2022 = 10 + 6 − 10 = 6 %; the line weighs with HS2017 850780 imports (2,000
+    of 3,000 in 2022). The first six digits taken as HS2017 (the defect) find neither rate nor trade."""
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
+    conn.register("fta_schedule_frame", pd.DataFrame(
+        [("CHN", "85076000", "Li-ion accumulators", 10.0, "A0", "HS2022", "t.csv", False),
+         ("CHN", "52051200", "cotton yarn", 5.0, "E", "HS2022", "t.csv", False)],
+        columns=["party", "tariff_line", "description", "base_rate", "category", "hs_version", "source", "is_sample"]))
+    conn.register("fta_categories_frame", pd.DataFrame(
+        [("CHN", c.code, c.kind, c.years, c.cut, c.label, c.first_cut_offset, 2019) for c in CATS["CHN"].values()],
+        columns=["party", "category", "kind", "years", "cut", "label", "first_cut_offset", "base_rate_year"]))
+    build(conn, "raw.fta_schedule")
+    build(conn, "raw.fta_categories")
+    conn.execute("CREATE TABLE staging.tariffs (importer VARCHAR, partner VARCHAR, year INT, hs6 VARCHAR, "
+                 "hs_version VARCHAR, tariff_type VARCHAR, rate_pct DOUBLE, rate_basis VARCHAR, is_sample BOOLEAN)")
+    conn.execute("INSERT INTO staging.tariffs VALUES ('CHN','WLD',2019,'850780','HS2017','MFN',10,'ad_valorem',false),"
+                 " ('CHN','WLD',2022,'850760','HS2022','MFN',6,'ad_valorem',false)")
+    conn.execute("CREATE TABLE marts.hs_concordance AS SELECT * FROM (VALUES ('HS2022', 'HS2017', '850760', '850780'),"
+                 " ('HS2022', 'HS2017', '520512', '520512')) t(from_version, to_version, from_code, to_code)")
+    conn.execute("""CREATE TABLE marts.trade_flows_hs2017 AS SELECT * FROM (VALUES
+        ('CHN','PAK','M','A',2019,'850780',1000.0), ('CHN','PAK','M','A',2022,'850780',2000.0),
+        ('CHN','PAK','M','A',2019,'520512',1000.0), ('CHN','PAK','M','A',2022,'520512',1000.0))
+        t(reporter, partner, flow, freq, year, hs6_2017, value_usd), (SELECT false AS is_sample)""")
+    build(conn, "marts.fta_tariff_lines")
+    build(conn, "marts.fta_indicators", base_year=2019)
+    got = conn.execute("""SELECT tariff_line, schedule_hs_version, schedule_hs6, hs6, mfn_rate_pct, mfn_source
+                          FROM marts.fta_tariff_lines WHERE year = 2022 ORDER BY 1""").fetchall()
+    assert got == [("52051200", "HS2022", "520512", "520512", 5.0, "base_rate"),
+                   ("85076000", "HS2022", "850760", "850780", 6.0, "base_rate_moved_by_wits_hs6")]
+    r = conn.execute("SELECT trade_coverage_zero, imports_liberalised_usd FROM marts.fta_indicators "
+                     "WHERE importer = 'CHN' AND year = 2022").fetchall()[0]
+    assert r == (pytest.approx(0.5), pytest.approx(2000.0))
+
+
+def test_a_schedule_line_without_one_hs2017_code_is_refused_by_name(tmp_path):
+    snapshot = tmp_path / "tradeflow.duckdb"
+    conn = duckdb.connect(str(snapshot))
+    conn.execute("CREATE SCHEMA marts")
+    conn.execute("CREATE TABLE marts.hs_concordance AS SELECT * FROM (VALUES ('HS2022', 'HS2017', '850760', '850780'),"
+                 " ('HS2022', 'HS2017', '030111', '030110'), ('HS2022', 'HS2017', '030111', '030119'))"
+                 " t(from_version, to_version, from_code, to_code)")
+    conn.close()
+    lines = lambda *codes: pd.DataFrame({"tariff_line": list(codes)})  # noqa: E731
+    check_hs2017_conversion(snapshot, "HS2022", lines("85076000"), "f.csv")  # one target: accepted
+    check_hs2017_conversion(snapshot, "HS2017", lines("99999999"), "f.csv")  # HS2017: nothing to convert
+    with pytest.raises(ScheduleError, match=r"f.csv: tariff line '03011100': HS2022 HS6 030111 converts to 2 HS2017 "
+                                            r"codes \(030110, 030119\) \(and 1 more lines\)"):
+        check_hs2017_conversion(snapshot, "HS2022", lines("85076000", "03011100", "12345600"), "f.csv")
+    with pytest.raises(ScheduleError, match="'12345600': HS2022 HS6 123456 has no HS2017 conversion"):
+        check_hs2017_conversion(snapshot, "HS2022", lines("12345600"), "f.csv")
+
+
 def test_sample_line_shares_match_the_published_structure(sample_home):
     home, _, _ = sample_home
     conn = duckdb.connect(str(home / "published" / "tradeflow.duckdb"), read_only=True)
@@ -146,6 +202,21 @@ def test_import_rejects_a_bad_file_and_keeps_the_previous_schedule(sample_home, 
     assert (work / "schedules" / "CHN.csv").read_text() == stored
     df = read_schedule(good)
     assert list(df.columns) == ["tariff_line", "description", "base_rate", "category"]
+
+
+def test_import_of_an_hs2022_schedule_stores_its_version(sample_home, tmp_path, monkeypatch):
+    import shutil
+
+    home, _, _ = sample_home
+    work = tmp_path / "home"
+    shutil.copytree(home / "published", work / "published")
+    monkeypatch.setenv("TRADEFLOW_HOME", str(work))
+    f = tmp_path / "chn2022.csv"
+    f.write_text("tariff_line,description,base_rate,category\n08029100,pine nuts in shell,10,A0\n")
+    r = CliRunner().invoke(main, ["schedule", "import", str(f), "--party", "CHN", "--hs-version", "HS2022"])
+    assert r.exit_code == 0, r.output
+    stored = pd.read_csv(work / "schedules" / "CHN.csv", dtype=str)
+    assert stored[["tariff_line", "hs_version"]].values.tolist() == [["08029100", "HS2022"]]
 
 
 # The rate formula exists once, as the dbt macro scheduled_rate (sql/macros/fta.sql) that

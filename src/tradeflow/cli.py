@@ -244,7 +244,8 @@ def schedule() -> None:
 @schedule.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--party", type=click.Choice(["CHN", "PAK"]), required=True, help="Whose schedule (the importer).")
-@click.option("--hs-version", default="HS2017", show_default=True, help="HS version of the tariff lines.")
+@click.option("--hs-version", default="HS2017", show_default=True,
+              help="HS version of the tariff lines (other than HS2017: each line must convert to one HS2017 code).")
 @click.option("--categories", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML table of staging categories, if the file's categories differ from the built-in ones.")
 @click.option("--sheet", default=None, help="XLSX: the sheet holding the schedule (needed when several sheets could).")

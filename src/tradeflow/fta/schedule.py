@@ -12,7 +12,9 @@ File format, one row per national tariff line (header names are case-insensitive
 The HS version of the codes is declared on import (``--hs-version``, default HS2017, the
 vintage of the Phase-II schedules). Validation rejects, with the row and field: duplicate
 lines, rates out of range, unknown categories, malformed codes, and lines whose HS6 is not in
-the declared HS version. A rejected file changes nothing: the schedule loaded before stays.
+the declared HS version. Indicators compare lines with HS2017 trade and MFN rates: a line of
+another HS version must convert to exactly one HS2017 code (marts.hs_concordance), or the
+file is refused, naming the line. A rejected file changes nothing: the schedule loaded before stays.
 
 XLSX: the sheet whose header holds these columns is read; a workbook with several such
 sheets is refused (naming them) unless ``--sheet NAME`` picks one. A formula cell is read as
@@ -329,6 +331,35 @@ def known_hs6_codes(snapshot: Path, hs_version: str) -> tuple[set[str], str]:
     return {c for c, _ in rows}, ("the sample's codes only" if sources == {"sample"} else "the full nomenclature")
 
 
+def check_hs2017_conversion(snapshot: Path, hs_version: str, clean: pd.DataFrame, where: str) -> None:
+    """The tariff-line model works in HS2017 (the basis of its trade and MFN): every line of a schedule in another HS
+    version must convert to exactly one HS2017 code (marts.hs_concordance), else the import is refused, naming it."""
+    from tradeflow.warehouse.db import connect
+
+    if hs_version == "HS2017":
+        return
+    codes = pd.DataFrame({"tariff_line": clean["tariff_line"], "hs6": clean["tariff_line"].str[:6]})
+    conn = connect(snapshot, read_only=True)
+    try:
+        conn.register("schedule_codes", codes)
+        bad = conn.execute("""
+            SELECT c.tariff_line, c.hs6, list(DISTINCT k.to_code ORDER BY k.to_code) FILTER (WHERE k.to_code IS NOT NULL)
+            FROM schedule_codes AS c
+            LEFT JOIN marts.hs_concordance AS k
+              ON k.from_version = ? AND k.to_version = 'HS2017' AND k.from_code = c.hs6
+            GROUP BY ALL HAVING count(DISTINCT k.to_code) <> 1 ORDER BY 1""", [hs_version]).fetchall()
+    finally:
+        conn.close()
+    if bad:
+        line, hs6, targets = bad[0]
+        why = (f"converts to {len(targets)} HS2017 codes ({', '.join(targets)})" if targets
+               else "has no HS2017 conversion in the warehouse (marts.hs_concordance)")
+        more = f" (and {len(bad) - 1} more lines)" if len(bad) > 1 else ""
+        raise ScheduleError(f"{where}: tariff line {line!r}: {hs_version} HS6 {hs6} {why}{more}; tradeflow compares "
+                            "lines with HS2017 trade and MFN rates: split such lines by HS2017 code, or import the "
+                            "schedule in HS2017")
+
+
 def _file_mode() -> int:
     from tradeflow.warehouse.snapshot import file_mode
 
@@ -362,6 +393,7 @@ def import_schedule(settings, file: Path, party: str, hs_version: str, categorie
         if "not in the declared HS version" in str(exc) and coverage != "the full nomenclature":
             raise ScheduleError(f"{exc} (the warehouse holds {coverage}; a live refresh loads the full HS lists)") from None
         raise
+    check_hs2017_conversion(settings.snapshot, hs_version, clean, str(file))
     if categories_file is not None:
         target = Path(settings.home) / "schedules" / "categories.yaml"
         target.parent.mkdir(parents=True, exist_ok=True)
