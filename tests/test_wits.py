@@ -134,3 +134,42 @@ def test_specific_duties_are_unknown_or_their_ave_never_zero(tmp_path):
     # base-rate year 2021: the line's own MFN is its base rate; the heading's rate is WITS's AVE, never 0 %
     assert lines == {"85044000": (10.0, "base_rate (WITS rate unknown)", None),
                      "84713000": (10.0, "ave_estimated", 12.5)}
+
+
+@pytest.mark.parametrize("new_release", [False, True], ids=["same-prepared-date", "new-prepared-date"])
+def test_a_year_fetched_again_with_another_body_uses_the_newest_body(tmp_path, monkeypatch, new_release):
+    """A year re-checked a month later (as the nightly WITS refresh does) whose rates WITS revised up 5 points, with
+    or without a new 'prepared' date. Both bodies stay in the archive and in raw.wits_tariffs (the grain holds: the
+    body is part of it); staging.tariffs takes every rate from the body fetched last, never the lower of the two."""
+    import duckdb
+
+    import tests.fakes.wits_server as ws
+    import tradeflow.archive
+    from dbt_models import build
+    from tradeflow.warehouse.models import check_grain
+
+    with FakeWits(years={2021}) as fake:
+        c, archive = client(fake, tmp_path)
+        monkeypatch.setattr(tradeflow.archive, "now_utc", lambda: "2026-10-01T02:00:00Z")
+        c.tariffs("156", "000", 2021)
+        first = tariff_frame(archive, archive.loadable("wits.trains"))
+        rate = ws.mfn_rate
+        monkeypatch.setattr(ws, "mfn_rate", lambda imp, code: rate(imp, code) + 5)
+        if new_release:
+            body = ws.trains_body
+            monkeypatch.setattr(ws, "trains_body", lambda *a, **k: body(*a, **k).replace(
+                b'"prepared":"2022-09-30', b'"prepared":"2022-10-30'))
+        monkeypatch.setattr(tradeflow.archive, "now_utc", lambda: "2026-11-01T02:00:00Z")
+        c.tariffs("156", "000", 2021)
+    assert len({e.sha256 for e in archive.loadable("wits.trains")}) == 2
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
+    conn.register("wits_observations", tariff_frame(archive, archive.loadable("wits.trains")))
+    build(conn, "raw.wits_tariffs")
+    assert check_grain(conn, "raw.wits_tariffs").passed
+    conn.execute("CREATE TABLE raw.reference_countries (m49 INT, iso3 VARCHAR, name VARCHAR, is_group BOOLEAN, list VARCHAR)")
+    build(conn, "staging.countries")
+    build(conn, "staging.tariffs")
+    got = dict(conn.execute("SELECT hs6, rate_pct FROM staging.tariffs WHERE importer = 'CHN'").fetchall())
+    was = {r["PRODUCTCODE"]: float(r["OBS_VALUE"]) for _, r in first.iterrows() if r["TARIFFTYPE"] == "MFN"}
+    assert was and got == {code: pytest.approx(v + 5) for code, v in was.items()}

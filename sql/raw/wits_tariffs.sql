@@ -1,11 +1,14 @@
 -- raw.wits_tariffs: UNCTAD TRAINS tariff observations from WITS, one row per importer ×
--- partner × HS6 × year × archived body, as received (codes resolved from SDMX-JSON).
+-- partner × HS6 × year × archived body, as received (codes resolved from SDMX-JSON). A request fetched again
+-- (a year re-checked) may bring another body: both are kept (sha256, fetched_at); staging.tariffs uses the newest.
 -- rate_pct is OBS_VALUE as received: a simple average over the line's ad-valorem national lines
 -- only (0 when none is ad valorem: staging.tariffs makes that unknown). requested_datatype:
 -- 'reported' or 'aveestimated' (WITS's ad valorem equivalents of non-ad-valorem duties).
 -- wits_observations: the parsed bodies (registered by the loader).
 SELECT
     request_id,
+    sha256,
+    CAST(fetched_at AS TIMESTAMP) AS fetched_at,
     CAST(vintage AS DATE) AS vintage,
     is_sample,
     REPORTER AS importer_m49,

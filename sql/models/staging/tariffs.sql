@@ -3,8 +3,13 @@ WITH typed AS (
     FROM {{ source('raw', 'wits_tariffs') }}
     WHERE regexp_full_match(product_code, '[0-9]{6}')
 ),
+-- of the newest release, the body fetched last: a year re-checked whose body changed under the same release date
+-- replaces the earlier body whole (never a mix of the two, never the lower rate)
+newest_body AS (
+    SELECT *, max(fetched_at) OVER (PARTITION BY request_id) AS last_fetch FROM typed WHERE vintage = newest_vintage
+),
 newest AS (
-    SELECT * FROM typed WHERE vintage = newest_vintage
+    SELECT * FROM newest_body WHERE fetched_at = last_fetch
     QUALIFY row_number() OVER (PARTITION BY importer_m49, partner_m49, year, product_code, tariff_type, requested_datatype
                                ORDER BY request_id, rate_pct NULLS LAST, min_rate_pct, max_rate_pct, nomenclature,
                                         data_type, national_lines, preferential_lines, mfn_lines, na_lines, measure) = 1

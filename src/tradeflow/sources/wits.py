@@ -70,10 +70,11 @@ def tariff_frame(archive: RawArchive, entries: list[ManifestEntry]) -> pd.DataFr
         prepared = str(doc.get("header", {}).get("prepared") or "")[:10]  # the dataset's preparation date
         f["request_id"], f["vintage"], f["is_sample"] = e.request_id, prepared or e.fetched_at[:10], e.is_sample
         f["requested_datatype"] = e.partition.get("datatype", "reported")
+        f["sha256"], f["fetched_at"] = e.sha256, e.fetched_at  # a request fetched again may get another body
         frames.append(f)
     cols = ["FREQ", "REPORTER", "PARTNER", "PRODUCTCODE", "DATATYPE", "TIME_PERIOD", "OBS_VALUE", "NOMENCODE",
             "TARIFFTYPE", "MIN_RATE", "MAX_RATE", "TOTALNOOFLINES", "NBR_PREF_LINES", "NBR_MFN_LINES", "NBR_NA_LINES",
-            "OBS_VALUE_MEASURE", "request_id", "vintage", "is_sample", "requested_datatype"]
+            "OBS_VALUE_MEASURE", "request_id", "vintage", "is_sample", "requested_datatype", "sha256", "fetched_at"]
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
     out = pd.concat(frames, ignore_index=True)

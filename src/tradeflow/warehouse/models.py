@@ -58,7 +58,7 @@ GRAIN: dict[str, list[str]] = {
     # vintage too: a byte-identical body can belong to two releases (a revision that left a piece unchanged)
     "raw.comtrade_records": ["request_id", "sha256", "vintage", "typeCode", "freqCode", "period", "reporterCode", "partnerCode",
                              "partner2Code", "flowCode", "classificationCode", "cmdCode", "customsCode", "motCode", "mosCode"],
-    "raw.wits_tariffs": ["request_id", "importer_m49", "partner_m49", "product_code", "year", "tariff_type", "data_type"],
+    "raw.wits_tariffs": ["request_id", "sha256", "importer_m49", "partner_m49", "product_code", "year", "tariff_type", "data_type"],
     "raw.reference_countries": ["list", "m49"],
     "raw.reference_hs": ["classification", "code"],
     "raw.hs_concordance": ["newer_version", "older_version", "newer_code", "older_code"],
