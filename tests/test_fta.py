@@ -146,6 +146,31 @@ def test_a_schedule_in_hs2022_is_priced_and_weighted_on_its_hs2017_code():
     assert r == (pytest.approx(0.5), pytest.approx(2000.0))
 
 
+def test_a_base_year_that_trains_reports_in_hs2012_is_mapped_to_hs2017():
+    """WITS sends Pakistan's base-rate year 2019 in H4 (HS2012): heading 440310 at 10 %, which HS2017 split into
+    440311 and 440312. 2021 comes in H5 at 4 % on 440311. By hand, line 44031100 (base 20 %): MFN 2021 = 20 + 4 − 10
+    = 14 %. Read as if HS2012 codes were HS2017, 440311 has no base-year rate and the base rate (20) stands in."""
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
+    conn.register("fta_schedule_frame", pd.DataFrame(
+        [("PAK", "44031100", "wood, treated", 20.0, "S", "HS2017", "t.csv", False)],
+        columns=["party", "tariff_line", "description", "base_rate", "category", "hs_version", "source", "is_sample"]))
+    conn.register("fta_categories_frame", pd.DataFrame(
+        [("PAK", c.code, c.kind, c.years, c.cut, c.label, c.first_cut_offset, 2019) for c in CATS["PAK"].values()],
+        columns=["party", "category", "kind", "years", "cut", "label", "first_cut_offset", "base_rate_year"]))
+    build(conn, "raw.fta_schedule")
+    build(conn, "raw.fta_categories")
+    conn.execute("CREATE TABLE staging.tariffs (importer VARCHAR, partner VARCHAR, year INT, hs6 VARCHAR, "
+                 "hs_version VARCHAR, tariff_type VARCHAR, rate_pct DOUBLE, rate_basis VARCHAR, is_sample BOOLEAN)")
+    conn.execute("INSERT INTO staging.tariffs VALUES ('PAK','WLD',2019,'440310','HS2012','MFN',10,'ad_valorem',false),"
+                 " ('PAK','WLD',2021,'440311','HS2017','MFN',4,'ad_valorem',false)")
+    conn.execute("CREATE TABLE marts.hs_concordance AS SELECT * FROM (VALUES ('HS2012', 'HS2017', '440310', '440311'),"
+                 " ('HS2012', 'HS2017', '440310', '440312')) t(from_version, to_version, from_code, to_code)")
+    build(conn, "marts.fta_tariff_lines")
+    got = conn.execute("SELECT mfn_rate_pct, mfn_source FROM marts.fta_tariff_lines WHERE year = 2021").fetchall()
+    assert got == [(14.0, "base_rate_moved_by_wits_hs6")]
+
+
 def test_a_schedule_line_without_one_hs2017_code_is_refused_by_name(tmp_path):
     snapshot = tmp_path / "tradeflow.duckdb"
     conn = duckdb.connect(str(snapshot))
