@@ -109,28 +109,37 @@ def test_hand_made_schedule_gives_hand_computed_indicators():
     assert margins == (pytest.approx(20 - 16), pytest.approx(0.2))
 
 
+def fta_db(schedule, mfn, concordance):
+    """raw schedule + categories, WITS MFN rates (importer, year, hs6, hs_version, rate) and a concordance
+    (from_version, from_code, HS2017 to_code): what marts.fta_tariff_lines reads, made by hand."""
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
+    conn.register("fta_schedule_frame", pd.DataFrame(
+        [(*line, "t.csv", False) for line in schedule],
+        columns=["party", "tariff_line", "description", "base_rate", "category", "hs_version", "source", "is_sample"]))
+    conn.register("fta_categories_frame", pd.DataFrame(
+        [(p, c.code, c.kind, c.years, c.cut, c.label, c.first_cut_offset, 2019) for p in ("CHN", "PAK")
+         for c in CATS[p].values()],
+        columns=["party", "category", "kind", "years", "cut", "label", "first_cut_offset", "base_rate_year"]))
+    build(conn, "raw.fta_schedule")
+    build(conn, "raw.fta_categories")
+    conn.execute("CREATE TABLE staging.tariffs AS SELECT importer, 'WLD' AS partner, year, hs6, hs_version, 'MFN' AS "
+                 "tariff_type, rate_pct, 'ad_valorem' AS rate_basis, false AS is_sample FROM (VALUES "
+                 + ", ".join(str(r) for r in mfn) + ") t(importer, year, hs6, hs_version, rate_pct)")
+    conn.execute("CREATE TABLE marts.hs_concordance AS SELECT from_version, 'HS2017' AS to_version, from_code, to_code "
+                 "FROM (VALUES " + ", ".join(str(r) for r in concordance) + ") t(from_version, from_code, to_code)")
+    return conn
+
+
 def test_a_schedule_in_hs2022_is_priced_and_weighted_on_its_hs2017_code():
     """China's line 85076000 imported with --hs-version HS2022: its HS6 850760 (Li-ion accumulators, new in HS2022)
     is HS2017 850780. Base rate 10 (2019 = base-rate year, WITS HS2017 850780 at 10 %); WITS reports 6 % in 2022 on
     HS2022 850760. By hand: line MFN 2022 = 10 + 6 − 10 = 6 %; the line weighs with HS2017 850780 imports (2,000
     of 3,000 in 2022). The first six digits taken as HS2017 (the defect) find neither rate nor trade."""
-    conn = duckdb.connect()
-    conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
-    conn.register("fta_schedule_frame", pd.DataFrame(
-        [("CHN", "85076000", "Li-ion accumulators", 10.0, "A0", "HS2022", "t.csv", False),
-         ("CHN", "52051200", "cotton yarn", 5.0, "E", "HS2022", "t.csv", False)],
-        columns=["party", "tariff_line", "description", "base_rate", "category", "hs_version", "source", "is_sample"]))
-    conn.register("fta_categories_frame", pd.DataFrame(
-        [("CHN", c.code, c.kind, c.years, c.cut, c.label, c.first_cut_offset, 2019) for c in CATS["CHN"].values()],
-        columns=["party", "category", "kind", "years", "cut", "label", "first_cut_offset", "base_rate_year"]))
-    build(conn, "raw.fta_schedule")
-    build(conn, "raw.fta_categories")
-    conn.execute("CREATE TABLE staging.tariffs (importer VARCHAR, partner VARCHAR, year INT, hs6 VARCHAR, "
-                 "hs_version VARCHAR, tariff_type VARCHAR, rate_pct DOUBLE, rate_basis VARCHAR, is_sample BOOLEAN)")
-    conn.execute("INSERT INTO staging.tariffs VALUES ('CHN','WLD',2019,'850780','HS2017','MFN',10,'ad_valorem',false),"
-                 " ('CHN','WLD',2022,'850760','HS2022','MFN',6,'ad_valorem',false)")
-    conn.execute("CREATE TABLE marts.hs_concordance AS SELECT * FROM (VALUES ('HS2022', 'HS2017', '850760', '850780'),"
-                 " ('HS2022', 'HS2017', '520512', '520512')) t(from_version, to_version, from_code, to_code)")
+    conn = fta_db([("CHN", "85076000", "Li-ion accumulators", 10.0, "A0", "HS2022"),
+                   ("CHN", "52051200", "cotton yarn", 5.0, "E", "HS2022")],
+                  [("CHN", 2019, "850780", "HS2017", 10.0), ("CHN", 2022, "850760", "HS2022", 6.0)],
+                  [("HS2022", "850760", "850780"), ("HS2022", "520512", "520512")])
     conn.execute("""CREATE TABLE marts.trade_flows_hs2017 AS SELECT * FROM (VALUES
         ('CHN','PAK','M','A',2019,'850780',1000.0), ('CHN','PAK','M','A',2022,'850780',2000.0),
         ('CHN','PAK','M','A',2019,'520512',1000.0), ('CHN','PAK','M','A',2022,'520512',1000.0))
@@ -150,22 +159,9 @@ def test_a_base_year_that_trains_reports_in_hs2012_is_mapped_to_hs2017():
     """WITS sends Pakistan's base-rate year 2019 in H4 (HS2012): heading 440310 at 10 %, which HS2017 split into
     440311 and 440312. 2021 comes in H5 at 4 % on 440311. By hand, line 44031100 (base 20 %): MFN 2021 = 20 + 4 − 10
     = 14 %. Read as if HS2012 codes were HS2017, 440311 has no base-year rate and the base rate (20) stands in."""
-    conn = duckdb.connect()
-    conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
-    conn.register("fta_schedule_frame", pd.DataFrame(
-        [("PAK", "44031100", "wood, treated", 20.0, "S", "HS2017", "t.csv", False)],
-        columns=["party", "tariff_line", "description", "base_rate", "category", "hs_version", "source", "is_sample"]))
-    conn.register("fta_categories_frame", pd.DataFrame(
-        [("PAK", c.code, c.kind, c.years, c.cut, c.label, c.first_cut_offset, 2019) for c in CATS["PAK"].values()],
-        columns=["party", "category", "kind", "years", "cut", "label", "first_cut_offset", "base_rate_year"]))
-    build(conn, "raw.fta_schedule")
-    build(conn, "raw.fta_categories")
-    conn.execute("CREATE TABLE staging.tariffs (importer VARCHAR, partner VARCHAR, year INT, hs6 VARCHAR, "
-                 "hs_version VARCHAR, tariff_type VARCHAR, rate_pct DOUBLE, rate_basis VARCHAR, is_sample BOOLEAN)")
-    conn.execute("INSERT INTO staging.tariffs VALUES ('PAK','WLD',2019,'440310','HS2012','MFN',10,'ad_valorem',false),"
-                 " ('PAK','WLD',2021,'440311','HS2017','MFN',4,'ad_valorem',false)")
-    conn.execute("CREATE TABLE marts.hs_concordance AS SELECT * FROM (VALUES ('HS2012', 'HS2017', '440310', '440311'),"
-                 " ('HS2012', 'HS2017', '440310', '440312')) t(from_version, to_version, from_code, to_code)")
+    conn = fta_db([("PAK", "44031100", "wood, treated", 20.0, "S", "HS2017")],
+                  [("PAK", 2019, "440310", "HS2012", 10.0), ("PAK", 2021, "440311", "HS2017", 4.0)],
+                  [("HS2012", "440310", "440311"), ("HS2012", "440310", "440312")])
     build(conn, "marts.fta_tariff_lines")
     got = conn.execute("SELECT mfn_rate_pct, mfn_source FROM marts.fta_tariff_lines WHERE year = 2021").fetchall()
     assert got == [(14.0, "base_rate_moved_by_wits_hs6")]
@@ -207,13 +203,19 @@ def test_sample_line_shares_match_the_published_structure(sample_home):
     conn.close()
 
 
-def test_import_rejects_a_bad_file_and_keeps_the_previous_schedule(sample_home, tmp_path, monkeypatch):
+@pytest.fixture
+def published_home(sample_home, tmp_path, monkeypatch):
+    """A home holding only a copy of the sample's published warehouse (what `schedule import` validates against)."""
     import shutil
 
-    home, _, _ = sample_home
     work = tmp_path / "home"
-    shutil.copytree(home / "published", work / "published")
+    shutil.copytree(sample_home[0] / "published", work / "published")
     monkeypatch.setenv("TRADEFLOW_HOME", str(work))
+    return work
+
+
+def test_import_rejects_a_bad_file_and_keeps_the_previous_schedule(published_home, tmp_path):
+    work = published_home
     good = tmp_path / "chn.csv"
     good.write_text("tariff_line,description,base_rate,category\n52051200,yarn,5,A0\n10063010,rice,65,E\n")
     r = CliRunner().invoke(main, ["schedule", "import", str(good), "--party", "CHN"])
@@ -229,13 +231,8 @@ def test_import_rejects_a_bad_file_and_keeps_the_previous_schedule(sample_home, 
     assert list(df.columns) == ["tariff_line", "description", "base_rate", "category"]
 
 
-def test_import_of_an_hs2022_schedule_stores_its_version(sample_home, tmp_path, monkeypatch):
-    import shutil
-
-    home, _, _ = sample_home
-    work = tmp_path / "home"
-    shutil.copytree(home / "published", work / "published")
-    monkeypatch.setenv("TRADEFLOW_HOME", str(work))
+def test_import_of_an_hs2022_schedule_stores_its_version(published_home, tmp_path):
+    work = published_home
     f = tmp_path / "chn2022.csv"
     f.write_text("tariff_line,description,base_rate,category\n08029100,pine nuts in shell,10,A0\n")
     r = CliRunner().invoke(main, ["schedule", "import", str(f), "--party", "CHN", "--hs-version", "HS2022"])
