@@ -16,14 +16,15 @@ WITH lines AS (
 years AS (SELECT CAST(range AS INTEGER) AS year FROM range(2020, 2036)),
 mfn AS (
     SELECT t.importer, t.year,
-           CASE WHEN t.hs_version IN ('HS2022', 'HS2012') THEN coalesce(k.to_code, t.hs6) ELSE t.hs6 END AS hs6,
+           CASE WHEN t.hs_version = 'HS2017' THEN t.hs6 ELSE coalesce(k.to_code, t.hs6) END AS hs6,
            CASE WHEN bool_and(t.rate_pct IS NOT NULL) THEN {{ exact_avg('t.rate_pct') }} END AS mfn_pct,
            CASE WHEN count(DISTINCT t.rate_basis) = 1 THEN min(t.rate_basis) ELSE 'mixed' END AS mfn_basis,
            bool_or(t.is_sample) AS mfn_sample
     FROM {{ ref('tariffs') }} AS t
     LEFT JOIN {{ ref('hs_concordance') }} AS k
-        -- TRAINS reports a year in the HS the country used then (H4 = HS2012 for 2012–2016 and later for some)
-        ON t.hs_version IN ('HS2022', 'HS2012') AND k.from_version = t.hs_version AND k.to_version = 'HS2017'
+        -- TRAINS reports a year in the HS the country used then (H4 = HS2012, H6 = HS2022): the same conversion
+        -- as the schedule lines above; a code the concordance lacks keeps its digits
+        ON t.hs_version <> 'HS2017' AND k.from_version = t.hs_version AND k.to_version = 'HS2017'
        AND k.from_code = t.hs6
     WHERE t.partner = 'WLD' AND t.tariff_type = 'MFN'
     GROUP BY ALL
