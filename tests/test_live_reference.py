@@ -159,3 +159,52 @@ def test_a_failing_hs_list_splits_with_the_last_archived_copy(tmp_path, caplog):
     assert len(entries) > 5 and "reference list H5 not available" in caplog.text
     got = sum(json.loads(archive.read_body(e.sha256))["count"] for e in entries)
     assert got == sum(1 for r in records if r["motCode"] == 0 and r["partnerCode"] in (0, 586) and r["cmdCode"] != "TOTAL")
+
+
+def test_a_reporter_still_on_hs2007_in_the_world_query_passes_the_hs_gate(live_env, shared, monkeypatch):
+    """Availability says a reporter answers 2015 in H3 (HS2007, a late adopter): its list is fetched with the
+    others, the unknown-HS gate passes, its records are staged as H3, and RCA's world leaves it out that year
+    rather than read its HS2007 codes as HS2017 ones."""
+    from pipelines.refresh import run_refresh
+    from tests.test_warehouse import _partner_areas
+
+    late = 704
+    records = [dict(r, classificationCode="H3") if r["reporterCode"] == late else r for r in sample_records({"2015"})]
+    served = [r for r in records if r["reporterCode"] == late and r["cmdCode"] != "TOTAL"]
+    assert served and {r["partnerCode"] for r in served} == {0}
+    lists = {"Reporters": (shared / "data/reference/comtrade_Reporters.json").read_bytes(),
+             "partnerAreas": _partner_areas(shared)}
+    with FakeComtrade(records, key=KEY) as fake, FakeWits(years=set()) as wits, FakeUnsd({}) as unsd:
+        fake._reference = lambda name, own=fake._reference: lists.get(name) or own(name)
+        monkeypatch.setenv("TRADEFLOW_COMTRADE_URL", fake.url)
+        monkeypatch.setenv("TRADEFLOW_WITS_URL", wits.url)
+        monkeypatch.setenv("TRADEFLOW_UNSD_URL", unsd.url)
+        outcome = run_refresh("live", "2015")
+        assert outcome.success, (outcome.error, outcome.failed_checks)
+        paths = [r["path"] for r in fake.log]
+    assert sum(p.endswith("/reference/H3.json") for p in paths) == 1
+    assert not any(p.endswith(("/H0.json", "/H1.json", "/H2.json")) for p in paths)  # only what availability named
+    conn = duckdb.connect(str(live_env / "published" / "tradeflow.duckdb"), read_only=True)
+    got = conn.execute("""SELECT classification, count(*), sum(value_usd) FROM staging.comtrade_flows
+                          WHERE reporter_code = ? GROUP BY ALL""", [late]).fetchall()
+    assert got == [("H3", len(served), pytest.approx(sum(r["primaryValue"] for r in served)))]
+    # RCA's world: HS2007 codes are not HS2017 codes, so the late reporter's year is left out whole (never read
+    # as HS2017), products and total alike; every other reporter's exports are all there
+    world = conn.execute("SELECT reporter, count(*) FROM marts.world_exports WHERE year = 2015 GROUP BY ALL").fetchall()
+    assert "VNM" not in dict(world) and len(world) == 7
+    total = conn.execute("SELECT sum(value_usd) FROM marts.world_exports WHERE year = 2015 AND hs6 = 'TOTAL'").fetchone()[0]
+    assert total == pytest.approx(sum(r["primaryValue"] for r in records if r["cmdCode"] == "TOTAL" and r["flowCode"] == "X"
+                                      and r["partnerCode"] == 0 and r["reporterCode"] != late))
+    conn.close()
+
+
+def test_keyless_runs_fetch_the_hs_list_before_each_years_default():
+    from types import SimpleNamespace
+
+    from tradeflow.sources.comtrade_refresh import hs_lists
+
+    keyless = SimpleNamespace(keyed=False, classifications=set())
+    assert hs_lists(keyless, {2015, 2016}) == ("H3",)  # H4 by default: H3 for late adopters
+    assert hs_lists(keyless, {2010, 2023}) == ("H2", "H3")  # H3 by default, and H5 (kept anyway) before H6
+    keyed = SimpleNamespace(keyed=True, classifications={"H5", "H2"})
+    assert hs_lists(keyed, {2015}) == ("H2",)  # keyed: what availability named, nothing guessed

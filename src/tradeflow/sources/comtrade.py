@@ -83,6 +83,7 @@ class ComtradeClient:
         self._codes: dict[str, list[str]] = {}
         self._unavailable: set[str] = set()  # HS lists an unknown-classification split could not get
         self.records = 0  # records kept (complete pieces only)
+        self.classifications: set[str] = set()  # HS versions availability listed (their reference lists are needed)
         self.progress = progress.current()
         self.http.on_call = self.progress.call
 
@@ -99,6 +100,8 @@ class ComtradeClient:
                 a = _availability(row, entry)
                 if a.freq == freq:
                     out[(a.reporter, a.period)] = a
+                    if a.classification:
+                        self.classifications.add(a.classification)
         return out
 
     # -- final data ------------------------------------------------------------------------

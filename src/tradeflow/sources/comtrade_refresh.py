@@ -28,14 +28,18 @@ from tradeflow.errors import SourceError, TradeflowError
 from tradeflow.ingest import IngestResult
 from tradeflow.periods import period_keys, to_query
 from tradeflow.settings import Settings
-from tradeflow.sources.comtrade import Availability, ComtradeClient
+from tradeflow.sources.comtrade import Availability, ComtradeClient, default_classification
 from tradeflow.sources.comtrade_query import REPORTERS, bilateral_queries, mode_query, world_exports_queries
 from tradeflow.sources.http import HostUnavailable
 
 log = logging.getLogger("tradeflow.comtrade")
 
-#: Reference lists kept fresh in the archive, and how old they may get before a re-fetch.
+#: Reference lists kept fresh in the archive, and how old they may get before a re-fetch. Besides these, every
+#: HS version a reporter is listed in (availability's classificationCode: a reporter still on HS2007 answers
+#: H3 in a world query) and, keyless, each year's default and the version before it (see ``hs_lists``).
 REFERENCE_LISTS = ("Reporters", "partnerAreas", "H4", "H5", "H6")
+#: Comtrade's HS versions, oldest first (H0 = HS1992 … H6 = HS2022).
+HS_VERSIONS = ("H0", "H1", "H2", "H3", "H4", "H5", "H6")
 REFERENCE_MAX_AGE_DAYS = 30
 #: Keyless runs (no availability endpoint) re-fetch every reporter's World exports after this long.
 WORLD_MAX_AGE_DAYS = 30
@@ -116,7 +120,8 @@ def refresh_live(settings: Settings, archive: RawArchive, keys: list[str] | None
             log.error("%s failed: %s", what, exc)
             result.failed.append(f"{what}: {exc}")
     if not result.stopped:
-        refresh_reference(client, archive, result)
+        years = {int(p[:4]) for periods in by_freq.values() for p in periods}
+        refresh_reference(client, archive, result, hs_lists(client, years))
     result.calls = client.http.calls - calls_before
     result.rows = client.records - records_before
     if not client.keyed:
@@ -205,11 +210,25 @@ def _fetch_period(client: ComtradeClient, archive: RawArchive, query, a: Availab
                       f"{query.reporter}/{query.freq}/{query.period}")
 
 
-def refresh_reference(client: ComtradeClient, archive: RawArchive, result: IngestResult) -> None:
-    """Re-fetch reference lists older than a month (countries, HS nomenclatures); failures only warn."""
+def hs_lists(client: ComtradeClient, years: set[int]) -> tuple[str, ...]:
+    """The HS lists the unknown-HS gate needs beyond REFERENCE_LISTS: every classification availability named
+    (keyed), or — keyless, where availability is not asked — each year's default version and the one before it,
+    which a late adopter still reports in. A record in a version with no list fails the gate, loudly."""
+    named = set(client.classifications)
+    if not client.keyed:
+        for y in years:
+            i = HS_VERSIONS.index(default_classification(y))
+            named.update(HS_VERSIONS[max(i - 1, 0): i + 1])
+    return tuple(v for v in HS_VERSIONS if v in named and v not in REFERENCE_LISTS)
+
+
+def refresh_reference(client: ComtradeClient, archive: RawArchive, result: IngestResult,
+                      extra: tuple[str, ...] = ()) -> None:
+    """Re-fetch reference lists older than a month (countries, HS nomenclatures, ``extra`` HS lists); failures
+    only warn."""
     cutoff = (datetime.now(UTC) - timedelta(days=REFERENCE_MAX_AGE_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
     fresh = {e.partition.get("list") for e in archive.loadable("comtrade.reference") if e.fetched_at >= cutoff}
-    for name in REFERENCE_LISTS:
+    for name in (*REFERENCE_LISTS, *extra):
         if name in fresh:
             continue
         try:
