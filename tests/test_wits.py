@@ -173,3 +173,48 @@ def test_a_year_fetched_again_with_another_body_uses_the_newest_body(tmp_path, m
     got = dict(conn.execute("SELECT hs6, rate_pct FROM staging.tariffs WHERE importer = 'CHN'").fetchall())
     was = {r["PRODUCTCODE"]: float(r["OBS_VALUE"]) for _, r in first.iterrows() if r["TARIFFTYPE"] == "MFN"}
     assert was and got == {code: pytest.approx(v + 5) for code, v in was.items()}
+
+
+def test_blank_line_counts_never_make_a_specific_duty_line_zero(tmp_path):
+    """TRAINS leaves an observation attribute blank (a null position, as EXCLUDEDFROM always is): a blank
+    NBR_NA_LINES is not "no specific duty". Hand-worked per line (reported 0 is TRAINS's answer for a line with no
+    ad-valorem national line):
+    - 010101: 0, NA blank, 1 national line, 0 MFN, 0 pref → 1 − 0 − 0 = 1 specific line → unknown, not 0 %;
+    - 010102: 5, NA blank, 2 national, 2 MFN → 0 specific → ad valorem 5;
+    - 010103: 0, every count blank → unknown;
+    - 010104: 4, every count blank, WITS AVE 6 → the AVE (it covers every line);
+    - 010105: 7, NA and national blank, 1 MFN line → the ad-valorem lines' average only."""
+    import duckdb
+
+    from dbt_models import build
+    from tests.fakes.wits_server import Line, trains_body
+
+    rates = {"010101": (0.0, 1, 1), "010102": (5.0, 2, 0), "010103": (0.0, 1, 1), "010104": (4.0, 2, 1),
+             "010105": (7.0, 2, 1)}  # OBS_VALUE, national lines, of which not ad valorem (before the blanking)
+    blank = {"010101": (10,), "010102": (10,), "010103": (7, 8, 9, 10), "010104": (7, 8, 9, 10), "010105": (7, 10)}
+    body = json.loads(trains_body("156", 2021, [Line("000", c, r, lines=n, na_lines=na) for c, (r, n, na) in rates.items()]))
+    codes = [v["id"] for v in next(d for d in body["structure"]["dimensions"]["series"] if d["id"] == "PRODUCTCODE")["values"]]
+    for key, series in body["dataSets"][0]["series"].items():
+        obs = series["observations"]["0"]
+        for i in blank[codes[int(key.split(":")[2])]]:
+            obs[i] = None  # TOTALNOOFLINES 7, NBR_PREF_LINES 8, NBR_MFN_LINES 9, NBR_NA_LINES 10
+    ave = trains_body("156", 2021, [Line("000", "010104", 6.0, datatype="Aveestimated")])
+    archive = RawArchive(tmp_path / "raw")
+    url = "http://127.0.0.1/API/V1/SDMX/V21/datasource/TRN/reporter/156/partner/000/product/all/year/2021/datatype/"
+    for datatype, doc in (("reported", json.dumps(body).encode()), ("aveestimated", ave)):
+        partition = {"importer": "156", "partner": "000", "year": 2021,
+                     **({"datatype": datatype} if datatype != "reported" else {})}
+        archive.store(dataset="wits.trains", source="live", url=url + datatype, params={"format": "JSON"}, status=200,
+                      body=doc, partition=partition)
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
+    conn.register("wits_observations", tariff_frame(archive, archive.loadable("wits.trains")))
+    build(conn, "raw.wits_tariffs")
+    assert conn.execute("SELECT count(*) FROM raw.wits_tariffs WHERE na_lines IS NULL").fetchone()[0] == 5
+    conn.execute("CREATE TABLE raw.reference_countries (m49 INT, iso3 VARCHAR, name VARCHAR, is_group BOOLEAN, list VARCHAR)")
+    build(conn, "staging.countries")
+    build(conn, "staging.tariffs")
+    got = {hs6: (rate, basis) for hs6, rate, basis in conn.execute(
+        "SELECT hs6, rate_pct, rate_basis FROM staging.tariffs WHERE partner = 'WLD'").fetchall()}
+    assert got == {"010101": (None, "unknown"), "010102": (5.0, "ad_valorem"), "010103": (None, "unknown"),
+                   "010104": (6.0, "ave_estimated"), "010105": (7.0, "ad_valorem_lines_only")}

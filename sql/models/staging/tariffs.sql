@@ -18,8 +18,11 @@ reported AS (SELECT * FROM newest WHERE requested_datatype = 'reported'),
 ave AS (SELECT * FROM newest WHERE requested_datatype = 'aveestimated' AND rate_pct IS NOT NULL),
 rated AS (
     SELECT r.*, a.rate_pct AS ave_pct,
-           coalesce(r.na_lines, 0) AS n_na,
-           coalesce(r.national_lines - coalesce(r.na_lines, 0), 1) AS n_ad_valorem
+           -- a line count WITS leaves blank is not a zero: the non-ad-valorem lines are what the other counts leave
+           -- (national = MFN + preferential + non-ad-valorem), else unknown, and an unknown count never makes
+           -- TRAINS's 0 an ad valorem 0 % (n_na NULL: the AVE if published, else the rate only when it has lines)
+           coalesce(r.na_lines, r.national_lines - r.mfn_lines - r.preferential_lines) AS n_na,
+           coalesce(r.national_lines - r.na_lines, r.mfn_lines + r.preferential_lines) AS n_ad_valorem
     FROM reported AS r
     LEFT JOIN ave AS a USING (importer_m49, partner_m49, year, product_code, tariff_type)
 )
@@ -31,10 +34,10 @@ SELECT
     CASE n.nomenclature WHEN 'H4' THEN 'HS2012' WHEN 'H5' THEN 'HS2017' WHEN 'H6' THEN 'HS2022' ELSE n.nomenclature END
         AS hs_version,
     n.tariff_type,
-    CASE WHEN n.n_na > 0 AND n.ave_pct IS NOT NULL THEN n.ave_pct
+    CASE WHEN (n.n_na > 0 OR n.n_na IS NULL) AND n.ave_pct IS NOT NULL THEN n.ave_pct
          WHEN n.n_na = 0 OR n.n_ad_valorem > 0 THEN n.rate_pct
     END AS rate_pct,
-    CASE WHEN n.n_na > 0 AND n.ave_pct IS NOT NULL THEN 'ave_estimated'
+    CASE WHEN (n.n_na > 0 OR n.n_na IS NULL) AND n.ave_pct IS NOT NULL THEN 'ave_estimated'
          WHEN n.rate_pct IS NULL THEN 'unknown'
          WHEN n.n_na = 0 THEN 'ad_valorem'
          WHEN n.n_ad_valorem > 0 THEN 'ad_valorem_lines_only'
