@@ -188,6 +188,10 @@ def test_a_reporter_still_on_hs2007_in_the_world_query_passes_the_hs_gate(live_e
     got = conn.execute("""SELECT classification, count(*), sum(value_usd) FROM staging.comtrade_flows
                           WHERE reporter_code = ? GROUP BY ALL""", [late]).fetchall()
     assert got == [("H3", len(served), pytest.approx(sum(r["primaryValue"] for r in served)))]
+    # its codes are described under their own version (a late adopter's list is not an unnamed one)
+    assert conn.execute("SELECT count(*) FROM marts.dim_hs WHERE hs_version IS NULL").fetchone()[0] == 0
+    h3 = {r["cmdCode"] for r in served}
+    assert {c for (c,) in conn.execute("SELECT code FROM marts.dim_hs WHERE hs_version = 'HS2007' AND level = 6").fetchall()} == h3
     # RCA's world: HS2007 codes are not HS2017 codes, so the late reporter's year is left out whole (never read
     # as HS2017), products and total alike; every other reporter's exports are all there
     world = conn.execute("SELECT reporter, count(*) FROM marts.world_exports WHERE year = 2015 GROUP BY ALL").fetchall()

@@ -1,11 +1,14 @@
-WITH codes AS (
-    SELECT CASE classification WHEN 'H4' THEN 'HS2012' WHEN 'H5' THEN 'HS2017' WHEN 'H6' THEN 'HS2022' END AS hs_version,
-           code, description, source
+WITH listed AS (
+    SELECT {{ hs_version('classification') }} AS hs_version, code, description, source
     FROM {{ source('raw', 'reference_hs') }}
+),
+codes AS (  -- the chapters of every version listed, and of the three the project converts between
+    SELECT * FROM listed
     UNION
     SELECT v.hs_version, c.chapter, c.name, 'seed'
     FROM read_csv({{ reference_csv('hs_chapters.csv') }}, header = true, all_varchar = true) AS c
-    CROSS JOIN (VALUES ('HS2012'), ('HS2017'), ('HS2022')) AS v(hs_version)
+    CROSS JOIN (SELECT hs_version FROM listed WHERE hs_version IS NOT NULL
+                UNION VALUES ('HS2012'), ('HS2017'), ('HS2022')) AS v(hs_version)
 ),
 dedup AS (
     SELECT * FROM codes QUALIFY row_number() OVER (PARTITION BY hs_version, code ORDER BY description NULLS LAST, source) = 1  -- a total order

@@ -8,10 +8,7 @@ SELECT
     s.month,
     make_date(s.year, coalesce(s.month, 1), 1) AS period_start,
     s.hs6,
-    CASE s.classification
-        WHEN 'H0' THEN 'HS1992' WHEN 'H1' THEN 'HS1996' WHEN 'H2' THEN 'HS2002' WHEN 'H3' THEN 'HS2007'
-        WHEN 'H4' THEN 'HS2012' WHEN 'H5' THEN 'HS2017' WHEN 'H6' THEN 'HS2022'
-    END AS hs_version,
+    {{ hs_version('s.classification') }} AS hs_version,
     s.value_usd,
     s.cif_usd,
     s.fob_usd,

@@ -7,10 +7,7 @@ SELECT
     s.month,
     make_date(s.year, s.month, 1) AS period_start,
     s.hs6,
-    CASE s.classification
-        WHEN 'H0' THEN 'HS1992' WHEN 'H1' THEN 'HS1996' WHEN 'H2' THEN 'HS2002' WHEN 'H3' THEN 'HS2007'
-        WHEN 'H4' THEN 'HS2012' WHEN 'H5' THEN 'HS2017' WHEN 'H6' THEN 'HS2022'
-    END AS hs_version,
+    {{ hs_version('s.classification') }} AS hs_version,
     s.mot_code,
     CASE s.mot_code WHEN 1000 THEN 'air' WHEN 2100 THEN 'sea' WHEN 2000 THEN 'water'
         WHEN 3000 THEN 'land' WHEN 3100 THEN 'rail' WHEN 3200 THEN 'road' ELSE 'other' END AS mode,

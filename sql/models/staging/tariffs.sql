@@ -31,8 +31,7 @@ SELECT
     CASE WHEN n.partner_m49 = '000' THEN 'WLD' ELSE coalesce(p.iso3, n.partner_m49) END AS partner,
     n.year,
     n.product_code AS hs6,
-    CASE n.nomenclature WHEN 'H4' THEN 'HS2012' WHEN 'H5' THEN 'HS2017' WHEN 'H6' THEN 'HS2022' ELSE n.nomenclature END
-        AS hs_version,
+    coalesce({{ hs_version('n.nomenclature') }}, n.nomenclature) AS hs_version,
     n.tariff_type,
     CASE WHEN (n.n_na > 0 OR n.n_na IS NULL) AND n.ave_pct IS NOT NULL THEN n.ave_pct
          WHEN n.n_na = 0 OR n.n_ad_valorem > 0 THEN n.rate_pct
