@@ -218,3 +218,31 @@ def test_blank_line_counts_never_make_a_specific_duty_line_zero(tmp_path):
         "SELECT hs6, rate_pct, rate_basis FROM staging.tariffs WHERE partner = 'WLD'").fetchall()}
     assert got == {"010101": (None, "unknown"), "010102": (5.0, "ad_valorem"), "010103": (None, "unknown"),
                    "010104": (6.0, "ave_estimated"), "010105": (7.0, "ad_valorem_lines_only")}
+
+
+def test_the_real_samples_line_with_blank_counts_is_unknown_not_zero(shared, tmp_path):
+    """The recorded USA 2017 TRAINS answer has one such line: 271000, OBS_VALUE 0 with TOTALNOOFLINES,
+    NBR_MFN_LINES and NBR_NA_LINES blank (""). Nothing says its lines are ad valorem: unknown, never 0 %.
+    Its lines with every count filled keep their reading (4,769 with no non-ad-valorem line, counted in the body)."""
+    import duckdb
+
+    from dbt_models import build
+
+    body = (shared / "data/api_samples/wits_trains_tariff_sdmxjson_USA_WLD_2017.json").read_bytes()
+    archive = RawArchive(tmp_path / "raw")
+    archive.store(dataset="wits.trains", source="live", params={"format": "JSON"}, status=200, body=body,
+                  url="http://127.0.0.1/API/V1/SDMX/V21/datasource/TRN/reporter/840/partner/000/product/all/year/2017/datatype/reported",
+                  partition={"importer": "840", "partner": "000", "year": 2017})
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
+    conn.register("wits_observations", tariff_frame(archive, archive.loadable("wits.trains")))
+    build(conn, "raw.wits_tariffs")
+    conn.execute("CREATE TABLE raw.reference_countries (m49 INT, iso3 VARCHAR, name VARCHAR, is_group BOOLEAN, list VARCHAR)")
+    build(conn, "staging.countries")
+    build(conn, "staging.tariffs")
+    assert conn.execute("SELECT rate_pct, rate_basis FROM staging.tariffs WHERE hs6 = '271000'").fetchall() == [
+        (None, "unknown")]
+    filled = conn.execute("""SELECT count(*) FROM raw.wits_tariffs
+                             WHERE na_lines = 0 AND national_lines IS NOT NULL AND mfn_lines IS NOT NULL""").fetchone()[0]
+    assert filled == 4769
+    assert conn.execute("SELECT count(*) FROM staging.tariffs WHERE rate_basis = 'ad_valorem'").fetchone()[0] == filled
