@@ -44,6 +44,29 @@ def client(fake, tmp_path):
     return WitsClient(s, archive, http=HttpClient(rate_per_second=1000, backoff_initial=0.01)), archive
 
 
+def staged_tariffs(archive, staging: bool = True):
+    """An in-memory warehouse with raw.wits_tariffs from the archive's TRAINS bodies (and staging.tariffs)."""
+    import duckdb
+
+    from dbt_models import build
+
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
+    conn.register("wits_observations", tariff_frame(archive, archive.loadable("wits.trains")))
+    build(conn, "raw.wits_tariffs")
+    if staging:
+        stage_tariffs(conn)
+    return conn
+
+
+def stage_tariffs(conn):
+    from dbt_models import build
+
+    conn.execute("CREATE TABLE raw.reference_countries (m49 INT, iso3 VARCHAR, name VARCHAR, is_group BOOLEAN, list VARCHAR)")
+    build(conn, "staging.countries")
+    build(conn, "staging.tariffs")
+
+
 def test_client_archives_parses_and_tolerates_missing_years(tmp_path):
     with FakeWits(years={2021}) as fake:
         c, archive = client(fake, tmp_path)
@@ -97,7 +120,6 @@ def test_real_sample_specific_duty_lines_are_zero_with_no_ad_valorem_line(shared
 
 def test_specific_duties_are_unknown_or_their_ave_never_zero(tmp_path):
     """Reported 0 with no ad-valorem line → NULL (unknown), or WITS's ad valorem equivalent; the FTA mart never reads them as duty-free."""
-    import duckdb
 
     from dbt_models import build
 
@@ -105,13 +127,7 @@ def test_specific_duties_are_unknown_or_their_ave_never_zero(tmp_path):
         c, archive = client(fake, tmp_path)
         for datatype in ("reported", "aveestimated"):
             assert c.tariffs("156", "000", 2021, datatype) is not None
-    conn = duckdb.connect()
-    conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
-    conn.register("wits_observations", tariff_frame(archive, archive.loadable("wits.trains")))
-    build(conn, "raw.wits_tariffs")
-    conn.execute("CREATE TABLE raw.reference_countries (m49 INT, iso3 VARCHAR, name VARCHAR, is_group BOOLEAN, list VARCHAR)")
-    build(conn, "staging.countries")
-    build(conn, "staging.tariffs")
+    conn = staged_tariffs(archive)
     got = {hs6: (rate, basis) for hs6, rate, basis in conn.execute(
         "SELECT hs6, rate_pct, rate_basis FROM staging.tariffs WHERE importer = 'CHN' AND partner = 'WLD'").fetchall()}
     assert got["847130"] == (12.5, "ave_estimated")
@@ -141,11 +157,9 @@ def test_a_year_fetched_again_with_another_body_uses_the_newest_body(tmp_path, m
     """A year re-checked a month later (as the nightly WITS refresh does) whose rates WITS revised up 5 points, with
     or without a new 'prepared' date. Both bodies stay in the archive and in raw.wits_tariffs (the grain holds: the
     body is part of it); staging.tariffs takes every rate from the body fetched last, never the lower of the two."""
-    import duckdb
 
     import tests.fakes.wits_server as ws
     import tradeflow.archive
-    from dbt_models import build
     from tradeflow.warehouse.models import check_grain
 
     with FakeWits(years={2021}) as fake:
@@ -162,14 +176,9 @@ def test_a_year_fetched_again_with_another_body_uses_the_newest_body(tmp_path, m
         monkeypatch.setattr(tradeflow.archive, "now_utc", lambda: "2026-11-01T02:00:00Z")
         c.tariffs("156", "000", 2021)
     assert len({e.sha256 for e in archive.loadable("wits.trains")}) == 2
-    conn = duckdb.connect()
-    conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
-    conn.register("wits_observations", tariff_frame(archive, archive.loadable("wits.trains")))
-    build(conn, "raw.wits_tariffs")
+    conn = staged_tariffs(archive, staging=False)
     assert check_grain(conn, "raw.wits_tariffs").passed
-    conn.execute("CREATE TABLE raw.reference_countries (m49 INT, iso3 VARCHAR, name VARCHAR, is_group BOOLEAN, list VARCHAR)")
-    build(conn, "staging.countries")
-    build(conn, "staging.tariffs")
+    stage_tariffs(conn)
     got = dict(conn.execute("SELECT hs6, rate_pct FROM staging.tariffs WHERE importer = 'CHN'").fetchall())
     was = {r["PRODUCTCODE"]: float(r["OBS_VALUE"]) for _, r in first.iterrows() if r["TARIFFTYPE"] == "MFN"}
     assert was and got == {code: pytest.approx(v + 5) for code, v in was.items()}
@@ -184,9 +193,7 @@ def test_blank_line_counts_never_make_a_specific_duty_line_zero(tmp_path):
     - 010103: 0, every count blank → unknown;
     - 010104: 4, every count blank, WITS AVE 6 → the AVE (it covers every line);
     - 010105: 7, NA and national blank, 1 MFN line → the ad-valorem lines' average only."""
-    import duckdb
 
-    from dbt_models import build
     from tests.fakes.wits_server import Line, trains_body
 
     rates = {"010101": (0.0, 1, 1), "010102": (5.0, 2, 0), "010103": (0.0, 1, 1), "010104": (4.0, 2, 1),
@@ -206,14 +213,9 @@ def test_blank_line_counts_never_make_a_specific_duty_line_zero(tmp_path):
                      **({"datatype": datatype} if datatype != "reported" else {})}
         archive.store(dataset="wits.trains", source="live", url=url + datatype, params={"format": "JSON"}, status=200,
                       body=doc, partition=partition)
-    conn = duckdb.connect()
-    conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
-    conn.register("wits_observations", tariff_frame(archive, archive.loadable("wits.trains")))
-    build(conn, "raw.wits_tariffs")
+    conn = staged_tariffs(archive, staging=False)
     assert conn.execute("SELECT count(*) FROM raw.wits_tariffs WHERE na_lines IS NULL").fetchone()[0] == 5
-    conn.execute("CREATE TABLE raw.reference_countries (m49 INT, iso3 VARCHAR, name VARCHAR, is_group BOOLEAN, list VARCHAR)")
-    build(conn, "staging.countries")
-    build(conn, "staging.tariffs")
+    stage_tariffs(conn)
     got = {hs6: (rate, basis) for hs6, rate, basis in conn.execute(
         "SELECT hs6, rate_pct, rate_basis FROM staging.tariffs WHERE partner = 'WLD'").fetchall()}
     assert got == {"010101": (None, "unknown"), "010102": (5.0, "ad_valorem"), "010103": (None, "unknown"),
@@ -224,22 +226,13 @@ def test_the_real_samples_line_with_blank_counts_is_unknown_not_zero(shared, tmp
     """The recorded USA 2017 TRAINS answer has one such line: 271000, OBS_VALUE 0 with TOTALNOOFLINES,
     NBR_MFN_LINES and NBR_NA_LINES blank (""). Nothing says its lines are ad valorem: unknown, never 0 %.
     Its lines with every count filled keep their reading (4,769 with no non-ad-valorem line, counted in the body)."""
-    import duckdb
-
-    from dbt_models import build
 
     body = (shared / "data/api_samples/wits_trains_tariff_sdmxjson_USA_WLD_2017.json").read_bytes()
     archive = RawArchive(tmp_path / "raw")
     archive.store(dataset="wits.trains", source="live", params={"format": "JSON"}, status=200, body=body,
                   url="http://127.0.0.1/API/V1/SDMX/V21/datasource/TRN/reporter/840/partner/000/product/all/year/2017/datatype/reported",
                   partition={"importer": "840", "partner": "000", "year": 2017})
-    conn = duckdb.connect()
-    conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
-    conn.register("wits_observations", tariff_frame(archive, archive.loadable("wits.trains")))
-    build(conn, "raw.wits_tariffs")
-    conn.execute("CREATE TABLE raw.reference_countries (m49 INT, iso3 VARCHAR, name VARCHAR, is_group BOOLEAN, list VARCHAR)")
-    build(conn, "staging.countries")
-    build(conn, "staging.tariffs")
+    conn = staged_tariffs(archive)
     assert conn.execute("SELECT rate_pct, rate_basis FROM staging.tariffs WHERE hs6 = '271000'").fetchall() == [
         (None, "unknown")]
     filled = conn.execute("""SELECT count(*) FROM raw.wits_tariffs
