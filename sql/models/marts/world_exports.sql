@@ -14,7 +14,7 @@ SELECT coalesce(c.iso3, s.reporter_iso) AS reporter, s.year,
 FROM {{ ref('comtrade_flows') }} AS s
 LEFT JOIN {{ ref('countries') }} AS c ON c.m49 = s.reporter_code
 LEFT JOIN {{ ref('hs_concordance') }} AS k
-    ON k.from_version = CASE s.classification WHEN 'H6' THEN 'HS2022' WHEN 'H4' THEN 'HS2012' END
+    ON k.from_version = {{ hs_version('s.classification') }} AND k.from_version <> 'HS2017'
    AND k.to_version = 'HS2017' AND k.from_code = s.hs6
 ANTI JOIN off_basis AS o ON o.reporter_code = s.reporter_code AND o.year = s.year
 WHERE s.freq = 'A' AND s.flow = 'X' AND s.partner_code = 0 AND s.mot_code = 0
