@@ -346,3 +346,21 @@ def test_agro_growth_compares_the_same_months_of_the_previous_year():
                           FROM marts.agro_indicators ORDER BY year""").fetchall()
     assert got == [(2022, 1, False, 100.0, None), (2023, 12, True, 1200.0, None), (2024, 12, True, 1320.0, 0.1),
                    (2025, 3, False, 330.0, 0.0)]
+
+
+def test_perishable_share_counts_perishable_agro_only_never_fish():
+    """Mangoes (agro, perishable) 10, frozen fish (perishable, not agro: WTO AoA Annex 1) 50, cotton yarn (agro, not
+    perishable) 30. By hand: agro 40, perishable agro 10, share 10/40 = 0.25 (counting the fish: 60/40 = 1.5)."""
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA marts")
+    conn.execute("""CREATE TABLE marts.trade_flows (reporter VARCHAR, partner VARCHAR, flow VARCHAR, freq VARCHAR,
+        year INT, month INT, period_start DATE, hs6 VARCHAR, hs_version VARCHAR, value_usd DOUBLE, is_sample BOOLEAN)""")
+    conn.execute("""CREATE TABLE marts.dim_hs AS SELECT * FROM (VALUES ('HS2017', '080450', true, true),
+        ('HS2017', '030389', false, true), ('HS2017', '520100', true, false)) t(hs_version, code, is_agro, is_perishable)""")
+    conn.execute("""INSERT INTO marts.trade_flows VALUES
+        ('PAK', 'CHN', 'X', 'M', 2024, 1, DATE '2024-01-01', '080450', 'HS2017', 10, false),
+        ('PAK', 'CHN', 'X', 'M', 2024, 1, DATE '2024-01-01', '030389', 'HS2017', 50, false),
+        ('PAK', 'CHN', 'X', 'M', 2024, 1, DATE '2024-01-01', '520100', 'HS2017', 30, false)""")
+    build(conn, "marts.agro_monthly")
+    assert conn.execute("SELECT agro_usd, perishable_usd, perishable_share_of_agro, total_usd FROM marts.agro_monthly"
+                        ).fetchall() == [(40.0, 10.0, 0.25, 90.0)]

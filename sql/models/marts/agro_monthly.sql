@@ -1,9 +1,10 @@
+-- Perishable agro only: fish is perishable but not agro (WTO AoA Annex 1), so it is in neither perishable_usd nor its share.
 SELECT t.reporter, t.partner, t.flow, t.year, t.month, t.period_start,
        coalesce({{ exact_sum('t.value_usd', filter='h.is_agro') }}, 0) AS agro_usd,
-       coalesce({{ exact_sum('t.value_usd', filter='h.is_perishable') }}, 0) AS perishable_usd,
+       coalesce({{ exact_sum('t.value_usd', filter='h.is_agro AND h.is_perishable') }}, 0) AS perishable_usd,
        {{ exact_sum('t.value_usd') }} AS total_usd,
        coalesce({{ exact_sum('t.value_usd', filter='h.is_agro') }}, 0) / {{ exact_sum('t.value_usd') }} AS agro_share,
-       {{ exact_sum('t.value_usd', filter='h.is_perishable') }}
+       {{ exact_sum('t.value_usd', filter='h.is_agro AND h.is_perishable') }}
            / nullif({{ exact_sum('t.value_usd', filter='h.is_agro') }}, 0)
            AS perishable_share_of_agro,
        bool_or(t.is_sample) AS is_sample
