@@ -27,6 +27,7 @@ def seasonal_db(values, start="2019-01-01", khunjerab=None):
         true is_sample FROM v""")
     conn.execute("CREATE TABLE marts.dim_hs AS SELECT 'HS2017' hs_version, '100630' code, true is_agro")
     build(conn, "marts.monthly_by_basis")
+    build(conn, "marts.reported_periods")
     return conn
 
 
@@ -309,7 +310,9 @@ def test_the_ede_date_has_one_place_and_splits_months_at_their_midpoint():
     conn.register("f", pd.DataFrame(rows, columns=["reporter", "partner", "flow", "freq", "year", "month", "period_start",
                                                    "hs6_2017", "value_usd"]))
     conn.execute("CREATE TABLE marts.trade_flows_hs2017 AS SELECT * REPLACE (CAST(month AS INTEGER) AS month), "
-                 "false AS is_sample, DATE '2024-01-01' AS vintage FROM f")
+                 "false AS is_sample, DATE '2024-01-01' AS vintage, 'FOB' AS valuation FROM f")
+    conn.execute("CREATE TABLE marts.reported_periods AS SELECT DISTINCT r.reporter, freq, year, CAST(month AS INTEGER) AS month "
+                 "FROM f, (VALUES ('CHN'), ('PAK')) AS r(reporter)")  # both sides published every period
     build(conn, "marts.mirror_flows")
     regime = {(f, y, m): r for f, y, m, r in conn.execute(
         "SELECT DISTINCT freq, year, month, regime FROM marts.mirror_flows").fetchall()}
@@ -364,3 +367,85 @@ def test_perishable_share_counts_perishable_agro_only_never_fish():
     build(conn, "marts.agro_monthly")
     assert conn.execute("SELECT agro_usd, perishable_usd, perishable_share_of_agro, total_usd FROM marts.agro_monthly"
                         ).fetchall() == [(40.0, 10.0, 0.25, 90.0)]
+
+
+def _add_china_months(conn, start, periods):
+    """China's own records (all modes) for months Pakistan's series does not have: the pair's data run longer."""
+    months = pd.date_range(start, periods=periods, freq="MS")
+    conn.executemany("INSERT INTO marts.trade_flows VALUES ('CHN', 'PAK', 'X', 'M', ?, ?, ?, '100630', 'HS2017', 50.0, true)",
+                     [(d.year, d.month, d.date()) for d in months])
+    build(conn, "marts.reported_periods")
+    build(conn, "marts.monthly_by_basis")
+
+
+def test_months_pakistan_has_not_published_are_not_zero_in_its_seasonal_index():
+    """Pakistan's road exports Jan 2019–Dec 2021; China has also published Jan–Jun 2022. Pakistan's index must not
+    move: its Jan–Jun 2022 are not released, not months without exports (main zero-filled them: Jan 1.11 → 0.79)."""
+    y = [100 + 40 * ((m * 7) % 12) + 5 * i for i, m in enumerate([m for _ in range(3) for m in range(1, 13)])]
+    alone = seasonal_db(y)
+    build(alone, "marts.seasonality_index")
+    q = """SELECT basis, product_group, months_window, month, seasonal_index, n_ratios FROM marts.seasonality_index
+           WHERE reporter = 'PAK' ORDER BY ALL"""
+    expected = alone.execute(q).fetchall()
+    assert len(expected) == 2 * 2 * 2 * 12  # road and all modes, all and agro, two windows
+    with_china = seasonal_db(y)
+    _add_china_months(with_china, "2022-01-01", 6)
+    build(with_china, "marts.seasonality_index")
+    got = with_china.execute(q).fetchall()
+    assert [r[:4] + (r[5],) for r in got] == [r[:4] + (r[5],) for r in expected]
+    assert [r[4] for r in got] == pytest.approx([r[4] for r in expected], rel=1e-12)
+
+
+def test_a_season_pakistan_has_only_partly_published_is_not_a_season():
+    """Pakistan's road exports from Jan 2020 to Mar 2022, China's records from Jan 2019: Pakistan's complete seasons
+    (April–March) are 2020 and 2021. Season 2019 holds only Jan–Mar 2020 of Pakistan's and is left out (main counted
+    it, a winter share of 1.0 for that season)."""
+    y = [10, 10, 10, 30, 30, 30, 30, 30, 30, 30, 30, 10] * 2 + [10, 10, 10]  # Jan 2020 – Mar 2022
+    conn = seasonal_db(y, start="2020-01-01")
+    _add_china_months(conn, "2019-01-01", 12)
+    build(conn, "marts.khunjerab_before_after")
+    got = conn.execute("""SELECT seasons, first_season, last_season, winter_share FROM marts.khunjerab_before_after
+        WHERE reporter = 'PAK' AND basis = 'road' AND product_group = 'all'""").fetchall()
+    assert got == [(2, 2020, 2021, pytest.approx(40 / 280))]
+
+
+def test_a_period_one_side_has_not_published_has_no_mirror_row():
+    """China reports exports to Pakistan for 2021–2023; Pakistan has published 2021 (imports from China) and 2023 (only
+    its World total: no imports of this line from China, a real zero), not 2022. Mirror rows: 2021 and 2023; 2022 is not
+    a −100 % gap (main: importer 0, gap −exporter)."""
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA marts")
+    rows = [("CHN", "PAK", "X", y, "850440", 100.0) for y in (2021, 2022, 2023)]
+    rows += [("PAK", "CHN", "M", 2021, "850440", 106.0), ("PAK", "WLD", "M", 2023, "850440", 500.0)]
+    conn.register("f", pd.DataFrame(rows, columns=["reporter", "partner", "flow", "year", "hs6", "value_usd"]))
+    build(conn, "marts.policy_markers")
+    conn.execute("""CREATE TABLE marts.trade_flows AS SELECT reporter, partner, flow, 'A' AS freq, year,
+        CAST(NULL AS INTEGER) AS month, make_date(year, 1, 1) AS period_start, hs6, value_usd, false AS is_sample FROM f""")
+    conn.execute("CREATE TABLE marts.trade_flows_by_mode AS SELECT reporter, period_start FROM marts.trade_flows LIMIT 0")
+    conn.execute("""CREATE TABLE marts.trade_flows_hs2017 AS SELECT * EXCLUDE (hs6), hs6 AS hs6_2017,
+        DATE '2024-06-01' AS vintage, CASE flow WHEN 'M' THEN 'CIF' ELSE 'FOB' END AS valuation FROM marts.trade_flows""")
+    build(conn, "marts.reported_periods")
+    build(conn, "marts.mirror_flows")
+    got = conn.execute("""SELECT year, exporter_fob_usd, importer_cif_usd, round(gap_ratio, 12) FROM marts.mirror_flows
+        WHERE direction = 'CHN→PAK' AND is_default_factor ORDER BY year""").fetchall()
+    assert got == [(2021, 100.0, 106.0, 0.0), (2023, 100.0, 0.0, -1.0)]
+
+
+def test_imports_the_importer_values_fob_are_not_divided_by_the_factor():
+    """Pakistan values 2021's imports of 850440 CIF (106) and 850450 FOB (100: cifvalue empty, fobvalue given, as
+    Comtrade serves an importer compiling FOB); China reports exports of 100 each. At factor 1.06 both gaps are 0;
+    main divided the FOB value again (100 / 1.06 = 94.34: a gap of −5.66)."""
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA marts")
+    rows = [("CHN", "PAK", "X", "850440", 100.0, "FOB"), ("CHN", "PAK", "X", "850450", 100.0, "FOB"),
+            ("PAK", "CHN", "M", "850440", 106.0, "CIF"), ("PAK", "CHN", "M", "850450", 100.0, "FOB")]
+    conn.register("f", pd.DataFrame(rows, columns=["reporter", "partner", "flow", "hs6_2017", "value_usd", "valuation"]))
+    build(conn, "marts.policy_markers")
+    conn.execute("""CREATE TABLE marts.trade_flows_hs2017 AS SELECT reporter, partner, flow, 'A' AS freq, 2021 AS year,
+        CAST(NULL AS INTEGER) AS month, hs6_2017, value_usd, valuation, false AS is_sample, DATE '2024-06-01' AS vintage FROM f""")
+    conn.execute("""CREATE TABLE marts.reported_periods AS SELECT * FROM (VALUES ('CHN'), ('PAK')) AS r(reporter),
+        (SELECT 'A' AS freq, 2021 AS year, CAST(NULL AS INTEGER) AS month)""")
+    build(conn, "marts.mirror_flows")
+    got = conn.execute("""SELECT hs6, importer_cif_usd, importer_reported_fob_usd, round(importer_fob_usd, 9), round(gap_usd, 9)
+        FROM marts.mirror_flows WHERE direction = 'CHN→PAK' AND cif_fob_factor = 1.06 ORDER BY hs6""").fetchall()
+    assert got == [("850440", 106.0, 0.0, 100.0, 0.0), ("850450", 0.0, 100.0, 100.0, 0.0)]

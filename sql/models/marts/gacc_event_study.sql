@@ -1,6 +1,7 @@
 WITH ev AS (SELECT * FROM {{ source('raw', 'gacc_events') }}),
 offsets AS (SELECT CAST(range AS INTEGER) AS k FROM range(-12, 25)),
-bounds AS (SELECT min(period_start) AS first, max(period_start) AS last FROM {{ ref('trade_flows') }} WHERE freq = 'M'),
+-- Months Pakistan has published: any other month is outside the data (no value), never a month without exports.
+reported AS (SELECT period_start FROM {{ ref('reported_periods') }} WHERE reporter = 'PAK' AND freq = 'M'),
 cells AS (
     SELECT e.event_id, e.event_date, e.product, e.event_type, e.source_url, o.k,
            CAST(date_trunc('month', e.event_date) + to_months(o.k) AS DATE) AS period_start
@@ -13,8 +14,10 @@ exports AS (
     GROUP BY ALL
 ),
 joined AS (
-    SELECT c.*, coalesce(x.v, 0) AS exports_usd, c.period_start BETWEEN b.first AND b.last AS in_data, x.s
-    FROM cells AS c CROSS JOIN bounds AS b
+    SELECT c.*, CASE WHEN p.period_start IS NOT NULL THEN coalesce(x.v, 0) END AS exports_usd,
+           p.period_start IS NOT NULL AS in_data, x.s
+    FROM cells AS c
+    LEFT JOIN reported AS p ON p.period_start = c.period_start
     LEFT JOIN exports AS x ON x.event_id = c.event_id AND x.period_start = c.period_start
 ),
 pre AS (

@@ -11,18 +11,24 @@ windows AS (
     UNION ALL SELECT 'whole series', DATE '2100-01-01'
 ),
 flags AS (SELECT reporter, flow, basis, product_group, bool_or(is_sample) AS is_sample FROM rows GROUP BY ALL),
-grid AS (
-    SELECT k.*, w.win, mo.period_start, coalesce({{ exact_sum('r.value_usd') }}, 0) AS y
+-- A month the reporter published (for the road basis: with its transport modes) and no trade is 0; a month it has not
+-- published (yet) is NULL, and no 13-month window holding one gives a ratio.
+reported AS (SELECT reporter, period_start, has_modes FROM {{ ref('reported_periods') }} WHERE freq = 'M'),
+cells AS (
+    SELECT k.*, w.win, mo.period_start, p.reporter IS NOT NULL AND (k.basis <> 'road' OR p.has_modes) AS is_reported,
+           coalesce({{ exact_sum('r.value_usd') }}, 0) AS y0
     FROM series_keys AS k CROSS JOIN windows AS w
     JOIN months AS mo ON mo.period_start <= w.until
+    LEFT JOIN reported AS p ON p.reporter = k.reporter AND p.period_start = mo.period_start
     LEFT JOIN rows AS r ON r.reporter = k.reporter AND r.flow = k.flow AND r.basis = k.basis
         AND r.product_group = k.product_group AND r.period_start = mo.period_start
     GROUP BY ALL
 ),
+grid AS (SELECT * EXCLUDE (is_reported, y0), CASE WHEN is_reported THEN y0 END AS y FROM cells),
 trend AS (
     SELECT *,
            ({{ exact_sum('y', over='w13') }} - 0.5 * (lag(y, 6) OVER w + lead(y, 6) OVER w)) / 12 AS t,
-           count(*) OVER w13 AS n13
+           count(y) OVER w13 AS n13
     FROM grid
     WINDOW w AS (PARTITION BY reporter, flow, basis, product_group, win ORDER BY period_start),
            w13 AS (PARTITION BY reporter, flow, basis, product_group, win ORDER BY period_start

@@ -8,6 +8,7 @@ SELECT
     t.value_usd * coalesce(c.weight, 1.0) AS value_usd,
     t.net_weight_kg * coalesce(c.weight, 1.0) AS net_weight_kg,
     t.net_weight_estimated,
+    CASE WHEN t.cif_usd IS NOT NULL THEN 'CIF' WHEN t.fob_usd IS NOT NULL THEN 'FOB' END AS valuation,
     t.vintage,
     t.is_sample
 FROM {{ ref('trade_flows') }} AS t
