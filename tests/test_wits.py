@@ -239,3 +239,31 @@ def test_the_real_samples_line_with_blank_counts_is_unknown_not_zero(shared, tmp
                              WHERE na_lines = 0 AND national_lines IS NOT NULL AND mfn_lines IS NOT NULL""").fetchone()[0]
     assert filled == 4769
     assert conn.execute("SELECT count(*) FROM staging.tariffs WHERE rate_basis = 'ad_valorem'").fetchone()[0] == filled
+
+
+def test_an_ave_observation_whose_lines_were_not_estimated_is_no_zero(tmp_path):
+    """847130: one national line, a specific duty. Reported: 0 over no ad-valorem line. The AVE answer holds the line
+    too, but WITS estimated no AVE for it: again 0 with NBR_NA_LINES 1 of 1. That 0 is no rate: unknown (main: 0 %
+    'ave_estimated', the heading read duty-free). 851712: 3 lines, 1 not estimated, AVE 4 over the other two: kept.
+    854140: fully estimated, AVE 6.5."""
+    from tests.fakes.wits_server import Line, trains_body
+
+    archive = RawArchive(tmp_path / "raw")
+    url = "http://127.0.0.1/API/V1/SDMX/V21/datasource/TRN/reporter/156/partner/000/product/all/year/2021/datatype/"
+    bodies = {
+        "reported": trains_body("156", 2021, [Line("000", "847130", 0.0, lines=1, na_lines=1),
+                                              Line("000", "851712", 2.0, lines=3, na_lines=2),
+                                              Line("000", "854140", 6.5)]),
+        "aveestimated": trains_body("156", 2021, [
+            Line("000", "847130", 0.0, lines=1, na_lines=1, datatype="Aveestimated"),
+            Line("000", "851712", 4.0, lines=3, na_lines=1, datatype="Aveestimated"),
+            Line("000", "854140", 6.5, datatype="Aveestimated")])}
+    for datatype, doc in bodies.items():
+        partition = {"importer": "156", "partner": "000", "year": 2021,
+                     **({"datatype": datatype} if datatype != "reported" else {})}
+        archive.store(dataset="wits.trains", source="live", url=url + datatype, params={"format": "JSON"}, status=200,
+                      body=doc, partition=partition)
+    conn = staged_tariffs(archive)
+    got = {hs6: (rate, basis) for hs6, rate, basis in conn.execute(
+        "SELECT hs6, rate_pct, rate_basis FROM staging.tariffs WHERE partner = 'WLD'").fetchall()}
+    assert got == {"847130": (None, "unknown"), "851712": (4.0, "ave_estimated"), "854140": (6.5, "ad_valorem")}

@@ -15,7 +15,14 @@ newest AS (
                                         data_type, national_lines, preferential_lines, mfn_lines, na_lines, measure) = 1
 ),
 reported AS (SELECT * FROM newest WHERE requested_datatype = 'reported'),
-ave AS (SELECT * FROM newest WHERE requested_datatype = 'aveestimated' AND rate_pct IS NOT NULL),
+-- an AVE observation is one only where some of its lines have a rate: a line WITS could not estimate stays non-ad
+-- valorem in the AVE answer too (NBR_NA_LINES = all its lines), and its 0 is then no rate at all, never 0 %
+ave AS (
+    SELECT * FROM newest
+    WHERE requested_datatype = 'aveestimated' AND rate_pct IS NOT NULL
+      AND NOT coalesce(coalesce(na_lines, national_lines - mfn_lines - preferential_lines) >= national_lines
+                       AND national_lines > 0, false)
+),
 rated AS (
     SELECT r.*, a.rate_pct AS ave_pct,
            -- a line count WITS leaves blank is not a zero: the non-ad-valorem lines are what the other counts leave
