@@ -267,3 +267,32 @@ def test_an_ave_observation_whose_lines_were_not_estimated_is_no_zero(tmp_path):
     got = {hs6: (rate, basis) for hs6, rate, basis in conn.execute(
         "SELECT hs6, rate_pct, rate_basis FROM staging.tariffs WHERE partner = 'WLD'").fetchall()}
     assert got == {"847130": (None, "unknown"), "851712": (4.0, "ave_estimated"), "854140": (6.5, "ad_valorem")}
+
+
+def test_hs2022_headings_merged_into_one_hs2017_heading_average_their_national_lines(tmp_path):
+    """China 2022 in HS2022: 080291 (1 national line at 5 %) and 080292 (4 lines at 15 %) are both HS2017 080290; 2021
+    in HS2017: 080290 at 10 %. By hand the 2022 heading MFN is the mean over its five lines, (5 + 4 × 15) / 5 = 13 %
+    (main: the mean of the two headings, 10 %); line 08029000, base 10 % in 2021, moves with it to 13 %."""
+    from dbt_models import build
+    from tests.fakes.wits_server import Line, trains_body
+
+    archive = RawArchive(tmp_path / "raw")
+    url = "http://127.0.0.1/API/V1/SDMX/V21/datasource/TRN/reporter/156/partner/000/product/all/year/{}/datatype/reported"
+    bodies = {2021: trains_body("156", 2021, [Line("000", "080290", 10.0, lines=5)], nomen="H5"),
+              2022: trains_body("156", 2022, [Line("000", "080291", 5.0, lines=1), Line("000", "080292", 15.0, lines=4)],
+                                nomen="H6")}
+    for year, body in bodies.items():
+        archive.store(dataset="wits.trains", source="live", url=url.format(year), params={"format": "JSON"}, status=200,
+                      body=body, partition={"importer": "156", "partner": "000", "year": year})
+    conn = staged_tariffs(archive)
+    conn.execute("""CREATE TABLE raw.fta_schedule AS SELECT * FROM (VALUES
+        ('CHN', '08029000', 'other nuts', 10.0, 'E', 'HS2017', 'test', false))
+        t(party, tariff_line, description, base_rate, category, hs_version, source, is_sample)""")
+    conn.execute("""CREATE TABLE raw.fta_categories AS SELECT 'CHN' AS party, 'E' AS category, 'excluded' AS kind,
+                    0 AS years, 0.0 AS cut, 'excluded' AS label, 0 AS first_cut_offset, 2021 AS base_rate_year""")
+    conn.execute("""CREATE TABLE marts.hs_concordance AS SELECT * FROM (VALUES ('HS2022', '080291', 'HS2017', '080290', 1.0),
+        ('HS2022', '080292', 'HS2017', '080290', 1.0)) t(from_version, from_code, to_version, to_code, weight)""")
+    build(conn, "marts.fta_tariff_lines")
+    got = conn.execute("""SELECT year, heading_mfn_rate_pct, mfn_rate_pct FROM marts.fta_tariff_lines
+        WHERE year IN (2021, 2022) ORDER BY year""").fetchall()
+    assert got == [(2021, 10.0, 10.0), (2022, 13.0, 13.0)]

@@ -17,7 +17,11 @@ years AS (SELECT CAST(range AS INTEGER) AS year FROM range(2020, 2036)),
 mfn AS (
     SELECT t.importer, t.year,
            CASE WHEN t.hs_version = 'HS2017' THEN t.hs6 ELSE coalesce(k.to_code, t.hs6) END AS hs6,
-           CASE WHEN bool_and(t.rate_pct IS NOT NULL) THEN {{ exact_avg('t.rate_pct') }} END AS mfn_pct,
+           -- headings merged into one HS2017 heading: the average over their national lines (each heading's rate
+           -- averages its rated_lines), not over the headings
+           CASE WHEN bool_and(t.rate_pct IS NOT NULL)
+                THEN {{ exact_sum('t.rate_pct * coalesce(t.rated_lines, 1)') }} / {{ exact_sum('coalesce(t.rated_lines, 1)') }}
+           END AS mfn_pct,
            CASE WHEN count(DISTINCT t.rate_basis) = 1 THEN min(t.rate_basis) ELSE 'mixed' END AS mfn_basis,
            bool_or(t.is_sample) AS mfn_sample
     FROM {{ ref('tariffs') }} AS t

@@ -25,6 +25,7 @@ ave AS (
 ),
 rated AS (
     SELECT r.*, a.rate_pct AS ave_pct,
+           a.national_lines - coalesce(a.na_lines, a.national_lines - a.mfn_lines - a.preferential_lines, 0) AS ave_lines,
            -- a line count WITS leaves blank is not a zero: the non-ad-valorem lines are what the other counts leave
            -- (national = MFN + preferential + non-ad-valorem), else unknown, and an unknown count never makes
            -- TRAINS's 0 an ad valorem 0 % (n_na NULL: the AVE if published, else the rate only when it has lines)
@@ -53,6 +54,11 @@ SELECT
     CASE WHEN n.n_na = 0 OR n.n_ad_valorem > 0 THEN n.max_rate_pct END AS max_rate_pct,
     n.national_lines,
     n.na_lines AS non_ad_valorem_lines,
+    -- the national lines rate_pct is the average of (a weight where HS6 headings are averaged together)
+    CASE WHEN (n.n_na > 0 OR n.n_na IS NULL) AND n.ave_pct IS NOT NULL THEN n.ave_lines
+         WHEN n.n_na = 0 THEN n.national_lines
+         WHEN n.n_ad_valorem > 0 THEN n.n_ad_valorem
+    END AS rated_lines,
     n.vintage,
     n.is_sample
 FROM rated AS n
