@@ -259,3 +259,20 @@ def test_scheduled_rate_macro_follows_each_category(kind, base, years, cut, offs
                      "?::INTEGER AS off) CROSS JOIN (SELECT unnest(?::INTEGER[]) AS t) ORDER BY t")
     got = dict(duckdb.connect().execute(sql, [kind, base, years, cut, offset, list(path)]).fetchall())
     assert got == {t: (pytest.approx(v, abs=1e-6) if v is not None else None) for t, v in path.items()}
+
+
+# -- review of the schedule import: category tables per party, codes read back as text, %-formatted cells, n:n lines --
+
+def test_stored_schedule_reads_category_codes_and_descriptions_back_as_text(tmp_path):
+    """Codes '01', '05' and 'NA', 'N/A', 'NULL' validate against a table that has them; read back from the stored CSV
+    they must stay those codes (read as numbers/NaN they match no category and the model drops their lines)."""
+    from tradeflow.fta.schedule import Category, stored_schedules, store_schedule
+
+    codes = ["01", "05", "NA", "N/A", "NULL"]
+    cats = {c: Category(c, "immediate") for c in codes}
+    df = schedule_df([(f"520512{i:02d}", d, "5", c) for i, (c, d) in enumerate(zip(codes, ["NA", "", "NULL", "x", "1"]))])
+    store_schedule(tmp_path, "CHN", validate_schedule(df, "CHN", cats, None, "f.csv"), "HS2017", "f.csv")
+    back = stored_schedules(tmp_path)
+    assert back["category"].tolist() == codes
+    assert back["description"].tolist() == ["NA", "", "NULL", "x", "1"]
+    assert back["base_rate"].tolist() == [5.0] * 5 and back["tariff_line"].iloc[0] == "52051200"

@@ -281,10 +281,15 @@ def store_schedule(home: Path, party: str, schedule: pd.DataFrame, hs_version: s
 
 
 def stored_schedules(home: Path) -> pd.DataFrame | None:
-    """Schedules imported by users, or None when none were."""
+    """Schedules imported by users, or None when none were.
+
+    Every column is read as the text stored (a category "01" or "NA" stays that code), the base rate as a number."""
     folder = Path(home) / "schedules"
-    frames = [pd.read_csv(p, dtype={"tariff_line": str}) for p in sorted(folder.glob("*.csv"))] if folder.is_dir() else []
-    return pd.concat(frames, ignore_index=True) if frames else None
+    frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in sorted(folder.glob("*.csv"))] if folder.is_dir() else []
+    if not frames:
+        return None
+    out = pd.concat(frames, ignore_index=True)
+    return out.assign(base_rate=pd.to_numeric(out["base_rate"]))
 
 
 def schedules_frame(home: Path, known_hs6: dict[str, set[str]] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
