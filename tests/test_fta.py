@@ -276,3 +276,95 @@ def test_stored_schedule_reads_category_codes_and_descriptions_back_as_text(tmp_
     assert back["category"].tolist() == codes
     assert back["description"].tolist() == ["NA", "", "NULL", "x", "1"]
     assert back["base_rate"].tolist() == [5.0] * 5 and back["tariff_line"].iloc[0] == "52051200"
+
+
+CHN_ONLY = "CHN:\n  X0: {kind: immediate}\n  X5: {kind: linear, years: 5}\n"
+
+
+def priced(home):
+    """schedules_frame's lines and categories, asserting every line found its party's category."""
+    from tradeflow.fta.schedule import schedules_frame
+
+    lines, cats = schedules_frame(home)
+    joined = lines.merge(cats, on=["party", "category"], how="left", indicator=True)
+    assert (joined["_merge"] == "both").all(), joined[joined["_merge"] != "both"][["party", "tariff_line", "category"]]
+    return lines, cats
+
+
+def test_each_party_is_priced_with_the_category_table_it_was_imported_with(published_home, tmp_path):
+    """CHN imported with its own (CHN-only) table, PAK with the built-in one: each keeps its table. Saved as one
+    schedules/categories.yaml for both parties, PAK's lines found no category and vanished from the marts."""
+    work = published_home
+    (tmp_path / "cats.yaml").write_text(CHN_ONLY)
+    (tmp_path / "chn.csv").write_text("tariff_line,description,base_rate,category\n52051200,yarn,5,X0\n10063010,rice,65,X5\n")
+    (tmp_path / "pak.csv").write_text("tariff_line,description,base_rate,category\n52051200,yarn,11,C2\n10063010,rice,20,S\n")
+    r = CliRunner().invoke(main, ["schedule", "import", str(tmp_path / "chn.csv"), "--party", "CHN",
+                                  "--categories", str(tmp_path / "cats.yaml")])
+    assert r.exit_code == 0, r.output
+    lines, cats = priced(work)  # PAK still on the sample, priced with the built-in table
+    assert set(lines[lines["party"] == "PAK"]["is_sample"]) == {True}
+    r = CliRunner().invoke(main, ["schedule", "import", str(tmp_path / "pak.csv"), "--party", "PAK"])
+    assert r.exit_code == 0, r.output
+    lines, cats = priced(work)
+    assert lines["party"].value_counts().to_dict() == {"CHN": 2, "PAK": 2}
+    assert set(cats[cats["party"] == "CHN"]["category"]) == {"X0", "X5"}
+    assert set(cats[cats["party"] == "PAK"]["category"]) == {"C1", "C2", "C3", "P", "S"}
+    # CHN imported again without --categories: validated against the built-in table, so priced with it
+    (tmp_path / "chn.csv").write_text("tariff_line,description,base_rate,category\n52051200,yarn,5,A0\n10063010,rice,65,E\n")
+    r = CliRunner().invoke(main, ["schedule", "import", str(tmp_path / "chn.csv"), "--party", "CHN"])
+    assert r.exit_code == 0, r.output
+    lines, cats = priced(work)
+    assert set(cats[cats["party"] == "CHN"]["category"]) == {"A0", "A5", "A10", "P", "E"}
+
+
+def test_a_legacy_shared_category_table_prices_the_party_it_has(published_home, tmp_path):
+    """schedules/categories.yaml saved by an earlier tradeflow (one table for both parties, here CHN only): CHN keeps
+    it, PAK (not in it) uses the built-in table; the next import retires it into categories.CHN.yaml."""
+    from tradeflow.fta.schedule import store_schedule
+
+    work = published_home
+    (work / "schedules").mkdir()
+    (work / "schedules" / "categories.yaml").write_text(CHN_ONLY)
+    chn = validate_schedule(schedule_df([("52051200", "yarn", "5", "X5")]), "CHN", load_categories(
+        work / "schedules" / "categories.yaml")["CHN"], None, "chn.csv")
+    store_schedule(work, "CHN", chn, "HS2017", "chn.csv")
+    store_schedule(work, "PAK", validate_schedule(schedule_df([("52051200", "yarn", "11", "C2")]), "PAK", CATS["PAK"],
+                                                  None, "pak.csv"), "HS2017", "pak.csv")
+    lines, cats = priced(work)
+    assert set(cats[cats["party"] == "CHN"]["category"]) == {"X0", "X5"} and len(lines) == 2
+    (tmp_path / "pak.csv").write_text("tariff_line,description,base_rate,category\n52051200,yarn,11,C3\n")
+    r = CliRunner().invoke(main, ["schedule", "import", str(tmp_path / "pak.csv"), "--party", "PAK"])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (work / "schedules").glob("categories*")) == ["categories.CHN.yaml"]
+    lines, cats = priced(work)
+    assert set(cats[cats["party"] == "CHN"]["category"]) == {"X0", "X5"} and len(lines) == 2
+
+
+def test_a_stored_line_whose_category_the_table_lacks_fails_the_refresh_by_name(tmp_path):
+    """Never priced without its category (the marts' join would drop it): the refresh stops naming party, category
+    and the table."""
+    from tradeflow.fta.schedule import schedules_frame, store_schedule
+
+    cats = {**CATS["PAK"], "X9": CATS["PAK"]["C1"]}
+    df = schedule_df([("52051200", "yarn", "11", "C2"), ("10063010", "rice", "20", "X9")])
+    store_schedule(tmp_path, "PAK", validate_schedule(df, "PAK", cats, None, "pak.csv"), "HS2017", "pak.csv")
+    with pytest.raises(ScheduleError, match=r"PAK\.csv: row 3: PAK line '10063010' has category 'X9', which is not "
+                                            r"in the PAK category table in use \(categories\.yaml \(built in\)\)"):
+        schedules_frame(tmp_path)
+
+
+def test_a_schedule_line_without_its_category_stays_in_the_mart_and_fails_its_grain_test():
+    """fta_tariff_lines keeps a line whose category the table lacks (kind NULL), and its grain test fails on it:
+    an inner join dropped it without a word."""
+    import yaml
+
+    from dbt_models import project_dir
+
+    conn = fta_db([("PAK", "52051200", "yarn", 11.0, "C2", "HS2017"), ("PAK", "10063010", "rice", 20.0, "Z9", "HS2017")],
+                  [("PAK", 2019, "520512", "HS2017", 11.0)], [("HS2022", "000000", "000000")])
+    build(conn, "marts.fta_tariff_lines")
+    assert conn.execute("SELECT count(*) FROM marts.fta_tariff_lines WHERE tariff_line = '10063010' AND kind IS NULL"
+                        ).fetchone()[0] == 16
+    schema = yaml.safe_load((project_dir() / "models" / "marts" / "_schema.yml").read_text())
+    model = next(m for m in schema["models"] if m["name"] == "fta_tariff_lines")
+    assert "kind" in model["data_tests"][0]["grain"]["arguments"]["not_null"]

@@ -8,7 +8,8 @@ WITH lines AS (
            s.description, s.base_rate, s.category,
            c.kind, c.years, c.cut, c.first_cut_offset, c.base_rate_year, s.is_sample
     FROM {{ source('raw', 'fta_schedule') }} AS s
-    JOIN {{ source('raw', 'fta_categories') }} AS c ON c.party = s.party AND c.category = s.category
+    -- a LEFT JOIN: a line whose category the table lacks stays, with kind NULL, and fails the grain test (never dropped)
+    LEFT JOIN {{ source('raw', 'fta_categories') }} AS c ON c.party = s.party AND c.category = s.category
     LEFT JOIN {{ ref('hs_concordance') }} AS k
         ON s.hs_version <> 'HS2017' AND k.from_version = s.hs_version AND k.to_version = 'HS2017'
        AND k.from_code = substr(s.tariff_line, 1, 6)

@@ -7,7 +7,7 @@ File format, one row per national tariff line (header names are case-insensitive
 | ``tariff_line`` | 8-digit national tariff line (dots and spaces are ignored: ``5205.1200`` = ``52051200``) |
 | ``description`` | text |
 | ``base_rate`` | base rate, ad valorem %, 0–1000 |
-| ``category`` | staging category, one of the party's categories (``categories.yaml``) |
+| ``category`` | staging category, one of the party's categories (``categories.yaml``, or ``--categories TABLE``) |
 
 The HS version of the codes is declared on import (``--hs-version``, default HS2017, the
 vintage of the Phase-II schedules). Validation rejects, with the row and field: duplicate
@@ -15,6 +15,13 @@ lines, rates out of range, unknown categories, malformed codes, and lines whose 
 the declared HS version. Indicators compare lines with HS2017 trade and MFN rates: a line of
 another HS version must convert to exactly one HS2017 code (marts.hs_concordance), or the
 file is refused, naming the line. A rejected file changes nothing: the schedule loaded before stays.
+
+Category tables: a schedule is validated against the built-in table, or the one passed with
+``--categories TABLE``, which is kept as ``$TRADEFLOW_HOME/schedules/categories.<PARTY>.yaml`` and
+prices that party's lines only (an import without ``--categories`` goes back to the built-in
+table). A ``schedules/categories.yaml`` saved by an earlier tradeflow still prices each party it
+has a table for, until the next import makes it the other party's file. A refresh fails, naming
+party, line, category and table, when a stored line's category is not in its party's table.
 
 XLSX: the sheet whose header holds these columns is read; a workbook with several such
 sheets is refused (naming them) unless ``--sheet NAME`` picks one. A formula cell is read as
@@ -292,29 +299,53 @@ def stored_schedules(home: Path) -> pd.DataFrame | None:
     return out.assign(base_rate=pd.to_numeric(out["base_rate"]))
 
 
+def category_file(home: Path, party: str) -> Path | None:
+    """The category table ``party``'s stored schedule was validated against: the one imported with it
+    (``schedules/categories.<PARTY>.yaml``), else one an earlier tradeflow saved for both parties
+    (``schedules/categories.yaml``) when it has the party, else None: the built-in table."""
+    folder = Path(home) / "schedules"
+    own, legacy = folder / f"categories.{party}.yaml", folder / "categories.yaml"
+    if own.exists():
+        return own
+    return legacy if legacy.exists() and party in load_categories(legacy) else None
+
+
 def schedules_frame(home: Path, known_hs6: dict[str, set[str]] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(schedule lines, category table) for both parties: imported ones where a user imported
-    them, else the synthetic sample (is_sample = true)."""
+    them, else the synthetic sample (is_sample = true). Each party's lines come with the category
+    table they were validated against (the sample's: the built-in one); a stored line whose
+    category that table lacks is an error, never a line left out."""
     from tradeflow.sample.schedules import sample_schedule
 
-    custom = Path(home) / "schedules" / "categories.yaml"
-    categories = load_categories(custom if custom.exists() else None)
-    conv = load_conventions(custom if custom.exists() else None)
     stored = stored_schedules(home)
-    frames = []
+    frames, tables = [], []
     for party in PARTIES:
         mine = stored[stored["party"] == party] if stored is not None else None
-        if mine is not None and not mine.empty:
+        imported = mine is not None and not mine.empty
+        path = category_file(home, party) if imported else None
+        categories, conv = load_categories(path).get(party, {}), load_conventions(path)
+        if imported:
+            unknown = mine[~mine["category"].isin(list(categories))]
+            if not unknown.empty:
+                first = unknown.iloc[0]
+                more = f" (and {len(unknown) - 1} more lines)" if len(unknown) > 1 else ""
+                raise ScheduleError(
+                    f"{Path(home) / 'schedules' / f'{party}.csv'}: row {unknown.index[0] - mine.index[0] + 2}: "
+                    f"{party} line {first['tariff_line']!r} has category {first['category']!r}, which is not in the "
+                    f"{party} category table in use ({path or 'categories.yaml (built in)'}){more}; import the "
+                    f"schedule again (`tradeflow schedule import FILE --party {party} --categories TABLE` if its "
+                    "categories are not the built-in ones)")
             frames.append(mine.assign(is_sample=False))
         else:
             s = sample_schedule(party)
-            frames.append(validate_schedule(s, party, categories[party], None, "sample schedule")
+            frames.append(validate_schedule(s, party, categories, None, "sample schedule")
                           .assign(hs_version="HS2017", source="sample", is_sample=True))
+        tables += [(party, c.code, c.kind, c.years, c.cut, c.label, c.first_cut_offset, conv["base_rate_year"])
+                   for c in categories.values()]
     lines = pd.concat(frames, ignore_index=True)[
         ["party", "tariff_line", "description", "base_rate", "category", "hs_version", "source", "is_sample"]]
-    cats = pd.DataFrame([(p, c.code, c.kind, c.years, c.cut, c.label, c.first_cut_offset, conv["base_rate_year"])
-                         for p, cs in categories.items() for c in cs.values()],
-                        columns=["party", "category", "kind", "years", "cut", "label", "first_cut_offset", "base_rate_year"])
+    cats = pd.DataFrame(tables, columns=["party", "category", "kind", "years", "cut", "label", "first_cut_offset",
+                                         "base_rate_year"])
     return lines, cats
 
 
@@ -381,6 +412,32 @@ def fraction_warning(clean: pd.DataFrame, where: str) -> str | None:
     return None
 
 
+def _keep_categories(folder: Path, party: str, categories_file: Path | None) -> None:
+    """Keep the table ``party``'s schedule was validated against as ``categories.<PARTY>.yaml`` (none: the built-in
+    one). A ``categories.yaml`` an earlier tradeflow saved for both parties becomes the other party's table."""
+    folder.mkdir(parents=True, exist_ok=True)
+    legacy = folder / "categories.yaml"
+    if legacy.exists():
+        other = next(p for p in PARTIES if p != party)
+        if not (folder / f"categories.{other}.yaml").exists() and other in load_categories(legacy):
+            os.replace(legacy, folder / f"categories.{other}.yaml")
+        else:
+            legacy.unlink()
+    target = folder / f"categories.{party}.yaml"
+    if categories_file is None:
+        target.unlink(missing_ok=True)
+        return
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".categories-")
+    os.close(fd)
+    try:
+        Path(tmp).write_text(Path(categories_file).read_text(encoding="utf-8"), encoding="utf-8")
+        os.chmod(tmp, _file_mode())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def import_schedule(settings, file: Path, party: str, hs_version: str, categories_file: Path | None,
                     sheet: str | None = None):
     """Validate and store a user's schedule; returns (stored path, lines, warnings)."""
@@ -399,18 +456,7 @@ def import_schedule(settings, file: Path, party: str, hs_version: str, categorie
             raise ScheduleError(f"{exc} (the warehouse holds {coverage}; a live refresh loads the full HS lists)") from None
         raise
     check_hs2017_conversion(settings.snapshot, hs_version, clean, str(file))
-    if categories_file is not None:
-        target = Path(settings.home) / "schedules" / "categories.yaml"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".categories-")
-        os.close(fd)
-        try:
-            Path(tmp).write_text(Path(categories_file).read_text(encoding="utf-8"), encoding="utf-8")
-            os.chmod(tmp, _file_mode())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    _keep_categories(Path(settings.home) / "schedules", party, categories_file)
     if warning := fraction_warning(clean, str(file)):
         notes.append(warning)
     path = store_schedule(settings.home, party, clean, hs_version, source=str(Path(file).name))
