@@ -368,3 +368,32 @@ def test_a_schedule_line_without_its_category_stays_in_the_mart_and_fails_its_gr
     schema = yaml.safe_load((project_dir() / "models" / "marts" / "_schema.yml").read_text())
     model = next(m for m in schema["models"] if m["name"] == "fta_tariff_lines")
     assert "kind" in model["data_tests"][0]["grain"]["arguments"]["not_null"]
+
+
+def percent_workbook(path, rows, percent_rows=()):
+    """A workbook whose base_rate cells in ``percent_rows`` (file rows) are formatted as percentages ('0%')."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["tariff_line", "description", "base_rate", "category"])
+    for row in rows:
+        wb.active.append(list(row))
+    for r in percent_rows:
+        wb.active.cell(row=r, column=3).number_format = "0%"
+    wb.save(path)
+    return path
+
+
+def test_percent_formatted_xlsx_rates_are_read_as_the_percent_shown(tmp_path):
+    """Excel shows 5 %, 10 %, 120 %, 7.5 % for cells formatted '0%' holding 0.05, 0.1, 1.2, 0.075: rates are percent,
+    so they load as 5, 10, 120, 7.5 (exactly), not 0.05 % … with no warning since one is above 1."""
+    from tradeflow.fta.schedule import fraction_warning
+
+    p = percent_workbook(tmp_path / "pak.xlsx", [("03038900", "fish", 0.05, "C1"), ("52051200", "yarn", 0.1, "C2"),
+                                                 ("87042100", "trucks", 1.2, "S"), ("84713000", "laptops", 0.075, "P")],
+                         percent_rows=range(2, 6))
+    clean = validate_schedule(read_schedule(p), "PAK", CATS["PAK"], None, str(p))
+    assert clean["base_rate"].tolist() == [5.0, 10.0, 120.0, 7.5] and fraction_warning(clean, str(p)) is None
+    mixed = percent_workbook(tmp_path / "mixed.xlsx", [("03038900", "fish", "25%", "C1"), ("52051200", "yarn", 0.05, "C2"),
+                                                      ("84713000", "laptops", 8, "C3")], percent_rows=[3])
+    assert validate_schedule(read_schedule(mixed), "PAK", CATS["PAK"], None, "m")["base_rate"].tolist() == [25.0, 5.0, 8.0]

@@ -26,15 +26,19 @@ party, line, category and table, when a stored line's category is not in its par
 XLSX: the sheet whose header holds these columns is read; a workbook with several such
 sheets is refused (naming them) unless ``--sheet NAME`` picks one. A formula cell is read as
 the result Excel stored with it (and said so); one with no stored result is an error. A code
-that was stored as a number and lost its leading zero is reported as such. Rates that all
-look like fractions (every rate ≤ 1, some non-zero) are loaded with a warning: rates are percent.
+that was stored as a number and lost its leading zero is reported as such. A base_rate cell
+formatted as a percentage is read as the percent Excel shows (0.05 shown as 5 % is 5, like a
+CSV's "5%"). Rates that all look like fractions (every rate ≤ 1, some non-zero) are loaded with
+a warning: rates are percent.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
@@ -148,9 +152,12 @@ def load_categories(path: Path | None = None) -> dict[str, dict[str, Category]]:
             for party, cats in tables.items()}
 
 
-def _cell_text(v) -> str:
+def _cell_text(v, number_format: str = "") -> str:
+    """A cell as text; a number formatted as a percentage (Excel shows 0.05 as 5 %) as the percent it shows, exactly."""
     if v is None:
         return ""
+    if isinstance(v, int | float) and not isinstance(v, bool) and "%" in re.sub(r'"[^"]*"|\\.', "", number_format):
+        return format((Decimal(repr(v)) * 100).normalize(), "f")
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
@@ -180,11 +187,12 @@ def _read_xlsx(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[str]]:
     ws_f, ws_v = formulas[name], values[name]
     cols = header(ws_v)
     rows, notes, empty = [], [], []
-    for r, (frow, vrow) in enumerate(zip(ws_f.iter_rows(min_row=2), ws_v.iter_rows(min_row=2, values_only=True)), 2):
+    for r, (frow, vrow) in enumerate(zip(ws_f.iter_rows(min_row=2), ws_v.iter_rows(min_row=2)), 2):
         for c, (fcell, v) in enumerate(zip(frow, vrow)):
             if c < len(cols) and cols[c] in COLUMNS and fcell.data_type == "f":
-                (empty if v is None else notes).append(f"row {r}, field {cols[c]}: {fcell.value}")
-        rows.append([_cell_text(v) for v in vrow])
+                (empty if v.value is None else notes).append(f"row {r}, field {cols[c]}: {fcell.value}")
+        rows.append([_cell_text(v.value, v.number_format if c < len(cols) and cols[c] == "base_rate" else "")
+                     for c, v in enumerate(vrow)])
     if empty:
         more = f" (and {len(empty) - 1} more)" if len(empty) > 1 else ""
         raise ScheduleError(f"{path} sheet {name!r}: {empty[0]} is a formula with no stored result{more}; "
