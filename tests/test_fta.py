@@ -397,3 +397,22 @@ def test_percent_formatted_xlsx_rates_are_read_as_the_percent_shown(tmp_path):
     mixed = percent_workbook(tmp_path / "mixed.xlsx", [("03038900", "fish", "25%", "C1"), ("52051200", "yarn", 0.05, "C2"),
                                                       ("84713000", "laptops", 8, "C3")], percent_rows=[3])
     assert validate_schedule(read_schedule(mixed), "PAK", CATS["PAK"], None, "m")["base_rate"].tolist() == [25.0, 5.0, 8.0]
+
+
+def test_rows_with_every_field_empty_are_ignored(tmp_path):
+    """Trailing empty rows (',,,' in CSV; cells a spreadsheet left formatted in XLSX) are not schedule lines."""
+    import openpyxl
+
+    f = tmp_path / "chn.csv"
+    f.write_text("tariff_line,description,base_rate,category\n52051200,yarn,5,A0\n,,,\n10063010,rice,65,E\n,,,\n , ,,\n")
+    assert validate_schedule(read_schedule(f), "CHN", CATS["CHN"], None, str(f))["tariff_line"].tolist() == [
+        "52051200", "10063010"]
+    book = percent_workbook(tmp_path / "chn.xlsx", [("52051200", "yarn", 5, "A0")])
+    wb = openpyxl.load_workbook(book)
+    wb.active.cell(row=5, column=3).number_format = "0%"  # an empty, formatted cell makes rows 3–5 part of the sheet
+    wb.save(book)
+    assert len(validate_schedule(read_schedule(book), "CHN", CATS["CHN"], None, str(book))) == 1
+    f.write_text("tariff_line,description,base_rate,category\n52051200,yarn,5,A0\n,,,\n10063010,rice,,E\n")
+    with pytest.raises(ScheduleError, match="row 4, field base_rate"):  # row numbers stay those of the file
+        validate_schedule(read_schedule(f), "CHN", CATS["CHN"], None, str(f))
+

@@ -208,7 +208,8 @@ def _read_xlsx(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[str]]:
 
 
 def read_schedule(path: Path, sheet: str | None = None) -> pd.DataFrame:
-    """Read a CSV or XLSX schedule as text columns (validation happens in validate_schedule).
+    """Read a CSV or XLSX schedule as text columns (validation happens in validate_schedule); rows whose every field
+    is empty (a spreadsheet's trailing rows) are left out, the others keep their row numbers.
 
     Notes for the user (formula cells read as stored results) are in ``df.attrs["notes"]``."""
     path = Path(path)
@@ -228,7 +229,8 @@ def read_schedule(path: Path, sheet: str | None = None) -> pd.DataFrame:
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ScheduleError(f"{path}: missing column(s) {missing}; expected {COLUMNS}")
-    out = df[COLUMNS].fillna("")
+    df = df.fillna("")
+    out = df[df.apply(lambda c: c.astype(str).str.strip()).ne("").any(axis=1)][COLUMNS]  # rows with every field empty: none
     out.attrs["notes"] = notes
     return out
 
@@ -242,7 +244,7 @@ def validate_schedule(df: pd.DataFrame, party: str, categories: dict[str, Catego
         raise ConfigError(f"--party must be one of {sorted(PARTIES)}, got {party!r}")
     if df.empty:
         raise ScheduleError(f"{where}: the schedule has no rows")
-    out = pd.DataFrame({"row": df.index + 2})
+    out = pd.DataFrame({"row": df.index + 2}, index=df.index)
     out["tariff_line"] = df["tariff_line"].astype(str).str.replace(r"[.\s]", "", regex=True)
     out["description"] = df["description"].astype(str).str.strip()
     out["category"] = df["category"].astype(str).str.strip()
