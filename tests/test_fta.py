@@ -171,9 +171,9 @@ def test_a_schedule_line_without_one_hs2017_code_is_refused_by_name(tmp_path):
     snapshot = tmp_path / "tradeflow.duckdb"
     conn = duckdb.connect(str(snapshot))
     conn.execute("CREATE SCHEMA marts")
-    conn.execute("CREATE TABLE marts.hs_concordance AS SELECT * FROM (VALUES ('HS2022', 'HS2017', '850760', '850780'),"
-                 " ('HS2022', 'HS2017', '030111', '030110'), ('HS2022', 'HS2017', '030111', '030119'))"
-                 " t(from_version, to_version, from_code, to_code)")
+    conn.execute("CREATE TABLE marts.hs_concordance AS SELECT * FROM (VALUES ('HS2022', 'HS2017', '850760', '850780', "
+                 "'1:1', false), ('HS2022', 'HS2017', '030111', '030110', '1:n', true), ('HS2022', 'HS2017', '030111', "
+                 "'030119', '1:n', true)) t(from_version, to_version, from_code, to_code, relationship, is_ambiguous)")
     conn.close()
     lines = lambda *codes: pd.DataFrame({"tariff_line": list(codes)})  # noqa: E731
     check_hs2017_conversion(snapshot, "HS2022", lines("85076000"), "f.csv")  # one target: accepted
@@ -416,3 +416,30 @@ def test_rows_with_every_field_empty_are_ignored(tmp_path):
     with pytest.raises(ScheduleError, match="row 4, field base_rate"):  # row numbers stay those of the file
         validate_schedule(read_schedule(f), "CHN", CATS["CHN"], None, str(f))
 
+
+
+def test_an_hs2022_line_with_an_ambiguous_hs2017_relation_is_refused(tmp_path):
+    """HS2022 852411 (flat-panel display modules) is n:n with HS2017 851712 in the UNSD correlation: its only
+    conversion target is not its own heading, so the line would be priced and weighted as smartphones."""
+    snapshot = tmp_path / "tradeflow.duckdb"
+    conn = duckdb.connect(str(snapshot))
+    conn.execute("CREATE SCHEMA marts")
+    conn.execute("CREATE TABLE marts.hs_concordance AS SELECT * FROM (VALUES"
+                 " ('HS2022', 'HS2017', '851713', '851712', 'n:1', false),"
+                 " ('HS2022', 'HS2017', '852411', '851712', 'n:n', true),"
+                 " ('HS2022', 'HS2017', '030389', '030389', '1:1', false))"
+                 " t(from_version, to_version, from_code, to_code, relationship, is_ambiguous)")
+    conn.close()
+    lines = lambda *codes: pd.DataFrame({"tariff_line": list(codes)})  # noqa: E731
+    check_hs2017_conversion(snapshot, "HS2022", lines("85171300", "03038900"), "f.csv")  # n:1 and 1:1: accepted
+    with pytest.raises(ScheduleError, match=r"f.csv: tariff line '85241100': HS2022 HS6 852411 has no clean HS2017 "
+                                            r"equivalent: the UNSD correlation with HS2017 851712 is n:n.*split"):
+        check_hs2017_conversion(snapshot, "HS2022", lines("85171300", "85241100"), "f.csv")
+
+
+def test_import_refuses_an_hs2022_line_without_a_clean_hs2017_equivalent(published_home, tmp_path):
+    f = tmp_path / "pak2022.csv"
+    f.write_text("tariff_line,description,base_rate,category\n85171300,smartphones,20,C1\n85241100,display modules,20,S\n")
+    r = CliRunner().invoke(main, ["schedule", "import", str(f), "--party", "PAK", "--hs-version", "HS2022"])
+    assert r.exit_code == 1 and "'85241100'" in r.output and "n:n" in r.output, r.output
+    assert not (published_home / "schedules" / "PAK.csv").exists()

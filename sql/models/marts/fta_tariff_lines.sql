@@ -1,7 +1,7 @@
 WITH lines AS (
     -- hs6 is always HS2017, the basis of trade_flows_hs2017 and of the MFN below: a schedule imported in another
     -- HS version has its line's HS6 converted (marts.hs_concordance; `tradeflow schedule import` accepts only lines
-    -- with one HS2017 target, and the grain check fails a line that would reach none or several)
+    -- with one HS2017 target that is not is_ambiguous, and the grain check fails a line that would reach none or several)
     SELECT s.party AS importer, CASE s.party WHEN 'CHN' THEN 'PAK' ELSE 'CHN' END AS partner,
            s.tariff_line, s.hs_version AS schedule_hs_version, substr(s.tariff_line, 1, 6) AS schedule_hs6,
            CASE WHEN s.hs_version = 'HS2017' THEN substr(s.tariff_line, 1, 6) ELSE k.to_code END AS hs6,

@@ -13,8 +13,13 @@ The HS version of the codes is declared on import (``--hs-version``, default HS2
 vintage of the Phase-II schedules). Validation rejects, with the row and field: duplicate
 lines, rates out of range, unknown categories, malformed codes, and lines whose HS6 is not in
 the declared HS version. Indicators compare lines with HS2017 trade and MFN rates: a line of
-another HS version must convert to exactly one HS2017 code (marts.hs_concordance), or the
-file is refused, naming the line. A rejected file changes nothing: the schedule loaded before stays.
+another HS version must convert cleanly to one HS2017 code, or the file is refused, naming the
+line. Clean (marts.hs_concordance): the HS6 has exactly one HS2017 target and the pair is not
+``is_ambiguous``, i.e. its UNSD correlation is 1:1 or n:1 (the code lies wholly within that one
+HS2017 code) and the code has no correlation pair with another HS2017 code. A 1:n or n:n code
+(e.g. HS2022 852411 display modules, n:n with HS2017 851712 telephones) would be priced and
+weighted on a heading that is not its own: split such lines by HS2017 code, or import the
+schedule in HS2017. A rejected file changes nothing: the schedule loaded before stays.
 
 Category tables: a schedule is validated against the built-in table, or the one passed with
 ``--categories TABLE``, which is kept as ``$TRADEFLOW_HOME/schedules/categories.<PARTY>.yaml`` and
@@ -379,7 +384,8 @@ def known_hs6_codes(snapshot: Path, hs_version: str) -> tuple[set[str], str]:
 
 def check_hs2017_conversion(snapshot: Path, hs_version: str, clean: pd.DataFrame, where: str) -> None:
     """The tariff-line model works in HS2017 (the basis of its trade and MFN): every line of a schedule in another HS
-    version must convert to exactly one HS2017 code (marts.hs_concordance), else the import is refused, naming it."""
+    version must convert cleanly to one HS2017 code (one target in marts.hs_concordance, not is_ambiguous: see the
+    module docstring), else the import is refused, naming it."""
     from tradeflow.warehouse.db import connect
 
     if hs_version == "HS2017":
@@ -389,17 +395,22 @@ def check_hs2017_conversion(snapshot: Path, hs_version: str, clean: pd.DataFrame
     try:
         conn.register("schedule_codes", codes)
         bad = conn.execute("""
-            SELECT c.tariff_line, c.hs6, list(DISTINCT k.to_code ORDER BY k.to_code) FILTER (WHERE k.to_code IS NOT NULL)
+            SELECT c.tariff_line, c.hs6, list(DISTINCT k.to_code ORDER BY k.to_code) FILTER (WHERE k.to_code IS NOT NULL),
+                   string_agg(DISTINCT k.relationship, ', ')
             FROM schedule_codes AS c
             LEFT JOIN marts.hs_concordance AS k
               ON k.from_version = ? AND k.to_version = 'HS2017' AND k.from_code = c.hs6
-            GROUP BY ALL HAVING count(DISTINCT k.to_code) <> 1 ORDER BY 1""", [hs_version]).fetchall()
+            GROUP BY ALL HAVING count(DISTINCT k.to_code) <> 1 OR bool_or(k.is_ambiguous) ORDER BY 1""",
+                           [hs_version]).fetchall()
     finally:
         conn.close()
     if bad:
-        line, hs6, targets = bad[0]
-        why = (f"converts to {len(targets)} HS2017 codes ({', '.join(targets)})" if targets
-               else "has no HS2017 conversion in the warehouse (marts.hs_concordance)")
+        line, hs6, targets, relationship = bad[0]
+        why = ("has no HS2017 conversion in the warehouse (marts.hs_concordance)" if not targets
+               else f"converts to {len(targets)} HS2017 codes ({', '.join(targets)})" if len(targets) > 1
+               else f"has no clean HS2017 equivalent: the UNSD correlation with HS2017 {targets[0]} is {relationship} "
+                    "(is_ambiguous in marts.hs_concordance: the code takes in parts of other HS2017 codes), so the "
+                    "line would be priced and weighted on a heading that is not its own")
         more = f" (and {len(bad) - 1} more lines)" if len(bad) > 1 else ""
         raise ScheduleError(f"{where}: tariff line {line!r}: {hs_version} HS6 {hs6} {why}{more}; tradeflow compares "
                             "lines with HS2017 trade and MFN rates: split such lines by HS2017 code, or import the "
