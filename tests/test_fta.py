@@ -172,9 +172,9 @@ def test_a_schedule_line_without_one_hs2017_code_is_refused_by_name(tmp_path):
     snapshot = tmp_path / "tradeflow.duckdb"
     conn = duckdb.connect(str(snapshot))
     conn.execute("CREATE SCHEMA marts")
-    conn.execute("CREATE TABLE marts.hs_concordance AS SELECT * FROM (VALUES ('HS2022', 'HS2017', '850760', '850780'),"
-                 " ('HS2022', 'HS2017', '030111', '030110'), ('HS2022', 'HS2017', '030111', '030119'))"
-                 " t(from_version, to_version, from_code, to_code)")
+    conn.execute("CREATE TABLE marts.hs_concordance AS SELECT * FROM (VALUES ('HS2022', 'HS2017', '850760', '850780', "
+                 "'1:1', false), ('HS2022', 'HS2017', '030111', '030110', '1:n', true), ('HS2022', 'HS2017', '030111', "
+                 "'030119', '1:n', true)) t(from_version, to_version, from_code, to_code, relationship, is_ambiguous)")
     conn.close()
     lines = lambda *codes: pd.DataFrame({"tariff_line": list(codes)})  # noqa: E731
     check_hs2017_conversion(snapshot, "HS2022", lines("85076000"), "f.csv")  # one target: accepted
@@ -260,3 +260,187 @@ def test_scheduled_rate_macro_follows_each_category(kind, base, years, cut, offs
                      "?::INTEGER AS off) CROSS JOIN (SELECT unnest(?::INTEGER[]) AS t) ORDER BY t")
     got = dict(duckdb.connect().execute(sql, [kind, base, years, cut, offset, list(path)]).fetchall())
     assert got == {t: (pytest.approx(v, abs=1e-6) if v is not None else None) for t, v in path.items()}
+
+
+# -- review of the schedule import: category tables per party, codes read back as text, %-formatted cells, n:n lines --
+
+def test_stored_schedule_reads_category_codes_and_descriptions_back_as_text(tmp_path):
+    """Codes '01', '05' and 'NA', 'N/A', 'NULL' validate against a table that has them; read back from the stored CSV
+    they must stay those codes (read as numbers/NaN they match no category and the model drops their lines)."""
+    from tradeflow.fta.schedule import Category, stored_schedules, store_schedule
+
+    codes = ["01", "05", "NA", "N/A", "NULL"]
+    cats = {c: Category(c, "immediate") for c in codes}
+    df = schedule_df([(f"520512{i:02d}", d, "5", c) for i, (c, d) in enumerate(zip(codes, ["NA", "", "NULL", "x", "1"]))])
+    store_schedule(tmp_path, "CHN", validate_schedule(df, "CHN", cats, None, "f.csv"), "HS2017", "f.csv")
+    back = stored_schedules(tmp_path)
+    assert back["category"].tolist() == codes
+    assert back["description"].tolist() == ["NA", "", "NULL", "x", "1"]
+    assert back["base_rate"].tolist() == [5.0] * 5 and back["tariff_line"].iloc[0] == "52051200"
+
+
+CHN_ONLY = "CHN:\n  X0: {kind: immediate}\n  X5: {kind: linear, years: 5}\n"
+
+
+def priced(home):
+    """schedules_frame's lines and categories, asserting every line found its party's category."""
+    from tradeflow.fta.schedule import schedules_frame
+
+    lines, cats = schedules_frame(home)
+    joined = lines.merge(cats, on=["party", "category"], how="left", indicator=True)
+    assert (joined["_merge"] == "both").all(), joined[joined["_merge"] != "both"][["party", "tariff_line", "category"]]
+    return lines, cats
+
+
+def test_each_party_is_priced_with_the_category_table_it_was_imported_with(published_home, tmp_path):
+    """CHN imported with its own (CHN-only) table, PAK with the built-in one: each keeps its table. Saved as one
+    schedules/categories.yaml for both parties, PAK's lines found no category and vanished from the marts."""
+    work = published_home
+    (tmp_path / "cats.yaml").write_text(CHN_ONLY)
+    (tmp_path / "chn.csv").write_text("tariff_line,description,base_rate,category\n52051200,yarn,5,X0\n10063010,rice,65,X5\n")
+    (tmp_path / "pak.csv").write_text("tariff_line,description,base_rate,category\n52051200,yarn,11,C2\n10063010,rice,20,S\n")
+    r = CliRunner().invoke(main, ["schedule", "import", str(tmp_path / "chn.csv"), "--party", "CHN",
+                                  "--categories", str(tmp_path / "cats.yaml")])
+    assert r.exit_code == 0, r.output
+    lines, cats = priced(work)  # PAK still on the sample, priced with the built-in table
+    assert set(lines[lines["party"] == "PAK"]["is_sample"]) == {True}
+    r = CliRunner().invoke(main, ["schedule", "import", str(tmp_path / "pak.csv"), "--party", "PAK"])
+    assert r.exit_code == 0, r.output
+    lines, cats = priced(work)
+    assert lines["party"].value_counts().to_dict() == {"CHN": 2, "PAK": 2}
+    assert set(cats[cats["party"] == "CHN"]["category"]) == {"X0", "X5"}
+    assert set(cats[cats["party"] == "PAK"]["category"]) == {"C1", "C2", "C3", "P", "S"}
+    # CHN imported again without --categories: validated against the built-in table, so priced with it
+    (tmp_path / "chn.csv").write_text("tariff_line,description,base_rate,category\n52051200,yarn,5,A0\n10063010,rice,65,E\n")
+    r = CliRunner().invoke(main, ["schedule", "import", str(tmp_path / "chn.csv"), "--party", "CHN"])
+    assert r.exit_code == 0, r.output
+    lines, cats = priced(work)
+    assert set(cats[cats["party"] == "CHN"]["category"]) == {"A0", "A5", "A10", "P", "E"}
+
+
+def test_a_legacy_shared_category_table_prices_the_party_it_has(published_home, tmp_path):
+    """schedules/categories.yaml saved by an earlier tradeflow (one table for both parties, here CHN only): CHN keeps
+    it, PAK (not in it) uses the built-in table; the next import retires it into categories.CHN.yaml."""
+    from tradeflow.fta.schedule import store_schedule
+
+    work = published_home
+    (work / "schedules").mkdir()
+    (work / "schedules" / "categories.yaml").write_text(CHN_ONLY)
+    chn = validate_schedule(schedule_df([("52051200", "yarn", "5", "X5")]), "CHN", load_categories(
+        work / "schedules" / "categories.yaml")["CHN"], None, "chn.csv")
+    store_schedule(work, "CHN", chn, "HS2017", "chn.csv")
+    store_schedule(work, "PAK", validate_schedule(schedule_df([("52051200", "yarn", "11", "C2")]), "PAK", CATS["PAK"],
+                                                  None, "pak.csv"), "HS2017", "pak.csv")
+    lines, cats = priced(work)
+    assert set(cats[cats["party"] == "CHN"]["category"]) == {"X0", "X5"} and len(lines) == 2
+    (tmp_path / "pak.csv").write_text("tariff_line,description,base_rate,category\n52051200,yarn,11,C3\n")
+    r = CliRunner().invoke(main, ["schedule", "import", str(tmp_path / "pak.csv"), "--party", "PAK"])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (work / "schedules").glob("categories*")) == ["categories.CHN.yaml"]
+    lines, cats = priced(work)
+    assert set(cats[cats["party"] == "CHN"]["category"]) == {"X0", "X5"} and len(lines) == 2
+
+
+def test_a_stored_line_whose_category_the_table_lacks_fails_the_refresh_by_name(tmp_path):
+    """Never priced without its category (the marts' join would drop it): the refresh stops naming party, category
+    and the table."""
+    from tradeflow.fta.schedule import schedules_frame, store_schedule
+
+    cats = {**CATS["PAK"], "X9": CATS["PAK"]["C1"]}
+    df = schedule_df([("52051200", "yarn", "11", "C2"), ("10063010", "rice", "20", "X9")])
+    store_schedule(tmp_path, "PAK", validate_schedule(df, "PAK", cats, None, "pak.csv"), "HS2017", "pak.csv")
+    with pytest.raises(ScheduleError, match=r"PAK\.csv: row 3: PAK line '10063010' has category 'X9', which is not "
+                                            r"in the PAK category table in use \(categories\.yaml \(built in\)\)"):
+        schedules_frame(tmp_path)
+
+
+def test_a_schedule_line_without_its_category_stays_in_the_mart_and_fails_its_grain_test():
+    """fta_tariff_lines keeps a line whose category the table lacks (kind NULL), and its grain test fails on it:
+    an inner join dropped it without a word."""
+    import yaml
+
+    from dbt_models import project_dir
+
+    conn = fta_db([("PAK", "52051200", "yarn", 11.0, "C2", "HS2017"), ("PAK", "10063010", "rice", 20.0, "Z9", "HS2017")],
+                  [("PAK", 2019, "520512", "HS2017", 11.0)], [("HS2022", "000000", "000000")])
+    build(conn, "marts.fta_tariff_lines")
+    assert conn.execute("SELECT count(*) FROM marts.fta_tariff_lines WHERE tariff_line = '10063010' AND kind IS NULL"
+                        ).fetchone()[0] == 16
+    schema = yaml.safe_load((project_dir() / "models" / "marts" / "_schema.yml").read_text())
+    model = next(m for m in schema["models"] if m["name"] == "fta_tariff_lines")
+    assert "kind" in model["data_tests"][0]["grain"]["arguments"]["not_null"]
+
+
+def percent_workbook(path, rows, percent_rows=()):
+    """A workbook whose base_rate cells in ``percent_rows`` (file rows) are formatted as percentages ('0%')."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["tariff_line", "description", "base_rate", "category"])
+    for row in rows:
+        wb.active.append(list(row))
+    for r in percent_rows:
+        wb.active.cell(row=r, column=3).number_format = "0%"
+    wb.save(path)
+    return path
+
+
+def test_percent_formatted_xlsx_rates_are_read_as_the_percent_shown(tmp_path):
+    """Excel shows 5 %, 10 %, 120 %, 7.5 % for cells formatted '0%' holding 0.05, 0.1, 1.2, 0.075: rates are percent,
+    so they load as 5, 10, 120, 7.5 (exactly), not 0.05 % … with no warning since one is above 1."""
+    from tradeflow.fta.schedule import fraction_warning
+
+    p = percent_workbook(tmp_path / "pak.xlsx", [("03038900", "fish", 0.05, "C1"), ("52051200", "yarn", 0.1, "C2"),
+                                                 ("87042100", "trucks", 1.2, "S"), ("84713000", "laptops", 0.075, "P")],
+                         percent_rows=range(2, 6))
+    clean = validate_schedule(read_schedule(p), "PAK", CATS["PAK"], None, str(p))
+    assert clean["base_rate"].tolist() == [5.0, 10.0, 120.0, 7.5] and fraction_warning(clean, str(p)) is None
+    mixed = percent_workbook(tmp_path / "mixed.xlsx", [("03038900", "fish", "25%", "C1"), ("52051200", "yarn", 0.05, "C2"),
+                                                      ("84713000", "laptops", 8, "C3")], percent_rows=[3])
+    assert validate_schedule(read_schedule(mixed), "PAK", CATS["PAK"], None, "m")["base_rate"].tolist() == [25.0, 5.0, 8.0]
+
+
+def test_rows_with_every_field_empty_are_ignored(tmp_path):
+    """Trailing empty rows (',,,' in CSV; cells a spreadsheet left formatted in XLSX) are not schedule lines."""
+    import openpyxl
+
+    f = tmp_path / "chn.csv"
+    f.write_text("tariff_line,description,base_rate,category\n52051200,yarn,5,A0\n,,,\n10063010,rice,65,E\n,,,\n , ,,\n")
+    assert validate_schedule(read_schedule(f), "CHN", CATS["CHN"], None, str(f))["tariff_line"].tolist() == [
+        "52051200", "10063010"]
+    book = percent_workbook(tmp_path / "chn.xlsx", [("52051200", "yarn", 5, "A0")])
+    wb = openpyxl.load_workbook(book)
+    wb.active.cell(row=5, column=3).number_format = "0%"  # an empty, formatted cell makes rows 3–5 part of the sheet
+    wb.save(book)
+    assert len(validate_schedule(read_schedule(book), "CHN", CATS["CHN"], None, str(book))) == 1
+    f.write_text("tariff_line,description,base_rate,category\n52051200,yarn,5,A0\n,,,\n10063010,rice,,E\n")
+    with pytest.raises(ScheduleError, match="row 4, field base_rate"):  # row numbers stay those of the file
+        validate_schedule(read_schedule(f), "CHN", CATS["CHN"], None, str(f))
+
+
+
+def test_an_hs2022_line_with_an_ambiguous_hs2017_relation_is_refused(tmp_path):
+    """HS2022 852411 (flat-panel display modules) is n:n with HS2017 851712 in the UNSD correlation: its only
+    conversion target is not its own heading, so the line would be priced and weighted as smartphones."""
+    snapshot = tmp_path / "tradeflow.duckdb"
+    conn = duckdb.connect(str(snapshot))
+    conn.execute("CREATE SCHEMA marts")
+    conn.execute("CREATE TABLE marts.hs_concordance AS SELECT * FROM (VALUES"
+                 " ('HS2022', 'HS2017', '851713', '851712', 'n:1', false),"
+                 " ('HS2022', 'HS2017', '852411', '851712', 'n:n', true),"
+                 " ('HS2022', 'HS2017', '030389', '030389', '1:1', false))"
+                 " t(from_version, to_version, from_code, to_code, relationship, is_ambiguous)")
+    conn.close()
+    lines = lambda *codes: pd.DataFrame({"tariff_line": list(codes)})  # noqa: E731
+    check_hs2017_conversion(snapshot, "HS2022", lines("85171300", "03038900"), "f.csv")  # n:1 and 1:1: accepted
+    with pytest.raises(ScheduleError, match=r"f.csv: tariff line '85241100': HS2022 HS6 852411 has no clean HS2017 "
+                                            r"equivalent: the UNSD correlation with HS2017 851712 is n:n.*split"):
+        check_hs2017_conversion(snapshot, "HS2022", lines("85171300", "85241100"), "f.csv")
+
+
+def test_import_refuses_an_hs2022_line_without_a_clean_hs2017_equivalent(published_home, tmp_path):
+    f = tmp_path / "pak2022.csv"
+    f.write_text("tariff_line,description,base_rate,category\n85171300,smartphones,20,C1\n85241100,display modules,20,S\n")
+    r = CliRunner().invoke(main, ["schedule", "import", str(f), "--party", "PAK", "--hs-version", "HS2022"])
+    assert r.exit_code == 1 and "'85241100'" in r.output and "n:n" in r.output, r.output
+    assert not (published_home / "schedules" / "PAK.csv").exists()

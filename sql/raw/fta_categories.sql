@@ -1,5 +1,5 @@
 -- raw.fta_categories: how each party's staging category moves the preferential rate
--- (src/tradeflow/fta/categories.yaml, or the table imported with a schedule), with the
+-- (src/tradeflow/fta/categories.yaml, or the table imported with the party's schedule), with the
 -- schedule-reading conventions: first_cut_offset (schedule year of the first linear cut) and
 -- base_rate_year (the MFN year the base rates stand for).
 SELECT party, category, kind, CAST(years AS INTEGER) AS years, CAST(cut AS DOUBLE) AS cut, label,

@@ -245,9 +245,11 @@ def schedule() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--party", type=click.Choice(["CHN", "PAK"]), required=True, help="Whose schedule (the importer).")
 @click.option("--hs-version", default="HS2017", show_default=True,
-              help="HS version of the tariff lines (other than HS2017: each line must convert to one HS2017 code).")
+              help="HS version of the tariff lines (other than HS2017: each line must convert to one HS2017 code, "
+                   "1:1 or n:1, not 1:n or n:n).")
 @click.option("--categories", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="YAML table of staging categories, if the file's categories differ from the built-in ones.")
+              help="YAML table of staging categories, if the file's categories differ from the built-in ones; kept for "
+                   "PARTY's refreshes (an import without it goes back to the built-in table).")
 @click.option("--sheet", default=None, help="XLSX: the sheet holding the schedule (needed when several sheets could).")
 def schedule_import(file: Path, party: str, hs_version: str, categories: Path | None, sheet: str | None) -> None:
     """Validate FILE (CSV or XLSX: tariff_line, description, base_rate, category) and load it for PARTY.

@@ -1,14 +1,15 @@
 WITH lines AS (
     -- hs6 is always HS2017, the basis of trade_flows_hs2017 and of the MFN below: a schedule imported in another
     -- HS version has its line's HS6 converted (marts.hs_concordance; `tradeflow schedule import` accepts only lines
-    -- with one HS2017 target, and the grain check fails a line that would reach none or several)
+    -- with one HS2017 target that is not is_ambiguous, and the grain check fails a line that would reach none or several)
     SELECT s.party AS importer, CASE s.party WHEN 'CHN' THEN 'PAK' ELSE 'CHN' END AS partner,
            s.tariff_line, s.hs_version AS schedule_hs_version, substr(s.tariff_line, 1, 6) AS schedule_hs6,
            CASE WHEN s.hs_version = 'HS2017' THEN substr(s.tariff_line, 1, 6) ELSE k.to_code END AS hs6,
            s.description, s.base_rate, s.category,
            c.kind, c.years, c.cut, c.first_cut_offset, c.base_rate_year, s.is_sample
     FROM {{ source('raw', 'fta_schedule') }} AS s
-    JOIN {{ source('raw', 'fta_categories') }} AS c ON c.party = s.party AND c.category = s.category
+    -- a LEFT JOIN: a line whose category the table lacks stays, with kind NULL, and fails the grain test (never dropped)
+    LEFT JOIN {{ source('raw', 'fta_categories') }} AS c ON c.party = s.party AND c.category = s.category
     LEFT JOIN {{ ref('hs_concordance') }} AS k
         ON s.hs_version <> 'HS2017' AND k.from_version = s.hs_version AND k.to_version = 'HS2017'
        AND k.from_code = substr(s.tariff_line, 1, 6)

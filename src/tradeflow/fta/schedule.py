@@ -7,27 +7,43 @@ File format, one row per national tariff line (header names are case-insensitive
 | ``tariff_line`` | 8-digit national tariff line (dots and spaces are ignored: ``5205.1200`` = ``52051200``) |
 | ``description`` | text |
 | ``base_rate`` | base rate, ad valorem %, 0–1000 |
-| ``category`` | staging category, one of the party's categories (``categories.yaml``) |
+| ``category`` | staging category, one of the party's categories (``categories.yaml``, or ``--categories TABLE``) |
 
 The HS version of the codes is declared on import (``--hs-version``, default HS2017, the
 vintage of the Phase-II schedules). Validation rejects, with the row and field: duplicate
 lines, rates out of range, unknown categories, malformed codes, and lines whose HS6 is not in
 the declared HS version. Indicators compare lines with HS2017 trade and MFN rates: a line of
-another HS version must convert to exactly one HS2017 code (marts.hs_concordance), or the
-file is refused, naming the line. A rejected file changes nothing: the schedule loaded before stays.
+another HS version must convert cleanly to one HS2017 code, or the file is refused, naming the
+line. Clean (marts.hs_concordance): the HS6 has exactly one HS2017 target and the pair is not
+``is_ambiguous``, i.e. its UNSD correlation is 1:1 or n:1 (the code lies wholly within that one
+HS2017 code) and the code has no correlation pair with another HS2017 code. A 1:n or n:n code
+(e.g. HS2022 852411 display modules, n:n with HS2017 851712 telephones) would be priced and
+weighted on a heading that is not its own: split such lines by HS2017 code, or import the
+schedule in HS2017. A rejected file changes nothing: the schedule loaded before stays.
+
+Category tables: a schedule is validated against the built-in table, or the one passed with
+``--categories TABLE``, which is kept as ``$TRADEFLOW_HOME/schedules/categories.<PARTY>.yaml`` and
+prices that party's lines only (an import without ``--categories`` goes back to the built-in
+table). A ``schedules/categories.yaml`` saved by an earlier tradeflow still prices each party it
+has a table for, until the next import makes it the other party's file. A refresh fails, naming
+party, line, category and table, when a stored line's category is not in its party's table.
 
 XLSX: the sheet whose header holds these columns is read; a workbook with several such
 sheets is refused (naming them) unless ``--sheet NAME`` picks one. A formula cell is read as
 the result Excel stored with it (and said so); one with no stored result is an error. A code
-that was stored as a number and lost its leading zero is reported as such. Rates that all
-look like fractions (every rate ≤ 1, some non-zero) are loaded with a warning: rates are percent.
+that was stored as a number and lost its leading zero is reported as such. A base_rate cell
+formatted as a percentage is read as the percent Excel shows (0.05 shown as 5 % is 5, like a
+CSV's "5%"). Rates that all look like fractions (every rate ≤ 1, some non-zero) are loaded with
+a warning: rates are percent.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
@@ -141,9 +157,12 @@ def load_categories(path: Path | None = None) -> dict[str, dict[str, Category]]:
             for party, cats in tables.items()}
 
 
-def _cell_text(v) -> str:
+def _cell_text(v, number_format: str = "") -> str:
+    """A cell as text; a number formatted as a percentage (Excel shows 0.05 as 5 %) as the percent it shows, exactly."""
     if v is None:
         return ""
+    if isinstance(v, int | float) and not isinstance(v, bool) and "%" in re.sub(r'"[^"]*"|\\.', "", number_format):
+        return format((Decimal(repr(v)) * 100).normalize(), "f")
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
@@ -173,11 +192,12 @@ def _read_xlsx(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[str]]:
     ws_f, ws_v = formulas[name], values[name]
     cols = header(ws_v)
     rows, notes, empty = [], [], []
-    for r, (frow, vrow) in enumerate(zip(ws_f.iter_rows(min_row=2), ws_v.iter_rows(min_row=2, values_only=True)), 2):
+    for r, (frow, vrow) in enumerate(zip(ws_f.iter_rows(min_row=2), ws_v.iter_rows(min_row=2)), 2):
         for c, (fcell, v) in enumerate(zip(frow, vrow)):
             if c < len(cols) and cols[c] in COLUMNS and fcell.data_type == "f":
-                (empty if v is None else notes).append(f"row {r}, field {cols[c]}: {fcell.value}")
-        rows.append([_cell_text(v) for v in vrow])
+                (empty if v.value is None else notes).append(f"row {r}, field {cols[c]}: {fcell.value}")
+        rows.append([_cell_text(v.value, v.number_format if c < len(cols) and cols[c] == "base_rate" else "")
+                     for c, v in enumerate(vrow)])
     if empty:
         more = f" (and {len(empty) - 1} more)" if len(empty) > 1 else ""
         raise ScheduleError(f"{path} sheet {name!r}: {empty[0]} is a formula with no stored result{more}; "
@@ -193,7 +213,8 @@ def _read_xlsx(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[str]]:
 
 
 def read_schedule(path: Path, sheet: str | None = None) -> pd.DataFrame:
-    """Read a CSV or XLSX schedule as text columns (validation happens in validate_schedule).
+    """Read a CSV or XLSX schedule as text columns (validation happens in validate_schedule); rows whose every field
+    is empty (a spreadsheet's trailing rows) are left out, the others keep their row numbers.
 
     Notes for the user (formula cells read as stored results) are in ``df.attrs["notes"]``."""
     path = Path(path)
@@ -213,7 +234,8 @@ def read_schedule(path: Path, sheet: str | None = None) -> pd.DataFrame:
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ScheduleError(f"{path}: missing column(s) {missing}; expected {COLUMNS}")
-    out = df[COLUMNS].fillna("")
+    df = df.fillna("")
+    out = df[df.apply(lambda c: c.astype(str).str.strip()).ne("").any(axis=1)][COLUMNS]  # rows with every field empty: none
     out.attrs["notes"] = notes
     return out
 
@@ -227,7 +249,7 @@ def validate_schedule(df: pd.DataFrame, party: str, categories: dict[str, Catego
         raise ConfigError(f"--party must be one of {sorted(PARTIES)}, got {party!r}")
     if df.empty:
         raise ScheduleError(f"{where}: the schedule has no rows")
-    out = pd.DataFrame({"row": df.index + 2})
+    out = pd.DataFrame({"row": df.index + 2}, index=df.index)
     out["tariff_line"] = df["tariff_line"].astype(str).str.replace(r"[.\s]", "", regex=True)
     out["description"] = df["description"].astype(str).str.strip()
     out["category"] = df["category"].astype(str).str.strip()
@@ -281,35 +303,64 @@ def store_schedule(home: Path, party: str, schedule: pd.DataFrame, hs_version: s
 
 
 def stored_schedules(home: Path) -> pd.DataFrame | None:
-    """Schedules imported by users, or None when none were."""
+    """Schedules imported by users, or None when none were.
+
+    Every column is read as the text stored (a category "01" or "NA" stays that code), the base rate as a number."""
     folder = Path(home) / "schedules"
-    frames = [pd.read_csv(p, dtype={"tariff_line": str}) for p in sorted(folder.glob("*.csv"))] if folder.is_dir() else []
-    return pd.concat(frames, ignore_index=True) if frames else None
+    frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in sorted(folder.glob("*.csv"))] if folder.is_dir() else []
+    if not frames:
+        return None
+    out = pd.concat(frames, ignore_index=True)
+    return out.assign(base_rate=pd.to_numeric(out["base_rate"]))
+
+
+def category_file(home: Path, party: str) -> Path | None:
+    """The category table ``party``'s stored schedule was validated against: the one imported with it
+    (``schedules/categories.<PARTY>.yaml``), else one an earlier tradeflow saved for both parties
+    (``schedules/categories.yaml``) when it has the party, else None: the built-in table."""
+    folder = Path(home) / "schedules"
+    own, legacy = folder / f"categories.{party}.yaml", folder / "categories.yaml"
+    if own.exists():
+        return own
+    return legacy if legacy.exists() and party in load_categories(legacy) else None
 
 
 def schedules_frame(home: Path, known_hs6: dict[str, set[str]] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(schedule lines, category table) for both parties: imported ones where a user imported
-    them, else the synthetic sample (is_sample = true)."""
+    them, else the synthetic sample (is_sample = true). Each party's lines come with the category
+    table they were validated against (the sample's: the built-in one); a stored line whose
+    category that table lacks is an error, never a line left out."""
     from tradeflow.sample.schedules import sample_schedule
 
-    custom = Path(home) / "schedules" / "categories.yaml"
-    categories = load_categories(custom if custom.exists() else None)
-    conv = load_conventions(custom if custom.exists() else None)
     stored = stored_schedules(home)
-    frames = []
+    frames, tables = [], []
     for party in PARTIES:
         mine = stored[stored["party"] == party] if stored is not None else None
-        if mine is not None and not mine.empty:
+        imported = mine is not None and not mine.empty
+        path = category_file(home, party) if imported else None
+        categories, conv = load_categories(path).get(party, {}), load_conventions(path)
+        if imported:
+            unknown = mine[~mine["category"].isin(list(categories))]
+            if not unknown.empty:
+                first = unknown.iloc[0]
+                more = f" (and {len(unknown) - 1} more lines)" if len(unknown) > 1 else ""
+                raise ScheduleError(
+                    f"{Path(home) / 'schedules' / f'{party}.csv'}: row {unknown.index[0] - mine.index[0] + 2}: "
+                    f"{party} line {first['tariff_line']!r} has category {first['category']!r}, which is not in the "
+                    f"{party} category table in use ({path or 'categories.yaml (built in)'}){more}; import the "
+                    f"schedule again (`tradeflow schedule import FILE --party {party} --categories TABLE` if its "
+                    "categories are not the built-in ones)")
             frames.append(mine.assign(is_sample=False))
         else:
             s = sample_schedule(party)
-            frames.append(validate_schedule(s, party, categories[party], None, "sample schedule")
+            frames.append(validate_schedule(s, party, categories, None, "sample schedule")
                           .assign(hs_version="HS2017", source="sample", is_sample=True))
+        tables += [(party, c.code, c.kind, c.years, c.cut, c.label, c.first_cut_offset, conv["base_rate_year"])
+                   for c in categories.values()]
     lines = pd.concat(frames, ignore_index=True)[
         ["party", "tariff_line", "description", "base_rate", "category", "hs_version", "source", "is_sample"]]
-    cats = pd.DataFrame([(p, c.code, c.kind, c.years, c.cut, c.label, c.first_cut_offset, conv["base_rate_year"])
-                         for p, cs in categories.items() for c in cs.values()],
-                        columns=["party", "category", "kind", "years", "cut", "label", "first_cut_offset", "base_rate_year"])
+    cats = pd.DataFrame(tables, columns=["party", "category", "kind", "years", "cut", "label", "first_cut_offset",
+                                         "base_rate_year"])
     return lines, cats
 
 
@@ -333,7 +384,8 @@ def known_hs6_codes(snapshot: Path, hs_version: str) -> tuple[set[str], str]:
 
 def check_hs2017_conversion(snapshot: Path, hs_version: str, clean: pd.DataFrame, where: str) -> None:
     """The tariff-line model works in HS2017 (the basis of its trade and MFN): every line of a schedule in another HS
-    version must convert to exactly one HS2017 code (marts.hs_concordance), else the import is refused, naming it."""
+    version must convert cleanly to one HS2017 code (one target in marts.hs_concordance, not is_ambiguous: see the
+    module docstring), else the import is refused, naming it."""
     from tradeflow.warehouse.db import connect
 
     if hs_version == "HS2017":
@@ -343,17 +395,22 @@ def check_hs2017_conversion(snapshot: Path, hs_version: str, clean: pd.DataFrame
     try:
         conn.register("schedule_codes", codes)
         bad = conn.execute("""
-            SELECT c.tariff_line, c.hs6, list(DISTINCT k.to_code ORDER BY k.to_code) FILTER (WHERE k.to_code IS NOT NULL)
+            SELECT c.tariff_line, c.hs6, list(DISTINCT k.to_code ORDER BY k.to_code) FILTER (WHERE k.to_code IS NOT NULL),
+                   string_agg(DISTINCT k.relationship, ', ')
             FROM schedule_codes AS c
             LEFT JOIN marts.hs_concordance AS k
               ON k.from_version = ? AND k.to_version = 'HS2017' AND k.from_code = c.hs6
-            GROUP BY ALL HAVING count(DISTINCT k.to_code) <> 1 ORDER BY 1""", [hs_version]).fetchall()
+            GROUP BY ALL HAVING count(DISTINCT k.to_code) <> 1 OR bool_or(k.is_ambiguous) ORDER BY 1""",
+                           [hs_version]).fetchall()
     finally:
         conn.close()
     if bad:
-        line, hs6, targets = bad[0]
-        why = (f"converts to {len(targets)} HS2017 codes ({', '.join(targets)})" if targets
-               else "has no HS2017 conversion in the warehouse (marts.hs_concordance)")
+        line, hs6, targets, relationship = bad[0]
+        why = ("has no HS2017 conversion in the warehouse (marts.hs_concordance)" if not targets
+               else f"converts to {len(targets)} HS2017 codes ({', '.join(targets)})" if len(targets) > 1
+               else f"has no clean HS2017 equivalent: the UNSD correlation with HS2017 {targets[0]} is {relationship} "
+                    "(is_ambiguous in marts.hs_concordance: the code takes in parts of other HS2017 codes), so the "
+                    "line would be priced and weighted on a heading that is not its own")
         more = f" (and {len(bad) - 1} more lines)" if len(bad) > 1 else ""
         raise ScheduleError(f"{where}: tariff line {line!r}: {hs_version} HS6 {hs6} {why}{more}; tradeflow compares "
                             "lines with HS2017 trade and MFN rates: split such lines by HS2017 code, or import the "
@@ -376,6 +433,32 @@ def fraction_warning(clean: pd.DataFrame, where: str) -> str | None:
     return None
 
 
+def _keep_categories(folder: Path, party: str, categories_file: Path | None) -> None:
+    """Keep the table ``party``'s schedule was validated against as ``categories.<PARTY>.yaml`` (none: the built-in
+    one). A ``categories.yaml`` an earlier tradeflow saved for both parties becomes the other party's table."""
+    folder.mkdir(parents=True, exist_ok=True)
+    legacy = folder / "categories.yaml"
+    if legacy.exists():
+        other = next(p for p in PARTIES if p != party)
+        if not (folder / f"categories.{other}.yaml").exists() and other in load_categories(legacy):
+            os.replace(legacy, folder / f"categories.{other}.yaml")
+        else:
+            legacy.unlink()
+    target = folder / f"categories.{party}.yaml"
+    if categories_file is None:
+        target.unlink(missing_ok=True)
+        return
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".categories-")
+    os.close(fd)
+    try:
+        Path(tmp).write_text(Path(categories_file).read_text(encoding="utf-8"), encoding="utf-8")
+        os.chmod(tmp, _file_mode())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def import_schedule(settings, file: Path, party: str, hs_version: str, categories_file: Path | None,
                     sheet: str | None = None):
     """Validate and store a user's schedule; returns (stored path, lines, warnings)."""
@@ -394,18 +477,7 @@ def import_schedule(settings, file: Path, party: str, hs_version: str, categorie
             raise ScheduleError(f"{exc} (the warehouse holds {coverage}; a live refresh loads the full HS lists)") from None
         raise
     check_hs2017_conversion(settings.snapshot, hs_version, clean, str(file))
-    if categories_file is not None:
-        target = Path(settings.home) / "schedules" / "categories.yaml"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".categories-")
-        os.close(fd)
-        try:
-            Path(tmp).write_text(Path(categories_file).read_text(encoding="utf-8"), encoding="utf-8")
-            os.chmod(tmp, _file_mode())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    _keep_categories(Path(settings.home) / "schedules", party, categories_file)
     if warning := fraction_warning(clean, str(file)):
         notes.append(warning)
     path = store_schedule(settings.home, party, clean, hs_version, source=str(Path(file).name))
