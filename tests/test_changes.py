@@ -143,6 +143,9 @@ def test_changes_command_before_and_after(states, monkeypatch):
     r = CliRunner().invoke(main, ["changes", "--format", "json"])
     found = json.loads(r.output)
     assert [(n["reporter"], n["period"]) for n in found["new"]] == [("PAK", "2026-01")]
+    # the body's records, over every partner and flow: named records, not "HS6 lines" (an HS6 traded with CHN and
+    # reported for WLD is two of them)
+    assert found["new"][0]["records"] == expected["new_lines"] and "lines" not in found["new"][0]
     rev = {(x["partner"], x["flow"]): x for x in found["revised"]}
     assert rev[("CHN", "X")]["revision_usd"] == pytest.approx(expected["X"]["revision"])
     assert rev[("CHN", "X")]["previous_vintage"] == "2022-06-30" and rev[("CHN", "X")]["vintage"] == "2026-03-01"

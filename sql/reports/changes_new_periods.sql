@@ -1,7 +1,8 @@
 -- Periods whose first vintage arrived at or after $since (an arrival start), one row per source, reporter,
--- frequency and period, for the "what changed" page and `tradeflow changes`.
+-- frequency and period, for the "what changed" page and `tradeflow changes`. records: the period's (partner, flow,
+-- HS6) records, summed over partners and flows (an HS6 line traded with PAK and reported for WLD counts twice).
 SELECT arrival, source, reporter, freq, period, vintage,
-       string_agg(DISTINCT partner, ', ' ORDER BY partner) AS partners, sum(lines)::BIGINT AS lines
+       string_agg(DISTINCT partner, ', ' ORDER BY partner) AS partners, sum(lines)::BIGINT AS records
 FROM marts.period_changes
 WHERE change = 'new period' AND arrival >= $since
 GROUP BY arrival, source, reporter, freq, period, period_start, vintage
