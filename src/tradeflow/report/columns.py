@@ -143,8 +143,8 @@ def _usd_scale(values: pd.Series) -> tuple[float, str, int]:
 
 
 def _metric_text(v: float, unit: str) -> tuple[str, str]:
-    if unit == "share":
-        return f"{100 * v:,.1f} %", _num(v)
+    if unit == "share":  # in % in the CSV too, like the share columns (its Unit column reads "share (%)")
+        return f"{100 * v:,.1f} %", _num(100 * v)
     return (f"US$ {v / 1e9:,.2f} bn" if abs(v) >= 1e9 else f"US$ {v / 1e6:,.1f} m"), _num(v)
 
 
