@@ -54,10 +54,12 @@ def goal_figure(goal_id: str, g: pd.DataFrame) -> Figure:
                              line={"color": "#0b3d2e"}))
     last = g.iloc[-1]
     t0, v0, t1, v1 = last["baseline_year"], last["baseline_value"], last["target_year"], last["target_value"]
-    if not any(pd.isna(x) for x in (t0, v0, t1, v1)) and int(t1) > int(t0) and v0 > 0 and v1 > 0:
-        # the target path of marts.goal_progress, v₀·(v_T/v₀)^((t−t₀)/(T−t₀)), drawn from the baseline to the target
+    if not any(pd.isna(x) for x in (t0, v0, t1, v1)) and int(t1) > int(t0):
+        # the target path of marts.goal_progress (macro goal_path), drawn from the baseline to the target:
+        # v₀·(v_T/v₀)^s between positive values, else v₀ + (v_T − v₀)·s, s = (t − t₀)/(T − t₀)
         years = list(range(int(t0), int(t1) + 1))
-        path = [v0 * (v1 / v0) ** ((y - int(t0)) / (int(t1) - int(t0))) / scale for y in years]
+        s = [(y - int(t0)) / (int(t1) - int(t0)) for y in years]
+        path = [(v0 * (v1 / v0) ** x if v0 > 0 and v1 > 0 else v0 + (v1 - v0) * x) / scale for x in s]
         fig.add_trace(go.Scatter(x=years, y=path, name="target path", mode="lines", line={"color": "#b42318", "dash": "dash"}))
     if not pd.isna(t1):
         fig.add_trace(go.Scatter(x=[int(t1)], y=[v1 / scale], name=f"target ({int(t1)})", mode="markers",
