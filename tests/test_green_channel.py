@@ -290,6 +290,15 @@ def test_a_negative_target_value_is_accepted(tmp_path):
     assert config.goals(p)[0]["target"]["value"] == -0.10
 
 
+def test_a_goal_with_no_data_after_its_baseline_has_no_progress_to_judge():
+    annual = [(2020, 100.0), (2021, 110.0), (2022, 121.0)]
+    conn = goal_db(annual, "2022-01-01", "2022-01-01", 0.0, 200.0, baseline=2022)
+    assert conn.execute("SELECT DISTINCT status FROM marts.goal_progress").fetchall() == [("baseline year",)]  # main: on track
+    # the 12 months to Dec 2023 are progress to judge: 144 against the path 121·(200/121)^(1/3) = 143.1
+    conn = goal_db(annual, "2022-01-01", "2024-01-01", 12.0, 200.0, baseline=2022)
+    assert conn.execute("SELECT DISTINCT status FROM marts.goal_progress").fetchall() == [("on track",)]
+
+
 def test_published_targets_from_figures_section_4(sample_db):
     goals = {g["id"]: g for g in config.goals()}
     uraan, bilateral = goals["pak_total_exports_uraan"]["target"], goals["bilateral_trade_2015_target"]["target"]
@@ -297,8 +306,9 @@ def test_published_targets_from_figures_section_4(sample_db):
     assert (bilateral["value"], bilateral["year"]) == (20e9, 2018)
     rows = dict(sample_db.execute("SELECT goal_id, (latest_actual, latest_year, required_cagr, status) FROM marts.goal_progress "
                                   "WHERE goal_id IN ('pak_total_exports_uraan', 'bilateral_trade_2015_target') AND year = latest_year").fetchall())
-    latest, year, cagr, _ = rows["pak_total_exports_uraan"]
+    latest, year, cagr, status = rows["pak_total_exports_uraan"]
     assert year == 2024 and latest == pytest.approx(31e9) and cagr == pytest.approx((60 / 31) ** (1 / 5) - 1)
+    assert status == "baseline year"  # baseline 2024, no data after it: nothing to judge (main: 'on track', gap 0)
     actual_2018 = sample_db.execute("SELECT actual FROM marts.goal_progress WHERE goal_id = 'bilateral_trade_2015_target' "
                                     "AND year = 2018").fetchone()[0]
     assert rows["bilateral_trade_2015_target"][2] is None

@@ -63,6 +63,7 @@ SELECT g.goal_id, g.label, g.section, g.paraphrase, g.unit, p.year, p.actual, p.
             WHEN g.target_year <= j.latest_year THEN
                 CASE WHEN g.toward * (j.actual_at_target - g.target) >= 0 THEN 'met' ELSE 'missed' END
             WHEN j.start_time < g.baseline_year THEN 'before baseline'
+            WHEN j.start_time = g.baseline_year THEN 'baseline year'  -- no data after the baseline yet: no progress to judge
             WHEN g.toward * (j.start_value - j.status_target_path) >= 0 THEN 'on track'
             ELSE 'off track' END AS status,
        g.target_statement, g.target_source, g.is_sample
