@@ -73,6 +73,11 @@ def test_a_share_goal_csv_is_in_percent_as_its_unit_says():
     assert rows[1] == ["share (%)", "63.7", "3.69"] and rows[2] == ["US$", "5080000000", "-120000000"]
 
 
+def test_a_share_goal_gap_is_in_percentage_points():
+    df = pd.DataFrame({"unit": ["share", "US$"], "gap": [0.0369, -1.2e8]})
+    assert [r[1].text for r in build_table(df, "g", "goals", source="goal_progress").rows] == ["+3.7 pp", "US$ -120.0 m"]
+
+
 def test_long_tables_are_paged():
     t = build_table(pd.DataFrame({"year": range(2000, 2030)}), "y", "years")
     assert t.paged and len(t.rows) == 30

@@ -26,7 +26,7 @@ from tradeflow.errors import TradeflowError
 #: What a null looks like on a page.
 NULL = "—"
 #: Formats whose cells are numbers (right-aligned, numeric sort).
-NUMERIC = {"int", "year", "usd", "share", "pct", "pp", "num", "ratio", "factor", "metric", "change"}
+NUMERIC = {"int", "year", "usd", "share", "pct", "pp", "num", "ratio", "factor", "metric", "metric_diff", "change"}
 FORMATS = NUMERIC | {"text", "code", "date", "month", "timestamp", "bool", "html"}
 #: Tables longer than this are paged, with a filter box.
 PAGE_ROWS = 25
@@ -142,9 +142,9 @@ def _usd_scale(values: pd.Series) -> tuple[float, str, int]:
     return _USD_SCALES[-1]
 
 
-def _metric_text(v: float, unit: str) -> tuple[str, str]:
+def _metric_text(v: float, unit: str, diff: bool = False) -> tuple[str, str]:
     if unit == "share":  # in % in the CSV too, like the share columns (its Unit column reads "share (%)")
-        return f"{100 * v:,.1f} %", _num(100 * v)
+        return (f"{100 * v:+,.1f} pp" if diff else f"{100 * v:,.1f} %"), _num(100 * v)
     return (f"US$ {v / 1e9:,.2f} bn" if abs(v) >= 1e9 else f"US$ {v / 1e6:,.1f} m"), _num(v)
 
 
@@ -210,9 +210,9 @@ def _cells(series: pd.Series, spec: ColumnSpec, units: pd.Series | None,
         elif fmt in ("ratio", "factor"):
             cells.append(Cell(f"{float(v):,.2f}" if abs(float(v)) >= 0.1 or fmt == "factor" else f"{float(v):.3f}",
                               _num(float(v))))
-        elif fmt == "metric":
+        elif fmt in ("metric", "metric_diff"):
             unit = None if units is None else units.iloc[i]
-            cells.append(Cell(*_metric_text(float(v), unit)))
+            cells.append(Cell(*_metric_text(float(v), unit, diff=fmt == "metric_diff")))
         elif fmt == "change":
             unit = None if units is None else units.iloc[i]
             cells.append(Cell(change_text(float(v), unit), _num(100 * float(v))))
@@ -228,7 +228,8 @@ def build_table(df: pd.DataFrame, table_id: str, caption: str, source: str | Non
     """A table of ``df`` with every column labelled from the registry (``source``: marts table or report query).
 
     ``html`` gives page markup for a column's cells (their text and sort value still come from ``df``);
-    ``css`` a class per cell; ``units`` the per-row unit of ``metric`` and ``change`` columns (default: the ``unit`` column).
+    ``css`` a class per cell; ``units`` the per-row unit of ``metric``, ``metric_diff`` and ``change`` columns
+    (default: the ``unit`` column).
     """
     html, css = html or {}, css or {}
     columns, grid = [], []
