@@ -249,6 +249,57 @@ def test_a_past_target_is_judged_met_or_missed():
     assert conn.execute("SELECT DISTINCT status, required_cagr FROM marts.goal_progress").fetchall() == [("missed", None)]
 
 
+def test_a_target_below_the_baseline_is_a_reduction():
+    # a gap of 30 % in 2019 to be cut to 10 % by 2027: at 27.4 % in 2024, above the path (0.30·(1/3)^(5/8) = 15.1 %)
+    gap = [(2019, 0.30), (2020, 0.29), (2021, 0.285), (2022, 0.28), (2023, 0.277), (2024, 0.274)]
+    conn = goal_db(gap, "2019-01-01", "2019-01-01", 0.0, 0.10, target_year=2027, baseline=2019)
+    direction, path, cagr, status = conn.execute("SELECT direction, status_target_path, required_cagr, status "
+                                                 "FROM marts.goal_progress WHERE year = 2024").fetchone()
+    assert path == pytest.approx(0.30 * (1 / 3) ** (5 / 8)) and cagr == pytest.approx((0.10 / 0.274) ** (1 / 3) - 1)
+    assert (direction, status) == ("reduction", "off track")  # main: 'on track' (27.4 % ≥ 15.1 %)
+    conn = goal_db(gap[:-1] + [(2024, 0.12)], "2019-01-01", "2019-01-01", 0.0, 0.10, target_year=2027, baseline=2019)
+    assert conn.execute("SELECT DISTINCT status FROM marts.goal_progress").fetchall() == [("on track",)]
+    # a past reduction target is met at or below it
+    conn = goal_db(gap[:-1] + [(2024, 0.09)], "2019-01-01", "2019-01-01", 0.0, 0.10, target_year=2024, baseline=2019)
+    assert conn.execute("SELECT DISTINCT status FROM marts.goal_progress").fetchall() == [("met",)]  # main: 'missed'
+
+
+@pytest.mark.parametrize("baseline,target,actual,status", [
+    (-0.32, -0.10, -0.274, "off track"),  # a negative metric rising to −10 %: the path at 2024 is −18.25 %
+    (-0.32, -0.10, -0.15, "on track"),
+    (-0.05, 0.05, 0.0, "off track"),  # a metric changing sign: the path at 2024 is +1.25 % (a geometric one is NaN)
+])
+def test_a_target_path_not_between_positive_values_is_linear(baseline, target, actual, status):
+    from tradeflow.report.goals import goal_figure
+
+    conn = goal_db([(2019, baseline), (2024, actual)], "2019-01-01", "2019-01-01", 0.0, target, target_year=2027,
+                   baseline=2019)
+    path, spath, cagr, got = conn.execute("SELECT target_path, status_target_path, required_cagr, status "
+                                          "FROM marts.goal_progress WHERE year = 2024").fetchone()
+    assert path == pytest.approx(baseline + (target - baseline) * 5 / 8) and spath == pytest.approx(path)
+    assert cagr is None and got == status  # no growth rate from or to a value ≤ 0
+    # the goal's chart draws the same path
+    fig = goal_figure("g", conn.execute("SELECT * FROM marts.goal_progress ORDER BY year").df()).figure
+    drawn = dict(zip(*(next(t for t in fig.data if t.name == "target path")[k] for k in ("x", "y"))))
+    assert drawn[2024] * 1e9 == pytest.approx(path) and drawn[2027] * 1e9 == pytest.approx(target)
+
+
+def test_a_negative_target_value_is_accepted(tmp_path):
+    p = tmp_path / "goals.yaml"
+    p.write_text("- {id: g, label: G, metric: 'SELECT 1', baseline_year: 2019, clause: {section: s, paraphrase: p}, "
+                 "target: {value: -0.10, year: 2027, source: 'https://example.org'}}")
+    assert config.goals(p)[0]["target"]["value"] == -0.10
+
+
+def test_a_goal_with_no_data_after_its_baseline_has_no_progress_to_judge():
+    annual = [(2020, 100.0), (2021, 110.0), (2022, 121.0)]
+    conn = goal_db(annual, "2022-01-01", "2022-01-01", 0.0, 200.0, baseline=2022)
+    assert conn.execute("SELECT DISTINCT status FROM marts.goal_progress").fetchall() == [("baseline year",)]  # main: on track
+    # the 12 months to Dec 2023 are progress to judge: 144 against the path 121·(200/121)^(1/3) = 143.1
+    conn = goal_db(annual, "2022-01-01", "2024-01-01", 12.0, 200.0, baseline=2022)
+    assert conn.execute("SELECT DISTINCT status FROM marts.goal_progress").fetchall() == [("on track",)]
+
+
 def test_published_targets_from_figures_section_4(sample_db):
     goals = {g["id"]: g for g in config.goals()}
     uraan, bilateral = goals["pak_total_exports_uraan"]["target"], goals["bilateral_trade_2015_target"]["target"]
@@ -256,8 +307,9 @@ def test_published_targets_from_figures_section_4(sample_db):
     assert (bilateral["value"], bilateral["year"]) == (20e9, 2018)
     rows = dict(sample_db.execute("SELECT goal_id, (latest_actual, latest_year, required_cagr, status) FROM marts.goal_progress "
                                   "WHERE goal_id IN ('pak_total_exports_uraan', 'bilateral_trade_2015_target') AND year = latest_year").fetchall())
-    latest, year, cagr, _ = rows["pak_total_exports_uraan"]
+    latest, year, cagr, status = rows["pak_total_exports_uraan"]
     assert year == 2024 and latest == pytest.approx(31e9) and cagr == pytest.approx((60 / 31) ** (1 / 5) - 1)
+    assert status == "baseline year"  # baseline 2024, no data after it: nothing to judge (main: 'on track', gap 0)
     actual_2018 = sample_db.execute("SELECT actual FROM marts.goal_progress WHERE goal_id = 'bilateral_trade_2015_target' "
                                     "AND year = 2018").fetchone()[0]
     assert rows["bilateral_trade_2015_target"][2] is None

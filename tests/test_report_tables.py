@@ -58,12 +58,24 @@ def test_a_column_without_a_label_stops_the_render_naming_it():
 def test_per_row_units_and_small_money_columns():
     df = pd.DataFrame({"unit": ["US$", "share"], "actual": [5.08e9, 0.637]})
     t = build_table(df, "g", "goals", source="goal_progress")
-    assert [r[1].text for r in t.rows] == ["US$ 5.08 bn", "63.7 %"] and [r[1].sort for r in t.rows] == ["5080000000", "0.637"]
+    assert [r[1].text for r in t.rows] == ["US$ 5.08 bn", "63.7 %"] and [r[1].sort for r in t.rows] == ["5080000000", "63.7"]
     # one US$ unit per table, unless a column is too small to read in it
     df = pd.DataFrame({"value_usd_before": [2.54e9, 1.8e10], "value_usd": [2.49e9, 1.8e10], "revision_usd": [-4.89e7, -2.5e6]})
     t = build_table(df, "r", "revisions", source="changes")
     assert [c.label for c in t.columns] == ["Before (US$ bn)", "After (US$ bn)", "Revision (US$ m)"]
     assert t.rows[0][2].text == "-48.9"
+
+
+def test_a_share_goal_csv_is_in_percent_as_its_unit_says():
+    # the Unit column reads "share (%)": the CSV carries 63.7 (as the page and the share columns' CSVs do), not 0.637
+    df = pd.DataFrame({"unit": ["share", "US$"], "actual": [0.637, 5.08e9], "gap": [0.0369, -1.2e8]})
+    rows = _csv(build_table(df, "g", "goals", source="goal_progress"))
+    assert rows[1] == ["share (%)", "63.7", "3.69"] and rows[2] == ["US$", "5080000000", "-120000000"]
+
+
+def test_a_share_goal_gap_is_in_percentage_points():
+    df = pd.DataFrame({"unit": ["share", "US$"], "gap": [0.0369, -1.2e8]})
+    assert [r[1].text for r in build_table(df, "g", "goals", source="goal_progress").rows] == ["+3.7 pp", "US$ -120.0 m"]
 
 
 def test_long_tables_are_paged():

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from tradeflow.report import render_reports
+from tradeflow.report.columns import NULL
 
 PAGES = ["index", "overview", "mirror", "cpfta", "agro", "goals", "changes", "methodology"]
 WIDTHS = (1280, 800)
@@ -253,6 +254,27 @@ def test_export_xlsx_has_one_sheet_per_table(sample_home, tmp_path, monkeypatch)
     assert r.exit_code == 1 and "no marts table" in r.output
     r = CliRunner().invoke(main, ["export", "--format", "csv", "--table", "dim_country", "--output", str(tmp_path)])
     assert (tmp_path / "dim_country.csv").read_text().startswith("m49,iso3,name")
+
+
+def test_goal_trend_is_in_points_for_a_share_and_never_relative_to_a_negative_base():
+    """Scorecard trend: a share's change in percentage points (−32.1 % → −27.4 % is +4.7 pp, not −15 %), money's relative."""
+    import pandas as pd
+
+    from tradeflow.report.goals import scorecard
+    from tradeflow.report.shell import build_table
+
+    series = {"gap": ("share", [-0.321, -0.30, -0.274]), "duty_free": ("share", [0.488, 0.55, 0.637]),
+              "exports": ("US$", [2.0e9, 2.2e9, 2.6e9]), "balance": ("US$", [-1.0e9, -0.5e9, 0.5e9])}
+    df = pd.DataFrame([{"goal_id": g, "label": g, "section": "s", "paraphrase": "p", "unit": unit, "year": 2022 + i,
+                        "latest_year": 2024, "actual": v, "target_path": None, "gap": None, "target_value": None,
+                        "target_year": None, "required_cagr": None, "nowcast_12m": None, "status": "no target",
+                        "target_source": None, "target_statement": None, "cagr_start_basis": "year 2024"}
+                       for g, (unit, values) in series.items() for i, v in enumerate(values)])
+    card = scorecard(df)
+    t = build_table(card[["goal", "trend", "unit"]], "goals", "Scorecard", source="goal_progress")
+    assert t.columns[1].label == "Trend: change over the series (%, or pp for a share)"
+    assert [(r[0].text, r[1].text, r[1].sort) for r in t.rows] == [
+        ("gap", "+4.7 pp", "4.7"), ("duty_free", "+14.9 pp", "14.9"), ("exports", "+30 %", "30.0"), ("balance", NULL, "")]
 
 
 def test_goal_charts_draw_the_marts_target_path(sample_db):

@@ -1,7 +1,12 @@
-WITH g AS (
+WITH g0 AS (
     SELECT g.*, b.value AS baseline_value,
            coalesce(g.target_value, g.target_multiple * b.value) AS target
     FROM {{ ref('goals') }} AS g LEFT JOIN {{ ref('goal_actuals') }} AS b ON b.goal_id = g.goal_id AND b.year = g.baseline_year
+),
+g AS (  -- a target below the baseline is a reduction: a value reaches a level when toward·(value − level) ≥ 0
+    SELECT *, CASE WHEN target < baseline_value THEN 'reduction' WHEN target IS NOT NULL THEN 'increase' END AS direction,
+           CASE WHEN target < baseline_value THEN -1 ELSE 1 END AS toward
+    FROM g0
 ),
 latest AS (
     SELECT goal_id, arg_max(year, year) AS latest_year, arg_max(value, year) AS latest_actual
@@ -34,33 +39,32 @@ start2 AS (
 path AS (
     SELECT s.goal_id, s.year, s.value AS actual,
            CASE WHEN g.target IS NOT NULL AND s.year BETWEEN g.baseline_year AND g.target_year
-                THEN g.baseline_value * power(g.target / g.baseline_value,
-                                              (s.year - g.baseline_year) / (g.target_year - g.baseline_year)) END AS target_path
+                THEN {{ goal_path('g', 's.year') }} END AS target_path
     FROM {{ ref('goal_actuals') }} AS s JOIN g USING (goal_id)
 ),
 judged AS (
     SELECT g.goal_id, st.*,
            CASE WHEN g.target IS NOT NULL AND st.start_time BETWEEN g.baseline_year AND g.target_year
-                THEN g.baseline_value * power(g.target / g.baseline_value,
-                                              (st.start_time - g.baseline_year) / (g.target_year - g.baseline_year)) END
-               AS status_target_path,
+                THEN {{ goal_path('g', 'st.start_time') }} END AS status_target_path,
            (SELECT p.actual FROM path AS p WHERE p.goal_id = g.goal_id AND p.year = g.target_year) AS actual_at_target
     FROM g JOIN start2 AS st USING (goal_id)
 )
 SELECT g.goal_id, g.label, g.section, g.paraphrase, g.unit, p.year, p.actual, p.target_path,
        p.actual - p.target_path AS gap,
-       g.baseline_year, g.baseline_value, g.target AS target_value, g.target_year,
+       g.baseline_year, g.baseline_value, g.target AS target_value, g.target_year, g.direction,
        j.latest_year, j.latest_actual,
        j.start_value AS cagr_start_value, j.start_time AS cagr_start_time,
        CASE WHEN j.from_nowcast THEN '12 months to ' || strftime(j.nowcast_period_end, '%b %Y')
             ELSE 'year ' || j.latest_year END AS cagr_start_basis,
-       CASE WHEN g.target IS NOT NULL AND g.target_year > j.start_time AND j.start_value > 0
+       CASE WHEN g.target IS NOT NULL AND g.target_year > j.start_time AND j.start_value > 0 AND g.target > 0
             THEN power(g.target / j.start_value, 1.0 / (g.target_year - j.start_time)) - 1 END AS required_cagr,
        j.nowcast_12m, j.nowcast_period_end, j.status_target_path,
        CASE WHEN g.target IS NULL THEN 'no target'
-            WHEN g.target_year <= j.latest_year THEN CASE WHEN j.actual_at_target >= g.target THEN 'met' ELSE 'missed' END
+            WHEN g.target_year <= j.latest_year THEN
+                CASE WHEN g.toward * (j.actual_at_target - g.target) >= 0 THEN 'met' ELSE 'missed' END
             WHEN j.start_time < g.baseline_year THEN 'before baseline'
-            WHEN j.start_value >= j.status_target_path THEN 'on track'
+            WHEN j.start_time = g.baseline_year THEN 'baseline year'  -- no data after the baseline yet: no progress to judge
+            WHEN g.toward * (j.start_value - j.status_target_path) >= 0 THEN 'on track'
             ELSE 'off track' END AS status,
        g.target_statement, g.target_source, g.is_sample
 FROM path AS p JOIN g USING (goal_id) JOIN judged AS j USING (goal_id)

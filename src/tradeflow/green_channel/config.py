@@ -122,7 +122,7 @@ class Clause(Model):
 
 class Target(Model):
     year: int
-    value: float | None = Field(None, gt=0)
+    value: float | None = None  # any sign: a metric can be below zero (the mirror gap)
     multiple_of_baseline: float | None = Field(None, gt=0)
     statement: str | None = None
     source: Url

@@ -26,7 +26,7 @@ from tradeflow.errors import TradeflowError
 #: What a null looks like on a page.
 NULL = "—"
 #: Formats whose cells are numbers (right-aligned, numeric sort).
-NUMERIC = {"int", "year", "usd", "share", "pct", "pp", "num", "ratio", "factor", "metric"}
+NUMERIC = {"int", "year", "usd", "share", "pct", "pp", "num", "ratio", "factor", "metric", "metric_diff", "change"}
 FORMATS = NUMERIC | {"text", "code", "date", "month", "timestamp", "bool", "html"}
 #: Tables longer than this are paged, with a filter box.
 PAGE_ROWS = 25
@@ -142,10 +142,15 @@ def _usd_scale(values: pd.Series) -> tuple[float, str, int]:
     return _USD_SCALES[-1]
 
 
-def _metric_text(v: float, unit: str) -> tuple[str, str]:
-    if unit == "share":
-        return f"{100 * v:,.1f} %", _num(v)
+def _metric_text(v: float, unit: str, diff: bool = False) -> tuple[str, str]:
+    if unit == "share":  # in % in the CSV too, like the share columns (its Unit column reads "share (%)")
+        return (f"{100 * v:+,.1f} pp" if diff else f"{100 * v:,.1f} %"), _num(100 * v)
     return (f"US$ {v / 1e9:,.2f} bn" if abs(v) >= 1e9 else f"US$ {v / 1e6:,.1f} m"), _num(v)
+
+
+def change_text(v: float, unit: str) -> str:
+    """A ``change`` cell's text: ``v`` is a share's change (last − first, shown in pp) or else a relative change."""
+    return f"{100 * v:+,.1f} pp" if unit == "share" else f"{100 * v:+,.0f} %"
 
 
 def _date_text(v, fmt: str) -> str:
@@ -176,6 +181,8 @@ def _cells(series: pd.Series, spec: ColumnSpec, units: pd.Series | None,
         label = f"{label} (%)"
     elif fmt == "pp":
         label = f"{label} (pp)"
+    elif fmt == "change":
+        label = f"{label} (%, or pp for a share)"
     for i, v in enumerate(series.tolist()):
         if _isnull(v):
             cells.append(Cell(NULL, ""))
@@ -203,9 +210,12 @@ def _cells(series: pd.Series, spec: ColumnSpec, units: pd.Series | None,
         elif fmt in ("ratio", "factor"):
             cells.append(Cell(f"{float(v):,.2f}" if abs(float(v)) >= 0.1 or fmt == "factor" else f"{float(v):.3f}",
                               _num(float(v))))
-        elif fmt == "metric":
+        elif fmt in ("metric", "metric_diff"):
             unit = None if units is None else units.iloc[i]
-            cells.append(Cell(*_metric_text(float(v), unit)))
+            cells.append(Cell(*_metric_text(float(v), unit, diff=fmt == "metric_diff")))
+        elif fmt == "change":
+            unit = None if units is None else units.iloc[i]
+            cells.append(Cell(change_text(float(v), unit), _num(100 * float(v))))
         else:  # num
             x = float(v)
             cells.append(Cell(f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.3g}", _num(x)))
@@ -218,7 +228,8 @@ def build_table(df: pd.DataFrame, table_id: str, caption: str, source: str | Non
     """A table of ``df`` with every column labelled from the registry (``source``: marts table or report query).
 
     ``html`` gives page markup for a column's cells (their text and sort value still come from ``df``);
-    ``css`` a class per cell; ``units`` the per-row unit of ``metric`` columns (default: the ``unit`` column).
+    ``css`` a class per cell; ``units`` the per-row unit of ``metric``, ``metric_diff`` and ``change`` columns
+    (default: the ``unit`` column).
     """
     html, css = html or {}, css or {}
     columns, grid = [], []

@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from markupsafe import escape
 
+from tradeflow.report.columns import change_text
 from tradeflow.report.queries import query
 from tradeflow.report.shell import Figure, Page, build_table
 
@@ -30,11 +31,12 @@ def sparkline(values: list[float], width: int = 120, height: int = 28) -> str:
 
 
 def scorecard(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per goal: its latest year, with the change of the metric over the whole series."""
+    """One row per goal: its latest year, with the change of the metric over the whole series: a share's in
+    percentage points (last − first), other metrics' relative (last ÷ first − 1, none from a base ≤ 0)."""
     last = df[df["year"] == df["latest_year"]].drop_duplicates("goal_id").set_index("goal_id")
     series = df.dropna(subset=["actual"]).sort_values("year").groupby("goal_id")["actual"]
-    first = series.first()
-    trend = (last["actual"] / first.reindex(last.index) - 1).where(first.reindex(last.index) != 0)
+    first = series.first().reindex(last.index)
+    trend = (last["actual"] - first).where(last["unit"] == "share", (last["actual"] / first - 1).where(first > 0))
     out = last.assign(goal=last["label"], trend=trend).reset_index()
     return out[["goal", "trend", "latest_year", "unit", "actual", "target_path", "gap", "target_value", "required_cagr",
                 "nowcast_12m", "status", "target_source"]].assign(
@@ -52,10 +54,12 @@ def goal_figure(goal_id: str, g: pd.DataFrame) -> Figure:
                              line={"color": "#0b3d2e"}))
     last = g.iloc[-1]
     t0, v0, t1, v1 = last["baseline_year"], last["baseline_value"], last["target_year"], last["target_value"]
-    if not any(pd.isna(x) for x in (t0, v0, t1, v1)) and int(t1) > int(t0) and v0 > 0 and v1 > 0:
-        # the target path of marts.goal_progress, v₀·(v_T/v₀)^((t−t₀)/(T−t₀)), drawn from the baseline to the target
+    if not any(pd.isna(x) for x in (t0, v0, t1, v1)) and int(t1) > int(t0):
+        # the target path of marts.goal_progress (macro goal_path), drawn from the baseline to the target:
+        # v₀·(v_T/v₀)^s between positive values, else v₀ + (v_T − v₀)·s, s = (t − t₀)/(T − t₀)
         years = list(range(int(t0), int(t1) + 1))
-        path = [v0 * (v1 / v0) ** ((y - int(t0)) / (int(t1) - int(t0))) / scale for y in years]
+        s = [(y - int(t0)) / (int(t1) - int(t0)) for y in years]
+        path = [(v0 * (v1 / v0) ** x if v0 > 0 and v1 > 0 else v0 + (v1 - v0) * x) / scale for x in s]
         fig.add_trace(go.Scatter(x=years, y=path, name="target path", mode="lines", line={"color": "#b42318", "dash": "dash"}))
     if not pd.isna(t1):
         fig.add_trace(go.Scatter(x=[int(t1)], y=[v1 / scale], name=f"target ({int(t1)})", mode="markers",
@@ -78,7 +82,8 @@ def goals_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
     html = {
         "goal": [f"{escape(r.goal)}<br><small>{escape(r.meta_section)}: {escape(r.meta_paraphrase)}</small>"
                  for r in card.itertuples()],
-        "trend": [spark[r.meta_goal_id] + ("" if pd.isna(r.trend) else f" {100 * r.trend:+.0f} %") for r in card.itertuples()],
+        "trend": [spark[r.meta_goal_id] + ("" if pd.isna(r.trend) else f" {change_text(r.trend, r.unit)}")
+                  for r in card.itertuples()],
         "target_value": [None if pd.isna(r.target_value) else
                          f"{_metric(r.target_value, r.unit)}{'' if pd.isna(r.meta_target_year) else f' by {int(r.meta_target_year)}'}"
                          for r in card.itertuples()],

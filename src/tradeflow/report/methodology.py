@@ -33,9 +33,12 @@ FORMULAS = [
     ("Seasonal index", "T_t = centred 2×12 moving average; r_t = Y_t / T_t; SI_m = mean r over month m, rescaled to Σ = 12",
      "US Census Bureau X-11 ratio-to-moving-average"),
     ("Winter share", "(Jan–Mar + Dec) ÷ year, or Dec–Mar ÷ April–March season", "tradeflow definition (Khunjerab closed 1 Dec–31 Mar, 1985 agreement)"),
-    ("Goal arithmetic", "target path P(τ) = v₀·(v_T/v₀)^((τ−t₀)/(T−t₀)); starting point = the latest 12 complete months when they "
+    ("Goal arithmetic", "target path P(τ) = v₀·(v_T/v₀)^s, s = (τ−t₀)/(T−t₀), when v₀ and v_T are positive, else linear "
+     "v₀ + (v_T − v₀)·s; starting point = the latest 12 complete months when they "
      "end after the last annual year (at τ = year + (month − 12)/12), else the last annual value; required CAGR = "
-     "(v_T / start)^(1/(T − τ)) − 1; status: start against P(τ) at its own date; a past target year: met or missed",
+     "(v_T / start)^(1/(T − τ)) − 1; status: start against P(τ) at its own date ('baseline year' while the start is the "
+     "baseline); a past target year: met or missed; "
+     "a target below the baseline is a reduction, reached at or below the path or target",
      "tradeflow definition"),
     ("Trade complementarity", "TC_ij = 100·(1 − ½ Σₖ |m_jk/M_j − x_ik/X_i|), i's exports to the World against j's imports from "
      "the World; totals not covered by HS6 data give bounds (tc: the rest as one product; tc_lower: disjoint)",
