@@ -444,3 +444,30 @@ def test_import_refuses_an_hs2022_line_without_a_clean_hs2017_equivalent(publish
     r = CliRunner().invoke(main, ["schedule", "import", str(f), "--party", "PAK", "--hs-version", "HS2022"])
     assert r.exit_code == 1 and "'85241100'" in r.output and "n:n" in r.output, r.output
     assert not (published_home / "schedules" / "PAK.csv").exists()
+
+
+def test_known_trade_carrying_lines_of_an_hs2022_schedule_are_found_on_their_hs2017_heading(sample_home, tmp_path):
+    """China's schedule with its 080290 lines filed in HS2022 as 080292 (HS2017 080290), the trade-carrying line
+    08029000 → 08029200. The opportunity of heading 080290 is the same as with the HS2017 schedule (main keyed the
+    known line on its own digits, 080292, lost it, judged every line of the heading and dropped the row)."""
+    import shutil
+
+    import duckdb
+
+    from dbt_models import build
+
+    db = tmp_path / "w.duckdb"
+    shutil.copy(sample_home[0] / "published" / "tradeflow.duckdb", db)
+    conn = duckdb.connect(str(db))
+    q = "SELECT hs6, trade_lines, pref_rate_pct, share_lines_zero FROM marts.fta_opportunities WHERE hs6 = '080290'"
+    before = conn.execute(q).fetchall()
+    assert len(before) == 1
+    conn.execute("""UPDATE raw.fta_schedule SET tariff_line = '080292' || substr(tariff_line, 7), hs_version = 'HS2022'
+                    WHERE party = 'CHN' AND tariff_line LIKE '080290%'""")
+    conn.execute("UPDATE raw.fta_traded_lines SET tariff_line = '08029200' WHERE importer = 'CHN' AND tariff_line = '08029000'")
+    assert conn.execute("SELECT count(*) FROM raw.fta_traded_lines WHERE tariff_line = '08029200'").fetchone()[0] == 1
+    assert conn.execute("SELECT to_code FROM marts.hs_concordance WHERE from_version = 'HS2022' AND from_code = '080292' "
+                        "AND to_version = 'HS2017'").fetchall() == [("080290",)]
+    for model in ("marts.fta_tariff_lines", "marts.fta_opportunities"):
+        build(conn, model)
+    assert conn.execute(q).fetchall() == before

@@ -12,8 +12,11 @@ flows AS (
     GROUP BY hs6_2017
 ),
 chn AS (SELECT * FROM {{ ref('fta_tariff_lines') }} WHERE importer = 'CHN'),
-known AS (
-    SELECT DISTINCT substr(tariff_line, 1, 6) AS hs6, tariff_line, is_sample FROM {{ source('raw', 'fta_traded_lines') }} WHERE importer = 'CHN'
+known AS (  -- keyed on the line's HS2017 heading (a schedule in HS2022 has its lines' own digits in schedule_hs6)
+    SELECT DISTINCT c.hs6, k.tariff_line, k.is_sample
+    FROM {{ source('raw', 'fta_traded_lines') }} AS k
+    JOIN (SELECT DISTINCT tariff_line, hs6 FROM chn) AS c USING (tariff_line)
+    WHERE k.importer = 'CHN'
 ),
 carrying AS (  -- the lines that carry each heading's trade: the known ones, else every line of the heading
     SELECT c.*, k.tariff_line IS NOT NULL AS known_line, coalesce(k.is_sample, false) AS known_sample
