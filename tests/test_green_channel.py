@@ -501,3 +501,25 @@ def test_imports_the_importer_values_fob_are_not_divided_by_the_factor():
     got = conn.execute("""SELECT hs6, importer_cif_usd, importer_reported_fob_usd, round(importer_fob_usd, 9), round(gap_usd, 9)
         FROM marts.mirror_flows WHERE direction = 'CHN→PAK' AND cif_fob_factor = 1.06 ORDER BY hs6""").fetchall()
     assert got == [("850440", 106.0, 0.0, 100.0, 0.0), ("850450", 0.0, 100.0, 100.0, 0.0)]
+
+
+def test_agro_concentration_describes_the_months_the_values_cover():
+    """2024 has Jan–Mar reported by month (mangoes 30 a month, rice 10) and a whole-year annual record (100 each);
+    2025 has January only (mangoes 5). By hand on the months: 2024 shares 0.75 / 0.25, H = 0.625, top mangoes 0.75;
+    2025 H = 1. Main took H from the annual records: 0.5 for 2024 against Jan–Mar values, none for 2025."""
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA marts")
+    conn.execute("""CREATE TABLE marts.trade_flows (reporter VARCHAR, partner VARCHAR, flow VARCHAR, freq VARCHAR,
+        year INT, month INT, period_start DATE, hs6 VARCHAR, hs_version VARCHAR, value_usd DOUBLE, net_weight_kg DOUBLE,
+        net_weight_estimated BOOLEAN, is_sample BOOLEAN)""")
+    conn.execute("""CREATE TABLE marts.dim_hs AS SELECT * FROM (VALUES ('HS2017', '080450', 'Mangoes', true, true),
+        ('HS2017', '100630', 'Rice', true, false)) t(hs_version, code, description, is_agro, is_perishable)""")
+    rows = [("M", 2024, m, "080450", 30.0) for m in (1, 2, 3)] + [("M", 2024, m, "100630", 10.0) for m in (1, 2, 3)]
+    rows += [("A", 2024, None, "080450", 100.0), ("A", 2024, None, "100630", 100.0), ("M", 2025, 1, "080450", 5.0)]
+    conn.executemany("INSERT INTO marts.trade_flows VALUES ('PAK', 'CHN', 'X', ?, ?, ?, make_date(?, coalesce(?, 1), 1), "
+                     "?, 'HS2017', ?, 1.0, false, false)", [(f, y, m, y, m, hs, v) for f, y, m, hs, v in rows])
+    for model in ("marts.agro_monthly", "marts.agro_products", "marts.agro_indicators"):
+        build(conn, model)
+    got = conn.execute("""SELECT year, months, agro_usd, round(hhi, 12), agro_lines, top_hs6, top_share
+                          FROM marts.agro_indicators ORDER BY year""").fetchall()
+    assert got == [(2024, 3, 120.0, 0.625, 2, "080450", 0.75), (2025, 1, 5.0, 1.0, 1, "080450", 1.0)]

@@ -13,10 +13,24 @@ same_months AS (
       ON p.reporter = c.reporter AND p.partner = c.partner AND p.flow = c.flow AND p.year = c.year - 1 AND p.month = c.month
     GROUP BY ALL
 ),
+-- Concentration on the same basis as the values: the agro lines of the months the year has (a year with only
+-- Jan–Mar reported, or one with no annual record yet, is described by its months, never by another basis)
+lines AS (
+    SELECT t.reporter, t.partner, t.flow, t.year, t.hs6, {{ exact_sum('t.value_usd') }} AS v
+    FROM {{ ref('trade_flows') }} AS t
+    JOIN {{ ref('dim_hs') }} AS h ON h.hs_version = t.hs_version AND h.code = t.hs6
+    WHERE t.freq = 'M' AND h.is_agro AND t.partner IN ('CHN', 'PAK') AND t.flow IN ('X', 'M')
+    GROUP BY ALL
+),
+shares AS (
+    SELECT *, v / {{ exact_sum('v', over='(PARTITION BY reporter, partner, flow, year)') }} AS s,
+           row_number() OVER (PARTITION BY reporter, partner, flow, year ORDER BY v DESC, hs6) AS rank
+    FROM lines
+),
 conc AS (
-    SELECT reporter, partner, flow, year, {{ exact_sum('share_of_agro * share_of_agro', scale=12) }} AS hhi, count(*) AS agro_lines,
-           min(hs6) FILTER (WHERE rank = 1) AS top_hs6, max(share_of_agro) AS top_share
-    FROM {{ ref('agro_products') }} GROUP BY ALL
+    SELECT reporter, partner, flow, year, {{ exact_sum('s * s', scale=12) }} AS hhi, count(*) AS agro_lines,
+           min(hs6) FILTER (WHERE rank = 1) AS top_hs6, max(s) AS top_share
+    FROM shares GROUP BY ALL
 )
 SELECT y.reporter, y.partner, y.flow, y.year, y.months, y.months = 12 AS is_complete,
        y.agro_usd, y.total_usd, y.agro_usd / y.total_usd AS agro_share,
