@@ -39,13 +39,15 @@ def world_exports(flows: pd.DataFrame, prod: pd.DataFrame, rng: np.random.Genera
         pak, chn = r.get(586, 0.0), r.get(156, 0.0)
         # world market of the product: Pakistan's goods are small in world trade, China's large
         world = pak / pak_world_share[k] if pak_to_chn[k] else chn / chn_world_share[k]
-        chn = chn if chn > 0 else world * 0.06
         rest = max(world - pak - chn, 0.0)
         for (code, _), share in zip(OTHERS.items(), market_shares[k]):
             rows.append((code, year, k, rest * share, "AG6"))
+        # Pakistan and China as their own queries report them (partner World): a line one of them does not export
+        # is not in the all-reporters answer either (the refresh keeps a reporter's own copy of its batch)
         if pak > 0:
             rows.append((586, year, k, pak, "AG6"))
-        rows.append((156, year, k, chn, "AG6"))
+        if chn > 0:
+            rows.append((156, year, k, chn, "AG6"))
     years = sorted(own.index.get_level_values("year").unique())
     for year in years:
         f = (year - 2015) / 9
