@@ -28,6 +28,20 @@ def test_sql_formats(on_sample):
     assert r.output.splitlines() == ["a,b", "1,x"]
 
 
+def test_sql_takes_a_query_that_begins_with_a_comment(on_sample):
+    """`tradeflow sql "$(cat sql/examples/01_….sql)"`: every example begins with a `-- comment` line, which click
+    took for an option (exit 2, "No such option"); a mistyped option still fails as one."""
+    example = (Path(__file__).parents[1] / "sql" / "examples" / "05_bilateral_balance.sql").read_text(encoding="utf-8")
+    assert example.startswith("--")
+    r = CliRunner().invoke(main, ["sql", example, "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)
+    r = CliRunner().invoke(main, ["sql", "-- one comment\nSELECT 41 + 1 AS n", "--format", "csv"])
+    assert (r.exit_code, r.output.splitlines()) == (0, ["n", "42"])
+    r = CliRunner().invoke(main, ["sql", "--formatt", "csv", "SELECT 1"])
+    assert r.exit_code == 2 and "unexpected extra arguments" in r.output
+
+
 @pytest.mark.parametrize("stmt", ["DELETE FROM marts.trade_flows", "CREATE TABLE t AS SELECT 1", "DROP TABLE marts.trade_flows"])
 def test_sql_refuses_writes(on_sample, stmt):
     r = CliRunner().invoke(main, ["sql", stmt])

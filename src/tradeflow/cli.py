@@ -147,7 +147,7 @@ def report(self_contained: bool) -> None:
         click.echo(str(p))
 
 
-@main.command()
+@main.command(context_settings={"ignore_unknown_options": True})  # a QUERY may begin with a "-- comment" line
 @click.argument("query", required=False)
 @click.option("--file", "-f", "file", type=click.File("r"), help="Read the query from a file (- for standard input).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
