@@ -299,3 +299,32 @@ def test_goal_charts_draw_the_marts_target_path(sample_db):
                 checked += 1
         assert any(t.name.startswith("target (") for t in fig.data)
     assert checked >= 3
+
+
+def test_agro_heatmap_ranks_the_top_15_on_the_hs2017_basis():
+    """Sixteen agro lines export 100 each (2021, HS2017); pine nuts 60 in 2021 as HS2017 080290 and 60 in 2022 as
+    HS2022 080292 (HS2017 080290): 120 on the HS2017 basis, the largest line. Main ranked agro_products' reported codes
+    (60 and 60: neither in the top 15) and lost the product; the 15 rows are pine nuts and 14 of the sixteen."""
+    import duckdb
+
+    from tradeflow.report.queries import query
+
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA marts")
+    codes = [f"{1001 + i:04d}10" for i in range(16)]
+    rows = [(c, c, "HS2017", 2021, 100.0) for c in codes] + [("080290", "080290", "HS2017", 2021, 60.0),
+                                                           ("080292", "080290", "HS2022", 2022, 60.0)]
+    conn.execute("""CREATE TABLE marts.trade_flows_hs2017 (reporter VARCHAR, partner VARCHAR, flow VARCHAR, freq VARCHAR,
+        period_start DATE, hs6_reported VARCHAR, hs6_2017 VARCHAR, value_usd DOUBLE)""")
+    conn.executemany("INSERT INTO marts.trade_flows_hs2017 VALUES ('PAK', 'CHN', 'X', 'M', make_date(?, 6, 1), ?, ?, ?)",
+                     [(y, r, c, v) for r, c, _, y, v in rows])
+    conn.execute("""CREATE TABLE marts.agro_products AS SELECT * FROM (VALUES """
+                 + ", ".join(f"('PAK', 'CHN', 'X', {y}, '{r}', '{h}', 'line {r}', {v})" for r, _, h, y, v in rows)
+                 + ") t(reporter, partner, flow, year, hs6, hs_version, description, value_usd)")
+    conn.execute("CREATE TABLE marts.dim_hs AS SELECT * FROM (VALUES "
+                 + ", ".join(f"('HS2017', '{c}', 6, 'line {c}', true)" for c in [*codes, "080290"])
+                 + ", ('HS2022', '080292', 6, 'Pine nuts', true)) t(hs_version, code, level, description, is_agro)")
+    heat = query(conn, "agro_heatmap")
+    per_line = heat.groupby("hs6")["value_usd"].sum()
+    assert len(per_line) == 15 and heat["product"].nunique() == 15
+    assert per_line["080290"] == 120.0 and set(per_line.index) - {"080290"} <= set(codes)

@@ -1,10 +1,15 @@
--- Pakistan's agro exports to China by product and month (top 15 agro lines overall), for the agro report.
-WITH top AS (
-    SELECT hs6, any_value(description) AS description FROM marts.agro_products
-    WHERE reporter = 'PAK' AND partner = 'CHN' AND flow = 'X'
+-- Pakistan's agro exports to China by product and month (the top 15 agro lines over the months shown), for the agro
+-- report. On the HS2017 basis throughout (trade_flows_hs2017; agro flag and name of the HS2017 code): a product whose
+-- code changed in HS2022 is one line, not two, and each line is one row even where two share a name.
+WITH pak AS (
+    SELECT period_start, hs6_2017 AS hs6, value_usd FROM marts.trade_flows_hs2017
+    WHERE reporter = 'PAK' AND partner = 'CHN' AND flow = 'X' AND freq = 'M' AND hs6_2017 IS NOT NULL
+),
+agro AS (SELECT code AS hs6, description FROM marts.dim_hs WHERE hs_version = 'HS2017' AND level = 6 AND is_agro),
+top AS (
+    SELECT hs6, any_value(a.description) AS description FROM pak JOIN agro AS a USING (hs6)
     GROUP BY hs6 ORDER BY sum(value_usd) DESC, hs6 LIMIT 15
 )
-SELECT t.period_start, t.hs6_2017 AS hs6, top.description, sum(t.value_usd) AS value_usd
-FROM marts.trade_flows_hs2017 t JOIN top ON top.hs6 = t.hs6_2017
-WHERE t.reporter = 'PAK' AND t.partner = 'CHN' AND t.flow = 'X' AND t.freq = 'M'
-GROUP BY ALL ORDER BY top.description, t.period_start
+SELECT p.period_start, p.hs6, top.description || ' (' || p.hs6 || ')' AS product, sum(p.value_usd) AS value_usd
+FROM pak AS p JOIN top USING (hs6)
+GROUP BY ALL ORDER BY product, p.period_start

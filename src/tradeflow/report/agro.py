@@ -21,7 +21,7 @@ def agro_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
         is_sample=status["is_sample"], vintage=status["vintage"])
     heat = query(conn, "agro_heatmap")
     if not heat.empty:
-        grid = heat.pivot_table(index="description", columns="period_start", values="value_usd", aggfunc="sum").fillna(0)
+        grid = heat.pivot_table(index="product", columns="period_start", values="value_usd", aggfunc="sum").fillna(0)
         fig = go.Figure(go.Heatmap(z=grid.to_numpy() / 1e6, x=[str(c)[:7] for c in grid.columns], y=list(grid.index),
                                    colorscale="Greens", colorbar={"title": "US$ m"}))
         fig.update_layout(title="Pakistan's agro exports to China by product and month (Pakistan's records)",
