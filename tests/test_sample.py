@@ -111,6 +111,24 @@ def test_every_row_is_flagged_sample(sample_db):
         assert flagged is True and rows > 0, table
 
 
+#: Tables holding no trade or tariff figure: reference lists (their source column says where each row is from), the
+#: Khunjerab calendar and policy dates (sourced facts), the quality gates' verdicts.
+NO_FIGURES = {"marts.dim_country", "marts.dim_hs", "marts.khunjerab_calendar", "marts.policy_markers",
+              "staging.countries", "staging.quality_gates"}
+
+
+def test_every_table_with_figures_has_is_sample_and_the_sample_sets_it(sample_db):
+    """Every staging and marts table that holds a figure carries is_sample, and on the sample run every row with a
+    figure from the synthetic data says so (goal_actuals and goal_actuals_monthly had no flag)."""
+    tables = {f"{s}.{t}": has for s, t, has in sample_db.execute("""
+        SELECT table_schema, table_name, bool_or(column_name = 'is_sample') FROM information_schema.columns
+        WHERE table_schema IN ('staging', 'marts') GROUP BY ALL""").fetchall()}
+    assert {t for t, has in tables.items() if not has} == NO_FIGURES
+    for table in ("marts.goal_actuals", "marts.goal_actuals_monthly", "marts.goal_progress", "marts.world_exports"):
+        flagged, rows = sample_db.execute(f"SELECT bool_and(is_sample), count(*) FROM {table}").fetchall()[0]
+        assert flagged is True and rows > 0, table
+
+
 def test_sample_codes_exist_in_their_hs_version(shared):
     import csv
 

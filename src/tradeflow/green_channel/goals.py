@@ -53,13 +53,14 @@ def goal_frames(conn: duckdb.DuckDBPyConnection, goals: list[dict],
             "target_year", "target_statement", "target_source", "is_sample"]).astype(
             {"target_value": "float64", "target_multiple": "float64", "target_year": "Int64"})
     if "goal_series_frame" in parts:
-        series = [_run(conn, g["id"], g["metric"], ("year", "value")) for g in goals]
+        series = [_run(conn, g["id"], g["metric"], ("year", "value")).assign(is_sample=metric_is_sample(conn, g["metric"]))
+                  for g in goals]
         out["goal_series_frame"] = pd.concat(series, ignore_index=True).astype({"year": "int64", "value": "float64"})
     if "goal_monthly_frame" in parts:
-        monthly = [_run(conn, g["id"], g["monthly_metric"], ("period_start", "value")) for g in goals
-                   if g.get("monthly_metric")]
+        monthly = [_run(conn, g["id"], g["monthly_metric"], ("period_start", "value"))
+                   .assign(is_sample=metric_is_sample(conn, g["monthly_metric"])) for g in goals if g.get("monthly_metric")]
         out["goal_monthly_frame"] = (pd.concat(monthly, ignore_index=True) if monthly else
-                                     pd.DataFrame(columns=["period_start", "value", "goal_id"]))
+                                     pd.DataFrame(columns=["period_start", "value", "goal_id", "is_sample"]))
     return out
 
 
@@ -71,9 +72,10 @@ GOAL_INPUTS = ("basket_flows", "dim_hs", "fta_tariff_lines", "khunjerab_indicato
 #: goal table → the frame of goal_frames() it holds and its typed columns.
 _TABLES = {
     "goals": ("goals_frame", "*"),
-    "goal_actuals": ("goal_series_frame", "goal_id, CAST(year AS INTEGER) AS year, CAST(value AS DOUBLE) AS value"),
-    "goal_actuals_monthly": ("goal_monthly_frame",
-                             "goal_id, CAST(period_start AS DATE) AS period_start, CAST(value AS DOUBLE) AS value"),
+    "goal_actuals": ("goal_series_frame", "goal_id, CAST(year AS INTEGER) AS year, CAST(value AS DOUBLE) AS value, "
+                     "CAST(is_sample AS BOOLEAN) AS is_sample"),
+    "goal_actuals_monthly": ("goal_monthly_frame", "goal_id, CAST(period_start AS DATE) AS period_start, "
+                             "CAST(value AS DOUBLE) AS value, CAST(is_sample AS BOOLEAN) AS is_sample"),
 }
 
 
