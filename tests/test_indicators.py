@@ -266,14 +266,29 @@ def test_trade_complementarity_by_hand():
                      ("CHN", 2022, "a", 100.0), ("CHN", 2022, "b", 300.0), ("CHN", 2022, "c", 100.0)],
         bilateral=[])
     r = {y: row for y, *row in conn.execute(
-        "SELECT year, tc, tc_lower, products, exports_covered_share, imports_covered_share FROM marts.trade_complementarity "
-        "WHERE exporter = 'PAK' AND importer = 'CHN'").fetchall()}
+        "SELECT year, tc, tc_lower, products, exports_covered_share, imports_covered_share, tc_upper "
+        "FROM marts.trade_complementarity WHERE exporter = 'PAK' AND importer = 'CHN'").fetchall()}
     # 2021: Σ|m/M − x/X| = |.1 − .4| + |.3 − .2| + |.1 − 0| = 0.5; unseen parts .5 (China) and .4 (Pakistan)
-    # upper bound 100·(1 − ½(0.5 + |.5 − .4|)) = 70; lower bound 100·(1 − ½(0.5 + .5 + .4)) = 30
-    assert r[2021] == [pytest.approx(70.0), pytest.approx(30.0), 3, pytest.approx(0.6), pytest.approx(0.5)]
+    # as one product 100·(1 − ½(0.5 + |.5 − .4|)) = 70; disjoint (lower bound) 100·(1 − ½(0.5 + .5 + .4)) = 30;
+    # upper bound: China's shares exceed Pakistan's by .1 (b) + .1 (c) = .2, less than Pakistan's unseen .4, which can
+    # close both gaps (and China's unseen .5 take Pakistan's excess on a and the rest): 100·(1 − max(0, .2 − .4)) = 100
+    assert r[2021] == [pytest.approx(70.0), pytest.approx(30.0), 3, pytest.approx(0.6), pytest.approx(0.5),
+                       pytest.approx(100.0)]
     # 2022: HS6 data cover both totals: x shares 2/3, 1/3; m shares .2, .6, .2 → Σ = 7/15 + 4/15 + 3/15 = 14/15
     tc = 100 * (1 - 0.5 * 14 / 15)
-    assert r[2022][:2] == [pytest.approx(tc), pytest.approx(tc)] and tc == pytest.approx(53.3333, abs=1e-3)
+    assert [r[2022][0], r[2022][1], r[2022][5]] == [pytest.approx(tc)] * 3 and tc == pytest.approx(53.3333, abs=1e-3)
+
+
+def test_trade_complementarity_bounds_hold_whatever_product_the_unseen_trade_is_in():
+    """Pakistan exports 100, 50 of a seen by HS6 and 50 unseen; China imports 100, 50 of a and 50 of b. If the unseen
+    50 is b the index is 100, if it is a product China does not import, 50: tc_upper 100, tc_lower 50 (main called tc,
+    50 here, the upper bound)."""
+    conn = indices_db(totals=[("PAK", "X", 2021, 100.0), ("CHN", "M", 2021, 100.0)],
+                      world_hs6=[("PAK", 2021, "a", 50.0)],
+                      imports_hs6=[("CHN", 2021, "a", 50.0), ("CHN", 2021, "b", 50.0)], bilateral=[])
+    got = conn.execute("SELECT tc_lower, tc, tc_upper FROM marts.trade_complementarity "
+                       "WHERE exporter = 'PAK' AND importer = 'CHN' AND year = 2021").fetchone()
+    assert got == (pytest.approx(50.0), pytest.approx(50.0), pytest.approx(100.0))
 
 
 def test_export_intensity_by_hand():
@@ -295,8 +310,9 @@ def test_sample_has_china_imports_from_the_world_in_comtrade_format(sample_db):
     rows = dict(sample_db.execute("SELECT reporter_iso, max(value_usd) FROM staging.comtrade_totals "
                                   "WHERE flow = 'M' AND partner_code = 0 AND year = 2024 GROUP BY 1").fetchall())
     assert rows["CHN"] == pytest.approx(2590e9) and rows["PAK"] == pytest.approx(55e9)
-    tc = sample_db.execute("SELECT tc, tc_lower FROM marts.trade_complementarity WHERE exporter='PAK' AND year=2024").fetchone()
-    assert 0 <= tc[1] <= tc[0] <= 100
+    tc = sample_db.execute("SELECT tc, tc_lower, tc_upper FROM marts.trade_complementarity "
+                           "WHERE exporter='PAK' AND year=2024").fetchone()
+    assert 0 <= tc[1] <= tc[0] <= tc[2] <= 100
 
 
 def test_methodology_page_states_formulas_sources_and_the_first_cut_clause():

@@ -38,14 +38,20 @@ sums AS (
     SELECT exporter, importer, year, min(x_total) AS x_total, min(m_total) AS m_total,
            count(hs6) FILTER (WHERE xv > 0 OR mv > 0) AS products,
            coalesce({{ exact_sum('abs(mv / m_total - xv / x_total)', scale=12) }}, 0) AS s_abs,
+           -- where the importer's share exceeds the exporter's: the unseen exports can fill at most that much
+           coalesce({{ exact_sum('greatest(mv / m_total - xv / x_total, 0)', scale=12) }}, 0) AS s_pos,
            coalesce({{ exact_sum('xv') }}, 0) / min(x_total) AS x_cov,
            coalesce({{ exact_sum('mv') }}, 0) / min(m_total) AS m_cov,
            bool_or(s) AS is_sample
     FROM products GROUP BY ALL
 )
 SELECT exporter, importer, year,
+       -- the unseen parts of the totals (1 − covered share): as one product of their own (tc), in products apart from
+       -- everything else (tc_lower, the least the index can be), or where they close the gaps (tc_upper, the most:
+       -- min Σ_k |·| = 2·max(0, Σ_k max(m_k/M − x_k/X, 0) − unseen exports share))
        100 * (1 - 0.5 * (s_abs + abs((1 - m_cov) - (1 - x_cov)))) AS tc,
        100 * (1 - 0.5 * (s_abs + greatest(1 - m_cov, 0) + greatest(1 - x_cov, 0))) AS tc_lower,
+       100 * (1 - greatest(0, s_pos - greatest(1 - x_cov, 0))) AS tc_upper,
        products, x_cov AS exports_covered_share, m_cov AS imports_covered_share,
        x_total AS exporter_exports_world_usd, m_total AS importer_imports_world_usd,
        is_sample

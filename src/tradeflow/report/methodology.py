@@ -41,7 +41,7 @@ FORMULAS = [
      "a target below the baseline is a reduction, reached at or below the path or target",
      "tradeflow definition"),
     ("Trade complementarity", "TC_ij = 100·(1 − ½ Σₖ |m_jk/M_j − x_ik/X_i|), i's exports to the World against j's imports from "
-     "the World; totals not covered by HS6 data give bounds (tc: the rest as one product; tc_lower: disjoint)",
+     "the World; totals not covered by HS6 data give a range (tc: the rest as one product; tc_lower: disjoint; tc_upper: the rest closing the gaps)",
      "Michaely (1996); WITS Trade Outcomes help"),
     ("Export intensity", "TII_ij = (x_ij / X_i) / (x_wj / X_w); world exports to j ÷ world exports measured as j's imports from the "
      "World ÷ all reporters' imports (M_j / M_w)", "WITS Trade Outcomes help; Mikić & Gilbert, ESCAP (2009)"),
