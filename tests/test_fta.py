@@ -471,3 +471,32 @@ def test_known_trade_carrying_lines_of_an_hs2022_schedule_are_found_on_their_hs2
     for model in ("marts.fta_tariff_lines", "marts.fta_opportunities"):
         build(conn, model)
     assert conn.execute(q).fetchall() == before
+
+
+def test_rca_takes_world_products_and_world_total_from_the_same_reporters(sample_home, tmp_path):
+    """The USA's 2024 total is missing while its products are there. Balassa's world share of k then comes from the
+    reporters with both: by hand (x_PAK,k / X_PAK) / (Σ x_r,k / Σ X_r) over those reporters. Main summed the USA's
+    products over the others' totals (030389: 30.32 where the consistent RCA is 40.29 on the sample)."""
+    import shutil
+
+    import duckdb
+
+    from dbt_models import build
+
+    db = tmp_path / "w.duckdb"
+    shutil.copy(sample_home[0] / "published" / "tradeflow.duckdb", db)
+    conn = duckdb.connect(str(db))
+    year = conn.execute("SELECT max(year) FROM marts.fta_opportunities").fetchone()[0]
+    before = dict(conn.execute("SELECT hs6, rca FROM marts.fta_opportunities WHERE rca IS NOT NULL").fetchall())
+    assert before
+    conn.execute("DELETE FROM marts.world_exports WHERE reporter = 'USA' AND hs6 = 'TOTAL' AND year = ?", [year])
+    build(conn, "marts.fta_opportunities")
+    got = dict(conn.execute("SELECT hs6, rca FROM marts.fta_opportunities WHERE rca IS NOT NULL").fetchall())
+    expected = dict(conn.execute("""
+        WITH w AS (SELECT * FROM marts.world_exports WHERE year = ? AND reporter <> 'USA'),
+        tot AS (SELECT sum(value_usd) FILTER (WHERE hs6 = 'TOTAL') AS world,
+                       sum(value_usd) FILTER (WHERE hs6 = 'TOTAL' AND reporter = 'PAK') AS pak FROM w)
+        SELECT w.hs6, (sum(w.value_usd) FILTER (WHERE w.reporter = 'PAK') / min(tot.pak)) / (sum(w.value_usd) / min(tot.world))
+        FROM w, tot WHERE w.hs6 <> 'TOTAL' GROUP BY w.hs6""", [year]).fetchall())
+    assert set(got) == set(before)
+    assert got == {k: pytest.approx(expected[k], rel=1e-9) for k in got}

@@ -40,11 +40,18 @@ tariff AS (
            count(*) AS carrying_lines, bool_or(known_line) AS lines_known, bool_or(is_sample) AS tariff_sample
     FROM per_line GROUP BY hs6
 ),
+-- world exports of k and in all from the same reporters: those with both their products and their total that year
+-- (a reporter with products but no total, or the reverse, would count on one side of the ratio only)
+year_rows AS (SELECT w.* FROM {{ ref('world_exports') }} AS w, y WHERE w.year = y.year),
+complete AS (
+    SELECT reporter FROM year_rows GROUP BY reporter HAVING bool_or(hs6 = 'TOTAL') AND bool_or(hs6 <> 'TOTAL')
+),
 world AS (
     SELECT w.hs6, {{ exact_sum('w.value_usd') }} AS world_k, min(tot.world_total) AS world_total, bool_or(w.is_sample) AS world_sample
-    FROM {{ ref('world_exports') }} AS w, y,
-         (SELECT {{ exact_sum('value_usd') }} AS world_total FROM {{ ref('world_exports') }}, y WHERE hs6 = 'TOTAL' AND world_exports.year = y.year) AS tot
-    WHERE w.year = y.year AND w.hs6 <> 'TOTAL'
+    FROM year_rows AS w SEMI JOIN complete USING (reporter),
+         (SELECT {{ exact_sum('value_usd') }} AS world_total FROM year_rows SEMI JOIN complete USING (reporter)
+          WHERE hs6 = 'TOTAL') AS tot
+    WHERE w.hs6 <> 'TOTAL'
     GROUP BY w.hs6
 ),
 pak_total AS (
@@ -66,7 +73,7 @@ SELECT
     t.year_reaches_zero,
     t.carrying_lines AS trade_lines,
     CASE WHEN t.lines_known THEN 'traded lines known' ELSE 'all lines of the heading' END AS trade_lines_basis,
-    (f.pak_exports_world_usd / p.pak_total) / (w.world_k / w.world_total) AS rca,
+    (f.pak_exports_world_usd / nullif(p.pak_total, 0)) / nullif(w.world_k / nullif(w.world_total, 0), 0) AS rca,
     CASE WHEN w.world_k IS NULL OR p.pak_total IS NULL THEN 'unavailable: no world exports by product for ' || y.year
          ELSE 'ok' END AS rca_status,
     rank() OVER (ORDER BY greatest(least(f.pak_exports_world_usd, f.chn_imports_world_usd)
