@@ -252,6 +252,8 @@ def indices_db(totals, world_hs6, imports_hs6, bilateral):
     conn.register("b", pd.DataFrame([(r, p, "X", "A", y, v, True) for r, p, y, v in bilateral],
                                     columns=["reporter", "partner", "flow", "freq", "year", "value_usd", "is_sample"]))
     conn.execute("CREATE TABLE marts.trade_flows AS SELECT * FROM b")
+    # the years each reporter published: those it has a total for
+    conn.execute("CREATE TABLE marts.reported_periods AS SELECT DISTINCT reporter_iso AS reporter, freq, year FROM t")
     build(conn, "marts.trade_complementarity")
     build(conn, "marts.trade_intensity")
     return conn
@@ -303,6 +305,18 @@ def test_export_intensity_by_hand():
     # PAK→CHN: (10/100) / (1000/4000) = 0.1 / 0.25 = 0.4; CHN→PAK: (50/2000) / (200/4000) = 0.025 / 0.05 = 0.5
     assert r["PAK"] == [pytest.approx(0.1), pytest.approx(0.25), pytest.approx(0.4), 3]
     assert r["CHN"] == [pytest.approx(0.025), pytest.approx(0.05), pytest.approx(0.5), 3]
+
+
+def test_export_intensity_of_a_year_without_exports_is_zero_and_a_zero_total_no_ratio():
+    """2021: Pakistan published its year (total exports 100) with no exports to China: intensity 0, not a missing year.
+    2022: Pakistan's total exports recorded as 0: no share and no intensity (NULL), never inf or NaN."""
+    conn = indices_db(
+        totals=[("PAK", "X", 2021, 100.0), ("CHN", "M", 2021, 1000.0), ("USA", "M", 2021, 3000.0),
+                ("PAK", "X", 2022, 0.0), ("CHN", "M", 2022, 1000.0), ("USA", "M", 2022, 3000.0)],
+        world_hs6=[], imports_hs6=[], bilateral=[("PAK", "CHN", 2022, 5.0)])
+    got = conn.execute("""SELECT year, exports_to_partner_usd, share_of_exports_to_partner, export_intensity
+                          FROM marts.trade_intensity WHERE exporter = 'PAK' ORDER BY year""").fetchall()
+    assert got == [(2021, 0.0, 0.0, 0.0), (2022, 5.0, None, None)]
 
 
 def test_sample_has_china_imports_from_the_world_in_comtrade_format(sample_db):

@@ -33,7 +33,7 @@ conc AS (
     FROM shares GROUP BY ALL
 )
 SELECT y.reporter, y.partner, y.flow, y.year, y.months, y.months = 12 AS is_complete,
-       y.agro_usd, y.total_usd, y.agro_usd / y.total_usd AS agro_share,
+       y.agro_usd, y.total_usd, y.agro_usd / nullif(y.total_usd, 0) AS agro_share,
        y.perishable_usd / nullif(y.agro_usd, 0) AS perishable_share_of_agro,
        c.hhi, c.agro_lines, c.top_hs6, c.top_share,
        CASE WHEN s.matched = y.months THEN y.agro_usd / nullif(s.prev_agro_usd, 0) - 1 END AS agro_growth,

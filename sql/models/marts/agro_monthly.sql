@@ -3,7 +3,7 @@ SELECT t.reporter, t.partner, t.flow, t.year, t.month, t.period_start,
        coalesce({{ exact_sum('t.value_usd', filter='h.is_agro') }}, 0) AS agro_usd,
        coalesce({{ exact_sum('t.value_usd', filter='h.is_agro AND h.is_perishable') }}, 0) AS perishable_usd,
        {{ exact_sum('t.value_usd') }} AS total_usd,
-       coalesce({{ exact_sum('t.value_usd', filter='h.is_agro') }}, 0) / {{ exact_sum('t.value_usd') }} AS agro_share,
+       coalesce({{ exact_sum('t.value_usd', filter='h.is_agro') }}, 0) / nullif({{ exact_sum('t.value_usd') }}, 0) AS agro_share,
        {{ exact_sum('t.value_usd', filter='h.is_agro AND h.is_perishable') }}
            / nullif({{ exact_sum('t.value_usd', filter='h.is_agro') }}, 0)
            AS perishable_share_of_agro,

@@ -31,8 +31,8 @@ weighted AS (
            {{ exact_sum('b.v * h.pref') }} / {{ exact_sum('b.v') }} AS avg_pref_weighted_pct,
            {{ exact_sum('b.v * h.mfn') }} / {{ exact_sum('b.v') }} AS avg_mfn_weighted_pct,
            {{ exact_sum('b.v * (h.mfn - h.pref)') }} / {{ exact_sum('b.v') }} AS margin_weighted_pp,
-           {{ exact_sum('b.v * h.zero_share') }} / min(t.total) AS trade_coverage_zero,
-           {{ exact_sum('b.v') }} / min(t.total) AS base_trade_in_schedule,
+           {{ exact_sum('b.v * h.zero_share') }} / nullif(min(t.total), 0) AS trade_coverage_zero,
+           {{ exact_sum('b.v') }} / nullif(min(t.total), 0) AS base_trade_in_schedule,
            bool_or(b.s) AS trade_sample
     FROM hs6 AS h JOIN base AS b USING (importer, partner, hs6) JOIN base_total AS t USING (importer, partner)
     GROUP BY ALL

@@ -19,6 +19,7 @@ years AS (
     FROM pairs AS p
     JOIN totals AS tx ON tx.reporter = p.exporter AND tx.flow = 'X'
     JOIN totals AS tm ON tm.reporter = p.importer AND tm.flow = 'M' AND tm.year = tx.year
+    WHERE tx.v > 0 AND tm.v > 0  -- shares of a zero total do not exist: no row (the build never fails on inf)
 ),
 keys AS (
     SELECT y.exporter, y.importer, y.year, x.hs6 FROM years AS y JOIN x ON x.exporter = y.exporter AND x.year = y.year

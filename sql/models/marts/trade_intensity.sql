@@ -12,16 +12,28 @@ world AS (
 bilateral AS (
     SELECT reporter AS exporter, partner AS importer, year, {{ exact_sum('value_usd') }} AS v, bool_or(is_sample) AS s
     FROM {{ ref('trade_flows') }} WHERE freq = 'A' AND flow = 'X' GROUP BY ALL
+),
+-- a year the exporter published with no exports to the partner is an intensity of 0, not a missing year
+reported AS (SELECT reporter AS exporter, year FROM {{ ref('reported_periods') }} WHERE freq = 'A'),
+years AS (
+    SELECT p.exporter, p.importer, tx.year, tx.v AS x_total, tm.v AS m_total, w.world_imports, w.reporters,
+           tx.s OR tm.s OR w.s AS s,
+           CASE WHEN r.exporter IS NOT NULL THEN coalesce(b.v, 0) END AS bilateral_v, coalesce(b.s, false) AS b_s
+    FROM pairs AS p
+    JOIN totals AS tx ON tx.reporter = p.exporter AND tx.flow = 'X'
+    JOIN totals AS tm ON tm.reporter = p.importer AND tm.flow = 'M' AND tm.year = tx.year
+    JOIN world AS w ON w.year = tx.year
+    LEFT JOIN reported AS r ON r.exporter = p.exporter AND r.year = tx.year
+    LEFT JOIN bilateral AS b ON b.exporter = p.exporter AND b.importer = p.importer AND b.year = tx.year
 )
-SELECT p.exporter, p.importer, b.year,
-       b.v AS exports_to_partner_usd, tx.v AS exporter_exports_world_usd,
-       tm.v AS partner_imports_world_usd, w.world_imports AS world_imports_usd, w.reporters AS world_reporters,
-       b.v / tx.v AS share_of_exports_to_partner, tm.v / w.world_imports AS partner_share_of_world_imports,
-       (b.v / tx.v) / (tm.v / w.world_imports) AS export_intensity,
-       b.s OR tx.s OR tm.s OR w.s AS is_sample
-FROM pairs AS p
-JOIN bilateral AS b USING (exporter, importer)
-JOIN totals AS tx ON tx.reporter = p.exporter AND tx.flow = 'X' AND tx.year = b.year
-JOIN totals AS tm ON tm.reporter = p.importer AND tm.flow = 'M' AND tm.year = b.year
-JOIN world AS w ON w.year = b.year
-ORDER BY p.exporter, b.year
+SELECT exporter, importer, year,
+       bilateral_v AS exports_to_partner_usd, x_total AS exporter_exports_world_usd,
+       m_total AS partner_imports_world_usd, world_imports AS world_imports_usd, reporters AS world_reporters,
+       -- a zero total is no share (NULL), never inf or NaN
+       bilateral_v / nullif(x_total, 0) AS share_of_exports_to_partner,
+       m_total / nullif(world_imports, 0) AS partner_share_of_world_imports,
+       (bilateral_v / nullif(x_total, 0)) / nullif(m_total / nullif(world_imports, 0), 0) AS export_intensity,
+       s OR b_s AS is_sample
+FROM years
+WHERE bilateral_v IS NOT NULL
+ORDER BY exporter, year
