@@ -148,3 +148,21 @@ def test_a_broken_trains_body_is_fetched_again_on_the_next_run(tmp_path):
     assert sorted(second.partitions) == ["586/000/2021/aveestimated", "586/000/2021/reported"]
     assert {(e.partition["importer"], e.partition["partner"]) for e in archive.loadable("wits.trains")} == {
         ("156", "000"), ("156", "586"), ("586", "000"), ("586", "156")}
+
+
+def test_the_world_query_never_stands_in_for_a_pair_reporters_own_period():
+    """Pakistan's own 2022 query failed (or is not fetched yet); the all-reporters World query holds Pakistan's 2022
+    exports to the World. world_exports may use them, but marts.trade_flows must not show Pakistan's 2022 as reported:
+    it would have exports to the World and no imports, no China (main published it so: mirror and totals read it)."""
+    conn = duckdb.connect()
+    _raw(conn, [("own", "2023-05-01", "reporter", 586, "2021", "010101", 100.0),
+                ("world", "2023-06-01", "all_reporters", 586, "2021", "010101", 100.0),
+                ("world", "2024-06-01", "all_reporters", 586, "2022", "010101", 120.0)])
+    build(conn, "staging.comtrade_flows")
+    assert conn.execute("SELECT year, query_scope, value_usd FROM staging.comtrade_flows ORDER BY ALL").fetchall() == [
+        (2021, "reporter", 100.0), (2022, "all_reporters", 120.0)]
+    conn.execute("CREATE TABLE staging.countries AS SELECT * FROM (VALUES (586, 'PAK'), (0, 'WLD')) t(m49, iso3)")
+    conn.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    build(conn, "marts.trade_flows")
+    assert conn.execute("SELECT reporter, partner, year, value_usd FROM marts.trade_flows").fetchall() == [
+        ("PAK", "WLD", 2021, 100.0)]

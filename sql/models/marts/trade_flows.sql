@@ -22,5 +22,7 @@ SELECT
 FROM {{ ref('comtrade_flows') }} AS s
 LEFT JOIN {{ ref('countries') }} AS r ON r.m49 = s.reporter_code
 LEFT JOIN {{ ref('countries') }} AS p ON p.m49 = s.partner_code
-WHERE s.mot_code = 0 AND s.reporter_code IN (586, 156)  -- the pair; other reporters feed the world_exports mart
+-- the pair, from their own queries only: the all-reporters World query (exports to the World, for world_exports) of
+-- a period whose own query failed or is not fetched yet is no period of theirs (no imports, no partner)
+WHERE s.mot_code = 0 AND s.reporter_code IN (586, 156) AND s.query_scope = 'reporter'
 ORDER BY ALL

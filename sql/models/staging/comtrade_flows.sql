@@ -73,6 +73,7 @@ SELECT
     vintage,
     fetched_at,
     request_id,
+    query_scope,
     is_sample
 FROM kept
 WHERE _rid NOT IN (SELECT _rid FROM losers)
