@@ -166,3 +166,26 @@ def test_the_world_query_never_stands_in_for_a_pair_reporters_own_period():
     build(conn, "marts.trade_flows")
     assert conn.execute("SELECT reporter, partner, year, value_usd FROM marts.trade_flows").fetchall() == [
         ("PAK", "WLD", 2021, 100.0)]
+
+
+def test_a_stored_period_the_source_no_longer_lists_is_kept_and_named(tmp_path):
+    """Pakistan's 2021 was fetched; the next night availability no longer lists it (withdrawn, or the listing lost
+    it). The stored release stays (the archive keeps what it has) but the run names it, with a warning check in
+    Dagster (main: silently the same as a period not published yet)."""
+    from pipelines.assets.sources import STILL_LISTED, _result
+    from tests.fakes.comtrade_server import FakeComtrade, sample_records
+    from tests.test_comtrade_live import KEY, client_for, client_settings
+    from tradeflow.sources.comtrade_refresh import refresh_live
+
+    records = sample_records({"2021"})
+    with FakeComtrade(records, key=KEY) as fake:
+        client, archive = client_for(fake, tmp_path, key=KEY)
+        first = refresh_live(client_settings(fake, tmp_path), archive, ["2021"], client=client)
+        assert first.failed == [] and first.withdrawn == []
+        fake.set_records([r for r in records if not (r["reporterCode"] == 586 and r["period"] == "2021")])
+        client, archive = client_for(fake, tmp_path, key=KEY)
+        second = refresh_live(client_settings(fake, tmp_path), archive, ["2021"], client=client)
+    assert second.failed == [] and second.withdrawn == ["reporter 586 period 2021 (annual)"]
+    assert any(e.partition.get("reporter") == 586 for e in archive.loadable("comtrade.final"))  # still stored
+    checks = {c.check_name: c for c in _result(second).check_results}
+    assert checks[STILL_LISTED].passed is False and "reporter 586 period 2021" in checks[STILL_LISTED].description

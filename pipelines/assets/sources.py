@@ -39,12 +39,17 @@ SOURCE_KEYS = (COMTRADE_ANNUAL, COMTRADE_MONTHLY, WITS)
 
 #: Non-blocking check on each source asset: every period asked for arrived.
 COMPLETE = "all_periods_fetched"
+#: Non-blocking warning: every period stored before is still listed by the source as published.
+STILL_LISTED = "stored_periods_still_listed"
 
 
 def _spec(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     return [dg.AssetCheckSpec(COMPLETE, asset=key, blocking=False,
                               description="Every requested period arrived (the failed ones are named; the next run "
-                              "retries them; the others are published).")]
+                              "retries them; the others are published)."),
+            dg.AssetCheckSpec(STILL_LISTED, asset=key, blocking=False,
+                              description="Every period stored from an earlier run is still listed as published by the "
+                              "source (a period it withdrew is kept as stored, and named here).")]
 
 
 def _result(result: IngestResult) -> dg.MaterializeResult:
@@ -54,7 +59,13 @@ def _result(result: IngestResult) -> dg.MaterializeResult:
         description=result.failure_summary() if result.failed else "every requested period arrived",
         metadata={"failed_rows": len(names), "sample": names[:20]},
     )
-    return dg.MaterializeResult(metadata=result.metadata(), check_results=[check])
+    listed = dg.AssetCheckResult(
+        check_name=STILL_LISTED, passed=not result.withdrawn, severity=dg.AssetCheckSeverity.WARN,
+        description=(f"{len(result.withdrawn)} stored period(s) no longer listed as published, kept as stored: "
+                     + ", ".join(result.withdrawn[:6])) if result.withdrawn else "every stored period is still listed",
+        metadata={"withdrawn": len(result.withdrawn), "sample": result.withdrawn[:20]},
+    )
+    return dg.MaterializeResult(metadata=result.metadata(), check_results=[check, listed])
 
 
 def _comtrade(context: dg.AssetExecutionContext, tradeflow: TradeflowResource) -> dg.MaterializeResult:

@@ -27,6 +27,8 @@ class IngestResult:
     failed: list[str] = field(default_factory=list)  # "<what>: <why>", one per period (or request) that failed
     partitions: list[str] = field(default_factory=list)
     stopped: str | None = None  # why the run stopped calling the source early (circuit open, key refused)
+    #: periods stored from an earlier run that the source no longer lists as published (kept, and said so)
+    withdrawn: list[str] = field(default_factory=list)
 
     def failed_names(self) -> list[str]:
         """What failed, without the why ("reporter 586 period 202203 (monthly)")."""
@@ -51,6 +53,8 @@ class IngestResult:
             "skipped_unchanged": self.skipped_unchanged,
             "failed": len(self.failed),
             "failed_periods": self.failed_names()[:50],
+            "withdrawn": len(self.withdrawn),
+            "withdrawn_periods": self.withdrawn[:50],
         }
 
 

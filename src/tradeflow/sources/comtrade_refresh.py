@@ -138,6 +138,10 @@ def _plan(client: ComtradeClient, by_freq: dict[str, list[str]], stored: dict, r
             for query in bilateral_queries(freq, period):
                 a = avail.get((query.reporter, period)) if avail is not None else None
                 if avail is not None and a is None:
+                    if stored.get((query.reporter, freq, period)):  # stored before, no longer listed: kept, said so
+                        what = describe_period(query.reporter, freq, period)
+                        log.warning("%s: stored, but availability no longer lists it; the stored release is kept", what)
+                        result.withdrawn.append(what)
                     continue  # not published (yet)
                 if a is not None and unchanged(stored.get((query.reporter, freq, period)), a):
                     result.skipped_unchanged += 1
