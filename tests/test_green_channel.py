@@ -523,3 +523,13 @@ def test_agro_concentration_describes_the_months_the_values_cover():
     got = conn.execute("""SELECT year, months, agro_usd, round(hhi, 12), agro_lines, top_hs6, top_share
                           FROM marts.agro_indicators ORDER BY year""").fetchall()
     assert got == [(2024, 3, 120.0, 0.625, 2, "080450", 0.75), (2025, 1, 5.0, 1.0, 1, "080450", 1.0)]
+
+
+def test_every_basket_prefix_names_hs2017_codes(shared):
+    """Baskets are matched on HS2017 codes: a prefix no HS2017 code starts with counts nothing, silently (842481,
+    HS2012's agricultural sprayers, became 842441 and 842449 in HS2017)."""
+    import csv
+
+    h5 = {r["id"] for r in csv.DictReader(open(shared / "data/hs/comtrade_HS2017_H5_codes.csv", encoding="utf-8"))}
+    prefixes = set(config.baskets()["hs_prefix"])
+    assert prefixes and {p for p in prefixes if not any(c.startswith(p) for c in h5)} == set()
