@@ -106,3 +106,17 @@ def test_empty_archive_is_a_clear_error(tmp_path):
     a = RawArchive(tmp_path / "raw")
     with pytest.raises(ParseError, match="no usable UN Comtrade responses"):
         parse(a, [])
+
+
+@pytest.mark.parametrize("served,modes", [(True, True), (False, False), ("true", True), ("false", False), ("False", False),
+                                          (1, True), (0, False), (None, False)])
+def test_availability_reads_the_transport_mode_flag_however_it_is_served(served, modes):
+    """isExtendedMotCode as JSON true/false, 0/1 or text: "false" is no mode breakdown (bool("false") is True, which
+    sent mode queries for months without one and their road series read 0)."""
+    from tradeflow.archive import ManifestEntry
+    from tradeflow.sources.comtrade import _availability
+
+    row = {"reportercode": 586, "freqcode": "M", "period": "202401", "lastreleased": "2024-03-01T00:00:00",
+           "isextendedmotcode": served}
+    entry = ManifestEntry.__new__(ManifestEntry)
+    assert _availability(row, entry).has_modes is modes

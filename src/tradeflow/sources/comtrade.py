@@ -230,6 +230,11 @@ def _rows(doc: dict) -> list[dict]:
     return [{k.lower(): v for k, v in row.items()} for row in doc["data"]]
 
 
+def _flag(v) -> bool:
+    """A JSON flag as Comtrade may serve it: true/false, 1/0, or their text ("false" is false, not a non-empty string)."""
+    return v.strip().lower() in ("true", "1") if isinstance(v, str) else bool(v)
+
+
 def _availability(row: dict, entry: ManifestEntry) -> Availability:
     try:
         return Availability(
@@ -240,7 +245,7 @@ def _availability(row: dict, entry: ManifestEntry) -> Availability:
             total_records=int(row.get("totalrecords") or 0),
             checksum=str(row.get("datasetchecksum") or ""),
             last_released=str(row["lastreleased"]),
-            has_modes=bool(row.get("isextendedmotcode")),
+            has_modes=_flag(row.get("isextendedmotcode")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ParseError(f"{entry.url}: availability row lacks {exc}") from None
