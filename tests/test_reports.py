@@ -73,7 +73,7 @@ def _tables(html: str) -> list[dict]:
         heads = re.findall(r'<th scope="col" class="(\w+)" data-type="(\w+)"[^>]*>(.*?)</th>', inner, re.S)
         rows = [re.findall(r'<td class="([^"]*)" data-v="([^"]*)">(.*?)</td>', tr, re.S)
                 for tr in re.findall(r"<tr>(.*?)</tr>", inner.split("<tbody>", 1)[1], re.S)]
-        href = re.search(rf'download="{re.escape(tid)}.csv" href="data:text/csv;charset=utf-8;base64,([^"]+)"', html)
+        href = re.search(rf'download="{re.escape(tid)}(?:-SAMPLE)?.csv" href="data:text/csv;charset=utf-8;base64,([^"]+)"', html)
         out.append({"id": tid, "heads": [(c, t, htmllib.unescape(h)) for c, t, h in heads],
                     "rows": [[(c, htmllib.unescape(v), t) for c, v, t in r] for r in rows],
                     "csv": None if href is None else base64.b64decode(href.group(1)).decode()})
@@ -88,6 +88,10 @@ def test_every_table_goes_through_the_macro_with_a_matching_csv(rendered):
         for t in _tables(html):
             assert t["csv"] is not None, f"{p.name}#{t['id']}: no CSV link"
             rows = list(csv.reader(io.StringIO(t["csv"])))
+            # a page built from the sample: its CSV says so on every row (a downloaded CSV travels without its page)
+            assert f'download="{t["id"]}-SAMPLE.csv"' in html, f"{p.name}#{t['id']}: a sample CSV not named as one"
+            assert [r[0] for r in rows] == ["Data"] + ["SAMPLE (synthetic)"] * (len(rows) - 1), f"{p.name}#{t['id']}"
+            rows = [r[1:] for r in rows]
             assert rows[0] == [h for _, _, h in t["heads"]], f"{p.name}#{t['id']}: CSV header differs from the table"
             assert rows[1:] == [[v for _, v, _ in r] for r in t["rows"]], f"{p.name}#{t['id']}: CSV rows differ"
             for r in t["rows"]:
@@ -96,7 +100,10 @@ def test_every_table_goes_through_the_macro_with_a_matching_csv(rendered):
                     assert cls.split()[0] == hcls and hcls == ("num" if dtype == "num" else "txt")
                     # numbers right-aligned, text left-aligned (CSS .num / .txt)
     html = (out / "cpfta.html").read_text()
-    assert 'download="cpfta-opportunities.csv"' in html and 'class="data sortable" id="cpfta-opportunities"' in html
+    assert 'download="cpfta-opportunities-SAMPLE.csv"' in html and 'class="data sortable" id="cpfta-opportunities"' in html
+    # printed, a long table shows every row (paging hides rows on screen only), without the pager's "rows 1–25 of N"
+    assert "table.data tbody tr[hidden] { display: table-row !important; }" in html
+    assert "header, .table-tools, .pager { display: none !important; }" in html
 
 
 def test_no_raw_column_names_or_null_markers_on_any_page(rendered, sample_db):
@@ -217,6 +224,11 @@ def test_every_page_draws_in_headless_chromium_with_no_network(rendered, tmp_pat
                                        ".map(d => d.querySelector('svg.main-svg').getBoundingClientRect().width))")
                 assert widest <= 718, f"{name}: a chart is {widest} px wide in print"
                 assert not page.is_visible("header") and page.is_visible("#sample-banner")
+                # every row of every table prints, a long table's later pages too (main printed rows 1–25 only)
+                shown = page.evaluate("Array.from(document.querySelectorAll('table.sortable')).map(t => "
+                                      "[t.id, t.tBodies[0].rows.length, Array.from(t.tBodies[0].rows)"
+                                      ".filter(r => r.getClientRects().length > 0).length])")
+                assert all(n == seen for _, n, seen in shown), f"{name}: rows missing in print: {shown}"
                 page.pdf(path=str(ARTIFACTS / f"{name}.pdf"), format="A4", print_background=True)
                 page.evaluate("window.dispatchEvent(new Event('afterprint'))")
                 page.emulate_media(media="screen")

@@ -25,6 +25,8 @@ from tradeflow.errors import TradeflowError
 
 #: What a null looks like on a page.
 NULL = "—"
+#: The first column of every CSV row of a table built from the synthetic sample.
+SAMPLE_MARK = "SAMPLE (synthetic)"
 #: Formats whose cells are numbers (right-aligned, numeric sort).
 NUMERIC = {"int", "year", "usd", "share", "pct", "pp", "num", "ratio", "factor", "metric", "metric_diff", "change"}
 FORMATS = NUMERIC | {"text", "code", "date", "month", "timestamp", "bool", "html"}
@@ -68,8 +70,25 @@ class Table:
     caption: str
     columns: list[Column]
     rows: list[list[Cell]]
-    csv_href: str
+    csv_text: str  # the table as CSV: its labels, then each cell's sort value
     note: str = ""
+    sample: bool = False  # set by the page shell on a page built from the synthetic sample
+
+    @property
+    def csv_name(self) -> str:
+        return f"{self.id}-SAMPLE.csv" if self.sample else f"{self.id}.csv"
+
+    @property
+    def csv_href(self) -> str:
+        """The CSV download; from the sample, every row says so in a first column (a CSV travels without its page)."""
+        text = self.csv_text
+        if self.sample:
+            buf = io.StringIO()
+            w = csv.writer(buf, lineterminator="\n")
+            for i, row in enumerate(csv.reader(io.StringIO(text))):
+                w.writerow(["Data" if i == 0 else SAMPLE_MARK, *row])
+            text = buf.getvalue()
+        return "data:text/csv;charset=utf-8;base64," + base64.b64encode(text.encode()).decode()
 
     @property
     def paged(self) -> bool:
@@ -254,6 +273,5 @@ def build_table(df: pd.DataFrame, table_id: str, caption: str, source: str | Non
     w = csv.writer(buf, lineterminator="\n")
     w.writerow([c.label for c in columns])
     w.writerows([cell.sort for cell in row] for row in rows)
-    href = "data:text/csv;charset=utf-8;base64," + base64.b64encode(buf.getvalue().encode()).decode()
-    return Table(table_id, caption, columns, rows, href, note)
+    return Table(table_id, caption, columns, rows, buf.getvalue(), note)
 

@@ -78,6 +78,8 @@ def write_plotly_asset(out_dir: Path) -> Path:
 
 def render_page(page: Page, nav: list[tuple[str, str]], out_dir: Path, self_contained: bool = False) -> Path:
     """Render ``page`` to ``out_dir/<slug>.html``."""
+    for table in page.tables:  # a CSV from the sample says so on every row
+        table.sample = page.is_sample
     if self_contained:
         from plotly.offline import get_plotlyjs
 
