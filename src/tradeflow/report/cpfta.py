@@ -53,7 +53,9 @@ def cpfta_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
     page.tables.append(build_table(path[cols], "cpfta-indicators", "Indicators by importer and year",
                                    source="fta_indicators"))
     opp = query(conn, "fta_opportunities")
+    (year,) = conn.execute("SELECT max(year) FROM marts.fta_opportunities").fetchone()  # one year: trade and rates
     page.tables.append(build_table(opp, "cpfta-opportunities",
-                                   "Untapped lines for Pakistan in China, ranked by ITC indicative trade potential "
+                                   f"Untapped lines for Pakistan in China in {year if year is not None else '—'} "
+                                   "(trade and rates of that year), ranked by ITC indicative trade potential "
                                    "= min(Pakistan→World, China←World) − China←Pakistan", source="fta_opportunities"))
     return page
