@@ -17,8 +17,9 @@ FORMULAS = [
      "(percentage points) in its HS6 heading's applied MFN since the base-rate year b; the base rate where WITS lacks either "
      "year. Applied preferential = least(scheduled, MFN_line)",
      "CPFTA Phase-II schedules (base rates); WITS/UNCTAD TRAINS applied MFN (HS6 simple average of national lines)"),
-    ("Liberalised imports (utilisation proxy)", "Σ_HS6 imports × share of the heading's lines with preferential < own MFN, "
-     "÷ all imports from the partner (weighted as trade coverage)", "tradeflow definition after WTO WT/REG/W/46"),
+    ("Liberalised imports (utilisation proxy)", "Σ_HS6 the year's imports from the partner × share of the heading's lines "
+     "with preferential < own MFN, ÷ the year's imports from the partner on headings in the schedule (the same year's "
+     "trade, not the 2019 weights: blank for years without trade data)", "tradeflow definition after WTO WT/REG/W/46"),
     ("Untapped lines", "HS6 lines whose trade-carrying national lines (all lines where unknown) are each at zero or falling; "
      "year_reaches_zero = first year all those lines are at zero", "tradeflow definition; ITC Trade Map (potential)"),
     ("Line and trade coverage", "LC = lines at zero ÷ all lines; TC = Σ base-year imports on zero lines ÷ all imports from the partner",
