@@ -342,3 +342,22 @@ def test_agro_heatmap_ranks_the_top_15_on_the_hs2017_basis():
     per_line = heat.groupby("hs6")["value_usd"].sum()
     assert len(per_line) == 15 and heat["product"].nunique() == 15
     assert per_line["080290"] == 120.0 and set(per_line.index) - {"080290"} <= set(codes)
+
+
+def test_the_mirror_page_names_the_periods_only_one_side_has_published(sample_home, tmp_path):
+    """China has published December 2025, Pakistan not yet: the page says the month is left out and why (mirror
+    rows exist only where both sides published)."""
+    import shutil
+
+    import duckdb
+
+    from tradeflow.report.mirror import mirror_page
+
+    db = tmp_path / "w.duckdb"
+    shutil.copy(sample_home[0] / "published" / "tradeflow.duckdb", db)
+    conn = duckdb.connect(str(db))
+    assert not mirror_page(conn, {"is_sample": True, "vintage": ""}).notes  # the sample: both sides every period
+    conn.execute("DELETE FROM marts.reported_periods WHERE reporter = 'PAK' AND freq = 'M' AND year = 2025 AND month = 12")
+    notes = mirror_page(conn, {"is_sample": True, "vintage": ""}).notes
+    assert notes == ["Left out, published so far by one side only (China): 2025-12. "
+                     "A mirror gap needs both sides' records of the same period."]

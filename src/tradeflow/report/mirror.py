@@ -29,6 +29,13 @@ def mirror_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
                "exporter's (FOB). gap = importer FOB − exporter FOB; negative means the importer records less. "
                f"Lines mark {dates}."),
         is_sample=status["is_sample"], vintage=status["vintage"])
+    one_sided = query(conn, "mirror_one_sided")
+    if not one_sided.empty:
+        names = {"CHN": "China", "PAK": "Pakistan"}
+        listed = [f"{r.year}" if r.freq == "A" else f"{r.year}-{int(r.month):02d}" for r in one_sided.itertuples()]
+        by = sorted({names.get(b, b) for b in one_sided["published_by"]})
+        page.notes.append(f"Left out, published so far by one side only ({' and '.join(by)}): {', '.join(listed)}. "
+                          "A mirror gap needs both sides' records of the same period.")
     fig = go.Figure()
     for direction, df in default.groupby("direction", sort=True):
         fig.add_trace(go.Scatter(x=df["year"], y=100 * df["gap_ratio"], name=direction, mode="lines+markers"))
