@@ -533,3 +533,24 @@ def test_every_basket_prefix_names_hs2017_codes(shared):
     h5 = {r["id"] for r in csv.DictReader(open(shared / "data/hs/comtrade_HS2017_H5_codes.csv", encoding="utf-8"))}
     prefixes = set(config.baskets()["hs_prefix"])
     assert prefixes and {p for p in prefixes if not any(c.startswith(p) for c in h5)} == set()
+
+
+def test_a_year_whose_agro_lines_are_all_zero_builds_with_no_concentration():
+    """Agro lines reported at 0 (a value the gates accept): shares of a zero total do not exist, so HHI and the top
+    share are NULL, never NaN (whose cast to DECIMAL failed the whole build)."""
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA marts")
+    conn.execute("""CREATE TABLE marts.trade_flows (reporter VARCHAR, partner VARCHAR, flow VARCHAR, freq VARCHAR,
+        year INT, month INT, period_start DATE, hs6 VARCHAR, hs_version VARCHAR, value_usd DOUBLE, net_weight_kg DOUBLE,
+        net_weight_estimated BOOLEAN, is_sample BOOLEAN)""")
+    conn.execute("""CREATE TABLE marts.dim_hs AS SELECT * FROM (VALUES ('HS2017', '080450', 'Mangoes', true, true),
+        ('HS2017', '847130', 'Laptops', false, false)) t(hs_version, code, description, is_agro, is_perishable)""")
+    conn.execute("""INSERT INTO marts.trade_flows VALUES
+        ('PAK', 'CHN', 'X', 'M', 2024, 1, DATE '2024-01-01', '080450', 'HS2017', 0, 1.0, false, false),
+        ('PAK', 'CHN', 'X', 'M', 2024, 1, DATE '2024-01-01', '847130', 'HS2017', 9, 1.0, false, false),
+        ('PAK', 'CHN', 'X', 'A', 2024, NULL, DATE '2024-01-01', '080450', 'HS2017', 0, 1.0, false, false)""")
+    for model in ("marts.agro_monthly", "marts.agro_products", "marts.agro_indicators"):
+        build(conn, model)
+    assert conn.execute("SELECT agro_usd, agro_share, hhi, top_share FROM marts.agro_indicators").fetchall() == [
+        (0.0, 0.0, None, None)]
+    assert conn.execute("SELECT share_of_agro FROM marts.agro_products").fetchall() == [(None,)]

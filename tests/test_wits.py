@@ -296,3 +296,29 @@ def test_hs2022_headings_merged_into_one_hs2017_heading_average_their_national_l
     got = conn.execute("""SELECT year, heading_mfn_rate_pct, mfn_rate_pct FROM marts.fta_tariff_lines
         WHERE year IN (2021, 2022) ORDER BY year""").fetchall()
     assert got == [(2021, 10.0, 10.0), (2022, 13.0, 13.0)]
+
+
+def test_merged_headings_with_an_unknown_line_count_average_the_headings():
+    """2022 (HS2022): 080291 at 5 % over 2 national lines, 080292 at 15 % with its line count left blank by WITS. No
+    count is guessed: the heading MFN of HS2017 080290 is the plain mean of the two, 10 % (main weighed the blank as
+    one line: (2 × 5 + 15) / 3 = 8.33 %)."""
+    import duckdb
+
+    from dbt_models import build
+
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
+    conn.execute("""CREATE TABLE staging.tariffs AS SELECT * FROM (VALUES
+        ('CHN', 'WLD', 2021, '080290', 'HS2017', 'MFN', 10.0, 'ad_valorem', false, 5),
+        ('CHN', 'WLD', 2022, '080291', 'HS2022', 'MFN', 5.0, 'ad_valorem', false, 2),
+        ('CHN', 'WLD', 2022, '080292', 'HS2022', 'MFN', 15.0, 'ad_valorem', false, NULL))
+        t(importer, partner, year, hs6, hs_version, tariff_type, rate_pct, rate_basis, is_sample, rated_lines)""")
+    conn.execute("""CREATE TABLE raw.fta_schedule AS SELECT * FROM (VALUES
+        ('CHN', '08029000', 'other nuts', 10.0, 'E', 'HS2017', 'test', false))
+        t(party, tariff_line, description, base_rate, category, hs_version, source, is_sample)""")
+    conn.execute("""CREATE TABLE raw.fta_categories AS SELECT 'CHN' AS party, 'E' AS category, 'excluded' AS kind,
+                    0 AS years, 0.0 AS cut, 'excluded' AS label, 0 AS first_cut_offset, 2021 AS base_rate_year""")
+    conn.execute("""CREATE TABLE marts.hs_concordance AS SELECT * FROM (VALUES ('HS2022', '080291', 'HS2017', '080290', 1.0),
+        ('HS2022', '080292', 'HS2017', '080290', 1.0)) t(from_version, from_code, to_version, to_code, weight)""")
+    build(conn, "marts.fta_tariff_lines")
+    assert conn.execute("SELECT heading_mfn_rate_pct FROM marts.fta_tariff_lines WHERE year = 2022").fetchone() == (10.0,)

@@ -23,7 +23,7 @@ lines AS (
     GROUP BY ALL
 ),
 shares AS (
-    SELECT *, v / {{ exact_sum('v', over='(PARTITION BY reporter, partner, flow, year)') }} AS s,
+    SELECT *, v / nullif({{ exact_sum('v', over='(PARTITION BY reporter, partner, flow, year)') }}, 0) AS s,
            row_number() OVER (PARTITION BY reporter, partner, flow, year ORDER BY v DESC, hs6) AS rank
     FROM lines
 ),

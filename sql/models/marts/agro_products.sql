@@ -1,7 +1,8 @@
 SELECT t.reporter, t.partner, t.flow, t.year, t.hs6, t.hs_version, min(h.description) AS description,
        {{ exact_sum('t.value_usd') }} AS value_usd,
        {{ exact_sum('t.value_usd') }}
-           / {{ exact_sum(exact_sum('t.value_usd'), over='(PARTITION BY t.reporter, t.partner, t.flow, t.year)') }} AS share_of_agro,
+           / nullif({{ exact_sum(exact_sum('t.value_usd'), over='(PARTITION BY t.reporter, t.partner, t.flow, t.year)') }}, 0)
+           AS share_of_agro,
        rank() OVER (PARTITION BY t.reporter, t.partner, t.flow, t.year ORDER BY {{ exact_sum('t.value_usd') }} DESC, t.hs6) AS rank,
        {{ exact_sum('t.net_weight_kg', filter='NOT t.net_weight_estimated') }} AS net_weight_kg_reported,
        {{ exact_sum('t.value_usd', filter='NOT t.net_weight_estimated AND t.net_weight_kg > 0') }}

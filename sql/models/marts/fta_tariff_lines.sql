@@ -20,8 +20,11 @@ mfn AS (
            CASE WHEN t.hs_version = 'HS2017' THEN t.hs6 ELSE coalesce(k.to_code, t.hs6) END AS hs6,
            -- headings merged into one HS2017 heading: the average over their national lines (each heading's rate
            -- averages its rated_lines), not over the headings
-           CASE WHEN bool_and(t.rate_pct IS NOT NULL)
-                THEN {{ exact_sum('t.rate_pct * coalesce(t.rated_lines, 1)') }} / {{ exact_sum('coalesce(t.rated_lines, 1)') }}
+           -- (a heading whose line count WITS left blank: the plain average of the headings, no count guessed)
+           CASE WHEN NOT bool_and(t.rate_pct IS NOT NULL) THEN NULL
+                WHEN bool_and(coalesce(t.rated_lines, 0) > 0)
+                THEN {{ exact_sum('t.rate_pct * t.rated_lines') }} / {{ exact_sum('t.rated_lines') }}
+                ELSE {{ exact_avg('t.rate_pct') }}
            END AS mfn_pct,
            CASE WHEN count(DISTINCT t.rate_basis) = 1 THEN min(t.rate_basis) ELSE 'mixed' END AS mfn_basis,
            bool_or(t.is_sample) AS mfn_sample
