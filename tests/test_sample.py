@@ -152,3 +152,36 @@ def test_the_all_reporters_answer_holds_the_pair_as_their_own_queries_do(sample_
         QUALIFY vintage = max(vintage) OVER (PARTITION BY query_scope, reporterCode, refYear)""").fetchall()
     by_scope = {scope: sorted(r[1:] for r in rows if r[0] == scope) for scope in ("reporter", "all_reporters")}
     assert by_scope["reporter"] and by_scope["all_reporters"] == by_scope["reporter"]
+
+
+def test_a_sample_body_an_older_version_wrote_is_superseded_not_loaded_beside_the_new(tmp_path):
+    """A home built by an earlier tradeflow holds that version's sample bodies under the same requests and releases.
+    Writing the sample again must leave one body per request (main loaded both: old records beside new ones, so a
+    fixed sample stayed half-fixed in an existing home)."""
+    from tradeflow.archive import RawArchive
+    from tradeflow.sample.generator import DATASET, _responses_for, write_sample
+
+    archive = RawArchive(tmp_path / "raw")
+    resp = next(iter(_responses_for({"2021"})))
+    old = json.loads(resp.body)
+    old["data"] = old["data"][:-1]  # an older generator's body: one record fewer
+    archive.store(dataset=DATASET, source="sample", url=resp.url, params=resp.query.params(), status=200,
+                  body=json.dumps(old).encode(), partition=resp.query.partition(),
+                  release={"vintage": resp.vintage, "rows": len(old["data"])}, fetched_at=f"{resp.vintage}T00:00:00Z")
+    write_sample(archive, {"2021"})
+    loadable = archive.loadable(DATASET)
+    ids = [e.request_id for e in loadable]
+    assert len(ids) == len(set(ids)) and len(ids) > 1
+    assert any(not e.ok and "superseded" in (e.error or "") for e in archive.entries())
+    write_sample(archive, {"2021"})  # again: nothing new, nothing superseded
+    assert sorted((e.request_id, e.sha256) for e in archive.loadable(DATASET)) == sorted(
+        (e.request_id, e.sha256) for e in loadable)
+    # a home holding both (the current body already stored beside the old one): the old one goes too
+    both = RawArchive(tmp_path / "both")
+    write_sample(both, {"2021"})
+    both.store(dataset=DATASET, source="sample", url=resp.url, params=resp.query.params(), status=200,
+               body=json.dumps(old).encode(), partition=resp.query.partition(),
+               release={"vintage": resp.vintage, "rows": len(old["data"])}, fetched_at=f"{resp.vintage}T00:00:00Z")
+    assert len(both.loadable(DATASET)) == len(loadable) + 1
+    write_sample(both, {"2021"})
+    assert sorted(e.sha256 for e in both.loadable(DATASET)) == sorted(e.sha256 for e in loadable)

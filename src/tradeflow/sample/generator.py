@@ -340,14 +340,24 @@ def _responses_for(keys: set[str] | None) -> list[SampleResponse]:
     return out
 
 
+def supersede_sample(archive: RawArchive, stored: list[ManifestEntry], rid: str, sha256: str) -> None:
+    """Mark the sample bodies stored for request ``rid`` other than ``sha256`` (the body this version of the generator
+    writes) unusable: two bodies of one request under one release would both load (old records beside new ones)."""
+    for e in stored:
+        if e.is_sample and e.request_id == rid and e.sha256 != sha256:
+            archive.mark_failed(e, "superseded: this version of the sample generator writes another body for the request")
+
+
 def write_sample(archive: RawArchive, keys: set[str] | None = None) -> list[ManifestEntry]:
     """Archive the sample responses for the period keys asked (all when None); identical bodies are skipped."""
-    have = {(e.request_id, e.sha256) for e in archive.loadable(DATASET)}
+    stored = archive.loadable(DATASET)
+    have = {(e.request_id, e.sha256) for e in stored}
     rows = []
     for resp in _responses_for(keys):
         params = resp.query.params()
-        rid = request_id(DATASET, resp.url, params)
-        if (rid, hashlib.sha256(resp.body).hexdigest()) in have:
+        rid, sha = request_id(DATASET, resp.url, params), hashlib.sha256(resp.body).hexdigest()
+        supersede_sample(archive, stored, rid, sha)
+        if (rid, sha) in have:
             continue
         rows.append(
             archive.store(

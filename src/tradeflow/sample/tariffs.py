@@ -12,7 +12,7 @@ import hashlib
 import json
 
 from tradeflow.archive import ManifestEntry, RawArchive, request_id
-from tradeflow.sample.generator import products
+from tradeflow.sample.generator import products, supersede_sample
 
 DATASET = "wits.trains"
 SAMPLE_BASE = "sample://wits"
@@ -74,7 +74,8 @@ def sample_body(importer: str, partner: str, year: int, rates: dict[str, float],
 
 def write_sample_tariffs(archive: RawArchive, years: set[int]) -> list[ManifestEntry]:
     """MFN bodies (partner World) for each importer and year; identical bodies are not re-archived."""
-    have = {(e.request_id, e.sha256) for e in archive.loadable(DATASET)}
+    stored = archive.loadable(DATASET)
+    have = {(e.request_id, e.sha256) for e in stored}
     p = products()
     written = []
     for year in sorted(y for y in years if 2015 <= y <= 2024):
@@ -84,7 +85,9 @@ def write_sample_tariffs(archive: RawArchive, years: set[int]) -> list[ManifestE
             body = sample_body(importer, "000", year, rates, "MFN")
             url = f"{SAMPLE_BASE}/API/V1/SDMX/V21/datasource/TRN/reporter/{importer}/partner/000/product/all/year/{year}/datatype/reported"
             params = {"format": "JSON"}
-            if (request_id(DATASET, url, params), hashlib.sha256(body).hexdigest()) in have:
+            rid, sha = request_id(DATASET, url, params), hashlib.sha256(body).hexdigest()
+            supersede_sample(archive, stored, rid, sha)
+            if (rid, sha) in have:
                 continue
             written.append(archive.store(dataset=DATASET, source="sample", url=url, params=params, status=200, body=body,
                                          partition={"importer": importer, "partner": "000", "year": year},
