@@ -361,3 +361,14 @@ def test_the_mirror_page_names_the_periods_only_one_side_has_published(sample_ho
     notes = mirror_page(conn, {"is_sample": True, "vintage": ""}).notes
     assert notes == ["Left out, published so far by one side only (China): 2025-12. "
                      "A mirror gap needs both sides' records of the same period."]
+
+
+def test_untapped_lines_table_lists_only_lines_with_potential_left(sample_db):
+    """A line whose indicative potential is 0 has nothing untapped (China already buys from Pakistan at least the
+    smaller of the two markets): the page's table leaves it out; the mart keeps the whole ranking."""
+    from tradeflow.report.queries import query
+
+    shown = query(sample_db, "fta_opportunities")
+    in_mart = sample_db.execute("SELECT count(*) FILTER (WHERE indicative_potential_usd > 0), count(*) "
+                                "FROM marts.fta_opportunities").fetchone()
+    assert (shown["indicative_potential_usd"] > 0).all() and len(shown) == in_mart[0] < in_mart[1]

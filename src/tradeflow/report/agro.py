@@ -32,7 +32,9 @@ def agro_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
     if not sel.empty:
         fig = go.Figure()
         for regime, df in sel.groupby("regime", sort=False):
-            fig.add_trace(go.Bar(x=df["basis"].str.replace("_", " ") + " · " + df["product_group"], y=100 * df["winter_share"], name=regime))
+            fig.add_trace(go.Bar(x=df["basis"].str.replace("_", " ") + " · " + df["product_group"], y=100 * df["winter_share"],
+                                 name=regime, text=[f"{n} season{'s' if n != 1 else ''}" for n in df["seasons"]],
+                                 textposition="outside"))  # "after" may be one season against several before
         fig.update_layout(title="Winter (Dec–Mar) share of Pakistan's exports to China, before and after Dec 2024",
                           yaxis_title="% of the April–March season", template="plotly_white", barmode="group",
                           legend={"orientation": "h", "y": -0.2})
