@@ -171,8 +171,10 @@ def test_changes_page_lists_the_revision(states):
         n = conn.execute("SELECT count(*) FROM marts.period_changes WHERE change = 'revision'").fetchone()[0]
     body = re.search(r'<table class="data sortable" id="changes-revised".*?<tbody>(.*?)</tbody>', html, re.S).group(1)
     assert n >= 3 and body.count("<tr>") == n  # PAK 2021, every partner and flow
-    href = re.search(r'download="changes-revised.csv" href="data:text/csv;charset=utf-8;base64,([^"]+)"', html).group(1)
+    href = re.search(r'download="changes-revised-SAMPLE.csv" href="data:text/csv;charset=utf-8;base64,([^"]+)"',
+                     html).group(1)  # built on the sample: the CSV says so on every row
     rows = list(csv.DictReader(io.StringIO(base64.b64decode(href).decode())))
+    assert rows and {r.pop("Data") for r in rows} == {"SAMPLE (synthetic)"}
     x = next(r for r in rows if r["Partner"] == "CHN" and r["Flow"] == "Exports")
     unit = next(k for k in x if k.startswith("Revision (US$"))
     scale = {"US$ bn)": 1e9, "US$ m)": 1e6, "US$ thousand)": 1e3, "US$)": 1}[unit.split("(", 1)[1]]

@@ -97,3 +97,18 @@ def test_a_line_twice_in_one_body_counts_its_larger_value_as_staging_does():
         build_changes(conn)
         assert conn.execute("SELECT change, value_usd, lines FROM marts.period_changes ORDER BY vintage").fetchall() == [
             ("new period", 6.0, 2), ("revision", 10.0, 2)]
+
+
+def test_a_partner_dropped_by_a_revision_is_zero_after_it_and_one_added_zero_before():
+    """2023 from Pakistan: the first vintage has exports to China (156) of 10; the revision has none to China and
+    exports of 4 to the World (0). Per partner: China 10 → 0 (main: NULL after, as if unknown), World 0 → 4."""
+    def rec(partner, value, vintage, fetched):
+        return ("reporter", 586, partner, "X", "A", "2023", 2023, 1, "010101", vintage, fetched, vintage, value, False,
+                6, 0, "C00", 0)
+
+    conn = warehouse([rec(156, 10.0, "2024-06-30", "2024-07-01 02:00:00"), rec(0, 4.0, "2025-06-30", "2025-07-01 02:00:00")])
+    conn.execute("INSERT INTO staging.countries VALUES (0, 'WLD')")
+    build_changes(conn)
+    got = conn.execute("""SELECT partner, value_usd_before, value_usd FROM marts.period_changes
+                          WHERE change = 'revision' ORDER BY partner""").fetchall()
+    assert got == [("CHN", 10.0, 0.0), ("WLD", 0.0, 4.0)]

@@ -38,7 +38,10 @@ paired AS (
            coalesce(n.freq, o.freq) AS freq, coalesce(n.period, o.period) AS period, coalesce(n.year, o.year) AS year,
            coalesce(n.month, o.month) AS month, coalesce(n.previous_vintage, o.previous_vintage) AS previous_vintage,
            coalesce(n.vintage, o.vintage) AS vintage, coalesce(n.arrived_at, o.arrived_at) AS arrived_at,
-           o.value_usd AS value_usd_before, n.value_usd, coalesce(n.lines, 0) AS lines,
+           -- a partner or flow a revision dropped is 0 after it, one it added 0 before (never NULL: unknown)
+           CASE WHEN o.vintage IS NOT NULL THEN o.value_usd WHEN n.previous_vintage IS NOT NULL THEN 0 END
+               AS value_usd_before,
+           CASE WHEN n.vintage IS NOT NULL THEN n.value_usd ELSE 0 END AS value_usd, coalesce(n.lines, 0) AS lines,
            coalesce(n.is_sample, o.is_sample) AS is_sample
     FROM new_t n
     FULL JOIN old_t o ON o.query_scope = n.query_scope AND o.reporterCode = n.reporterCode AND o.freq = n.freq
