@@ -163,3 +163,41 @@ def test_the_built_in_files_load():
     cats = load_categories()
     assert set(cats) == {"CHN", "PAK"} and cats["CHN"]["A10"].years == 10 and cats["PAK"]["P"].cut == 0.2
     assert load_conventions()["base_rate_year"] == 2019
+
+
+def test_a_key_given_twice_in_a_yaml_mapping_is_refused_by_name(tmp_path):
+    """Plain YAML keeps the last of two equal keys: a category defined twice (A10 as linear, then as immediate)
+    priced every A10 line at 0 with exit 0. Refused, naming the file, line and key; a merge key may still be
+    overridden."""
+    from tradeflow.configfile import read_yaml
+    from tradeflow.fta.schedule import load_categories
+
+    p = tmp_path / "categories.yaml"
+    p.write_text("CHN:\n  A10: {kind: linear, years: 10}\n  E: {kind: excluded}\n  A10: {kind: immediate}\n")
+    with pytest.raises(ConfigError, match=r"categories\.yaml: not valid YAML: line 4, column 3: key 'A10' appears twice"
+                                          r" in one mapping \(first at line 2\)"):
+        load_categories(p)
+    merged = tmp_path / "merged.yaml"
+    merged.write_text("base: &b {kind: linear, years: 5}\nA: {<<: *b, years: 10}\n")
+    assert read_yaml("merged.yaml", path=merged)["A"] == {"kind": "linear", "years": 10}
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes("A: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin1\.yaml: not UTF-8 text"):
+        read_yaml("latin1.yaml", path=bad)
+
+
+@pytest.mark.parametrize("metric", ["DELETE FROM marts.trade_flows WHERE year = 2019; SELECT 2019 AS year, 1.0 AS value",
+                                    "COPY (SELECT 1) TO 'x.csv'"])
+def test_a_goal_metric_that_is_not_one_select_is_refused_and_changes_nothing(metric):
+    """A goal's metric runs on the build's connection: a DELETE before its SELECT emptied a year of marts.trade_flows
+    with exit 0. Only one SELECT statement is run."""
+    import duckdb
+
+    from tradeflow.green_channel.goals import goal_frames
+
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA marts; CREATE TABLE marts.trade_flows AS SELECT 2019 AS year, 5.0 AS value_usd")
+    goal = {"id": "g", "label": "g", "section": "s", "paraphrase": "p", "baseline_year": 2019, "metric": metric}
+    with pytest.raises(ConfigError, match="goal g: its metric must be one SELECT statement"):
+        goal_frames(conn, [goal], ("goal_series_frame",))
+    assert conn.execute("SELECT count(*) FROM marts.trade_flows").fetchone() == (1,)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,7 +28,24 @@ HS = re.compile(r"\d{2}|\d{4}|\d{6}")
 
 
 class _Loader(yaml.SafeLoader):
-    """Safe YAML with dates left as text (checked by the model, so errors can name the entry)."""
+    """Safe YAML with dates left as text (checked by the model, so errors can name the entry), and a key given twice
+    in one mapping refused (plain YAML keeps the last one silently: a category or goal defined twice)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):  # the mapping's own keys, before merges (<<) may be overridden
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                if not isinstance(key, Hashable):
+                    continue  # PyYAML refuses it itself, with its own message
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} appears twice in one mapping (first at line {seen[key] + 1})",
+                        key_node.start_mark)
+                seen.setdefault(key, key_node.start_mark.line)
+        return super().construct_mapping(node, deep=deep)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -45,6 +62,8 @@ def read_yaml(where: str, path: Path | None = None, text: str | None = None) -> 
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where}: not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -10,7 +10,19 @@ import pandas as pd
 from tradeflow.errors import ConfigError
 
 
+def _one_select(goal_id: str, sql: str) -> None:
+    """A goal's metric is one SELECT: it runs on the build's connection, where anything else could change the marts."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise ConfigError(f"goal {goal_id}: its metric is not valid SQL: {str(exc).splitlines()[0]}") from None
+    kinds = [s.type.name for s in statements]
+    if kinds != ["SELECT"]:
+        raise ConfigError(f"goal {goal_id}: its metric must be one SELECT statement; it is {', '.join(kinds) or 'empty'}")
+
+
 def _run(conn: duckdb.DuckDBPyConnection, goal_id: str, sql: str, cols: tuple[str, str]) -> pd.DataFrame:
+    _one_select(goal_id, sql)
     try:
         df = conn.execute(sql).df()
     except duckdb.Error as exc:
