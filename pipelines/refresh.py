@@ -12,6 +12,8 @@ history show in the Dagster UI, and the refresh's ledger line is written from th
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -70,6 +72,37 @@ def plan_runs(years: tuple[int, int] | None = None, select: str | None = None,
     return runs
 
 
+#: Tags naming the process that runs a CLI refresh, so a later one can tell its runs died with it.
+PID_TAG, HOST_TAG = "tradeflow/pid", "tradeflow/host"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another account's process: alive
+        return True
+    return True
+
+
+def fail_dead_cli_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed the CLI runs left in progress by a refresh process that no longer exists (killed, or its machine
+    restarted): nothing else ever ends them, and an in-progress run holds the queue's one slot, so the nightly
+    schedule's runs would wait behind it for good. Runs of a live process, or of another host, are left alone."""
+    host, ended = socket.gethostname(), []
+    stuck = instance.get_runs(filters=dg.RunsFilter(
+        statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.NOT_STARTED],
+        tags={"tradeflow/origin": "cli"}))
+    for run in stuck:
+        pid = run.tags.get(PID_TAG, "")
+        if run.tags.get(HOST_TAG) == host and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            instance.report_run_failed(run, message=f"the refresh process ({pid} on {host}) ended without finishing "
+                                                    "this run (killed or its machine restarted)")
+            ended.append(run.run_id)
+    return ended
+
+
 def run_refresh(source: str, years: str = "", home: str = "", reports_dir: str = "", quiet: bool = True,
                 select: str | None = None, force: bool = False) -> RefreshOutcome:
     """Materialise ``select`` (default: every asset and check) in this process, through the Dagster instance,
@@ -86,8 +119,10 @@ def run_refresh(source: str, years: str = "", home: str = "", reports_dir: str =
     group = uuid.uuid4().hex
     run_ids: list[str] = []
     with open_instance(settings) as instance:
+        fail_dead_cli_runs(instance)
         for planned in plan:
-            tags = {"tradeflow/source": source, "tradeflow/origin": "cli", REFRESH_TAG: group}
+            tags = {"tradeflow/source": source, "tradeflow/origin": "cli", REFRESH_TAG: group,
+                    PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
             if planned.partitions:
                 tags |= {RANGE_START: planned.partitions[0], RANGE_END: planned.partitions[1]}
             result = dg.materialize(

@@ -30,6 +30,7 @@ def test_cli_refresh_is_in_the_instance_history_and_writes_one_ledger_line(tf_en
         runs = [rec.dagster_run for rec in reversed(records)]
         assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
         assert all(run.tags["tradeflow/origin"] == "cli" and run.tags["tradeflow/source"] == "sample" for run in runs)
+        assert all(run.tags["tradeflow/pid"].isdigit() and run.tags["tradeflow/host"] for run in runs)  # who runs it
         assert len({run.tags["tradeflow/refresh"] for run in runs}) == 1
         assert [(run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"][:4])
                 for run in runs][0] == ("2015", str(int(runs[1].tags["dagster/asset_partition_range_end"][:4]) - 1))
@@ -208,3 +209,34 @@ def test_the_event_log_asks_sqlite_once_for_a_table_that_exists(tmp_path, monkey
     assert storage.has_table("event_logs") and storage.has_table("event_logs")
     assert not storage.has_table("no_such_table") and not storage.has_table("no_such_table")
     assert asked == ["event_logs", "no_such_table", "no_such_table"]
+
+
+def test_a_run_left_in_progress_by_a_killed_refresh_is_failed_by_the_next(tmp_path):
+    """kill -9 of `tradeflow refresh` left its run STARTED for good; with the queue's one slot (max_concurrent_runs: 1)
+    the nightly schedule's runs then waited behind it forever, silently. The next refresh marks such runs failed;
+    a run whose process is alive (or on another host) is left alone."""
+    import os
+    import socket
+    import subprocess
+
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    from pipelines.refresh import HOST_TAG, PID_TAG, fail_dead_cli_runs
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid no process has now
+    host = socket.gethostname()
+    instance = dg.DagsterInstance.ephemeral()
+    try:
+        runs = {name: DagsterRun(job_name="__ASSET_JOB", run_id=f"{name:0<32}"[:32], status=dg.DagsterRunStatus.STARTED,
+                                 tags={"tradeflow/origin": "cli", PID_TAG: str(pid), HOST_TAG: h})
+                for name, pid, h in (("dead", dead.pid, host), ("alive", os.getppid(), host), ("elsewhere", dead.pid, "other"))}
+        for run in runs.values():
+            instance.add_run(run)
+        assert fail_dead_cli_runs(instance) == [runs["dead"].run_id]
+        status = {n: instance.get_run_by_id(r.run_id).status for n, r in runs.items()}
+        assert status == {"dead": dg.DagsterRunStatus.FAILURE, "alive": dg.DagsterRunStatus.STARTED,
+                          "elsewhere": dg.DagsterRunStatus.STARTED}
+        assert fail_dead_cli_runs(instance) == []
+    finally:
+        instance.dispose()
