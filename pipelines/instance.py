@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -184,3 +185,34 @@ def open_instance(settings: Settings) -> Iterator[dg.DagsterInstance]:
             os.environ.pop("DAGSTER_HOME", None)
         else:
             os.environ["DAGSTER_HOME"] = before
+
+
+#: Tags naming the process that runs a CLI refresh, so a later one can tell its runs died with it.
+PID_TAG, HOST_TAG = "tradeflow/pid", "tradeflow/host"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another account's process: alive
+        return True
+    return True
+
+
+def fail_dead_cli_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed the CLI runs left in progress by a refresh process that no longer exists (killed, or its machine
+    restarted): nothing else ever ends them, and an in-progress run holds the queue's one slot, so the nightly
+    schedule's runs would wait behind it for good. Runs of a live process, or of another host, are left alone."""
+    host, ended = socket.gethostname(), []
+    stuck = instance.get_runs(filters=dg.RunsFilter(
+        statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.NOT_STARTED],
+        tags={"tradeflow/origin": "cli"}))
+    for run in stuck:
+        pid = run.tags.get(PID_TAG, "")
+        if run.tags.get(HOST_TAG) == host and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            instance.report_run_failed(run, message=f"the refresh process ({pid} on {host}) ended without finishing "
+                                                    "this run (killed or its machine restarted)")
+            ended.append(run.run_id)
+    return ended

@@ -22,7 +22,7 @@ import dagster as dg
 
 from pipelines.assets.sources import annual_partitions, monthly_partitions
 from pipelines.definitions import all_assets, all_checks
-from pipelines.instance import dagster_home, open_instance
+from pipelines.instance import HOST_TAG, PID_TAG, dagster_home, fail_dead_cli_runs, open_instance
 from pipelines.ledger import RefreshOutcome, record_refresh
 from pipelines.resources import TradeflowResource
 from pipelines.schedules import RANGE_END, RANGE_START, REFRESH_TAG
@@ -70,37 +70,6 @@ def plan_runs(years: tuple[int, int] | None = None, select: str | None = None,
         else:
             runs.append(PlannedRun(rest))
     return runs
-
-
-#: Tags naming the process that runs a CLI refresh, so a later one can tell its runs died with it.
-PID_TAG, HOST_TAG = "tradeflow/pid", "tradeflow/host"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another account's process: alive
-        return True
-    return True
-
-
-def fail_dead_cli_runs(instance: dg.DagsterInstance) -> list[str]:
-    """Mark failed the CLI runs left in progress by a refresh process that no longer exists (killed, or its machine
-    restarted): nothing else ever ends them, and an in-progress run holds the queue's one slot, so the nightly
-    schedule's runs would wait behind it for good. Runs of a live process, or of another host, are left alone."""
-    host, ended = socket.gethostname(), []
-    stuck = instance.get_runs(filters=dg.RunsFilter(
-        statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.NOT_STARTED],
-        tags={"tradeflow/origin": "cli"}))
-    for run in stuck:
-        pid = run.tags.get(PID_TAG, "")
-        if run.tags.get(HOST_TAG) == host and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-            instance.report_run_failed(run, message=f"the refresh process ({pid} on {host}) ended without finishing "
-                                                    "this run (killed or its machine restarted)")
-            ended.append(run.run_id)
-    return ended
 
 
 def run_refresh(source: str, years: str = "", home: str = "", reports_dir: str = "", quiet: bool = True,

@@ -16,6 +16,7 @@ from datetime import datetime
 import dagster as dg
 
 from pipelines.assets.sources import annual_partitions, monthly_partitions
+from pipelines.instance import fail_dead_cli_runs
 from pipelines.jobs import annual_sources_job, refresh_job
 
 LIVE = {"resources": {"tradeflow": {"config": {"source": "live"}}}}
@@ -40,6 +41,11 @@ def range_tags(partitions_def: dg.PartitionsDefinition, at: datetime | None) -> 
     "annual sources run; refresh_after_annual_sources then launches refresh_job.",
 )
 def nightly_refresh_schedule(context: dg.ScheduleEvaluationContext):
+    # a CLI refresh killed mid-run left its run "in progress": it would hold the queue's one slot for good
+    try:
+        fail_dead_cli_runs(context.instance)
+    except dg.DagsterInvariantViolationError:  # a context built without an instance (tests): no runs to look at
+        pass
     at = context.scheduled_execution_time
     group = f"nightly-{at:%Y-%m-%dT%H%M%z}" if at else "nightly"
     return dg.RunRequest(

@@ -111,3 +111,25 @@ def test_a_scheduled_refresh_gets_one_ledger_line_covering_its_runs(tmp_path, mo
     [line] = runlog.runs(tmp_path)
     assert line.origin == "dagster" and line.source == "live" and line.success
     assert line.dagster_runs == [r.run_id for r in runs] and line.run_id == runs[1].run_id
+
+
+def test_the_nightly_schedule_tick_fails_runs_a_killed_cli_refresh_left_in_progress():
+    """The schedule's own tick clears a dead CLI run (the daemon's queue would otherwise wait behind it for good,
+    until someone ran `tradeflow refresh` by hand)."""
+    import socket
+    import subprocess
+
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    from pipelines.instance import HOST_TAG, PID_TAG
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    with dg.instance_for_test() as instance:
+        run = DagsterRun(job_name="__ASSET_JOB", run_id="d" * 32, status=dg.DagsterRunStatus.STARTED,
+                         tags={"tradeflow/origin": "cli", PID_TAG: str(dead.pid), HOST_TAG: socket.gethostname()})
+        instance.add_run(run)
+        sched = defs.resolve_schedule_def("nightly_refresh_schedule")
+        ctx = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2027, 1, 2, 2, 0, tzinfo=KARACHI))
+        assert list(sched.evaluate_tick(ctx).run_requests)
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE

@@ -221,7 +221,7 @@ def test_a_run_left_in_progress_by_a_killed_refresh_is_failed_by_the_next(tmp_pa
 
     from dagster._core.storage.dagster_run import DagsterRun
 
-    from pipelines.refresh import HOST_TAG, PID_TAG, fail_dead_cli_runs
+    from pipelines.instance import HOST_TAG, PID_TAG, fail_dead_cli_runs
 
     dead = subprocess.Popen(["true"])
     dead.wait()  # a pid no process has now
