@@ -15,7 +15,9 @@ annual keys, bilateral and mode queries for monthly keys). A range runs as one b
 
 A period that failed does not hold back the others: the asset materialises with what arrived,
 and its non-blocking ``all_periods_fetched`` check fails (severity ERROR) naming the periods that
-failed, so the warehouse, snapshot and reports are rebuilt and the run still counts as failed.
+failed, so the warehouse, snapshot and reports are rebuilt. The refresh counts as failed — the
+ledger line (``pipelines.ledger``), ``tradeflow status`` and the CLI's exit code say so — but the
+Dagster run itself ends SUCCESS with that red check: alert on the check, not only on run failure.
 """
 
 
