@@ -318,6 +318,27 @@ def test_each_party_is_priced_with_the_category_table_it_was_imported_with(publi
     assert set(cats[cats["party"] == "CHN"]["category"]) == {"A0", "A5", "A10", "P", "E"}
 
 
+def test_a_schedule_store_that_fails_keeps_the_old_table_with_the_old_schedule(published_home, tmp_path, monkeypatch):
+    """The schedule is stored only after its category table is staged, and the table kept only once the schedule is:
+    a disk error storing CHN.csv left the new categories.CHN.yaml beside the old CHN.csv (its lines then priced with
+    the new table, exit 0). Now neither changes, and no temporary file stays."""
+    from tradeflow.fta import schedule
+
+    folder = published_home / "schedules"
+    (tmp_path / "cats.yaml").write_text(CHN_ONLY)
+    (tmp_path / "chn.csv").write_text("tariff_line,description,base_rate,category\n52051200,yarn,5,X0\n")
+
+    def full_disk(*_a, **_k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(schedule, "store_schedule", full_disk)
+    r = CliRunner().invoke(main, ["schedule", "import", str(tmp_path / "chn.csv"), "--party", "CHN",
+                                  "--categories", str(tmp_path / "cats.yaml")])
+    assert r.exit_code != 0
+    assert not (folder / "categories.CHN.yaml").exists() and not (folder / "CHN.csv").exists()
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")] if folder.exists() else True
+
+
 def test_a_legacy_shared_category_table_prices_the_party_it_has(published_home, tmp_path):
     """schedules/categories.yaml saved by an earlier tradeflow (one table for both parties, here CHN only): CHN keeps
     it, PAK (not in it) uses the built-in table; the next import retires it into categories.CHN.yaml."""
@@ -500,3 +521,16 @@ def test_rca_takes_world_products_and_world_total_from_the_same_reporters(sample
         FROM w, tot WHERE w.hs6 <> 'TOTAL' GROUP BY w.hs6""", [year]).fetchall())
     assert set(got) == set(before)
     assert got == {k: pytest.approx(expected[k], rel=1e-9) for k in got}
+
+
+@pytest.mark.parametrize("header", ["tariff_line,description,base_rate,category,base_rate",
+                                    "tariff_line,description,base_rate,category,Base_Rate"])
+def test_a_header_naming_a_schedule_column_twice_is_refused(tmp_path, header):
+    """Two base_rate columns: pandas read the second as 'base_rate.1' and the import used the first silently; two
+    differing only in case crashed with a traceback. Refused, naming the column."""
+    from tradeflow.fta.schedule import ScheduleError, read_schedule
+
+    p = tmp_path / "dup.csv"
+    p.write_text(f"{header}\n52051200,yarn,5,A0,99\n")
+    with pytest.raises(ScheduleError, match=r"dup\.csv: the header names column 'base_rate' more than once"):
+        read_schedule(p)

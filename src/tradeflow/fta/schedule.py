@@ -230,7 +230,14 @@ def read_schedule(path: Path, sheet: str | None = None) -> pd.DataFrame:
         raise
     except Exception as exc:  # pandas/openpyxl raise many types for unreadable files
         raise ScheduleError(f"{path}: cannot read the file ({type(exc).__name__}: {exc})") from None
-    df.columns = [str(c).strip().lower() for c in df.columns]
+    names = [str(c).strip().lower() for c in df.columns]
+    # a header naming a schedule column twice (pandas reads a CSV's second one as "base_rate.1"; "Base_Rate" and
+    # "base_rate" are one name here): which one holds the rates is unknowable, so it is refused
+    named = [re.sub(r"\.\d+$", "", n) if re.sub(r"\.\d+$", "", n) in names else n for n in names]
+    twice = sorted({n for n in named if n in COLUMNS and named.count(n) > 1})
+    if twice:
+        raise ScheduleError(f"{path}: the header names column {twice[0]!r} more than once; keep one {twice[0]} column")
+    df.columns = names
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ScheduleError(f"{path}: missing column(s) {missing}; expected {COLUMNS}")
@@ -433,30 +440,42 @@ def fraction_warning(clean: pd.DataFrame, where: str) -> str | None:
     return None
 
 
-def _keep_categories(folder: Path, party: str, categories_file: Path | None) -> None:
-    """Keep the table ``party``'s schedule was validated against as ``categories.<PARTY>.yaml`` (none: the built-in
-    one). A ``categories.yaml`` an earlier tradeflow saved for both parties becomes the other party's table."""
+def _keep_categories(folder: Path, party: str, categories_file: Path | None):
+    """Stage the table ``party``'s schedule was validated against (none: the built-in one) and return the function
+    that keeps it as ``categories.<PARTY>.yaml``, to call once the schedule itself is stored: a refused or failed
+    store leaves both as they were (a new table beside the old schedule would price the old lines with it). A
+    ``categories.yaml`` an earlier tradeflow saved for both parties becomes the other party's table then."""
     folder.mkdir(parents=True, exist_ok=True)
-    legacy = folder / "categories.yaml"
-    if legacy.exists():
-        other = next(p for p in PARTIES if p != party)
-        if not (folder / f"categories.{other}.yaml").exists() and other in load_categories(legacy):
-            os.replace(legacy, folder / f"categories.{other}.yaml")
+    tmp = None
+    if categories_file is not None:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".categories-")
+        os.close(fd)
+        try:
+            Path(tmp).write_text(Path(categories_file).read_text(encoding="utf-8"), encoding="utf-8")
+            os.chmod(tmp, _file_mode())
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def commit() -> None:
+        legacy = folder / "categories.yaml"
+        if legacy.exists():
+            other = next(p for p in PARTIES if p != party)
+            if not (folder / f"categories.{other}.yaml").exists() and other in load_categories(legacy):
+                os.replace(legacy, folder / f"categories.{other}.yaml")
+            else:
+                legacy.unlink()
+        target = folder / f"categories.{party}.yaml"
+        if tmp is None:
+            target.unlink(missing_ok=True)
         else:
-            legacy.unlink()
-    target = folder / f"categories.{party}.yaml"
-    if categories_file is None:
-        target.unlink(missing_ok=True)
-        return
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".categories-")
-    os.close(fd)
-    try:
-        Path(tmp).write_text(Path(categories_file).read_text(encoding="utf-8"), encoding="utf-8")
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            os.replace(tmp, target)
+
+    def discard() -> None:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+    return commit, discard
 
 
 def import_schedule(settings, file: Path, party: str, hs_version: str, categories_file: Path | None,
@@ -477,8 +496,13 @@ def import_schedule(settings, file: Path, party: str, hs_version: str, categorie
             raise ScheduleError(f"{exc} (the warehouse holds {coverage}; a live refresh loads the full HS lists)") from None
         raise
     check_hs2017_conversion(settings.snapshot, hs_version, clean, str(file))
-    _keep_categories(Path(settings.home) / "schedules", party, categories_file)
     if warning := fraction_warning(clean, str(file)):
         notes.append(warning)
-    path = store_schedule(settings.home, party, clean, hs_version, source=str(Path(file).name))
+    keep, discard = _keep_categories(Path(settings.home) / "schedules", party, categories_file)
+    try:
+        path = store_schedule(settings.home, party, clean, hs_version, source=str(Path(file).name))
+    except BaseException:
+        discard()
+        raise
+    keep()
     return path, len(clean), notes
