@@ -534,3 +534,26 @@ def test_a_header_naming_a_schedule_column_twice_is_refused(tmp_path, header):
     p.write_text(f"{header}\n52051200,yarn,5,A0,99\n")
     with pytest.raises(ScheduleError, match=r"dup\.csv: the header names column 'base_rate' more than once"):
         read_schedule(p)
+
+
+def test_a_bad_row_after_blank_lines_is_named_by_its_line_in_the_file(tmp_path):
+    """Blank lines inside a CSV: pandas skipped them and the rows below were misnumbered (line 5 reported as 4)."""
+    from tradeflow.fta.schedule import ScheduleError, read_schedule, validate_schedule
+
+    p = tmp_path / "s.csv"
+    p.write_text("tariff_line,description,base_rate,category\n52051200,yarn,5,A0\n\n\n5205130,bad,5,A0\n")
+    with pytest.raises(ScheduleError, match=r"row 5, field tariff_line: '5205130'"):
+        validate_schedule(read_schedule(p), "CHN", CATS["CHN"], None, str(p))
+
+
+@pytest.mark.parametrize("spec,field", [("{kind: linear, years: 1000000000000}", "years"),
+                                        ("{kind: linear, years: true}", "years"), ("{kind: partial, cut: 1.5}", "cut")])
+def test_a_category_with_impossible_parameters_is_refused_by_name(tmp_path, spec, field):
+    """years 10¹² was accepted and failed the refresh later as an INT32 overflow naming no file; years: true read as 1."""
+    from tradeflow.errors import ConfigError
+    from tradeflow.fta.schedule import load_categories
+
+    p = tmp_path / "cats.yaml"
+    p.write_text(f"CHN:\n  X: {spec}\n")
+    with pytest.raises(ConfigError, match=rf"cats\.yaml.*CHN.*X.*{field}"):
+        load_categories(p)

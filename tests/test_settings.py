@@ -157,3 +157,12 @@ def test_the_resource_overrides_home_and_keeps_the_rest(tmp_path, monkeypatch):
     r = TradeflowResource(home=str(tmp_path / "b")).settings()
     assert r.home == tmp_path / "b" and r.secrets() == ["k"] and r.threads == 2
     assert r.reports_dir == Settings.from_env().reports_dir and Settings.from_env().home == tmp_path / "a"
+
+
+@pytest.mark.parametrize("value,why", [("0", "at least 256 MiB"), ("1B", "at least 256 MiB"), ("100MB", "at least 256 MiB"),
+                                       ("500%", "between 1% and 100%"), ("0%", "between 1% and 100%")])
+def test_a_memory_limit_duckdb_cannot_work_with_is_refused_by_name(value, why):
+    """0 and 500% passed the check and failed later inside DuckDB; 1B ran `status` out of memory."""
+    with pytest.raises(ConfigError, match=rf"TRADEFLOW_MEMORY_LIMIT: must be .*{re.escape(why)}"):
+        Settings.from_env({"TRADEFLOW_MEMORY_LIMIT": value})
+    assert Settings.from_env({"TRADEFLOW_MEMORY_LIMIT": "256MiB"}).memory_limit == "256MiB"

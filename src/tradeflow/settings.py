@@ -196,8 +196,19 @@ class Settings(BaseSettings):
     def _memory(cls, v: Any, info: ValidationInfo) -> str:
         if v is None:  # unset: bounded by default (DuckDB's own default is 80 % of RAM, per process)
             return default_memory_limit(info.data.get("threads") or available_cores(), physical_memory())
-        if not isinstance(v, str) or not _MEMORY.fullmatch(v.strip()):
+        m = _MEMORY.fullmatch(v.strip()) if isinstance(v, str) else None
+        if m is None:
             raise ValueError("must be a size like 1GB, 512MB or 80%")
+        number, unit = float(re.match(r"\d+(?:\.\d+)?", v.strip()).group()), (m.group(2) or "B").upper()
+        if unit == "%":
+            if not 1 <= number <= 100:
+                raise ValueError("must be between 1% and 100% of the machine's memory")
+        else:
+            scale = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+                     "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}[unit]
+            if number * scale < MEMORY_FLOOR:
+                raise ValueError(f"must be at least {MEMORY_FLOOR // 2**20} MiB (DuckDB needs some memory to work at "
+                                 "all; it spills beyond the limit)")
         return v.strip()
 
     @field_validator("cif_fob_factors", mode="before")

@@ -78,7 +78,7 @@ class Category:
 
 class CategorySpec(Model):
     kind: Literal["immediate", "linear", "partial", "excluded"]
-    years: int = 0
+    years: int = Field(0, ge=0, le=50, strict=True)  # strict: `years: true` is not 1
     cut: float = 0.0
     label: str = ""
     share: float | None = Field(None, ge=0, le=1)  # share of the party's lines (the sample reproduces it)
@@ -109,7 +109,7 @@ def _quoted(clause: str) -> str:
 
 class Conventions(Model):
     first_cut_offset: Annotated[int, _one_of(0, 1)]
-    base_rate_year: int
+    base_rate_year: int = Field(ge=1988, le=2100)  # Comtrade's and TRAINS' years
     status: str | None = None
     clause: Annotated[str, AfterValidator(_quoted)]
     sources: list[Url] = []
@@ -223,7 +223,8 @@ def read_schedule(path: Path, sheet: str | None = None) -> pd.DataFrame:
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             df, notes = _read_xlsx(path, sheet)
         elif path.suffix.lower() == ".csv":
-            df = pd.read_csv(path, dtype=str, keep_default_na=False)
+            # blank lines kept (and dropped below as empty rows): row numbers stay the file's
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
         else:
             raise ScheduleError(f"{path}: schedule files must be .csv or .xlsx")
     except ScheduleError:
