@@ -554,3 +554,18 @@ def test_a_year_whose_agro_lines_are_all_zero_builds_with_no_concentration():
     assert conn.execute("SELECT agro_usd, agro_share, hhi, top_share FROM marts.agro_indicators").fetchall() == [
         (0.0, 0.0, None, None)]
     assert conn.execute("SELECT share_of_agro FROM marts.agro_products").fetchall() == [(None,)]
+
+
+@pytest.mark.parametrize("order", ["opening first", "suspension first"])
+def test_a_suspension_wins_over_an_adhoc_opening_in_the_same_month_whatever_the_order(tmp_path, order):
+    """December 2020: closed for the season, an ad-hoc opening and a suspension both in the month. Suspended either
+    way (main: whichever the file listed last)."""
+    events = ["  - {type: adhoc_opening, start: 2020-12-10, end: 2020-12-20, source: 'https://o'}",
+              "  - {type: suspension, start: 2020-12-01, end: 2020-12-31, source: 'https://s'}"]
+    p = tmp_path / "khunjerab.yaml"
+    p.write_text("seasonal_closure: {months: [12, 1, 2, 3], until: 2024-11-30, source: 'https://a'}\n"
+                 "year_round: {from: 2024-12-02, source: 'https://b'}\nevents:\n"
+                 + "\n".join(events if order == "opening first" else events[::-1]) + "\n")
+    cal = config.khunjerab_months(p).set_index("month_start")
+    assert (cal.loc[pd.Timestamp("2020-12-01").date(), "status"], cal.loc[pd.Timestamp("2020-12-01").date(), "source_url"]) == (
+        "suspended", "https://s")

@@ -166,12 +166,14 @@ def khunjerab_months(path: Path | None = None) -> pd.DataFrame:
         regime = "year_round" if last >= since else "seasonal_closure"
         closed = regime == "seasonal_closure" and month.month in months and month <= until
         status, note, source = ("closed" if closed else "open"), "", (src_closure if regime == "seasonal_closure" else src_year_round)
-        for kind, start, end, enote, esrc in parsed:
-            overlaps = end >= month and start <= last
-            if overlaps and kind == "adhoc_opening" and closed:
-                status, note, source = "adhoc_opening", enote, esrc
-            elif overlaps and kind == "suspension":
-                status, note, source = "suspended", enote, esrc
+        overlapping = [(kind, enote, esrc) for kind, start, end, enote, esrc in parsed if end >= month and start <= last]
+        # a suspension wins over an ad-hoc opening in the same month, whatever order the file lists them in
+        suspension = next((e for e in overlapping if e[0] == "suspension"), None)
+        opening = next((e for e in overlapping if e[0] == "adhoc_opening"), None)
+        if suspension:
+            status, note, source = "suspended", suspension[1], suspension[2]
+        elif opening and closed:
+            status, note, source = "adhoc_opening", opening[1], opening[2]
         rows.append((month, regime, status, note, source, month.month in months))
         month = (month + dt.timedelta(days=32)).replace(day=1)
     return pd.DataFrame(rows, columns=["month_start", "regime", "status", "note", "source_url", "closure_month"])
