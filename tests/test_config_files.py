@@ -201,3 +201,14 @@ def test_a_goal_metric_that_is_not_one_select_is_refused_and_changes_nothing(met
     with pytest.raises(ConfigError, match="goal g: its metric must be one SELECT statement"):
         goal_frames(conn, [goal], ("goal_series_frame",))
     assert conn.execute("SELECT count(*) FROM marts.trade_flows").fetchone() == (1,)
+
+
+def test_a_goal_metric_returning_text_is_refused_naming_the_goal():
+    import duckdb
+
+    from tradeflow.green_channel.goals import goal_frames
+
+    goal = {"id": "g", "label": "g", "section": "s", "paraphrase": "p", "baseline_year": 2019,
+            "metric": "SELECT 2019 AS year, 'n/a' AS value"}
+    with pytest.raises(ConfigError, match=r"goal g: its metric's value must be a number, got 'n/a'"):
+        goal_frames(duckdb.connect(), [goal], ("goal_series_frame",))

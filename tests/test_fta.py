@@ -557,3 +557,23 @@ def test_a_category_with_impossible_parameters_is_refused_by_name(tmp_path, spec
     p.write_text(f"CHN:\n  X: {spec}\n")
     with pytest.raises(ConfigError, match=rf"cats\.yaml.*CHN.*X.*{field}"):
         load_categories(p)
+
+
+def test_rate_text_takes_one_percent_sign_and_a_bracketed_format_section_is_no_percent(tmp_path):
+    """'5%%' was read as 5; a number format whose '%' sits in a bracketed locale/currency section ([$%-409]0.0) made
+    5 read as 500. Neither any more: '5%%' is not a number, the bracketed cell is the 5 it shows."""
+    import openpyxl
+
+    from tradeflow.fta.schedule import ScheduleError, read_schedule, validate_schedule
+
+    p = tmp_path / "s.csv"
+    p.write_text("tariff_line,description,base_rate,category\n52051200,yarn,5%%,A0\n")
+    with pytest.raises(ScheduleError, match=r"row 2, field base_rate: '5%%' is not a number"):
+        validate_schedule(read_schedule(p), "CHN", CATS["CHN"], None, str(p))
+    wb = openpyxl.Workbook()
+    wb.active.append(["tariff_line", "description", "base_rate", "category"])
+    wb.active.append(["52051200", "yarn", 5, "A0"])
+    wb.active["C2"].number_format = "[$%-409]0.0"
+    wb.save(tmp_path / "s.xlsx")
+    clean = validate_schedule(read_schedule(tmp_path / "s.xlsx"), "CHN", CATS["CHN"], None, "s.xlsx")
+    assert clean["base_rate"].tolist() == [5.0]

@@ -161,7 +161,7 @@ def _cell_text(v, number_format: str = "") -> str:
     """A cell as text; a number formatted as a percentage (Excel shows 0.05 as 5 %) as the percent it shows, exactly."""
     if v is None:
         return ""
-    if isinstance(v, int | float) and not isinstance(v, bool) and "%" in re.sub(r'"[^"]*"|\\.', "", number_format):
+    if isinstance(v, int | float) and not isinstance(v, bool) and "%" in re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", number_format):
         return format((Decimal(repr(v)) * 100).normalize(), "f")
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
@@ -261,7 +261,8 @@ def validate_schedule(df: pd.DataFrame, party: str, categories: dict[str, Catego
     out["tariff_line"] = df["tariff_line"].astype(str).str.replace(r"[.\s]", "", regex=True)
     out["description"] = df["description"].astype(str).str.strip()
     out["category"] = df["category"].astype(str).str.strip()
-    out["base_rate"] = pd.to_numeric(df["base_rate"].astype(str).str.strip().str.rstrip("%"), errors="coerce")
+    rate_text = df["base_rate"].astype(str).str.strip().str.replace(r"\s*%$", "", regex=True)  # one "%", as "5 %"
+    out["base_rate"] = pd.to_numeric(rate_text, errors="coerce")
 
     def fail(mask: pd.Series, field: str, why) -> None:
         if mask.any():

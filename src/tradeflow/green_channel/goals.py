@@ -30,6 +30,11 @@ def _run(conn: duckdb.DuckDBPyConnection, goal_id: str, sql: str, cols: tuple[st
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise ConfigError(f"goal {goal_id}: its metric must return columns {list(cols)}; missing {missing}")
+    try:
+        df["value"] = pd.to_numeric(df["value"])
+    except (ValueError, TypeError):
+        bad = next(v for v in df["value"] if pd.isna(pd.to_numeric(v, errors="coerce")) and not pd.isna(v))
+        raise ConfigError(f"goal {goal_id}: its metric's value must be a number, got {bad!r}") from None
     if df[cols[0]].duplicated().any():
         dup = df.loc[df[cols[0]].duplicated(), cols[0]].iloc[0]
         raise ConfigError(f"goal {goal_id}: its metric returns more than one value for {cols[0]} {dup}")
