@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -201,18 +202,32 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def fail_dead_cli_runs(instance: dg.DagsterInstance) -> list[str]:
+#: A CLI run is judged dead only when nothing was logged for it for this long (seconds): a live refresh logs every
+#: step, and a guess wrong about a process (PID namespaces, reused ids) must not end a run that is still working.
+STALE_AFTER = 3600
+
+
+def fail_dead_cli_runs(instance: dg.DagsterInstance, now: float | None = None) -> list[str]:
     """Mark failed the CLI runs left in progress by a refresh process that no longer exists (killed, or its machine
-    restarted): nothing else ever ends them, and an in-progress run holds the queue's one slot, so the nightly
-    schedule's runs would wait behind it for good. Runs of a live process, or of another host, are left alone."""
+    restarted) and silent for :data:`STALE_AFTER`: nothing else ever ends them, and an in-progress run holds the
+    queue's one slot, so the nightly schedule's runs would wait behind it for good. Runs of a live process, of
+    another host, re-executions (launched by Dagster with the CLI run's tags) and runs still logging are left alone."""
     host, ended = socket.gethostname(), []
+    now = time.time() if now is None else now
     stuck = instance.get_runs(filters=dg.RunsFilter(
         statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.NOT_STARTED],
         tags={"tradeflow/origin": "cli"}))
     for run in stuck:
         pid = run.tags.get(PID_TAG, "")
-        if run.tags.get(HOST_TAG) == host and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-            instance.report_run_failed(run, message=f"the refresh process ({pid} on {host}) ended without finishing "
-                                                    "this run (killed or its machine restarted)")
-            ended.append(run.run_id)
+        if (run.tags.get(HOST_TAG) != host or not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid))
+                or "dagster/parent_run_id" in run.tags):
+            continue
+        last = instance.get_records_for_run(run.run_id, limit=1, ascending=False).records
+        record = instance.get_run_record_by_id(run.run_id)
+        seen = last[0].event_log_entry.timestamp if last else (record.create_timestamp.timestamp() if record else now)
+        if now - seen < STALE_AFTER:
+            continue
+        instance.report_run_failed(run, message=f"the refresh process ({pid} on {host}) ended without finishing "
+                                                "this run (killed or its machine restarted)")
+        ended.append(run.run_id)
     return ended

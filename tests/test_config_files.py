@@ -187,7 +187,8 @@ def test_a_key_given_twice_in_a_yaml_mapping_is_refused_by_name(tmp_path):
 
 
 @pytest.mark.parametrize("metric", ["DELETE FROM marts.trade_flows WHERE year = 2019; SELECT 2019 AS year, 1.0 AS value",
-                                    "COPY (SELECT 1) TO 'x.csv'"])
+                                    "COPY (SELECT 1) TO 'x.csv'",
+                                    "WITH d AS (DELETE FROM marts.trade_flows RETURNING *) SELECT 2019 AS year, 1.0 AS value"])
 def test_a_goal_metric_that_is_not_one_select_is_refused_and_changes_nothing(metric):
     """A goal's metric runs on the build's connection: a DELETE before its SELECT emptied a year of marts.trade_flows
     with exit 0. Only one SELECT statement is run."""
@@ -198,7 +199,7 @@ def test_a_goal_metric_that_is_not_one_select_is_refused_and_changes_nothing(met
     conn = duckdb.connect()
     conn.execute("CREATE SCHEMA marts; CREATE TABLE marts.trade_flows AS SELECT 2019 AS year, 5.0 AS value_usd")
     goal = {"id": "g", "label": "g", "section": "s", "paraphrase": "p", "baseline_year": 2019, "metric": metric}
-    with pytest.raises(ConfigError, match="goal g: its metric must be one SELECT statement"):
+    with pytest.raises(ConfigError, match="goal g: its metric must (be one SELECT statement|only read; it writes)"):
         goal_frames(conn, [goal], ("goal_series_frame",))
     assert conn.execute("SELECT count(*) FROM marts.trade_flows").fetchone() == (1,)
 
@@ -212,3 +213,6 @@ def test_a_goal_metric_returning_text_is_refused_naming_the_goal():
             "metric": "SELECT 2019 AS year, 'n/a' AS value"}
     with pytest.raises(ConfigError, match=r"goal g: its metric's value must be a number, got 'n/a'"):
         goal_frames(duckdb.connect(), [goal], ("goal_series_frame",))
+    dated = {**goal, "metric": "SELECT 2019 AS year, DATE '2020-01-01' AS value"}  # was silently 1577836800000000
+    with pytest.raises(ConfigError, match=r"goal g: its metric's value must be a number, got Timestamp"):
+        goal_frames(duckdb.connect(), [dated], ("goal_series_frame",))

@@ -577,3 +577,26 @@ def test_rate_text_takes_one_percent_sign_and_a_bracketed_format_section_is_no_p
     wb.save(tmp_path / "s.xlsx")
     clean = validate_schedule(read_schedule(tmp_path / "s.xlsx"), "CHN", CATS["CHN"], None, "s.xlsx")
     assert clean["base_rate"].tolist() == [5.0]
+
+
+def test_a_csv_beginning_with_blank_lines_reads_and_numbers_its_rows_by_the_file(tmp_path):
+    from tradeflow.fta.schedule import ScheduleError, read_schedule, validate_schedule
+
+    p = tmp_path / "s.csv"
+    p.write_text("\n\ntariff_line,description,base_rate,category\n52051200,yarn,5,A0\n5205130,bad,5,A0\n")
+    with pytest.raises(ScheduleError, match=r"row 5, field tariff_line: '5205130'"):
+        validate_schedule(read_schedule(p), "CHN", CATS["CHN"], None, str(p))
+
+
+def test_a_legacy_table_that_no_longer_loads_stops_the_import_before_anything_is_stored(published_home, tmp_path):
+    """The legacy shared categories.yaml is judged before the schedule is stored: one that no longer loads (a key
+    twice) failed the import after CHN.csv was replaced, leaving the new schedule with the old table."""
+    folder = published_home / "schedules"
+    folder.mkdir(exist_ok=True)
+    (folder / "categories.yaml").write_text("PAK:\n  S: {kind: excluded}\n  S: {kind: immediate}\n")
+    (tmp_path / "cats.yaml").write_text(CHN_ONLY)
+    (tmp_path / "chn.csv").write_text("tariff_line,description,base_rate,category\n52051200,yarn,5,X0\n")
+    r = CliRunner().invoke(main, ["schedule", "import", str(tmp_path / "chn.csv"), "--party", "CHN",
+                                  "--categories", str(tmp_path / "cats.yaml")])
+    assert r.exit_code != 0 and "appears twice" in r.output
+    assert sorted(p.name for p in folder.iterdir()) == ["categories.yaml"]  # no schedule, no table, no temp file

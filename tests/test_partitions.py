@@ -113,7 +113,7 @@ def test_a_scheduled_refresh_gets_one_ledger_line_covering_its_runs(tmp_path, mo
     assert line.dagster_runs == [r.run_id for r in runs] and line.run_id == runs[1].run_id
 
 
-def test_the_nightly_schedule_tick_fails_runs_a_killed_cli_refresh_left_in_progress():
+def test_the_nightly_schedule_tick_fails_runs_a_killed_cli_refresh_left_in_progress(monkeypatch):
     """The schedule's own tick clears a dead CLI run (the daemon's queue would otherwise wait behind it for good,
     until someone ran `tradeflow refresh` by hand)."""
     import socket
@@ -125,6 +125,7 @@ def test_the_nightly_schedule_tick_fails_runs_a_killed_cli_refresh_left_in_progr
 
     dead = subprocess.Popen(["true"])
     dead.wait()
+    monkeypatch.setattr("pipelines.instance.STALE_AFTER", -1)  # the run below is as silent as a night-old one
     with dg.instance_for_test() as instance:
         run = DagsterRun(job_name="__ASSET_JOB", run_id="d" * 32, status=dg.DagsterRunStatus.STARTED,
                          tags={"tradeflow/origin": "cli", PID_TAG: str(dead.pid), HOST_TAG: socket.gethostname()})

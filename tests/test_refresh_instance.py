@@ -218,6 +218,7 @@ def test_a_run_left_in_progress_by_a_killed_refresh_is_failed_by_the_next(tmp_pa
     import os
     import socket
     import subprocess
+    import time
 
     from dagster._core.storage.dagster_run import DagsterRun
 
@@ -231,12 +232,17 @@ def test_a_run_left_in_progress_by_a_killed_refresh_is_failed_by_the_next(tmp_pa
         runs = {name: DagsterRun(job_name="__ASSET_JOB", run_id=f"{name:0<32}"[:32], status=dg.DagsterRunStatus.STARTED,
                                  tags={"tradeflow/origin": "cli", PID_TAG: str(pid), HOST_TAG: h})
                 for name, pid, h in (("dead", dead.pid, host), ("alive", os.getppid(), host), ("elsewhere", dead.pid, "other"))}
+        # a re-execution Dagster launched with the CLI run's tags (its process is the daemon's, not the pid tagged)
+        runs["reexecuted"] = DagsterRun(job_name="__ASSET_JOB", run_id="r" * 32, status=dg.DagsterRunStatus.STARTED,
+                                        tags={**runs["dead"].tags, "dagster/parent_run_id": runs["dead"].run_id})
         for run in runs.values():
             instance.add_run(run)
-        assert fail_dead_cli_runs(instance) == [runs["dead"].run_id]
+        assert fail_dead_cli_runs(instance) == []  # silent for less than an hour: may still be working
+        later = time.time() + 2 * 3600
+        assert fail_dead_cli_runs(instance, now=later) == [runs["dead"].run_id]
         status = {n: instance.get_run_by_id(r.run_id).status for n, r in runs.items()}
         assert status == {"dead": dg.DagsterRunStatus.FAILURE, "alive": dg.DagsterRunStatus.STARTED,
-                          "elsewhere": dg.DagsterRunStatus.STARTED}
-        assert fail_dead_cli_runs(instance) == []
+                          "elsewhere": dg.DagsterRunStatus.STARTED, "reexecuted": dg.DagsterRunStatus.STARTED}
+        assert fail_dead_cli_runs(instance, now=later) == []
     finally:
         instance.dispose()

@@ -223,8 +223,12 @@ def read_schedule(path: Path, sheet: str | None = None) -> pd.DataFrame:
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             df, notes = _read_xlsx(path, sheet)
         elif path.suffix.lower() == ".csv":
-            # blank lines kept (and dropped below as empty rows): row numbers stay the file's
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
+            # blank lines kept (and dropped below as empty rows), the header the first line with text: row numbers
+            # stay the file's
+            with open(path, encoding="utf-8-sig") as f:
+                lead = next((i for i, line in enumerate(f) if line.strip()), 0)
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, skiprows=lead)
+            df.index += lead
         else:
             raise ScheduleError(f"{path}: schedule files must be .csv or .xlsx")
     except ScheduleError:
@@ -448,6 +452,10 @@ def _keep_categories(folder: Path, party: str, categories_file: Path | None):
     store leaves both as they were (a new table beside the old schedule would price the old lines with it). A
     ``categories.yaml`` an earlier tradeflow saved for both parties becomes the other party's table then."""
     folder.mkdir(parents=True, exist_ok=True)
+    legacy, other = folder / "categories.yaml", next(p for p in PARTIES if p != party)
+    # decided now, before anything is stored: a legacy table that no longer loads stops the import here
+    legacy_to_other = (legacy.exists() and not (folder / f"categories.{other}.yaml").exists()
+                       and other in load_categories(legacy))
     tmp = None
     if categories_file is not None:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".categories-")
@@ -460,13 +468,10 @@ def _keep_categories(folder: Path, party: str, categories_file: Path | None):
             raise
 
     def commit() -> None:
-        legacy = folder / "categories.yaml"
-        if legacy.exists():
-            other = next(p for p in PARTIES if p != party)
-            if not (folder / f"categories.{other}.yaml").exists() and other in load_categories(legacy):
-                os.replace(legacy, folder / f"categories.{other}.yaml")
-            else:
-                legacy.unlink()
+        if legacy_to_other:
+            os.replace(legacy, folder / f"categories.{other}.yaml")
+        else:
+            legacy.unlink(missing_ok=True)
         target = folder / f"categories.{party}.yaml"
         if tmp is None:
             target.unlink(missing_ok=True)

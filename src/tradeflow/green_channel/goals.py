@@ -19,6 +19,11 @@ def _one_select(goal_id: str, sql: str) -> None:
     kinds = [s.type.name for s in statements]
     if kinds != ["SELECT"]:
         raise ConfigError(f"goal {goal_id}: its metric must be one SELECT statement; it is {', '.join(kinds) or 'empty'}")
+    # a SELECT can still hold a write in a WITH clause (WITH d AS (DELETE … RETURNING *) SELECT …): DuckDB's own
+    # parse tree says so
+    tree = duckdb.connect().execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0]
+    if write := re.search(r'"type":"(INSERT|UPDATE|DELETE)_QUERY_NODE"', tree):
+        raise ConfigError(f"goal {goal_id}: its metric must only read; it writes ({write.group(1)} inside a WITH clause)")
 
 
 def _run(conn: duckdb.DuckDBPyConnection, goal_id: str, sql: str, cols: tuple[str, str]) -> pd.DataFrame:
@@ -30,11 +35,10 @@ def _run(conn: duckdb.DuckDBPyConnection, goal_id: str, sql: str, cols: tuple[st
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise ConfigError(f"goal {goal_id}: its metric must return columns {list(cols)}; missing {missing}")
-    try:
-        df["value"] = pd.to_numeric(df["value"])
-    except (ValueError, TypeError):
-        bad = next(v for v in df["value"] if pd.isna(pd.to_numeric(v, errors="coerce")) and not pd.isna(v))
-        raise ConfigError(f"goal {goal_id}: its metric's value must be a number, got {bad!r}") from None
+    values = df["value"]
+    if not values.isna().all() and not (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)):
+        bad = values.dropna().iloc[0]
+        raise ConfigError(f"goal {goal_id}: its metric's value must be a number, got {bad!r} ({values.dtype})")
     if df[cols[0]].duplicated().any():
         dup = df.loc[df[cols[0]].duplicated(), cols[0]].iloc[0]
         raise ConfigError(f"goal {goal_id}: its metric returns more than one value for {cols[0]} {dup}")
