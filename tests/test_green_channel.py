@@ -503,17 +503,24 @@ def test_imports_the_importer_values_fob_are_not_divided_by_the_factor():
     assert got == [("850440", 106.0, 0.0, 100.0, 0.0), ("850450", 0.0, 100.0, 100.0, 0.0)]
 
 
-def test_agro_concentration_describes_the_months_the_values_cover():
-    """2024 has Jan–Mar reported by month (mangoes 30 a month, rice 10) and a whole-year annual record (100 each);
-    2025 has January only (mangoes 5). By hand on the months: 2024 shares 0.75 / 0.25, H = 0.625, top mangoes 0.75;
-    2025 H = 1. Main took H from the annual records: 0.5 for 2024 against Jan–Mar values, none for 2025."""
+def agro_db(other: tuple[str, str, bool, bool]) -> duckdb.DuckDBPyConnection:
+    """An empty marts.trade_flows and a dim_hs of mangoes (agro, perishable) and ``other`` (code, name, agro,
+    perishable), HS2017."""
     conn = duckdb.connect()
     conn.execute("CREATE SCHEMA marts")
     conn.execute("""CREATE TABLE marts.trade_flows (reporter VARCHAR, partner VARCHAR, flow VARCHAR, freq VARCHAR,
         year INT, month INT, period_start DATE, hs6 VARCHAR, hs_version VARCHAR, value_usd DOUBLE, net_weight_kg DOUBLE,
         net_weight_estimated BOOLEAN, is_sample BOOLEAN)""")
-    conn.execute("""CREATE TABLE marts.dim_hs AS SELECT * FROM (VALUES ('HS2017', '080450', 'Mangoes', true, true),
-        ('HS2017', '100630', 'Rice', true, false)) t(hs_version, code, description, is_agro, is_perishable)""")
+    conn.execute("CREATE TABLE marts.dim_hs AS SELECT * FROM (VALUES ('HS2017', '080450', 'Mangoes', true, true), "
+                 "('HS2017', ?, ?, ?, ?)) t(hs_version, code, description, is_agro, is_perishable)", list(other))
+    return conn
+
+
+def test_agro_concentration_describes_the_months_the_values_cover():
+    """2024 has Jan–Mar reported by month (mangoes 30 a month, rice 10) and a whole-year annual record (100 each);
+    2025 has January only (mangoes 5). By hand on the months: 2024 shares 0.75 / 0.25, H = 0.625, top mangoes 0.75;
+    2025 H = 1. Main took H from the annual records: 0.5 for 2024 against Jan–Mar values, none for 2025."""
+    conn = agro_db(("100630", "Rice", True, False))
     rows = [("M", 2024, m, "080450", 30.0) for m in (1, 2, 3)] + [("M", 2024, m, "100630", 10.0) for m in (1, 2, 3)]
     rows += [("A", 2024, None, "080450", 100.0), ("A", 2024, None, "100630", 100.0), ("M", 2025, 1, "080450", 5.0)]
     conn.executemany("INSERT INTO marts.trade_flows VALUES ('PAK', 'CHN', 'X', ?, ?, ?, make_date(?, coalesce(?, 1), 1), "
@@ -538,13 +545,7 @@ def test_every_basket_prefix_names_hs2017_codes(shared):
 def test_a_year_whose_agro_lines_are_all_zero_builds_with_no_concentration():
     """Agro lines reported at 0 (a value the gates accept): shares of a zero total do not exist, so HHI and the top
     share are NULL, never NaN (whose cast to DECIMAL failed the whole build)."""
-    conn = duckdb.connect()
-    conn.execute("CREATE SCHEMA marts")
-    conn.execute("""CREATE TABLE marts.trade_flows (reporter VARCHAR, partner VARCHAR, flow VARCHAR, freq VARCHAR,
-        year INT, month INT, period_start DATE, hs6 VARCHAR, hs_version VARCHAR, value_usd DOUBLE, net_weight_kg DOUBLE,
-        net_weight_estimated BOOLEAN, is_sample BOOLEAN)""")
-    conn.execute("""CREATE TABLE marts.dim_hs AS SELECT * FROM (VALUES ('HS2017', '080450', 'Mangoes', true, true),
-        ('HS2017', '847130', 'Laptops', false, false)) t(hs_version, code, description, is_agro, is_perishable)""")
+    conn = agro_db(("847130", "Laptops", False, False))
     conn.execute("""INSERT INTO marts.trade_flows VALUES
         ('PAK', 'CHN', 'X', 'M', 2024, 1, DATE '2024-01-01', '080450', 'HS2017', 0, 1.0, false, false),
         ('PAK', 'CHN', 'X', 'M', 2024, 1, DATE '2024-01-01', '847130', 'HS2017', 9, 1.0, false, false),

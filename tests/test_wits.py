@@ -269,6 +269,21 @@ def test_an_ave_observation_whose_lines_were_not_estimated_is_no_zero(tmp_path):
     assert got == {"847130": (None, "unknown"), "851712": (4.0, "ave_estimated"), "854140": (6.5, "ad_valorem")}
 
 
+def nuts_line_priced(conn) -> None:
+    """marts.fta_tariff_lines for one excluded Chinese line, 08029000 (base 10 % in 2021), over ``conn``'s
+    staging.tariffs, with HS2022 080291 and 080292 both converting to HS2017 080290."""
+    from dbt_models import build
+
+    conn.execute("""CREATE TABLE raw.fta_schedule AS SELECT * FROM (VALUES
+        ('CHN', '08029000', 'other nuts', 10.0, 'E', 'HS2017', 'test', false))
+        t(party, tariff_line, description, base_rate, category, hs_version, source, is_sample)""")
+    conn.execute("""CREATE TABLE raw.fta_categories AS SELECT 'CHN' AS party, 'E' AS category, 'excluded' AS kind,
+                    0 AS years, 0.0 AS cut, 'excluded' AS label, 0 AS first_cut_offset, 2021 AS base_rate_year""")
+    conn.execute("""CREATE TABLE marts.hs_concordance AS SELECT * FROM (VALUES ('HS2022', '080291', 'HS2017', '080290', 1.0),
+        ('HS2022', '080292', 'HS2017', '080290', 1.0)) t(from_version, from_code, to_version, to_code, weight)""")
+    build(conn, "marts.fta_tariff_lines")
+
+
 def test_hs2022_headings_merged_into_one_hs2017_heading_average_their_national_lines(tmp_path):
     """China 2022 in HS2022: 080291 (1 national line at 5 %) and 080292 (4 lines at 15 %) are both HS2017 080290; 2021
     in HS2017: 080290 at 10 %. By hand the 2022 heading MFN is the mean over its five lines, (5 + 4 × 15) / 5 = 13 %
@@ -285,14 +300,7 @@ def test_hs2022_headings_merged_into_one_hs2017_heading_average_their_national_l
         archive.store(dataset="wits.trains", source="live", url=url.format(year), params={"format": "JSON"}, status=200,
                       body=body, partition={"importer": "156", "partner": "000", "year": year})
     conn = staged_tariffs(archive)
-    conn.execute("""CREATE TABLE raw.fta_schedule AS SELECT * FROM (VALUES
-        ('CHN', '08029000', 'other nuts', 10.0, 'E', 'HS2017', 'test', false))
-        t(party, tariff_line, description, base_rate, category, hs_version, source, is_sample)""")
-    conn.execute("""CREATE TABLE raw.fta_categories AS SELECT 'CHN' AS party, 'E' AS category, 'excluded' AS kind,
-                    0 AS years, 0.0 AS cut, 'excluded' AS label, 0 AS first_cut_offset, 2021 AS base_rate_year""")
-    conn.execute("""CREATE TABLE marts.hs_concordance AS SELECT * FROM (VALUES ('HS2022', '080291', 'HS2017', '080290', 1.0),
-        ('HS2022', '080292', 'HS2017', '080290', 1.0)) t(from_version, from_code, to_version, to_code, weight)""")
-    build(conn, "marts.fta_tariff_lines")
+    nuts_line_priced(conn)
     got = conn.execute("""SELECT year, heading_mfn_rate_pct, mfn_rate_pct FROM marts.fta_tariff_lines
         WHERE year IN (2021, 2022) ORDER BY year""").fetchall()
     assert got == [(2021, 10.0, 10.0), (2022, 13.0, 13.0)]
@@ -313,12 +321,5 @@ def test_merged_headings_with_an_unknown_line_count_average_the_headings():
         ('CHN', 'WLD', 2022, '080291', 'HS2022', 'MFN', 5.0, 'ad_valorem', false, 2),
         ('CHN', 'WLD', 2022, '080292', 'HS2022', 'MFN', 15.0, 'ad_valorem', false, NULL))
         t(importer, partner, year, hs6, hs_version, tariff_type, rate_pct, rate_basis, is_sample, rated_lines)""")
-    conn.execute("""CREATE TABLE raw.fta_schedule AS SELECT * FROM (VALUES
-        ('CHN', '08029000', 'other nuts', 10.0, 'E', 'HS2017', 'test', false))
-        t(party, tariff_line, description, base_rate, category, hs_version, source, is_sample)""")
-    conn.execute("""CREATE TABLE raw.fta_categories AS SELECT 'CHN' AS party, 'E' AS category, 'excluded' AS kind,
-                    0 AS years, 0.0 AS cut, 'excluded' AS label, 0 AS first_cut_offset, 2021 AS base_rate_year""")
-    conn.execute("""CREATE TABLE marts.hs_concordance AS SELECT * FROM (VALUES ('HS2022', '080291', 'HS2017', '080290', 1.0),
-        ('HS2022', '080292', 'HS2017', '080290', 1.0)) t(from_version, from_code, to_version, to_code, weight)""")
-    build(conn, "marts.fta_tariff_lines")
+    nuts_line_priced(conn)
     assert conn.execute("SELECT heading_mfn_rate_pct FROM marts.fta_tariff_lines WHERE year = 2022").fetchone() == (10.0,)
