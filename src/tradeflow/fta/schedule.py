@@ -303,16 +303,27 @@ def store_schedule(home: Path, party: str, schedule: pd.DataFrame, hs_version: s
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{party}.csv"
     frame = schedule.assign(hs_version=hs_version, source=source)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{party}-", suffix=".csv")
+    tmp = _staged(folder, f".{party}-", lambda path: frame.to_csv(path, index=False))
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _staged(folder: Path, prefix: str, write) -> Path:
+    """A temporary file in ``folder`` written by ``write(path)`` and readable by analysts on other accounts (0644
+    under the usual umask), to move into place with ``os.replace``; removed again if writing fails."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix)
     os.close(fd)
     try:
-        frame.to_csv(tmp, index=False)
-        os.chmod(tmp, _file_mode())  # readable by analysts on other accounts (0644 under the usual umask)
-        os.replace(tmp, target)
+        write(tmp)
+        os.chmod(tmp, _file_mode())
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return target
+    return Path(tmp)
 
 
 def stored_schedules(home: Path) -> pd.DataFrame | None:
@@ -456,16 +467,8 @@ def _keep_categories(folder: Path, party: str, categories_file: Path | None):
     # decided now, before anything is stored: a legacy table that no longer loads stops the import here
     legacy_to_other = (legacy.exists() and not (folder / f"categories.{other}.yaml").exists()
                        and other in load_categories(legacy))
-    tmp = None
-    if categories_file is not None:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".categories-")
-        os.close(fd)
-        try:
-            Path(tmp).write_text(Path(categories_file).read_text(encoding="utf-8"), encoding="utf-8")
-            os.chmod(tmp, _file_mode())
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    text = Path(categories_file).read_text(encoding="utf-8") if categories_file is not None else None
+    tmp = None if text is None else _staged(folder, ".categories-", lambda path: Path(path).write_text(text, encoding="utf-8"))
 
     def commit() -> None:
         if legacy_to_other:
@@ -480,7 +483,7 @@ def _keep_categories(folder: Path, party: str, categories_file: Path | None):
 
     def discard() -> None:
         if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
 
     return commit, discard
 

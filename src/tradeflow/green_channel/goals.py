@@ -10,7 +10,7 @@ import pandas as pd
 from tradeflow.errors import ConfigError
 
 
-def _one_select(goal_id: str, sql: str) -> None:
+def _one_select(conn: duckdb.DuckDBPyConnection, goal_id: str, sql: str) -> None:
     """A goal's metric is one SELECT: it runs on the build's connection, where anything else could change the marts."""
     try:
         statements = duckdb.extract_statements(sql)
@@ -21,13 +21,13 @@ def _one_select(goal_id: str, sql: str) -> None:
         raise ConfigError(f"goal {goal_id}: its metric must be one SELECT statement; it is {', '.join(kinds) or 'empty'}")
     # a SELECT can still hold a write in a WITH clause (WITH d AS (DELETE … RETURNING *) SELECT …): DuckDB's own
     # parse tree says so
-    tree = duckdb.connect().execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0]
+    tree = conn.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0]
     if write := re.search(r'"type":"(INSERT|UPDATE|DELETE)_QUERY_NODE"', tree):
         raise ConfigError(f"goal {goal_id}: its metric must only read; it writes ({write.group(1)} inside a WITH clause)")
 
 
 def _run(conn: duckdb.DuckDBPyConnection, goal_id: str, sql: str, cols: tuple[str, str]) -> pd.DataFrame:
-    _one_select(goal_id, sql)
+    _one_select(conn, goal_id, sql)
     try:
         df = conn.execute(sql).df()
     except duckdb.Error as exc:
