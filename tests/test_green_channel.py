@@ -570,3 +570,22 @@ def test_a_suspension_wins_over_an_adhoc_opening_in_the_same_month_whatever_the_
     cal = config.khunjerab_months(p).set_index("month_start")
     assert (cal.loc[pd.Timestamp("2020-12-01").date(), "status"], cal.loc[pd.Timestamp("2020-12-01").date(), "source_url"]) == (
         "suspended", "https://s")
+
+
+def test_a_goal_without_the_data_to_judge_it_says_so():
+    from tradeflow.report.goals import scorecard
+
+    # no value in the baseline year 2019: no target path, no direction (main: 'off track' against a NULL path)
+    conn = goal_db([(2020, 100.0), (2021, 110.0), (2022, 121.0)], "2022-01-01", "2022-01-01", 0.0, 200.0, baseline=2019)
+    assert conn.execute("SELECT DISTINCT status, status_target_path FROM marts.goal_progress").fetchall() == [
+        ("no baseline data", None)]
+    # a past target year with no value in it (main: 'missed')
+    conn = goal_db([(2015, 14.0), (2016, 16.0), (2019, 21.0)], "2019-01-01", "2019-01-01", 0.0, 20.0,
+                   target_year=2018, baseline=2015)
+    assert conn.execute("SELECT DISTINCT status FROM marts.goal_progress").fetchall() == [("no data for target year",)]
+    # a metric with no rows at all keeps its goal on the scorecard (main: the goal vanished from the mart and page)
+    conn = goal_db([], "2019-01-01", "2019-01-01", 0.0, 20.0, target_year=2018, baseline=2015)
+    assert conn.execute("SELECT goal_id, year, actual, status FROM marts.goal_progress").fetchall() == [
+        ("g", 2015, None, "no data")]
+    card = scorecard(conn.execute("SELECT * FROM marts.goal_progress").df())
+    assert card[["goal", "status"]].values.tolist() == [["G", "no data"]]

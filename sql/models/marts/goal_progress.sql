@@ -36,18 +36,18 @@ start2 AS (
                 ELSE latest_year END AS start_time
     FROM start
 ),
-path AS (
-    SELECT s.goal_id, s.year, s.value AS actual,
-           CASE WHEN g.target IS NOT NULL AND s.year BETWEEN g.baseline_year AND g.target_year
-                THEN {{ goal_path('g', 's.year') }} END AS target_path
-    FROM {{ ref('goal_actuals') }} AS s JOIN g USING (goal_id)
+path AS (  -- a goal whose metric returned no rows keeps one row, at its baseline year, with no actual
+    SELECT g.goal_id, CAST(coalesce(s.year, g.baseline_year) AS INTEGER) AS year, s.value AS actual,
+           CASE WHEN g.target IS NOT NULL AND coalesce(s.year, g.baseline_year) BETWEEN g.baseline_year AND g.target_year
+                THEN {{ goal_path('g', 'coalesce(s.year, g.baseline_year)') }} END AS target_path
+    FROM g LEFT JOIN {{ ref('goal_actuals') }} AS s USING (goal_id)
 ),
 judged AS (
     SELECT g.goal_id, st.*,
            CASE WHEN g.target IS NOT NULL AND st.start_time BETWEEN g.baseline_year AND g.target_year
                 THEN {{ goal_path('g', 'st.start_time') }} END AS status_target_path,
            (SELECT p.actual FROM path AS p WHERE p.goal_id = g.goal_id AND p.year = g.target_year) AS actual_at_target
-    FROM g JOIN start2 AS st USING (goal_id)
+    FROM g LEFT JOIN start2 AS st USING (goal_id)
 )
 SELECT g.goal_id, g.label, g.section, g.paraphrase, g.unit, p.year, p.actual, p.target_path,
        p.actual - p.target_path AS gap,
@@ -59,9 +59,13 @@ SELECT g.goal_id, g.label, g.section, g.paraphrase, g.unit, p.year, p.actual, p.
        CASE WHEN g.target IS NOT NULL AND g.target_year > j.start_time AND j.start_value > 0 AND g.target > 0
             THEN power(g.target / j.start_value, 1.0 / (g.target_year - j.start_time)) - 1 END AS required_cagr,
        j.nowcast_12m, j.nowcast_period_end, j.status_target_path,
-       CASE WHEN g.target IS NULL THEN 'no target'
+       CASE WHEN g.target_value IS NULL AND g.target_multiple IS NULL THEN 'no target'
+            WHEN j.latest_year IS NULL THEN 'no data'  -- the metric has no value in any year
+            -- no value in the baseline year: no path, no direction (a multiple has no target level either)
+            WHEN g.baseline_value IS NULL THEN 'no baseline data'
             WHEN g.target_year <= j.latest_year THEN
-                CASE WHEN g.toward * (j.actual_at_target - g.target) >= 0 THEN 'met' ELSE 'missed' END
+                CASE WHEN j.actual_at_target IS NULL THEN 'no data for target year'
+                     WHEN g.toward * (j.actual_at_target - g.target) >= 0 THEN 'met' ELSE 'missed' END
             WHEN j.start_time < g.baseline_year THEN 'before baseline'
             WHEN j.start_time = g.baseline_year THEN 'baseline year'  -- no data after the baseline yet: no progress to judge
             WHEN g.toward * (j.start_value - j.status_target_path) >= 0 THEN 'on track'

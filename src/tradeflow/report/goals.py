@@ -33,7 +33,8 @@ def sparkline(values: list[float], width: int = 120, height: int = 28) -> str:
 def scorecard(df: pd.DataFrame) -> pd.DataFrame:
     """One row per goal: its latest year, with the change of the metric over the whole series: a share's in
     percentage points (last − first), other metrics' relative (last ÷ first − 1, none from a base ≤ 0)."""
-    last = df[df["year"] == df["latest_year"]].drop_duplicates("goal_id").set_index("goal_id")
+    # a goal with no value in any year (status 'no data') keeps its one row
+    last = df[(df["year"] == df["latest_year"]) | df["latest_year"].isna()].drop_duplicates("goal_id").set_index("goal_id")
     series = df.dropna(subset=["actual"]).sort_values("year").groupby("goal_id")["actual"]
     first = series.first().reindex(last.index)
     trend = (last["actual"] - first).where(last["unit"] == "share", (last["actual"] / first - 1).where(first > 0))

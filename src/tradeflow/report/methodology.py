@@ -38,7 +38,7 @@ FORMULAS = [
      "v₀ + (v_T − v₀)·s; starting point = the latest 12 complete months when they "
      "end after the last annual year (at τ = year + (month − 12)/12), else the last annual value; required CAGR = "
      "(v_T / start)^(1/(T − τ)) − 1; status: start against P(τ) at its own date ('baseline year' while the start is the "
-     "baseline); a past target year: met or missed; "
+     "baseline); a past target year: met or missed; no data, no baseline data or no data for target year where the value to judge by is missing; "
      "a target below the baseline is a reduction, reached at or below the path or target",
      "tradeflow definition"),
     ("Trade complementarity", "TC_ij = 100·(1 − ½ Σₖ |m_jk/M_j − x_ik/X_i|), i's exports to the World against j's imports from "
