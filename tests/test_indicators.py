@@ -230,6 +230,9 @@ def test_concordance_weights_from_real_pairs_and_real_trade_are_not_sample():
     assert rows[("854143", "854140")] == (1.0, False)  # a UNSD conversion pair
     assert rows[("854140", "854143")] == (pytest.approx(0.75), True)  # a split weighted by trade that is partly synthetic
     assert rows[("080521", "080521")][1] is True  # a pair from the sample seed
+    # UNSD's 'n:1' (two HS2022 codes from one HS2017 code) read from each row's source side
+    rel = dict(((f, t), r) for f, t, r in conn.execute("SELECT from_code, to_code, relationship FROM marts.hs_concordance").fetchall())
+    assert rel[("854143", "854140")] == "n:1" and rel[("854140", "854143")] == "1:n"  # main: 'n:1' both ways
 
 
 # --- new: trade complementarity and export intensity --------------------------------------------------------

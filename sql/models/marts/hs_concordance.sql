@@ -56,7 +56,9 @@ UNION ALL
 SELECT older_version, older_code, newer_version, newer_code,
        CASE WHEN v_total > 0 THEN coalesce(v, 0) / v_total ELSE 1.0 / n_targets END,
        CASE WHEN n_targets = 1 THEN 'single' WHEN v_total > 0 THEN 'trade_' || right(newer_version, 4) ELSE 'equal' END,
-       relationship, ambiguous_pair OR n_targets > 1,
+       -- UNSD's label reads newer:older; read from the source (older) side, n:1 and 1:n swap
+       CASE relationship WHEN 'n:1' THEN '1:n' WHEN '1:n' THEN 'n:1' ELSE relationship END,
+       ambiguous_pair OR n_targets > 1,
        seed_sample OR (n_targets > 1 AND v_total > 0 AND trade_sample)
 FROM split
 ORDER BY from_version, from_code, to_version, to_code
