@@ -212,3 +212,22 @@ def test_keyless_runs_fetch_the_hs_list_before_each_years_default():
     assert hs_lists(keyless, {2010, 2023}) == ("H2", "H3")  # H3 by default, and H5 (kept anyway) before H6
     keyed = SimpleNamespace(keyed=True, classifications={"H5", "H2"})
     assert hs_lists(keyed, {2015}) == ("H2",)  # keyed: what availability named, nothing guessed
+
+
+def test_hs2012_codes_without_the_unsd_table_fail_the_build_naming_it(store, live_env, shared, monkeypatch):
+    """Without the HS2017→HS2012 table (never archived, the fetch failed) no HS2012 code maps to HS2017: the
+    build fails on marts.trade_flows_hs2017's hs2017_mapped test, naming the table, not later on a mart's grain with
+    a NULL code (main: marts/mirror_flows' grain, 'NULL in hs6')."""
+    from pipelines.refresh import run_refresh
+
+    files = {"HS2022toHS2017ConversionAndCorrelationTables.xlsx": hs2022_workbook(shared)}
+    with FakeComtrade(store, key=KEY) as fake, FakeWits(years=set()) as wits, FakeUnsd(files) as unsd:
+        monkeypatch.setenv("TRADEFLOW_COMTRADE_URL", fake.url)
+        monkeypatch.setenv("TRADEFLOW_WITS_URL", wits.url)
+        monkeypatch.setenv("TRADEFLOW_UNSD_URL", unsd.url)
+        outcome = run_refresh("live", "2016")
+    assert not outcome.success
+    failed = [c for c in outcome.failed_checks if c["asset"] == "marts/trade_flows_hs2017"]
+    assert [c["check"] for c in failed] == ["hs2017_mapped"], outcome.failed_checks
+    assert "HS2012 code" in str(failed[0]) and "HS2017toHS2012ConversionAndCorrelationTables.xlsx" in str(failed[0])
+    assert not (live_env / "published" / "tradeflow.duckdb").exists()  # nothing published from the failed build

@@ -11,7 +11,9 @@ newer version to one code of the older; the correlation sheet ("HS 2022", "HS 20
 ambiguous codes and to map codes the conversion sheet does not reach.
 
 A live refresh re-fetches a workbook older than a month; a failed fetch only warns (naming the
-URL) and the last archived copy is used.
+URL) and the last archived copy is used. With no copy at all, trade reported in that version has no
+HS2017 mapping and the build fails on ``marts.trade_flows_hs2017``'s ``hs2017_mapped`` test, naming
+the workbook (``sql/macros/hs2017_mapped.sql``).
 """
 
 from __future__ import annotations
