@@ -394,3 +394,38 @@ def test_heading_rates_on_different_bases_without_ad_valorem_lines_keep_the_base
     assert conn.execute("""SELECT mfn_rate_pct, mfn_source, mfn_rate_basis, heading_mfn_rate_pct
                            FROM marts.fta_tariff_lines WHERE year = 2022""").fetchone() == (
         10.0, "base_rate", "base_rate (WITS rates on different bases)", 12.5)
+
+
+def test_sample_bodies_never_stand_in_for_a_live_refresh(tmp_path, monkeypatch):
+    """1 March 2025, in a home where the demo ran (`refresh --source sample`): the sample archived CHN and PAK MFN for
+    2023 and 2024. The live refresh must still ask WITS for every one of them: the warehouse drops sample bodies once
+    live ones exist, so a request skipped as 'unchanged' because of a sample body leaves that year with no MFN at all
+    (main: 2024 skipped, the sample's made-up fetched_at 2025-09-30 being 'recent'; the FTA mart carried 2023 on)."""
+    from datetime import datetime
+
+    import tradeflow.archive
+    import tradeflow.sources.wits_refresh as wits_refresh
+    from tradeflow.sample.tariffs import write_sample_tariffs
+    from tradeflow.warehouse.models import _prefer_live
+
+    class March(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2025, 3, 1, 2, 0, tzinfo=tz)
+
+    monkeypatch.setattr(wits_refresh, "datetime", March)
+    monkeypatch.setattr(tradeflow.archive, "now_utc", lambda: "2025-03-01T02:00:00Z")
+    with FakeWits(years={2023, 2024}) as fake:
+        c, archive = client(fake, tmp_path)
+        sample = write_sample_tariffs(archive, {2023, 2024})
+        # a synthetic body is never dated after the day it was archived
+        assert {e.fetched_at for e in sample} == {"2024-09-30T00:00:00Z", "2025-03-01T02:00:00Z"}
+        result = wits_refresh.refresh_wits(None, archive, [2023, 2024], client=c)
+    assert result.failed == [] and result.skipped_unchanged == 0
+    asked = {(p.split("/reporter/")[1][:3], p.split("/year/")[1][:4]) for p in fake.log
+             if "/partner/000/" in p and "/datatype/reported" in p}
+    assert asked == {("156", "2023"), ("156", "2024"), ("586", "2023"), ("586", "2024")}
+    used = _prefer_live(archive.loadable("wits.trains"))
+    assert {(e.partition["importer"], e.partition["year"]) for e in used
+            if e.partition["partner"] == "000" and "datatype" not in e.partition} == {
+        ("156", 2023), ("156", 2024), ("586", 2023), ("586", 2024)}
