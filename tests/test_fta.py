@@ -73,7 +73,7 @@ def hand_warehouse():
     build(conn, "raw.fta_categories")
     conn.execute("CREATE TABLE staging.tariffs (importer VARCHAR, partner VARCHAR, year INT, hs6 VARCHAR, "
                  "hs_version VARCHAR, tariff_type VARCHAR, rate_pct DOUBLE, rate_basis VARCHAR, is_sample BOOLEAN, "
-                 "rated_lines INTEGER)")
+                 "rated_lines INTEGER, ad_valorem_lines_rate_pct DOUBLE, ad_valorem_lines INTEGER)")
     conn.execute("CREATE TABLE marts.hs_concordance (from_version VARCHAR, to_version VARCHAR, from_code VARCHAR, to_code VARCHAR)")
     # Pakistan's imports from China, HS2017, base year 2019 and 2020: one HS6 per line pair
     conn.execute("""CREATE TABLE marts.trade_flows_hs2017 AS SELECT * FROM (VALUES
@@ -125,7 +125,8 @@ def fta_db(schedule, mfn, concordance):
     build(conn, "raw.fta_schedule")
     build(conn, "raw.fta_categories")
     conn.execute("CREATE TABLE staging.tariffs AS SELECT importer, 'WLD' AS partner, year, hs6, hs_version, 'MFN' AS "
-                 "tariff_type, rate_pct, 'ad_valorem' AS rate_basis, false AS is_sample, 1 AS rated_lines FROM (VALUES "
+                 "tariff_type, rate_pct, 'ad_valorem' AS rate_basis, false AS is_sample, 1 AS rated_lines, "
+                 "rate_pct AS ad_valorem_lines_rate_pct, 1 AS ad_valorem_lines FROM (VALUES "
                  + ", ".join(str(r) for r in mfn) + ") t(importer, year, hs6, hs_version, rate_pct)")
     conn.execute("CREATE TABLE marts.hs_concordance AS SELECT from_version, 'HS2017' AS to_version, from_code, to_code "
                  "FROM (VALUES " + ", ".join(str(r) for r in concordance) + ") t(from_version, from_code, to_code)")

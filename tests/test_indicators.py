@@ -33,10 +33,10 @@ def fta_db(lines, *, party="CHN", mfn=(), schedule_sample=False, mfn_sample=True
         build(conn, model)
     conn.execute("CREATE TABLE staging.tariffs (importer VARCHAR, partner VARCHAR, year INT, hs6 VARCHAR, "
                  "hs_version VARCHAR, tariff_type VARCHAR, rate_pct DOUBLE, rate_basis VARCHAR, is_sample BOOLEAN, "
-                 "rated_lines INTEGER)")
+                 "rated_lines INTEGER, ad_valorem_lines_rate_pct DOUBLE, ad_valorem_lines INTEGER)")
     for hs6, year, rate in mfn:
-        conn.execute("INSERT INTO staging.tariffs VALUES (?, 'WLD', ?, ?, 'HS2017', 'MFN', ?, 'ad_valorem', ?, 1)",
-                     [party, year, hs6, rate, mfn_sample])
+        conn.execute("INSERT INTO staging.tariffs VALUES (?, 'WLD', ?, ?, 'HS2017', 'MFN', ?, 'ad_valorem', ?, 1, ?, 1)",
+                     [party, year, hs6, rate, mfn_sample, rate])
     conn.execute("CREATE TABLE marts.hs_concordance (from_version VARCHAR, to_version VARCHAR, from_code VARCHAR, to_code VARCHAR)")
     conn.execute("CREATE TABLE marts.trade_flows_hs2017 (reporter VARCHAR, partner VARCHAR, flow VARCHAR, freq VARCHAR, "
                  "year INT, hs6_2017 VARCHAR, value_usd DOUBLE, is_sample BOOLEAN)")

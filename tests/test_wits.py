@@ -320,6 +320,112 @@ def test_merged_headings_with_an_unknown_line_count_average_the_headings():
         ('CHN', 'WLD', 2021, '080290', 'HS2017', 'MFN', 10.0, 'ad_valorem', false, 5),
         ('CHN', 'WLD', 2022, '080291', 'HS2022', 'MFN', 5.0, 'ad_valorem', false, 2),
         ('CHN', 'WLD', 2022, '080292', 'HS2022', 'MFN', 15.0, 'ad_valorem', false, NULL))
-        t(importer, partner, year, hs6, hs_version, tariff_type, rate_pct, rate_basis, is_sample, rated_lines)""")
+        t(importer, partner, year, hs6, hs_version, tariff_type, rate_pct, rate_basis, is_sample, rated_lines),
+        LATERAL (SELECT rate_pct AS ad_valorem_lines_rate_pct, rated_lines AS ad_valorem_lines)""")
     nuts_line_priced(conn)
     assert conn.execute("SELECT heading_mfn_rate_pct FROM marts.fta_tariff_lines WHERE year = 2022").fetchone() == (10.0,)
+
+
+def specific_heading_line_priced(tmp_path, reported: dict[int, float], ave: dict[int, float]):
+    """Heading 200811 as TRAINS reports it for the USA in 2017 (the recorded sample): 9 national lines, 5 ad valorem
+    (``reported[year]`` their average), 4 specific; WITS's AVE body (``ave[year]``, every line estimated) for the
+    years it is published. Line 20081100, excluded, base 30 % in the base-rate year 2019, priced in the FTA mart."""
+    from dbt_models import build
+
+    archive = RawArchive(tmp_path / "raw")
+    url = "http://127.0.0.1/API/V1/SDMX/V21/datasource/TRN/reporter/156/partner/000/product/all/year/{}/datatype/{}"
+    bodies = [(y, "reported", trains_body("156", y, [Line("000", "200811", r, lines=9, na_lines=4),
+                                                     Line("000", "010130", 6.0)])) for y, r in reported.items()]
+    bodies += [(y, "aveestimated", trains_body("156", y, [Line("000", "200811", r, lines=9, datatype="Aveestimated"),
+                                                          Line("000", "010130", 6.0, datatype="Aveestimated")]))
+               for y, r in ave.items()]
+    for year, datatype, body in bodies:
+        archive.store(dataset="wits.trains", source="live", url=url.format(year, datatype), params={"format": "JSON"},
+                      status=200, body=body, partition={"importer": "156", "partner": "000", "year": year,
+                                                        **({"datatype": datatype} if datatype != "reported" else {})})
+    conn = staged_tariffs(archive)
+    conn.execute("""CREATE TABLE raw.fta_schedule AS SELECT * FROM (VALUES
+        ('CHN', '20081100', 'ground-nuts', 30.0, 'E', 'HS2017', 'test', false))
+        t(party, tariff_line, description, base_rate, category, hs_version, source, is_sample)""")
+    conn.execute("""CREATE TABLE raw.fta_categories AS SELECT 'CHN' AS party, 'E' AS category, 'excluded' AS kind,
+                    0 AS years, 0.0 AS cut, 'excluded' AS label, 0 AS first_cut_offset, 2019 AS base_rate_year""")
+    conn.execute("""CREATE TABLE marts.hs_concordance (from_version VARCHAR, from_code VARCHAR, to_version VARCHAR,
+                    to_code VARCHAR, weight DOUBLE)""")
+    build(conn, "marts.fta_tariff_lines")
+    return conn
+
+
+@pytest.mark.parametrize("reported,ave,year,expected", [
+    # AVE for 2021 only: no tariff changed, the 2021 line MFN is its base rate (main: 30 + 120 − 78.6 = 71.4 %)
+    ({2019: 78.6, 2021: 78.6}, {2021: 120.0}, 2021, (30.0, 30.0, "base_rate_moved_by_wits_hs6", "ad_valorem_lines_only", 78.6)),
+    # AVE for 2019 only (the newest year has none yet): 30 % (main: max(0, 30 + 78.6 − 120) = 0 %, read duty-free)
+    ({2019: 78.6, 2023: 78.6}, {2019: 120.0}, 2023, (30.0, 30.0, "base_rate_moved_by_wits_hs6", "ad_valorem_lines_only", 78.6)),
+    # ... and the ad-valorem lines cut 10 points by 2023: the line follows them, 30 − 10 = 20 %
+    ({2019: 78.6, 2023: 68.6}, {2019: 120.0}, 2023, (20.0, 20.0, "base_rate_moved_by_wits_hs6", "ad_valorem_lines_only", 68.6)),
+    # AVE both years: AVE against AVE, 30 + 110 − 120 = 20 %
+    ({2019: 78.6, 2021: 78.6}, {2019: 120.0, 2021: 110.0}, 2021, (20.0, 20.0, "base_rate_moved_by_wits_hs6", "ave_estimated", 110.0)),
+], ids=["ave-2021-only", "ave-2019-only", "ave-2019-only-lines-cut", "ave-both-years"])
+def test_a_heading_rate_on_another_basis_in_one_year_never_moves_the_line_mfn(tmp_path, reported, ave, year, expected):
+    """WITS publishes AVEs year by year: a heading with specific duties is ave_estimated in a year with an AVE body and
+    ad_valorem_lines_only in one without. The line's MFN moves only by a change measured on one basis in both years:
+    the AVE where both years have one, else the ad-valorem lines' reported average."""
+    conn = specific_heading_line_priced(tmp_path, reported, ave)
+    got = conn.execute("""SELECT mfn_rate_pct, applied_pref_rate_pct, mfn_source, mfn_rate_basis, heading_mfn_rate_pct
+                          FROM marts.fta_tariff_lines WHERE year = ?""", [year]).fetchone()
+    assert got == (pytest.approx(expected[0]), pytest.approx(expected[1]), *expected[2:4], pytest.approx(expected[4]))
+
+
+def test_heading_rates_on_different_bases_without_ad_valorem_lines_keep_the_base_rate():
+    """2021: HS2017 080290, specific duties only, AVE 20 %. 2022 (HS2022): 080291 the same, AVE 20 %, and 080292 ad
+    valorem 5 %, both HS2017 080290. The 2022 heading rate (AVE and ad valorem) is on another basis than 2021's (AVE
+    alone) and 2021 has no ad-valorem line to measure a change on: line 08029000 keeps its base rate, 10 %, and says
+    why (main: 10 + 12.5 − 20 = 2.5 %)."""
+    import duckdb
+
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
+    conn.execute("""CREATE TABLE staging.tariffs AS SELECT * FROM (VALUES
+        ('CHN', 'WLD', 2021, '080290', 'HS2017', 'MFN', 20.0, 'ave_estimated', false, 1, NULL, NULL),
+        ('CHN', 'WLD', 2022, '080291', 'HS2022', 'MFN', 20.0, 'ave_estimated', false, 1, NULL, NULL),
+        ('CHN', 'WLD', 2022, '080292', 'HS2022', 'MFN', 5.0, 'ad_valorem', false, 1, 5.0, 1))
+        t(importer, partner, year, hs6, hs_version, tariff_type, rate_pct, rate_basis, is_sample, rated_lines,
+          ad_valorem_lines_rate_pct, ad_valorem_lines)""")
+    nuts_line_priced(conn)
+    assert conn.execute("""SELECT mfn_rate_pct, mfn_source, mfn_rate_basis, heading_mfn_rate_pct
+                           FROM marts.fta_tariff_lines WHERE year = 2022""").fetchone() == (
+        10.0, "base_rate", "base_rate (WITS rates on different bases)", 12.5)
+
+
+def test_sample_bodies_never_stand_in_for_a_live_refresh(tmp_path, monkeypatch):
+    """1 March 2025, in a home where the demo ran (`refresh --source sample`): the sample archived CHN and PAK MFN for
+    2023 and 2024. The live refresh must still ask WITS for every one of them: the warehouse drops sample bodies once
+    live ones exist, so a request skipped as 'unchanged' because of a sample body leaves that year with no MFN at all
+    (main: 2024 skipped, the sample's made-up fetched_at 2025-09-30 being 'recent'; the FTA mart carried 2023 on)."""
+    from datetime import datetime
+
+    import tradeflow.archive
+    import tradeflow.sources.wits_refresh as wits_refresh
+    from tradeflow.sample.tariffs import write_sample_tariffs
+    from tradeflow.warehouse.models import _prefer_live
+
+    class March(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2025, 3, 1, 2, 0, tzinfo=tz)
+
+    monkeypatch.setattr(wits_refresh, "datetime", March)
+    monkeypatch.setattr(tradeflow.archive, "now_utc", lambda: "2025-03-01T02:00:00Z")
+    with FakeWits(years={2023, 2024}) as fake:
+        c, archive = client(fake, tmp_path)
+        sample = write_sample_tariffs(archive, {2023, 2024})
+        # a synthetic body is never dated after the day it was archived
+        assert {e.fetched_at for e in sample} == {"2024-09-30T00:00:00Z", "2025-03-01T02:00:00Z"}
+        result = wits_refresh.refresh_wits(None, archive, [2023, 2024], client=c)
+    assert result.failed == [] and result.skipped_unchanged == 0
+    asked = {(p.split("/reporter/")[1][:3], p.split("/year/")[1][:4]) for p in fake.log
+             if "/partner/000/" in p and "/datatype/reported" in p}
+    assert asked == {("156", "2023"), ("156", "2024"), ("586", "2023"), ("586", "2024")}
+    used = _prefer_live(archive.loadable("wits.trains"))
+    assert {(e.partition["importer"], e.partition["year"]) for e in used
+            if e.partition["partner"] == "000" and "datatype" not in e.partition} == {
+        ("156", 2023), ("156", 2024), ("586", 2023), ("586", 2024)}

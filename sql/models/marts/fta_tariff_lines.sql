@@ -27,6 +27,17 @@ mfn AS (
                 ELSE {{ exact_avg('t.rate_pct') }}
            END AS mfn_pct,
            CASE WHEN count(DISTINCT t.rate_basis) = 1 THEN min(t.rate_basis) ELSE 'mixed' END AS mfn_basis,
+           -- the bases behind mfn_pct: two years' mfn_pct are like with like only where they are the same (WITS
+           -- publishes AVEs year by year, so a heading with specific duties is ave_estimated in one year and
+           -- ad_valorem_lines_only in the next with no tariff changed)
+           string_agg(DISTINCT t.rate_basis, ',' ORDER BY t.rate_basis) AS mfn_bases,
+           -- the ad-valorem lines' reported average, on one basis every year (weighed as mfn_pct)
+           CASE WHEN NOT bool_and(t.ad_valorem_lines_rate_pct IS NOT NULL) THEN NULL
+                WHEN bool_and(coalesce(t.ad_valorem_lines, 0) > 0)
+                THEN {{ exact_sum('t.ad_valorem_lines_rate_pct * t.ad_valorem_lines') }} / {{ exact_sum('t.ad_valorem_lines') }}
+                ELSE {{ exact_avg('t.ad_valorem_lines_rate_pct') }}
+           END AS av_pct,
+           CASE WHEN bool_and(t.rate_basis = 'ad_valorem') THEN 'ad_valorem' ELSE 'ad_valorem_lines_only' END AS av_basis,
            bool_or(t.is_sample) AS mfn_sample
     FROM {{ ref('tariffs') }} AS t
     LEFT JOIN {{ ref('hs_concordance') }} AS k
@@ -43,18 +54,33 @@ grid AS (
     FROM lines AS l CROSS JOIN years AS y
 ),
 with_base AS (
-    SELECT g.*, b.mfn_pct AS heading_mfn_base, b.mfn_sample AS base_sample, b.mfn_basis AS base_basis
+    SELECT g.*, b.mfn_pct AS heading_mfn_base, b.mfn_sample AS base_sample, b.mfn_basis AS base_basis,
+           b.mfn_bases AS base_bases, b.av_pct AS av_base
     FROM grid AS g
     ASOF LEFT JOIN mfn AS b ON b.importer = g.importer AND b.hs6 = g.hs6 AND g.base_rate_year >= b.year
 ),
-priced AS (
-    SELECT w.*, m.mfn_pct AS heading_mfn, m.mfn_basis,
-           CASE WHEN m.mfn_pct IS NOT NULL AND w.heading_mfn_base IS NOT NULL
-                THEN greatest(0.0, round(w.base_rate + m.mfn_pct - w.heading_mfn_base, 6)) ELSE w.base_rate END AS mfn,
-           m.mfn_pct IS NOT NULL AND w.heading_mfn_base IS NOT NULL AS from_wits,
-           m.mfn_pct IS NOT NULL AND w.heading_mfn_base IS NOT NULL AND (m.mfn_sample OR w.base_sample) AS mfn_sample
+-- the change is measured on one basis in both years: the heading rates where their bases are the same (AVE against
+-- AVE, or no AVE in either year), else the ad-valorem lines' reported averages; else none, and the base rate stands
+compared AS (
+    SELECT w.*, m.mfn_pct AS heading_mfn_y, m.mfn_basis AS basis_y, m.mfn_sample AS sample_y,
+           m.av_pct AS av_y, m.av_basis AS av_basis_y,
+           m.mfn_pct IS NOT NULL AND w.heading_mfn_base IS NOT NULL AS both_known,
+           CASE WHEN m.mfn_pct IS NULL OR w.heading_mfn_base IS NULL THEN NULL
+                WHEN m.mfn_bases = w.base_bases THEN 'heading'
+                WHEN m.av_pct IS NOT NULL AND w.av_base IS NOT NULL THEN 'ad_valorem_lines'
+           END AS compared_on
     FROM with_base AS w
     ASOF LEFT JOIN mfn AS m ON m.importer = w.importer AND m.hs6 = w.hs6 AND w.year >= m.year
+),
+priced AS (
+    SELECT c.*, compared_on IS NOT NULL AS from_wits,
+           CASE WHEN compared_on = 'ad_valorem_lines' THEN av_y ELSE heading_mfn_y END AS heading_mfn,
+           CASE WHEN compared_on = 'ad_valorem_lines' THEN av_basis_y ELSE basis_y END AS mfn_basis,
+           CASE compared_on WHEN 'heading' THEN greatest(0.0, round(base_rate + heading_mfn_y - heading_mfn_base, 6))
+                            WHEN 'ad_valorem_lines' THEN greatest(0.0, round(base_rate + av_y - av_base, 6))
+                            ELSE base_rate END AS mfn,
+           compared_on IS NOT NULL AND (sample_y OR base_sample) AS mfn_sample
+    FROM compared AS c
 ),
 applied AS (SELECT *, CASE WHEN kind = 'excluded' THEN mfn ELSE least(scheduled, mfn) END AS pref FROM priced)
 SELECT
@@ -66,7 +92,8 @@ SELECT
     CASE WHEN from_wits THEN 'base_rate_moved_by_wits_hs6' ELSE 'base_rate' END AS mfn_source,
     CASE WHEN from_wits THEN mfn_basis
          WHEN (mfn_basis IS NOT NULL AND heading_mfn IS NULL) OR (base_basis IS NOT NULL AND heading_mfn_base IS NULL)
-         THEN 'base_rate (WITS rate unknown)' ELSE 'base_rate' END AS mfn_rate_basis,
+         THEN 'base_rate (WITS rate unknown)'
+         WHEN both_known THEN 'base_rate (WITS rates on different bases)' ELSE 'base_rate' END AS mfn_rate_basis,
     heading_mfn AS heading_mfn_rate_pct,
     mfn - pref AS margin_pp,
     CASE WHEN mfn > 0 THEN (mfn - pref) / mfn END AS margin_relative,

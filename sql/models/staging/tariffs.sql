@@ -59,6 +59,10 @@ SELECT
          WHEN n.n_na = 0 THEN n.national_lines
          WHEN n.n_ad_valorem > 0 THEN n.n_ad_valorem
     END AS rated_lines,
+    -- TRAINS's reported average of the ad-valorem lines, whatever rate_pct is: the one rate on the same basis in a
+    -- year with an AVE body and a year without (WITS publishes AVEs year by year), so a change can be measured on it
+    CASE WHEN n.n_na = 0 OR n.n_ad_valorem > 0 THEN n.rate_pct END AS ad_valorem_lines_rate_pct,
+    CASE WHEN n.n_na = 0 THEN n.national_lines WHEN n.n_ad_valorem > 0 THEN n.n_ad_valorem END AS ad_valorem_lines,
     n.vintage,
     n.is_sample
 FROM rated AS n

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from tradeflow import archive as archive_mod
 from tradeflow.archive import ManifestEntry, RawArchive, request_id
 from tradeflow.sample.generator import products, supersede_sample
 
@@ -73,7 +74,10 @@ def sample_body(importer: str, partner: str, year: int, rates: dict[str, float],
 
 
 def write_sample_tariffs(archive: RawArchive, years: set[int]) -> list[ManifestEntry]:
-    """MFN bodies (partner World) for each importer and year; identical bodies are not re-archived."""
+    """MFN bodies (partner World) for each importer and year; identical bodies are not re-archived.
+
+    A body is dated as if fetched when its release came out (``prepared``, 30 September of the next year), but never
+    after the day it is archived: a fetched_at in the future would read as a recent copy for months."""
     stored = archive.loadable(DATASET)
     have = {(e.request_id, e.sha256) for e in stored}
     p = products()
@@ -91,5 +95,5 @@ def write_sample_tariffs(archive: RawArchive, years: set[int]) -> list[ManifestE
                 continue
             written.append(archive.store(dataset=DATASET, source="sample", url=url, params=params, status=200, body=body,
                                          partition={"importer": importer, "partner": "000", "year": year},
-                                         fetched_at=f"{year + 1}-09-30T00:00:00Z"))
+                                         fetched_at=min(f"{year + 1}-09-30T00:00:00Z", archive_mod.now_utc())))
     return written

@@ -24,8 +24,10 @@ def refresh_wits(settings: Settings, archive: RawArchive, years: list[int], clie
     client = client or WitsClient(settings, archive)
     result = IngestResult(source="live")
     cutoff = (datetime.now(UTC) - timedelta(days=MAX_AGE_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    # a recent copy: a body that loads (a 200 marked failed is not one: fetch it again), or a 404 (no data)
+    # a recent copy: a live body that loads (a 200 marked failed is not one: fetch it again), or a 404 (no data).
+    # Never a sample body: the warehouse drops those once live ones exist, so the year would have no rate at all
     copies = archive.loadable(DATASET) + [e for e in archive.entries() if e.dataset == DATASET and e.status == 404]
+    copies = [e for e in copies if not e.is_sample]
     recent = {(e.partition.get("importer"), e.partition.get("partner"), e.partition.get("year"),
                e.partition.get("datatype", "reported"))
               for e in copies if e.fetched_at >= cutoff}
