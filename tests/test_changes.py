@@ -158,6 +158,31 @@ def test_changes_command_before_and_after(states, monkeypatch):
     assert r.exit_code == 1 and "--since must be a date" in r.output
 
 
+def test_changes_since_converts_utc_offsets_and_filters_on_each_periods_own_arrival(states, monkeypatch):
+    """--since is "what arrived at or after DATE": a UTC offset is converted (it was dropped: 06:30+05:00 read as
+    06:30 UTC), and each period counts from when it arrived, not from the start of its 6-hour arrival (the new
+    month fetched at 02:30 went missing for --since 02:15, its arrival starting at 02:00)."""
+    _, home, _, _ = states
+    monkeypatch.setenv("TRADEFLOW_HOME", str(home))
+
+    def since(value):
+        r = CliRunner().invoke(main, ["changes", "--since", value, "--format", "json"])
+        assert r.exit_code == 0, r.output
+        found = json.loads(r.output)
+        return (found["since"], {(n["reporter"], n["period"]) for n in found["new"]},
+                {(x["reporter"], x["period"]) for x in found["revised"]}, {x["hs6"] for x in found["lines"]})
+
+    at_0130 = since("2026-03-01T01:30")
+    assert at_0130[1:3] == ({("PAK", "2026-01")}, {("PAK", "2021")}) and len(at_0130[3]) == 3
+    for same in ("2026-03-01T06:30+05:00", "2026-02-28T20:30-05:00", "2026-03-01T01:30Z", "2026-03-01T01:30:00+00:00"):
+        assert since(same) == at_0130, same
+    assert at_0130[0] == "2026-03-01 01:30:00"  # what was asked, in UTC
+    # 02:15: the new month (fetched 02:30) is listed; the revision (fetched 02:00) and its lines are not
+    assert since("2026-03-01T02:15")[1:] == ({("PAK", "2026-01")}, set(), set())
+    assert since("2026-03-01T02:30")[1] == {("PAK", "2026-01")}  # at or after
+    assert since("2026-03-01T02:31")[1:] == (set(), set(), set())
+
+
 def test_changes_page_lists_the_revision(states):
     from tradeflow.report import render_reports
 

@@ -285,24 +285,18 @@ def export(fmt: str, tables: tuple[str, ...], output: Path) -> None:
 
 @main.command()
 @click.option("--since", default=None, metavar="DATE",
-              help="List what arrived at or after DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC); default: the latest arrival.")
+              help="List what arrived at or after DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC unless an offset such as "
+              "+05:00 is given); default: the latest arrival.")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 100_000), help="Largest HS6-line revisions to list.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def changes(since: str | None, top: int, fmt: str) -> None:
     """What changed since the last run: new periods, revised periods (old vs new vintage), largest HS6 revisions.
 
     Read from the published snapshot; every vintage stays in the raw archive, so the history is kept across runs."""
-    from datetime import datetime
-
     from tradeflow.report.changes import collect
     from tradeflow.warehouse import Warehouse
 
-    start = None
-    if since:
-        try:
-            start = datetime.fromisoformat(since.rstrip("Z")).replace(tzinfo=None)
-        except ValueError:
-            raise TradeflowError(f"--since must be a date like 2026-03-01 or 2026-03-01T02:00, got {since!r}") from None
+    start = _utc(since) if since else None
     with Warehouse(Settings.from_env().snapshot).reader() as conn:
         found = collect(conn, start, top)
     if fmt == "json":
@@ -310,6 +304,18 @@ def changes(since: str | None, top: int, fmt: str) -> None:
         click.echo(json.dumps(out, default=str, indent=1))
         return
     _print_changes(found, top)
+
+
+def _utc(since: str):
+    """--since as a naive UTC datetime (arrival times are stored so): an offset (+05:00, Z) is converted, not dropped."""
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(since)
+    except ValueError:
+        raise TradeflowError(f"--since must be a date like 2026-03-01, 2026-03-01T02:00 (UTC) or 2026-03-01T07:00+05:00, "
+                             f"got {since!r}") from None
+    return when if when.tzinfo is None else when.astimezone(UTC).replace(tzinfo=None)
 
 
 def _print_changes(found: dict, top: int) -> None:
