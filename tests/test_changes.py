@@ -183,6 +183,25 @@ def test_changes_since_converts_utc_offsets_and_filters_on_each_periods_own_arri
     assert since("2026-03-01T02:31")[1:] == (set(), set(), set())
 
 
+def test_changes_json_is_strict_json(states, monkeypatch):
+    """A line a revision dropped has no value after it, one it added none before (NULL): they were written as NaN,
+    which is not JSON (jq, JSON.parse reject it); now null."""
+    _, home, _, expected = states
+    monkeypatch.setenv("TRADEFLOW_HOME", str(home))
+    r = CliRunner().invoke(main, ["changes", "--format", "json"])
+    assert r.exit_code == 0, r.output
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    found = json.loads(r.output, parse_constant=refuse)
+    code, revision = expected["X"]["top"]
+    dropped = next(x for x in found["lines"] if x["hs6"] == code)
+    assert dropped["line_change"] == "dropped" and dropped["value_usd"] is None
+    assert dropped["value_usd_before"] == pytest.approx(-revision) and dropped["revision_usd"] == pytest.approx(revision)
+    assert found["new"][0]["records"] == expected["new_lines"] and found["since"] == "2026-03-01 02:00:00"
+
+
 def test_changes_page_lists_the_revision(states):
     from tradeflow.report import render_reports
 

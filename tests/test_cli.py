@@ -28,6 +28,34 @@ def test_sql_formats(on_sample):
     assert r.output.splitlines() == ["a,b", "1,x"]
 
 
+def strict_json(text):
+    """json.loads that refuses NaN/Infinity (not JSON: jq and JSON.parse reject them) and keeps numbers exact."""
+    from decimal import Decimal
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse, parse_float=Decimal)
+
+
+def test_sql_json_is_strict_json_with_exact_decimals(on_sample):
+    """NaN and ±Infinity were written as such (not JSON), a DECIMAL as a string; now null, null and the exact number."""
+    from decimal import Decimal
+
+    r = CliRunner().invoke(main, ["sql", "--format", "json",
+                                  "SELECT 1/0 AS inf, -1/0 AS ninf, 'nan'::DOUBLE AS nan, NULL::DOUBLE AS nothing, "
+                                  "0.1::DECIMAL(4,2) AS d, 123456789012345678.901::DECIMAL(38,3) AS big, "
+                                  "0.1::DOUBLE AS f, 7 AS i, [1.5, 'inf'::DOUBLE] AS l, {'x': 2.50::DECIMAL(5,2)} AS s, "
+                                  "DATE '2026-03-01' AS day, 'a\"b' AS t"])
+    assert r.exit_code == 0, r.output
+    [row] = strict_json(r.output)
+    assert row == {"inf": None, "ninf": None, "nan": None, "nothing": None, "d": Decimal("0.10"),
+                   "big": Decimal("123456789012345678.901"), "f": Decimal("0.1"), "i": 7, "l": [Decimal("1.5"), None],
+                   "s": {"x": Decimal("2.50")}, "day": "2026-03-01", "t": 'a"b'}
+    r = CliRunner().invoke(main, ["sql", "--format", "json", "SELECT 1 AS a WHERE false"])
+    assert (r.exit_code, strict_json(r.output)) == (0, [])
+
+
 def test_sql_takes_a_query_that_begins_with_a_comment(on_sample):
     """`tradeflow sql "$(cat sql/examples/01_….sql)"`: every example begins with a `-- comment` line, which click
     took for an option (exit 2, "No such option"); a mistyped option still fails as one."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import gc
-import json
 import logging
 import sys
 import time
@@ -22,6 +21,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
+from tradeflow import strict_json
 from tradeflow.errors import TradeflowError
 from tradeflow.progress import FetchProgress, installed
 from tradeflow.settings import Settings, parse_years
@@ -150,7 +150,8 @@ def report(self_contained: bool) -> None:
 @main.command(context_settings={"ignore_unknown_options": True})  # a QUERY may begin with a "-- comment" line
 @click.argument("query", required=False)
 @click.option("--file", "-f", "file", type=click.File("r"), help="Read the query from a file (- for standard input).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="json: strict JSON (NULL, NaN and ±Infinity are null; DECIMALs exact).")
 def sql(query: str | None, file, fmt: str) -> None:
     """Run one read-only SQL QUERY (or --file) against the latest published snapshot.
 
@@ -170,7 +171,7 @@ def sql(query: str | None, file, fmt: str) -> None:
         w.writerow(columns)
         w.writerows(rows)
     elif fmt == "json":
-        click.echo(json.dumps([dict(zip(columns, r)) for r in rows], default=str, indent=1))
+        click.echo(strict_json.dumps([dict(zip(columns, r)) for r in rows]))
     else:
         table = Table(*columns, show_lines=False)
         for r in rows:
@@ -288,7 +289,8 @@ def export(fmt: str, tables: tuple[str, ...], output: Path) -> None:
               help="List what arrived at or after DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC unless an offset such as "
               "+05:00 is given); default: the latest arrival.")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 100_000), help="Largest HS6-line revisions to list.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="json: strict JSON, a missing value is null.")
 def changes(since: str | None, top: int, fmt: str) -> None:
     """What changed since the last run: new periods, revised periods (old vs new vintage), largest HS6 revisions.
 
@@ -301,7 +303,7 @@ def changes(since: str | None, top: int, fmt: str) -> None:
         found = collect(conn, start, top)
     if fmt == "json":
         out = {k: (v.to_dict(orient="records") if hasattr(v, "to_dict") else v) for k, v in found.items()}
-        click.echo(json.dumps(out, default=str, indent=1))
+        click.echo(strict_json.dumps(out))  # a missing value (NaN in pandas) is null
         return
     _print_changes(found, top)
 
