@@ -183,6 +183,26 @@ def test_changes_since_converts_utc_offsets_and_filters_on_each_periods_own_arri
     assert since("2026-03-01T02:31")[1:] == (set(), set(), set())
 
 
+def test_changes_table_piped_is_not_cut_and_small_revisions_do_not_round_to_nothing(states, monkeypatch):
+    """Piped (not a terminal), the tables were squeezed to 80 columns: every number cut to '2,5…', '-48,…'."""
+    _, home, _, expected = states
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setenv("TRADEFLOW_HOME", str(home))
+    r = CliRunner().invoke(main, ["changes"])
+    assert r.exit_code == 0, r.output
+    assert "…" not in r.output
+    x = expected["X"]
+    row = next(ln for ln in r.output.splitlines() if "│ CHN" in ln and "│ X " in ln and "2022-06-30 → 2026-03-01" in ln)
+    assert f"{x['before']:,.0f}" in row and f"{x['revision']:,.0f}" in row
+    assert f"{100 * x['revision'] / x['before']:+.2f}" in row
+    assert any(x["top"][0] in ln and f"{x['top'][1]:,.0f}" in ln for ln in r.output.splitlines())
+    # a revision too small for two decimals of a percent still shows, never as +0.00
+    from tradeflow.cli import _percent
+
+    assert [_percent(v) for v in (0.0, -0.01925419868453567, 1.23e-7, -4e-5, float("nan"))] == \
+        ["+0.00", "-1.93", "+1.2e-05", "-0.004", "—"]
+
+
 def test_changes_json_is_strict_json(states, monkeypatch):
     """A line a revision dropped has no value after it, one it added none before (NULL): they were written as NaN,
     which is not JSON (jq, JSON.parse reject it); now null."""
