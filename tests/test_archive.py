@@ -87,6 +87,36 @@ def test_torn_last_line_is_skipped_with_a_warning_even_if_not_utf8(tmp_path, cap
     assert "torn line" in caplog.text and f"{a.manifest_path}:4" in caplog.text
 
 
+def test_damaged_last_line_that_ends_in_a_newline_is_damage_not_a_torn_write(tmp_path, caplog):
+    """Every writer ends a line with '\\n', so a killed one never leaves one: a newline-terminated unreadable last
+    line (bytes lost inside it) was skipped as torn, `verify` said intact, and the next append moved it to the
+    middle, where it became an error. It is an error naming file:line now, before any append and after."""
+    from tradeflow.archive import ArchiveError
+
+    a, _ = _archive_with(tmp_path)
+    lines = a.manifest_path.read_bytes().rstrip(b"\n").split(b"\n")
+    lines[-1] = lines[-1][:40] + lines[-1][80:]
+    a.manifest_path.write_bytes(b"\n".join(lines) + b"\n")
+    with pytest.raises(ArchiveError, match=f"{a.manifest_path}:3: unreadable manifest line"):
+        list(a.entries())
+    report = a.verify()
+    assert not report.ok and f"{a.manifest_path}:3" in report.problems[0]
+    a.store(dataset="d", source="live", url="u9", params={}, status=200, body=b"later")  # the next refresh appends
+    with pytest.raises(ArchiveError, match=f"{a.manifest_path}:3: unreadable manifest line"):
+        list(a.entries())
+    assert b"_torn_line_repaired" not in a.manifest_path.read_bytes()  # damage is never marked as a torn write
+    # a torn write (no newline) stays skippable: before the next append and after it (marked by the repair row)
+    b, entries = _archive_with(tmp_path / "torn")
+    raw = b.manifest_path.read_bytes()
+    b.manifest_path.write_bytes(raw[:-30])
+    with caplog.at_level(logging.WARNING):
+        assert [e.url for e in b.entries()] == ["u0", "u1"]
+        assert b.verify().ok
+        b.store(dataset="d", source="live", url="u9", params={}, status=200, body=b"later")
+        assert [e.url for e in b.entries()] == ["u0", "u1", "u9"]
+    assert "torn line" in caplog.text
+
+
 def test_read_body_rehashes_and_names_the_object(tmp_path):
     from tradeflow.archive import ArchiveError
 

@@ -158,6 +158,70 @@ def test_changes_command_before_and_after(states, monkeypatch):
     assert r.exit_code == 1 and "--since must be a date" in r.output
 
 
+def test_changes_since_converts_utc_offsets_and_filters_on_each_periods_own_arrival(states, monkeypatch):
+    """--since is "what arrived at or after DATE": a UTC offset is converted (it was dropped: 06:30+05:00 read as
+    06:30 UTC), and each period counts from when it arrived, not from the start of its 6-hour arrival (the new
+    month fetched at 02:30 went missing for --since 02:15, its arrival starting at 02:00)."""
+    _, home, _, _ = states
+    monkeypatch.setenv("TRADEFLOW_HOME", str(home))
+
+    def since(value):
+        r = CliRunner().invoke(main, ["changes", "--since", value, "--format", "json"])
+        assert r.exit_code == 0, r.output
+        found = json.loads(r.output)
+        return (found["since"], {(n["reporter"], n["period"]) for n in found["new"]},
+                {(x["reporter"], x["period"]) for x in found["revised"]}, {x["hs6"] for x in found["lines"]})
+
+    at_0130 = since("2026-03-01T01:30")
+    assert at_0130[1:3] == ({("PAK", "2026-01")}, {("PAK", "2021")}) and len(at_0130[3]) == 3
+    for same in ("2026-03-01T06:30+05:00", "2026-02-28T20:30-05:00", "2026-03-01T01:30Z", "2026-03-01T01:30:00+00:00"):
+        assert since(same) == at_0130, same
+    assert at_0130[0] == "2026-03-01 01:30:00"  # what was asked, in UTC
+    # 02:15: the new month (fetched 02:30) is listed; the revision (fetched 02:00) and its lines are not
+    assert since("2026-03-01T02:15")[1:] == ({("PAK", "2026-01")}, set(), set())
+    assert since("2026-03-01T02:30")[1] == {("PAK", "2026-01")}  # at or after
+    assert since("2026-03-01T02:31")[1:] == (set(), set(), set())
+
+
+def test_changes_table_piped_is_not_cut_and_small_revisions_do_not_round_to_nothing(states, monkeypatch):
+    """Piped (not a terminal), the tables were squeezed to 80 columns: every number cut to '2,5…', '-48,…'."""
+    _, home, _, expected = states
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setenv("TRADEFLOW_HOME", str(home))
+    r = CliRunner().invoke(main, ["changes"])
+    assert r.exit_code == 0, r.output
+    assert "…" not in r.output
+    x = expected["X"]
+    row = next(ln for ln in r.output.splitlines() if "│ CHN" in ln and "│ X " in ln and "2022-06-30 → 2026-03-01" in ln)
+    assert f"{x['before']:,.0f}" in row and f"{x['revision']:,.0f}" in row
+    assert f"{100 * x['revision'] / x['before']:+.2f}" in row
+    assert any(x["top"][0] in ln and f"{x['top'][1]:,.0f}" in ln for ln in r.output.splitlines())
+    # a revision too small for two decimals of a percent still shows, never as +0.00
+    from tradeflow.cli import _percent
+
+    assert [_percent(v) for v in (0.0, -0.01925419868453567, 1.23e-7, -4e-5, float("nan"))] == \
+        ["+0.00", "-1.93", "+1.2e-05", "-0.004", "—"]
+
+
+def test_changes_json_is_strict_json(states, monkeypatch):
+    """A line a revision dropped has no value after it, one it added none before (NULL): they were written as NaN,
+    which is not JSON (jq, JSON.parse reject it); now null."""
+    _, home, _, expected = states
+    monkeypatch.setenv("TRADEFLOW_HOME", str(home))
+    r = CliRunner().invoke(main, ["changes", "--format", "json"])
+    assert r.exit_code == 0, r.output
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    found = json.loads(r.output, parse_constant=refuse)
+    code, revision = expected["X"]["top"]
+    dropped = next(x for x in found["lines"] if x["hs6"] == code)
+    assert dropped["line_change"] == "dropped" and dropped["value_usd"] is None
+    assert dropped["value_usd_before"] == pytest.approx(-revision) and dropped["revision_usd"] == pytest.approx(revision)
+    assert found["new"][0]["records"] == expected["new_lines"] and found["since"] == "2026-03-01 02:00:00"
+
+
 def test_changes_page_lists_the_revision(states):
     from tradeflow.report import render_reports
 

@@ -28,6 +28,67 @@ def test_sql_formats(on_sample):
     assert r.output.splitlines() == ["a,b", "1,x"]
 
 
+def _table_rows(output: str) -> list[list[str]]:
+    """The cells of each body row of a rich table (box-drawn, one line per row)."""
+    lines = [ln for ln in output.splitlines() if ln.startswith("│")]
+    return [[c.strip() for c in ln.strip().strip("│").split("│")] for ln in lines]
+
+
+def test_sql_table_shows_every_value_in_full(on_sample):
+    """The table format rounded every DOUBLE to 2 decimals (a share of 0.0053 showed 0.01, 1e-9 showed 0.00), read
+    cell text as rich markup ('Other [n.e.s.]' showed 'Other '), showed NULL as '' and, piped, squeezed the table to
+    80 columns (values cut to '239,…'). Now: shortest round-trip digits, text as is, NULL apart, nothing cut."""
+    import csv
+    import io
+
+    q = ("SELECT share_of_exports_to_partner AS share, 1e-9::DOUBLE AS tiny, 239123456789.125::DOUBLE AS big, "
+         "0.10::DECIMAL(4,2) AS d, 'a[b]c' AS txt, 'Other [n.e.s.]' AS descr, NULL AS nothing, '' AS blank, "
+         "repeat('x', 150) AS long, 2021 AS yr, 1 AS \"w[x]\" FROM marts.trade_intensity ORDER BY 1 LIMIT 1")
+    r = CliRunner().invoke(main, ["sql", q])  # not a terminal: as if piped
+    assert r.exit_code == 0, r.output
+    header = [ln for ln in r.output.splitlines() if ln.startswith("┃")][0]
+    assert [c.strip() for c in header.strip("┃").split("┃")][-1] == "w[x]"
+    [shown] = _table_rows(r.output)
+    true = next(csv.DictReader(io.StringIO(CliRunner().invoke(main, ["sql", "--format", "csv", q]).output)))
+    assert 0 < float(true["share"]) < 1
+    assert float(shown[0].replace(",", "")) == float(true["share"])  # the same double, not rounded
+    assert shown[1:4] == ["1e-09", "239,123,456,789.125", "0.10"]
+    assert shown[4:] == ["a[b]c", "Other [n.e.s.]", "NULL", "", "x" * 150, "2021", "1"]
+
+
+def test_error_message_text_is_not_read_as_markup(on_sample):
+    r = CliRunner().invoke(main, ["sql", "SELECT error('no such line [n.e.s.] in a[b]c')"])
+    assert r.exit_code == 1 and "no such line [n.e.s.] in a[b]c" in r.output
+
+
+def strict_json(text):
+    """json.loads that refuses NaN/Infinity (not JSON: jq and JSON.parse reject them) and keeps numbers exact."""
+    from decimal import Decimal
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse, parse_float=Decimal)
+
+
+def test_sql_json_is_strict_json_with_exact_decimals(on_sample):
+    """NaN and ±Infinity were written as such (not JSON), a DECIMAL as a string; now null, null and the exact number."""
+    from decimal import Decimal
+
+    r = CliRunner().invoke(main, ["sql", "--format", "json",
+                                  "SELECT 1/0 AS inf, -1/0 AS ninf, 'nan'::DOUBLE AS nan, NULL::DOUBLE AS nothing, "
+                                  "0.1::DECIMAL(4,2) AS d, 123456789012345678.901::DECIMAL(38,3) AS big, "
+                                  "0.1::DOUBLE AS f, 7 AS i, [1.5, 'inf'::DOUBLE] AS l, {'x': 2.50::DECIMAL(5,2)} AS s, "
+                                  "DATE '2026-03-01' AS day, 'a\"b' AS t"])
+    assert r.exit_code == 0, r.output
+    [row] = strict_json(r.output)
+    assert row == {"inf": None, "ninf": None, "nan": None, "nothing": None, "d": Decimal("0.10"),
+                   "big": Decimal("123456789012345678.901"), "f": Decimal("0.1"), "i": 7, "l": [Decimal("1.5"), None],
+                   "s": {"x": Decimal("2.50")}, "day": "2026-03-01", "t": 'a"b'}
+    r = CliRunner().invoke(main, ["sql", "--format", "json", "SELECT 1 AS a WHERE false"])
+    assert (r.exit_code, strict_json(r.output)) == (0, [])
+
+
 def test_sql_takes_a_query_that_begins_with_a_comment(on_sample):
     """`tradeflow sql "$(cat sql/examples/01_….sql)"`: every example begins with a `-- comment` line, which click
     took for an option (exit 2, "No such option"); a mistyped option still fails as one."""

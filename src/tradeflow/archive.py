@@ -13,9 +13,11 @@ request. The manifest row also records the sha256 of the gzip file as written
 (``gzip_sha256``), so the check hashes the compressed bytes (~20× fewer than the JSON, no
 decompression); an object whose bytes differ from that (rewritten, recompressed, or a row from
 before the field existed) is decompressed and re-hashed in full. The manifest is read
-strictly: only a torn line left by a killed writer (the last line, or one the next writer
-marked with a repair row) is skipped, with a warning; any other unreadable line (bad JSON,
-not UTF-8, wrong fields) is an error naming ``file:line``.
+strictly: only a torn line left by a killed writer is skipped, with a warning. Every writer
+ends a line with ``\n``, so a torn line is one no newline follows: the file's last bytes, or a
+line the next writer closed and marked with a repair row. Any other unreadable line (bad JSON,
+not UTF-8, wrong fields), the last one included when its newline is there, is damage: an error
+naming ``file:line`` (``tradeflow verify`` lists it and exits non-zero).
 ``--source archive`` rebuilds the warehouse from this folder alone; ``tradeflow verify``
 re-hashes every object and re-reads every manifest line.
 """
@@ -234,8 +236,10 @@ class RawArchive:
     def entries(self) -> Iterator[ManifestEntry]:
         """All manifest rows in the order written.
 
-        A torn line (killed writer) is skipped with a warning when it is the last line or the
-        next writer marked it; any other unreadable line raises ArchiveError naming file:line."""
+        A torn line (killed writer) is skipped with a warning when no newline follows it (the end of
+        the file) or the next writer marked it; any other unreadable line raises ArchiveError naming
+        file:line. A newline-terminated last line is whole as written, so unreadable it is damage:
+        skipped, it would turn into an error only once the next append put a line after it."""
         if not self.manifest_path.exists():
             return
         with open(self.manifest_path, "rb") as fh:
@@ -255,7 +259,8 @@ class RawArchive:
                 yield ManifestEntry(**row)
             except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
                 what = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc).splitlines()[0]
-                torn = lineno == last or _is_repair(lines[lineno] if lineno < len(lines) else b"")
+                # torn: no newline follows it (the file's end; the last line proper ends in one) or a repair row does
+                torn = lineno == len(lines) or _is_repair(lines[lineno] if lineno < len(lines) else b"")
                 if torn:
                     log.warning("manifest %s:%d is a torn line (a writer was killed), skipped: %s",
                                 self.manifest_path, lineno, what)

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import csv
 import gc
-import json
 import logging
 import sys
 import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from tradeflow import strict_json
 from tradeflow.errors import TradeflowError
 from tradeflow.progress import FetchProgress, installed
 from tradeflow.settings import Settings, parse_years
@@ -36,7 +39,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except TradeflowError as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             sys.exit(1)
 
 
@@ -86,10 +89,10 @@ def refresh(source: str, years: str, select: str | None, force: bool, verbose: b
         outcome = run_refresh(source, years, quiet=not verbose, select=select, force=force)
     for key, meta in outcome.assets.items():
         summary = ", ".join(f"{k}={v}" for k, v in meta.items() if k in ("rows", "calls", "new_bodies", "pages", "skipped_unchanged"))
-        console.print(f"  [green]✓[/] {key}  {summary}", highlight=False)
+        console.print(f"  [green]✓[/] {escape(f'{key}  {summary}')}", highlight=False)
     for check in outcome.failed_checks:
-        console.print(f"  [yellow]![/] check {check['asset']}:{check['check']} failed ({check['severity']}): "
-                      f"{check.get('failed_rows', '?')} row(s), e.g. {check.get('sample', [])[:3]}", highlight=False)
+        console.print("  [yellow]![/] " + escape(f"check {check['asset']}:{check['check']} failed ({check['severity']}): "
+                      f"{check.get('failed_rows', '?')} row(s), e.g. {check.get('sample', [])[:3]}"), highlight=False)
     if outcome.unchanged:
         console.print("  [green]=[/] staging, marts, snapshot, reports  unchanged: nothing they read changed since "
                       "the last build (--force rebuilds)", highlight=False)
@@ -97,7 +100,8 @@ def refresh(source: str, years: str, select: str | None, force: bool, verbose: b
         raise TradeflowError(f"refresh incomplete (published what arrived): {outcome.error}")
     if not outcome.success:
         raise TradeflowError(f"refresh failed at {outcome.error}")
-    console.print(f"Done in {time.monotonic() - started:.1f}s. Reports: {settings.reports_dir / 'index.html'}", highlight=False)
+    console.print(f"Done in {time.monotonic() - started:.1f}s. Reports: {escape(str(settings.reports_dir / 'index.html'))}",
+                  highlight=False)
     gc.freeze()  # nothing left worth collecting: skip the sweep at interpreter exit
 
 
@@ -150,7 +154,9 @@ def report(self_contained: bool) -> None:
 @main.command(context_settings={"ignore_unknown_options": True})  # a QUERY may begin with a "-- comment" line
 @click.argument("query", required=False)
 @click.option("--file", "-f", "file", type=click.File("r"), help="Read the query from a file (- for standard input).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="table: every value in full (numbers in the shortest exact digits, NULL as NULL; piped, as wide as "
+              "needed); json: strict JSON (NULL, NaN and ±Infinity are null; DECIMALs exact).")
 def sql(query: str | None, file, fmt: str) -> None:
     """Run one read-only SQL QUERY (or --file) against the latest published snapshot.
 
@@ -170,12 +176,37 @@ def sql(query: str | None, file, fmt: str) -> None:
         w.writerow(columns)
         w.writerows(rows)
     elif fmt == "json":
-        click.echo(json.dumps([dict(zip(columns, r)) for r in rows], default=str, indent=1))
+        click.echo(strict_json.dumps([dict(zip(columns, r)) for r in rows]))
     else:
-        table = Table(*columns, show_lines=False)
+        table = _table(*columns)
         for r in rows:
-            table.add_row(*("" if v is None else f"{v:,.2f}" if isinstance(v, float) else str(v) for v in r))
-        Console().print(table)
+            table.add_row(*map(_cell, r))
+        _out().print(table)
+
+
+def _out() -> Console:
+    """Standard output for tables. At a terminal, its width (a cell too wide is folded onto more lines, never cut);
+    piped or redirected, as wide as the tables need (rich would squeeze them to 80 columns and cut values to '239,…')."""
+    out = Console()
+    return out if out.is_terminal else Console(width=1_000_000)
+
+
+def _table(*headers: str, **kw) -> Table:
+    """A table whose headers are plain text (never rich markup) and whose cells fold rather than being cut."""
+    t = Table(**kw)
+    for h in headers:
+        t.add_column(Text(h), overflow="fold")
+    return t
+
+
+def _cell(v) -> Text:
+    """A value in full as plain text: NULL apart from '', a number in the shortest digits that read back as the same
+    number (grouped: 1,234.5; never rounded: a share of 0.0053 is not 0.01), text never read as markup ('[n.e.s.]')."""
+    if v is None:
+        return Text("NULL", style="dim")
+    if isinstance(v, float | Decimal):
+        return Text(f"{v:,}")
+    return Text(str(v))
 
 
 @main.command()
@@ -187,29 +218,32 @@ def status(verify: bool) -> None:
     settings = Settings.from_env()
     settings.check_home(write=False)
     report = collect(settings)
-    out = Console()
-    out.print(f"[bold]Warehouse[/] {report['snapshot']}", highlight=False)
+    out = _out()
+    out.print(f"[bold]Warehouse[/] {escape(str(report['snapshot']))}", highlight=False)
     if report["tables"]:
-        t = Table("table", "rows", "sample rows", "periods", "newest vintage")
+        t = _table("table", "rows", "sample rows", "periods", "newest vintage")
         for row in report["tables"]:
-            t.add_row(*map(str, row))
+            t.add_row(*map(_cell, row))
         out.print(t)
     else:
         out.print("  nothing published yet: run `tradeflow refresh`")
     last = report["last_run"]
     if last:
-        state = "[green]succeeded[/]" if last.success else f"[red]failed[/]: {last.error}"
-        out.print(f"[bold]Last run[/] {last.finished_at} ({last.source}, {last.origin}) {state}", highlight=False)
+        state = "[green]succeeded[/]" if last.success else f"[red]failed[/]: {escape(str(last.error))}"
+        out.print(f"[bold]Last run[/] {escape(f'{last.finished_at} ({last.source}, {last.origin})')} {state}",
+                  highlight=False)
         for c in last.failed_checks:
-            out.print(f"  [yellow]failed check[/] {c['asset']}:{c['check']} ({c['severity']}) {c.get('description') or ''}: "
-                      f"{c.get('failed_rows', '?')} row(s); sample {c.get('sample', [])[:5]}", highlight=False)
+            out.print("  [yellow]failed check[/] " + escape(
+                f"{c['asset']}:{c['check']} ({c['severity']}) {c.get('description') or ''}: "
+                f"{c.get('failed_rows', '?')} row(s); sample {c.get('sample', [])[:5]}"), highlight=False)
     else:
         out.print("[bold]Last run[/] none recorded")
     pub = report.get("last_publish")
     if pub:
         used = "; ".join(f"{d} " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
                          for d, kinds in sorted(pub.inputs.items()))
-        out.print(f"[bold]Last publish[/] {pub.finished_at} (built from {used or 'no archived requests'})", highlight=False)
+        out.print("[bold]Last publish[/] " + escape(f"{pub.finished_at} (built from {used or 'no archived requests'})"),
+                  highlight=False)
     if verify:
         _print_verify(settings, out)
 
@@ -219,7 +253,7 @@ def verify() -> None:
     """Re-hash every object of the raw archive and re-read every manifest line."""
     settings = Settings.from_env()
     settings.check_home(write=False)
-    _print_verify(settings, Console())
+    _print_verify(settings, _out())
 
 
 def _print_verify(settings: Settings, out: Console) -> None:
@@ -227,11 +261,11 @@ def _print_verify(settings: Settings, out: Console) -> None:
 
     report = RawArchive(settings.raw_dir).verify()
     for problem in report.problems:
-        out.print(f"  [red]✗[/] {problem}", highlight=False, soft_wrap=True)
+        out.print(f"  [red]✗[/] {escape(problem)}", highlight=False, soft_wrap=True)
     if not report.ok:
         raise TradeflowError(f"the raw archive {settings.raw_dir} is damaged: {len(report.problems)} problem(s) "
                              "listed above; a refresh that fetches the same bodies again rewrites damaged objects")
-    out.print(f"[bold]Archive[/] {settings.raw_dir}: {report.manifest_rows} manifest rows, {report.objects_ok} objects "
+    out.print(f"[bold]Archive[/] {escape(str(settings.raw_dir))}: {report.manifest_rows} manifest rows, {report.objects_ok} objects "
               f"re-hashed and intact" + (f", {report.unreferenced} not in the manifest" if report.unreferenced else ""),
               highlight=False)
 
@@ -263,7 +297,7 @@ def schedule_import(file: Path, party: str, hs_version: str, categories: Path | 
     settings.check_home(write=True)
     path, n, notes = import_schedule(settings, file, party, hs_version, categories, sheet=sheet)
     for note in notes:
-        console.print(f"[yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]warning:[/] {escape(note)}", highlight=False, soft_wrap=True)
     click.echo(f"loaded {n} lines for {party} into {path}; run `tradeflow refresh` to rebuild the indicators")
 
 
@@ -285,31 +319,48 @@ def export(fmt: str, tables: tuple[str, ...], output: Path) -> None:
 
 @main.command()
 @click.option("--since", default=None, metavar="DATE",
-              help="List what arrived at or after DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC); default: the latest arrival.")
+              help="List what arrived at or after DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC unless an offset such as "
+              "+05:00 is given); default: the latest arrival.")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 100_000), help="Largest HS6-line revisions to list.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="json: strict JSON, a missing value is null.")
 def changes(since: str | None, top: int, fmt: str) -> None:
     """What changed since the last run: new periods, revised periods (old vs new vintage), largest HS6 revisions.
 
     Read from the published snapshot; every vintage stays in the raw archive, so the history is kept across runs."""
-    from datetime import datetime
-
     from tradeflow.report.changes import collect
     from tradeflow.warehouse import Warehouse
 
-    start = None
-    if since:
-        try:
-            start = datetime.fromisoformat(since.rstrip("Z")).replace(tzinfo=None)
-        except ValueError:
-            raise TradeflowError(f"--since must be a date like 2026-03-01 or 2026-03-01T02:00, got {since!r}") from None
+    start = _utc(since) if since else None
     with Warehouse(Settings.from_env().snapshot).reader() as conn:
         found = collect(conn, start, top)
     if fmt == "json":
         out = {k: (v.to_dict(orient="records") if hasattr(v, "to_dict") else v) for k, v in found.items()}
-        click.echo(json.dumps(out, default=str, indent=1))
+        click.echo(strict_json.dumps(out))  # a missing value (NaN in pandas) is null
         return
     _print_changes(found, top)
+
+
+def _utc(since: str):
+    """--since as a naive UTC datetime (arrival times are stored so): an offset (+05:00, Z) is converted, not dropped."""
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(since)
+    except ValueError:
+        raise TradeflowError(f"--since must be a date like 2026-03-01, 2026-03-01T02:00 (UTC) or 2026-03-01T07:00+05:00, "
+                             f"got {since!r}") from None
+    return when if when.tzinfo is None else when.astimezone(UTC).replace(tzinfo=None)
+
+
+def _percent(ratio) -> str:
+    """A revision ratio in percent, two decimals; a revision those would show as ±0.00 gets two significant digits."""
+    import pandas as pd
+
+    if pd.isna(ratio):
+        return "—"
+    pct = f"{100 * ratio:+.2f}"
+    return pct if ratio == 0 or float(pct) != 0 else f"{100 * ratio:+.2g}"
 
 
 def _print_changes(found: dict, top: int) -> None:
@@ -318,7 +369,10 @@ def _print_changes(found: dict, top: int) -> None:
     def usd(v) -> str:
         return "—" if pd.isna(v) else f"{v:,.0f}"
 
-    out = Console()
+    def row(t: Table, *cells) -> None:  # plain text: a description's "[...]" is not rich markup
+        t.add_row(*(Text(str(c)) for c in cells))
+
+    out = _out()
     if found["latest"] is None:
         out.print("No UN Comtrade data stored yet: run `tradeflow refresh`.")
         return
@@ -330,30 +384,29 @@ def _print_changes(found: dict, top: int) -> None:
     out.print(f"[bold]What changed[/] in {head}: {len(new)} new period(s), {n_rev} revised period(s).", highlight=False,
               soft_wrap=True)
     if len(new):
-        t = Table("source", "reporter", "frequency", "new periods", "vintage", title="New periods", title_justify="left")
+        t = _table("source", "reporter", "frequency", "new periods", "vintage", title="New periods", title_justify="left")
         for (source, reporter, freq), g in new.groupby(["source", "reporter", "freq"], sort=True):
             periods = sorted(g["period"])
             listed = ", ".join(periods) if len(periods) <= 6 else f"{periods[0]} … {periods[-1]} ({len(periods)} periods)"
             vint = sorted(g["vintage"].astype(str))
-            t.add_row(source, reporter, {"A": "annual", "M": "monthly"}.get(freq, freq), listed,
-                      vint[0] if vint[0] == vint[-1] else f"{vint[0]} … {vint[-1]}")
+            row(t, source, reporter, {"A": "annual", "M": "monthly"}.get(freq, freq), listed,
+                vint[0] if vint[0] == vint[-1] else f"{vint[0]} … {vint[-1]}")
         out.print(t)
     if len(rev):
-        t = Table("source", "reporter", "partner", "flow", "period", "old → new vintage", "before US$", "after US$",
-                  "revision US$", "revision %", "lines +/−/~", title="Revised periods (old vs new vintage)",
-                  title_justify="left")
+        t = _table("source", "reporter", "partner", "flow", "period", "old → new vintage", "before US$", "after US$",
+                   "revision US$", "revision %", "lines +/−/~", title="Revised periods (old vs new vintage)",
+                   title_justify="left")
         for r in rev.itertuples():
-            pct = "—" if pd.isna(r.revision_ratio) else f"{100 * r.revision_ratio:+.2f}"
-            t.add_row(r.source, r.reporter, r.partner, r.flow, r.period, f"{r.previous_vintage} → {r.vintage}",
-                      usd(r.value_usd_before), usd(r.value_usd), usd(r.revision_usd), pct,
-                      f"{r.lines_added}/{r.lines_dropped}/{r.lines_revised}")
+            row(t, r.source, r.reporter, r.partner, r.flow, r.period, f"{r.previous_vintage} → {r.vintage}",
+                usd(r.value_usd_before), usd(r.value_usd), usd(r.revision_usd), _percent(r.revision_ratio),
+                f"{r.lines_added}/{r.lines_dropped}/{r.lines_revised}")
         out.print(t)
     if len(lines):
-        t = Table("reporter", "partner", "flow", "period", "HS6", "description", "change", "before US$", "after US$",
-                  "revision US$", title=f"Largest revisions by HS6 line (top {top})", title_justify="left")
+        t = _table("reporter", "partner", "flow", "period", "HS6", "description", "change", "before US$", "after US$",
+                   "revision US$", title=f"Largest revisions by HS6 line (top {top})", title_justify="left")
         for r in lines.itertuples():
-            t.add_row(r.reporter, r.partner, r.flow, r.period, r.hs6, "" if pd.isna(r.description) else r.description,
-                      r.line_change, usd(r.value_usd_before), usd(r.value_usd), usd(r.revision_usd))
+            row(t, r.reporter, r.partner, r.flow, r.period, r.hs6, "" if pd.isna(r.description) else r.description,
+                r.line_change, usd(r.value_usd_before), usd(r.value_usd), usd(r.revision_usd))
         out.print(t)
 
 
