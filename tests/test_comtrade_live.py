@@ -81,6 +81,18 @@ def test_429_with_retry_after_is_honoured(records, tmp_path):
     assert client.http.retries == 2
 
 
+def test_a_long_retry_after_is_capped_for_the_host_pace_too(records, tmp_path, monkeypatch):
+    """Retry-After: 3600 with TRADEFLOW_HTTP_RETRY_AFTER_MAX=1: the request waits 1 s, and so does the host's pace
+    (before: the direct sleep was capped, then the pace held the host for the full hour before the retry)."""
+    monkeypatch.setenv("TRADEFLOW_HTTP_RETRY_AFTER_MAX", "1")
+    sleeps = []
+    with FakeComtrade(records, faults=[Fault("status", status=429, retry_after="3600")]) as fake:
+        client, _ = client_for(fake, tmp_path, sleeps=sleeps)
+        [entry] = client.fetch(query(586, "A", "2022"), {"vintage": "2024-06-30"})
+        assert entry.status == 200
+    assert max(sleeps) == 1.0 and sum(sleeps) <= 1.0 + 0.01  # virtual time: nothing near an hour
+
+
 def test_500_then_success_backs_off(records, tmp_path):
     sleeps = []
     with FakeComtrade(records, faults=[Fault("status", status=503)]) as fake:

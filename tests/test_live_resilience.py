@@ -133,6 +133,24 @@ def test_empty_data_for_a_listed_period_fails_that_period_and_the_next_run_fetch
     assert set(newest_ids(archive)) == pair_ids(records, {"2021", "2022"})
 
 
+def test_keyless_an_empty_answer_never_replaces_a_stored_period(records, tmp_path):
+    """Keyless (no availability to say a period is listed): run 1 stores Pakistan 2021; a second run the same day
+    gets a transient 200 with no records for it. Its batch has the same vintage (today) and the same partition, so it
+    would replace the stored one: Pakistan 2021 published empty with exit 0. It fails instead, named, and the stored
+    copy stays. A period never stored with data (2023: nothing published) still commits empty, run after run."""
+    settings = Settings.from_env({"TRADEFLOW_HOME": str(tmp_path)})
+    with FakeComtrade(records) as fake:
+        client, archive = client_for(fake, tmp_path)
+        first = refresh_live(settings, archive, ["2021", "2023"], client=client)
+        assert first.failed == [] and "586/A/2021" in first.partitions and "586/A/2023" in first.partitions
+        fake.faults.append(Fault("empty", path="/preview/", period="2021"))  # the first 2021 query: Pakistan's
+        second = refresh_live(settings, archive, ["2021", "2023"], client=client)
+    [failed] = second.failed
+    assert failed.startswith("reporter 586 period 2021 (annual): ") and "no records" in failed and "kept" in failed
+    assert "586/A/2023" in second.partitions and "156/A/2021" in second.partitions
+    assert set(newest_ids(archive)) == pair_ids(records, {"2021"})  # Pakistan's stored 2021 still loads
+
+
 # -- faults: storms, dead servers, deadlines, refusals, echoed keys ----------------------------------------------
 
 

@@ -189,3 +189,68 @@ def test_a_stored_period_the_source_no_longer_lists_is_kept_and_named(tmp_path):
     assert any(e.partition.get("reporter") == 586 for e in archive.loadable("comtrade.final"))  # still stored
     checks = {c.check_name: c for c in _result(second).check_results}
     assert checks[STILL_LISTED].passed is False and "reporter 586 period 2021" in checks[STILL_LISTED].description
+
+
+def test_a_record_the_query_did_not_ask_for_fails_the_body_and_never_becomes_another_reporters_period(tmp_path):
+    """Pakistan's 2021 answer also carries one record reported by China (an upstream anomaly), and Pakistan's release
+    is newer than China's. Loaded, that stray row took Pakistan's vintage, became China 2021's newest vintage in
+    staging and replaced China's own 2021 (marts: 1 row instead of China's whole year, exit 0). A record outside the
+    query (reporter, period, frequency, flow, partner, partner2, customs, mode, commodity) fails the body, loudly."""
+    from tests.fakes.comtrade_server import Fault, FakeComtrade, sample_records
+    from tests.test_comtrade_live import KEY, client_for, client_settings, loaded
+    from tradeflow.sources.comtrade_refresh import refresh_live
+
+    records = sample_records({"2021"})
+    china = [r for r in records if r["reporterCode"] == 156 and r["period"] == "2021" and r["aggrLevel"] == 6]
+    faults = [Fault("stray", path="/data/v1/get/", period="2021", reporter=156)]  # the first 2021 query: Pakistan's
+    with FakeComtrade(records, key=KEY, faults=faults) as fake:
+        fake.release[(586, "2021")] = "2024-09-01T00:00:00"
+        fake.release[(156, "2021")] = "2024-03-01T00:00:00"
+        client, archive = client_for(fake, tmp_path, key=KEY)
+        result = refresh_live(client_settings(fake, tmp_path), archive, ["2021"], client=client)
+    [failed] = result.failed
+    assert failed.startswith("reporter 586 period 2021 (annual): ") and "outside the query" in failed
+    assert "reporterCode 156" in failed and "reporterCode=586" in failed
+    assert "156/A/2021" in result.partitions and "586/A/2021" not in result.partitions
+    conn = loaded(archive)
+    conn.execute("CREATE SCHEMA staging")
+    build(conn, "staging.comtrade_flows")
+    got = conn.execute("SELECT count(*), sum(value_usd) FROM staging.comtrade_flows "
+                       "WHERE reporter_code = 156").fetchone()
+    assert got == (len(china), sum(r["primaryValue"] for r in china))
+
+
+def test_what_counts_as_outside_a_query():
+    """Inside: the all-reporters query's many reporters, a partner list, a monthly period (period '202101', refMonth
+    1), modes of a by-mode query, explicit code lists, codes served as numbers. Outside: named, field by field."""
+    from tests.fakes.comtrade_server import sample_records
+    from tradeflow.sources.comtrade_query import FinalDataQuery, bilateral_queries, mode_query, world_exports_queries
+
+    records = sample_records({"2021", "202101"})
+    pak = next(q for q in bilateral_queries("A", "2021") if q.reporter == 586)
+    own = [r for r in records if r["reporterCode"] == 586 and r["period"] == "2021" and r["aggrLevel"] == 6
+           and r["motCode"] == 0]
+    assert own and pak.outside(own) is None
+    assert pak.outside([{**r, "reporterCode": 586.0, "partnerCode": str(r["partnerCode"])} for r in own]) is None
+    world = [r for r in records if r["period"] == "2021" and r["partnerCode"] == 0 and r["flowCode"] == "X"
+             and r["aggrLevel"] == 6 and r["motCode"] == 0]
+    assert len({r["reporterCode"] for r in world}) > 2 and world_exports_queries("2021")[0].outside(world) is None
+    monthly = [r for r in records if r["reporterCode"] == 586 and r["period"] == "202101" and r["aggrLevel"] == 6]
+    by_mode = mode_query(586, "202101")
+    assert by_mode.outside([r for r in monthly if r["partnerCode"] == 156 and r["motCode"] in by_mode.modes
+                            and r["flowCode"] in by_mode.flows]) is None
+    one = own[0]
+    assert pak.narrowed(one["cmdCode"]).outside([one]) is None
+    assert pak.outside([{k: v for k, v in one.items() if k != "period"}]) is None  # the required-fields check says it
+
+    assert "period 2022 where the query asked period=2021" in pak.outside([*own, {**one, "period": "2022"}])
+    assert "partnerCode 842 where" in pak.outside([{**one, "partnerCode": 842}])
+    assert "flowCode MX where" in pak.outside([{**one, "flowCode": "MX"}])
+    assert "motCode 2100 where" in pak.outside([{**one, "motCode": 2100}])
+    assert "cmdCode TOTAL where the query asked cmdCode=six-digit" in pak.outside([{**one, "cmdCode": "TOTAL"}])
+    assert "cmdCode 999999 where" in pak.narrowed("010121,010129").outside([{**one, "cmdCode": "999999"}])
+    m = monthly[0]
+    jan = FinalDataQuery(586, "M", "202101", partners=(m["partnerCode"],))
+    assert jan.outside([m]) is None
+    assert "refMonth 2 where the query asked refMonth=1" in jan.outside([{**m, "refMonth": 2}])
+    assert pak.outside([*own, {**one, "reporterCode": 156}]).startswith("1 record(s) outside the query")

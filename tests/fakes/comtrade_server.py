@@ -5,7 +5,8 @@ It implements the paths tradeflow calls — ``data/v1/get``, ``public/v1/preview
 — filters a store of records by the query parameters (case-insensitive names, as the real
 service accepts), truncates at the record cap exactly as the API does, and can be scripted to
 misbehave: 429 with Retry-After, 5xx, slow or drip-fed responses, truncated bodies, records
-missing a field, extra fields, an empty ``data`` for a listed period, errors that echo the key,
+missing a field, extra fields, an empty ``data`` for a listed period, a record the query did not ask for
+(another reporter's), errors that echo the key,
 401, and a storm of first-attempt faults over a share of distinct queries (:class:`Storm`).
 
 Like the real service (behind its cache), a repeated query gets byte-identical bodies
@@ -34,7 +35,8 @@ class Fault:
     """Misbehave on the next ``times`` requests whose path contains ``path`` (and period, if given)."""
 
     #: "status", "slow", "drip" (one byte every ``seconds``), "truncate", "drop_field", "extra_field",
-    #: "api_error", "empty" (200 with ``data: []``), "echo_key" (an error body echoing the key sent)
+    #: "api_error", "empty" (200 with ``data: []``), "echo_key" (an error body echoing the key sent),
+    #: "stray" (the answer also carries one record of ``reporter`` for the same period: not asked for)
     kind: str
     path: str = "/"
     times: int = 1
@@ -44,6 +46,7 @@ class Fault:
     period: str | None = None
     field: str = "primaryValue"
     after: int = 0  # let this many matching requests through first
+    reporter: int | None = None  # "stray": whose record is added
 
 
 @dataclass
@@ -238,6 +241,9 @@ class FakeComtrade:
             rows = [{**r, "brandNewField": "x"} for r in rows]
         if fault and fault.kind == "empty":
             rows = []
+        if fault and fault.kind == "stray":
+            rows = rows + [next(r for r in self._index().get((freq, p.get("period")), [])
+                                if r["reporterCode"] == fault.reporter and r["aggrLevel"] == 6)]
         for r in rows:
             self.served[_identity(r)] += 1
         error = "fake API error" if fault and fault.kind == "api_error" else ""

@@ -4,7 +4,8 @@ With ``COMTRADE_API_KEY`` the keyed endpoints are used (``data/v1/get``, ``data/
 key in the ``Ocp-Apim-Subscription-Key`` header); without it the keyless preview
 (``public/v1/preview``), which has no availability endpoint. Every body is archived before it
 is parsed; a body that does not parse (truncated, count not matching its data) is marked failed
-and the request is sent again. A response whose record count reaches the endpoint's cap is
+and the request is sent again; one with records the query did not ask for is marked failed and
+its period fails (:meth:`FinalDataQuery.outside`). A response whose record count reaches the endpoint's cap is
 incomplete: it is marked ``capped`` in the manifest (never loaded) and the query is split — by
 HS chapter, then heading, then halves of the code list, then by flow and partner — until every
 piece is under the cap, or the partition fails loudly.
@@ -16,6 +17,7 @@ import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Callable
 
 from tradeflow import progress
 from tradeflow.archive import ManifestEntry, RawArchive
@@ -112,7 +114,8 @@ class ComtradeClient:
         # (partner2Code=0 and customsCode=C00 stay pinned, so nothing else is broken down)
         mode = "plus" if query.by_mode else "classic"
         params = {**query.params(), "maxRecords": str(self.cap), "format": "JSON", "breakdownMode": mode}
-        entry, doc = self._get_json("comtrade.final", url, params, partition=query.partition(), release=release)
+        entry, doc = self._get_json("comtrade.final", url, params, partition=query.partition(), release=release,
+                                    check=query.outside)
         cap = FREE_KEYED_CAP if self.keyed and doc["count"] == FREE_KEYED_CAP < self.cap else self.cap
         if doc["count"] < cap:
             self.records += doc["count"]
@@ -196,10 +199,14 @@ class ComtradeClient:
 
     # -- one request -----------------------------------------------------------------------
     def _get_json(self, dataset: str, url: str, params: dict, *, partition: dict | None = None,
-                  release: dict | None = None, envelope: str = "data") -> tuple[ManifestEntry, dict]:
+                  release: dict | None = None, envelope: str = "data",
+                  check: Callable[[list], str | None] | None = None) -> tuple[ManifestEntry, dict]:
         """GET, archive the body, then parse it; a broken body is marked failed and the request sent again.
 
-        An API error in a well-formed body is not retried (it names a bad request): ParseError.
+        An API error in a well-formed body is not retried (it names a bad request): ParseError. So is an answer
+        ``check`` finds fault with (records the query did not ask for): the service's cache would send the same
+        bytes again, and every retry would count against the host's circuit breaker; the period fails, named, and
+        the next run asks again.
         """
         described = self.http.describe(url, params)
 
@@ -219,6 +226,10 @@ class ComtradeClient:
                 raise RetryableError(f"unusable response ({exc})") from None
             if doc.get("error"):
                 msg = f"{described}: API error: {self.http.scrub(str(doc['error']))}"
+                self.archive.mark_failed(entry, msg)
+                raise ParseError(msg)
+            if check and (problem := check(doc[envelope])):
+                msg = f"{described}: {problem}"
                 self.archive.mark_failed(entry, msg)
                 raise ParseError(msg)
             return entry, doc

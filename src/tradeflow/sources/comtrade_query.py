@@ -8,6 +8,7 @@ double counted; re-exports and re-imports (``RX``/``RM``) are fetched but kept a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 #: M49 codes of the pair and of the World.
@@ -61,6 +62,58 @@ class FinalDataQuery:
 
     def narrowed(self, cmd: str) -> FinalDataQuery:
         return replace(self, cmd=cmd)
+
+    def fixed(self) -> dict[str, set[str]]:
+        """Record field → the values this query admits (as text), for every field the query fixes. The reporter
+        only when one is asked for (the all-reporters query takes any); the year and month from the period
+        ('2021', or '202103' for a monthly one; an annual record's refMonth is 52, not fixed); the commodity when
+        the query names codes or TOTAL (AG6: any six-digit line, checked apart)."""
+        out = {"freqCode": {self.freq}, "period": {self.period}, "refYear": {self.period[:4]},
+               "partnerCode": set(map(str, self.partners)), "flowCode": set(self.flows), "partner2Code": {"0"},
+               "customsCode": {"C00"}, "motCode": set(map(str, self.modes))}
+        if self.reporter != ALL_REPORTERS:
+            out["reporterCode"] = {str(self.reporter)}
+        if self.freq == "M":
+            out["refMonth"] = {str(int(self.period[4:]))}
+        if self.cmd != "AG6":
+            out["cmdCode"] = set(self.cmd.split(","))
+        return out
+
+    def outside(self, records: list) -> str | None:
+        """What is wrong with the records that fall outside this query (None: every record is inside).
+
+        The API answers what was asked; a record beyond it (another reporter's, another period's…) is an upstream
+        anomaly. Loaded, it would count as data of its own reporter and period under this query's release:
+        staging takes a period's newest vintage from its records, so one stray row of another reporter, released
+        later than that reporter's own answer, replaced the whole of that reporter's period. A field a record
+        lacks is left to the required-fields check."""
+        bad = {}
+        for name, allowed in self.fixed().items():
+            wrong = {_text(r[name]) for r in records if isinstance(r, dict) and name in r} - allowed
+            if wrong:
+                bad[name] = (allowed, wrong)
+        if self.cmd == "AG6":
+            wrong = {str(r["cmdCode"]) for r in records if isinstance(r, dict) and "cmdCode" in r
+                     and not _SIX_DIGITS.fullmatch(str(r["cmdCode"]))}
+            if wrong:
+                bad["cmdCode"] = ({"six-digit HS lines (AG6)"}, wrong)
+        if not bad:
+            return None
+        n = sum(1 for r in records if isinstance(r, dict) and any(
+            name in r and _text(r[name]) in values for name, (_, values) in bad.items()))
+        said = "; ".join(f"{name} {', '.join(sorted(values)[:5])} where the query asked "
+                         f"{name}={','.join(sorted(allowed))}" for name, (allowed, values) in bad.items())
+        return f"{n} record(s) outside the query ({said}); the answer is not loaded"
+
+
+_SIX_DIGITS = re.compile(r"[0-9]{6}")
+
+
+def _text(v) -> str:
+    """A record value as the query's text: 586, 586.0 and "586" alike."""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
 
 
 def bilateral_queries(freq: str, period: str) -> list[FinalDataQuery]:

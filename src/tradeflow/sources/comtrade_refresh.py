@@ -8,8 +8,9 @@
    the World are fetched again when any reporter's availability for that year changes
    (keyless: when the stored copy is older than a month).
 3. A period is committed (its batch completed) only when every piece of it is archived and
-   parses, and a period that availability lists with records never commits empty; a revision
-   becomes a new vintage beside the old one. A failed period does not hold back the others:
+   parses, and a period that availability lists with records (keyless: whose stored copy holds
+   records) never commits empty; a revision becomes a new vintage beside the old one. A failed
+   period does not hold back the others:
    they are committed, and the failures are returned in ``IngestResult.failed`` (the next run
    retries them). If the host is given up (circuit breaker, refused key), the run stops at once.
 """
@@ -58,8 +59,18 @@ def stored_releases(archive: RawArchive) -> dict[tuple, dict]:
         p = done.partition
         if {"reporter", "freq", "period"} <= p.keys():
             rep = p["reporter"] if p["reporter"] == "all" else int(p["reporter"])
-            out[(rep, p["freq"], p["period"])] = {**done.release, "_completed_at": done.fetched_at}
+            out[(rep, p["freq"], p["period"])] = {**done.release, "_completed_at": done.fetched_at, "_bodies": bodies}
     return out
+
+
+def stored_records(archive: RawArchive, stored: dict | None) -> int:
+    """Records the stored batch of a period holds (0: none stored, or stored empty); read only when needed."""
+    total = 0
+    for e in (stored or {}).get("_bodies", ()):
+        if e.dataset == "comtrade.final":
+            count = json.loads(archive.read_body(e.sha256, e)).get("count")
+            total += count if isinstance(count, int) else 0
+    return total
 
 
 def unchanged(stored: dict | None, avail: Availability) -> bool:
@@ -108,7 +119,7 @@ def refresh_live(settings: Settings, archive: RawArchive, keys: list[str] | None
             if world:
                 _fetch_world(client, archive, query.period, signature, result)
             else:
-                _fetch_period(client, archive, query, a, result)
+                _fetch_period(client, archive, query, a, result, stored.get((query.reporter, query.freq, query.period)))
         except HostUnavailable as exc:
             log.error("%s failed: %s", what, exc)
             result.failed.append(f"{what}: {exc}")
@@ -195,16 +206,26 @@ def _fetch_world(client: ComtradeClient, archive: RawArchive, period: str, signa
     _check_and_commit(client, archive, entries, queries[0].partition(), release, result, f"all/A/{period}")
 
 
-def _fetch_period(client: ComtradeClient, archive: RawArchive, query, a: Availability | None, result: IngestResult):
+def _fetch_period(client: ComtradeClient, archive: RawArchive, query, a: Availability | None, result: IngestResult,
+                  stored: dict | None = None):
     batch = uuid.uuid4().hex
     release = {**(a.release() if a else {"vintage": now_utc()[:10]}), "batch": batch}
     classification = a.classification if a and a.classification else None
     before = client.records
     entries = client.fetch(query, release, classification)
-    if a is not None and a.total_records > 0 and client.records == before:
+    msg = None
+    if client.records == before and a is not None and a.total_records > 0:
         msg = (f"{client.http.describe(entries[0].url, entries[0].params)}: availability lists {a.total_records} "
                f"records for reporter {query.reporter} period {query.period} (released {a.last_released}) but the "
                "data endpoint returned none; not published as an empty period")
+    elif client.records == before and a is None and (held := stored_records(archive, stored)):
+        # keyless: no availability says whether the period is published, but the stored copy does. An empty batch
+        # of today's vintage would replace a copy stored earlier today (the archive's newest batch per partition
+        # and vintage wins): a transient empty answer would publish the period empty with exit 0
+        msg = (f"{client.http.describe(entries[0].url, entries[0].params)}: the preview returned no records for "
+               f"reporter {query.reporter} period {query.period}, but the stored copy (fetched "
+               f"{stored['_completed_at']}) holds {held}; kept, not replaced by an empty period")
+    if msg:
         for e in entries:
             archive.mark_failed(e, msg)
         raise SourceError(msg)

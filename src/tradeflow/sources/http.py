@@ -11,7 +11,8 @@ Every provider client (:mod:`comtrade`, :mod:`wits`, :mod:`unsd`) sends its requ
   (``TRADEFLOW_HTTP_BACKOFF`` seconds to start), up to ``max_attempts`` per request.
 - **Adaptive pace.** A per-host pace (``rate_per_second``) slows down on every 429 and speeds
   back up after a run of successes. A 429 that says when to come back (``Retry-After``) is not a
-  failure: the host is paused that long and the request is sent again.
+  failure: the host is paused that long (at most ``TRADEFLOW_HTTP_RETRY_AFTER_MAX``) and the request
+  is sent again.
 - **Circuit breaker.** Instead of a fixed retry budget, a host is given up for the rest of the
   run after ``N`` consecutive failed attempts or a failure ratio over a sliding window; every
   later request fails at once with one line saying why. A server that answers on the second
@@ -242,14 +243,16 @@ class HttpClient:
             except Throttled as exc:
                 throttles += 1
                 self.throttled += 1
-                self._pace(host).throttled(exc.retry_after)
+                # capped once, for the pause below and for the host's pace alike (an uncapped pace would hold the
+                # host for the full Retry-After after the capped pause)
+                wait = min(exc.retry_after or 0.0, self.retry_after_cap)
+                self._pace(host).throttled(wait)
                 self.breaker.throttled(host)
                 if self.breaker.open:
                     raise CircuitOpen(f"{self.breaker.open}; last request: GET {described}") from None
                 if throttles > self.max_throttled:
                     self.breaker.failure(host, str(exc))
                     raise SourceError(f"GET {described} still rate-limited after {throttles} Retry-After waits") from None
-                wait = min(exc.retry_after or 0.0, self.retry_after_cap)
                 log.debug("%s: %s; coming back in %.1f s", described, exc, wait)
                 self._sleep(wait)
                 continue
