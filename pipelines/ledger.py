@@ -84,7 +84,7 @@ def outcome_of_runs(instance: dg.DagsterInstance, run_ids: list[str], secrets: l
         cause = step_failure.step_failure_data.error
         while cause.cause is not None and cause.cls_name not in _OUR_ERRORS:
             cause = cause.cause
-        message = re.sub(r"^[\w.]+(Error|Exception): ", "", cause.message.strip())
+        message = re.sub(r"^[\w.]+(Error|Exception|Failure): ", "", cause.message.strip())
         outcome.error = f"{step_failure.step_key}: {message}"
     elif not outcome.success:
         outcome.error = "the run failed (see the Dagster event log)" + (f": {run_failure.message}" if run_failure else "")
