@@ -5,6 +5,12 @@ A refresh is one or more Dagster runs (one per partitions definition, see ``pipe
 refresh` prints); :func:`record_refresh` appends the refresh's line to the run ledger
 (``runs.jsonl``). Both the CLI (after its in-process runs) and the run-status sensors (for
 scheduled runs) call :func:`record_refresh`; nothing else writes refresh lines.
+
+A failed run re-executed (from the UI, or by Dagster's automatic retries) is part of the same
+refresh: the re-execution copies the parent's tags. The refresh ends as the last run of each
+re-execution chain ended; a superseded run's failure does not count, but what it did and a re-
+execution did not redo does (from failure, the steps that had succeeded are not run again: their
+materializations and check verdicts still hold; a check evaluated again replaces its verdict).
 """
 
 from __future__ import annotations
@@ -40,8 +46,11 @@ _OUR_ERRORS = {cls.__name__ for cls in (TradeflowError, *TradeflowError.__subcla
 def outcome_of_runs(instance: dg.DagsterInstance, run_ids: list[str], secrets: list[str]) -> RefreshOutcome:
     """The refresh made of ``run_ids`` (in order), from the instance's event log, secrets scrubbed."""
     runs = [instance.get_run_by_id(r) for r in run_ids]
-    outcome = RefreshOutcome(success=bool(runs) and all(r and r.status == dg.DagsterRunStatus.SUCCESS for r in runs),
-                             run_ids=list(run_ids))
+    last = _last_of_chains(runs)
+    ended = bool(last) and all(runs) and all(r.status == dg.DagsterRunStatus.SUCCESS for r in last)
+    outcome = RefreshOutcome(success=ended, run_ids=list(run_ids))
+    effective = {r.run_id for r in last}
+    verdicts: dict[tuple[str, str], dict | None] = {}  # (asset, check) → the latest verdict: failed (dict) or passed
     step_failure = run_failure = None
     for run_id in run_ids:
         for entry in instance.all_logs(run_id, of_type=_EVENTS):
@@ -55,22 +64,27 @@ def outcome_of_runs(instance: dg.DagsterInstance, run_ids: list[str], secrets: l
                 if meta.get("unchanged"):
                     kept = meta.pop("failed_checks", None) or []
                     outcome.unchanged = meta
-                    outcome.failed_checks.extend(kept)  # the kept build's warnings: still true of the data
+                    for c in kept:  # the kept build's warnings: still true of the data
+                        _verdict(verdicts, (c["asset"], c["check"]), c)
             elif ev.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
                 c = ev.event_specific_data
-                if not c.passed and "unchanged" not in c.metadata:  # a kept build's warning: listed from its observation
-                    outcome.failed_checks.append(
-                        {"asset": "/".join(c.asset_key.path), "check": c.check_name, "severity": c.severity.value,
-                         "description": c.description, **{k: _plain(v) for k, v in c.metadata.items()}})
+                if "unchanged" in c.metadata:  # a kept build's verdict: its warnings are listed from its observation
+                    continue
+                _verdict(verdicts, ("/".join(c.asset_key.path), c.check_name), None if c.passed else {
+                    "asset": "/".join(c.asset_key.path), "check": c.check_name, "severity": c.severity.value,
+                    "description": c.description, **{k: _plain(v) for k, v in c.metadata.items()}})
+            elif run_id not in effective:  # a failure a re-execution superseded
+                continue
             elif ev.event_type == DagsterEventType.STEP_FAILURE and step_failure is None:
                 step_failure = ev
             elif ev.event_type == DagsterEventType.RUN_FAILURE and run_failure is None:
                 run_failure = ev
+    outcome.failed_checks = [c for c in verdicts.values() if c is not None]
     if step_failure is not None:
         cause = step_failure.step_failure_data.error
         while cause.cause is not None and cause.cls_name not in _OUR_ERRORS:
             cause = cause.cause
-        message = re.sub(r"^[\w.]+(Error|Exception): ", "", cause.message.strip())
+        message = re.sub(r"^[\w.]+(Error|Exception|Failure): ", "", cause.message.strip())
         outcome.error = f"{step_failure.step_key}: {message}"
     elif not outcome.success:
         outcome.error = "the run failed (see the Dagster event log)" + (f": {run_failure.message}" if run_failure else "")
@@ -85,6 +99,23 @@ def outcome_of_runs(instance: dg.DagsterInstance, run_ids: list[str], secrets: l
     outcome.failed_checks = _scrub(outcome.failed_checks, secrets)
     outcome.assets = _scrub(outcome.assets, secrets)
     return outcome
+
+
+def _last_of_chains(runs: list) -> list[dg.DagsterRun]:
+    """The last run of each re-execution chain among ``runs`` (in order): a run re-executed later is superseded."""
+    last: dict[str, dg.DagsterRun] = {}
+    for run in runs:
+        if run is not None:
+            root = run.root_run_id or run.get_root_run_id() or run.run_id  # the field, or the tag the UI also sets
+            last.pop(root, None)
+            last[root] = run
+    return list(last.values())
+
+
+def _verdict(verdicts: dict, key: tuple[str, str], failed: dict | None) -> None:
+    """Record a check's latest verdict, in the order verdicts arrived (a check evaluated again moves to the end)."""
+    verdicts.pop(key, None)
+    verdicts[key] = failed
 
 
 def record_refresh(instance: dg.DagsterInstance, run_ids: list[str], settings: Settings, *, source: str, years: str,

@@ -56,9 +56,14 @@ def nightly_refresh_schedule(context: dg.ScheduleEvaluationContext):
 
 
 def next_run_request(run: dg.DagsterRun, at: datetime | None) -> dg.RunRequest:
-    """``refresh_job`` over every month that exists at ``at``, same source and refresh as ``run``."""
+    """``refresh_job`` over every month that exists at ``at``, same source and refresh as ``run``.
+
+    The run key is that of the annual run's re-execution chain (its root run): a failed annual run re-executed
+    until one succeeded, or a successful one re-executed, launches one ``refresh_job``, not one per success.
+    """
+    root = run.root_run_id or run.get_root_run_id() or run.run_id  # the field, or the tag the UI also sets
     return dg.RunRequest(
-        run_key=f"{run.run_id}-refresh",
+        run_key=f"{root}-refresh",
         run_config=run.run_config,
         tags={**range_tags(monthly_partitions, at), **{k: v for k, v in run.tags.items() if k.startswith("tradeflow/")}},
     )

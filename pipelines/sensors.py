@@ -6,6 +6,10 @@
   a run of a scheduled refresh failed), write its run-ledger line through
   ``pipelines.ledger.record_refresh`` — the same function `tradeflow refresh` calls. CLI runs are
   not monitored: they run as Dagster's ad-hoc asset job, and the CLI records them itself.
+
+A re-execution (UI, automatic retries) copies its parent's tags, ``tradeflow/refresh`` included: it
+belongs to the same refresh, and its end writes the refresh's line again (``pipelines.ledger``
+counts the last run of each re-execution chain).
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 import gzip
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -130,3 +131,83 @@ def test_cli_exits_non_zero_naming_the_failed_request(store, live_env, tmp_path)
     assert "period 2021 (annual)" in res.stderr and "Traceback" not in res.stderr
     assert KEY not in res.stdout + res.stderr
     assert not (live_env / "published").exists()  # nothing was published from a failed run
+
+
+def test_a_night_whose_monthly_calls_are_all_refused_fails_the_run_and_the_next_night_recovers(store, live_env,
+                                                                                                monkeypatch):
+    """Every monthly Comtrade request refused (a revoked key): the source step fails once its check is recorded, so
+    the Dagster run fails (operators alert on that), the downstream assets skip, the check counts every
+    reporter-month the refused availability call covered, and the next night runs as usual."""
+    from click.testing import CliRunner
+
+    from pipelines.instance import open_instance
+    from pipelines.refresh import run_refresh
+    from tradeflow import runlog
+    from tradeflow.cli import main
+    from tradeflow.settings import Settings
+
+    home = live_env
+    with FakeComtrade(store, key=KEY) as fake, FakeWits() as wits:
+        monkeypatch.setenv("TRADEFLOW_COMTRADE_URL", fake.url)
+        monkeypatch.setenv("TRADEFLOW_WITS_URL", wits.url)
+        assert run_refresh("live", "2021").success
+        published = (home / "published" / "tradeflow.duckdb").stat().st_mtime_ns
+
+        fake.faults.append(Fault("status", status=401, path="/C/M/", times=999))  # getDa and get, monthly
+        res = CliRunner().invoke(main, ["refresh", "--source", "live", "--years", "2021"])
+        assert res.exit_code == 1, res.output
+        out = " ".join(res.output.split())
+        assert "refresh failed at archive__comtrade_monthly: UN Comtrade was given up" in out, out
+        assert "24 period(s) not fetched" in out and "HTTP 401" in out and "Traceback" not in out
+        [*_, line] = [r for r in runlog.runs(home) if r.kind == "run"]
+        assert not line.success and line.error.startswith("archive__comtrade_monthly: UN Comtrade was given up")
+        [check] = [c for c in line.failed_checks if c["check"] == "all_periods_fetched"]
+        assert check["asset"] == "archive/comtrade_monthly" and check["failed_rows"] == 24  # 2 reporters × 12 months
+        assert "reporter 586 period 202101 (monthly)" in check["sample"]
+        assert "archive/comtrade_monthly" in line.assets and "published/snapshot" not in line.assets  # skipped
+        assert (home / "published" / "tradeflow.duckdb").stat().st_mtime_ns == published
+        with open_instance(Settings.from_env()) as instance:
+            statuses = [instance.get_run_by_id(r).status for r in line.dagster_runs]
+        assert statuses == [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]
+        status = CliRunner().invoke(main, ["status"])
+        assert "failed: archive__comtrade_monthly: UN Comtrade was given up" in " ".join(status.output.split())
+
+        fake.faults.clear()  # the key is renewed: the next night is not held back
+        again = run_refresh("live", "2021")
+        assert again.success, again.error
+
+
+@pytest.mark.parametrize("result, fails, not_fetched", [
+    # the source was not given up, but every period asked for failed: nothing arrived
+    ({"failed": ["reporter 586 period 202101 (monthly): unusable response", "reporter 156 period 202101 (monthly): "
+                 "unusable response"]}, "no period asked for arrived", 2),
+    # the monthly availability call was refused: none of the 2 × 12 reporter-months it covered was fetched
+    ({"failed": ["availability: HTTP 401: Access denied"], "stopped": "HTTP 401: Access denied"},
+     "UN Comtrade was given up", 24),
+    # one period failed, another arrived: published as before, with the red check
+    ({"failed": ["reporter 586 period 202101 (monthly): unusable response"], "partitions": ["156/M/202101"]}, None, 1),
+    # the one period that changed failed, every other was confirmed unchanged: not "nothing arrived"
+    ({"failed": ["reporter 586 period 202103 (monthly): unusable response"], "skipped_unchanged": 23}, None, 1),
+])
+def test_the_source_step_fails_when_nothing_arrived_after_recording_its_check(result, fails, not_fetched, tmp_path,
+                                                                             monkeypatch):
+    from pipelines.assets import sources
+    from pipelines.resources import TradeflowResource
+    from tradeflow.ingest import IngestResult
+
+    monkeypatch.setattr(sources, "ingest_comtrade", lambda settings, source, keys: IngestResult(source="live", **result))
+    with dg.instance_for_test() as instance:
+        run = dg.materialize([sources.comtrade_monthly], instance=instance, raise_on_error=False,
+                             resources={"tradeflow": TradeflowResource(source="live", home=str(tmp_path))},
+                             tags={"dagster/asset_partition_range_start": "2021-01",
+                                   "dagster/asset_partition_range_end": "2021-12"})
+        [check] = [e.event_specific_data for e in run.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                   and e.event_specific_data.check_name == "all_periods_fetched"]
+        failures = [e for e in run.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert not check.passed and check.metadata["failed_rows"].value == not_fetched
+    assert run.get_asset_materialization_events()  # what the archive holds is reported either way
+    if fails is None:
+        assert run.success and not failures
+    else:
+        assert not run.success
+        assert fails in failures[0].step_failure_data.user_failure_data.description

@@ -134,3 +134,119 @@ def test_the_nightly_schedule_tick_fails_runs_a_killed_cli_refresh_left_in_progr
         ctx = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2027, 1, 2, 2, 0, tzinfo=KARACHI))
         assert list(sched.evaluate_tick(ctx).run_requests)
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+
+
+LIVE = {"resources": {"tradeflow": {"config": {"source": "live"}}}}
+
+
+def _reexecution_of(run: dg.DagsterRun) -> dict[str, str]:
+    """The tags a re-execution of ``run`` carries (the UI and automatic retries copy the parent's tags)."""
+    return {**run.tags, "dagster/parent_run_id": run.run_id, "dagster/root_run_id": run.tags.get("dagster/root_run_id", run.run_id)}
+
+
+def _ledger_line_after(instance, runs: list[tuple[str, dg.DagsterRunStatus, str | None]], home):
+    """Create the runs (job, status, index of the run it re-executes) of one scheduled refresh; the ledger
+    line the sensor writes when the last ends."""
+    from dagster import DagsterEvent, DagsterEventType
+
+    from pipelines.resources import TradeflowResource
+    from pipelines.sensors import ledger_on_failure, ledger_on_success
+    from tradeflow import runlog
+
+    made: list[dg.DagsterRun] = []
+    for job, status, parent in runs:
+        tags = {"tradeflow/refresh": "nightly-1", "tradeflow/source": "live"}
+        made.append(instance.create_run_for_job(job_def=defs.resolve_job_def(job), run_config=LIVE, status=status,
+                                                tags=_reexecution_of(made[parent]) if parent is not None else tags))
+    run = made[-1]
+    ok = run.status == dg.DagsterRunStatus.SUCCESS
+    event = DagsterEvent(event_type_value=(DagsterEventType.RUN_SUCCESS if ok else DagsterEventType.RUN_FAILURE).value,
+                         job_name=run.job_name)
+    ctx = dg.build_run_status_sensor_context(sensor_name="ledger", dagster_event=event, dagster_instance=instance,
+                                             dagster_run=run, resources={"tradeflow": TradeflowResource()})
+    ledger_on_success(ctx) if ok else ledger_on_failure(ctx.for_run_failure())
+    return runlog.last_run(home), made
+
+
+OK, FAILED = dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE
+
+
+@pytest.mark.parametrize("runs", [
+    [("annual_sources_job", OK, None), ("refresh_job", FAILED, None), ("refresh_job", OK, 1)],
+    # re-executed twice: the first re-execution failed too (its parent is the re-execution, its root the original)
+    [("annual_sources_job", OK, None), ("refresh_job", FAILED, None), ("refresh_job", FAILED, 1), ("refresh_job", OK, 2)],
+    # the annual run failed, its re-execution succeeded, and the refresh_job the sensor then launched succeeded
+    [("annual_sources_job", FAILED, None), ("annual_sources_job", OK, 0), ("refresh_job", OK, None)],
+], ids=["refresh_job", "twice", "annual"])
+def test_a_scheduled_refresh_fixed_by_re_executing_its_failed_run_is_recorded_as_a_success(runs, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRADEFLOW_HOME", str(tmp_path))
+    with dg.instance_for_test() as instance:
+        line, made = _ledger_line_after(instance, runs, tmp_path)
+    assert line.success and line.error is None, line.error
+    assert line.dagster_runs == [r.run_id for r in made]  # every run of the refresh is listed, the superseded too
+
+
+def test_a_re_execution_that_failed_again_leaves_the_refresh_failed(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRADEFLOW_HOME", str(tmp_path))
+    with dg.instance_for_test() as instance:
+        line, _ = _ledger_line_after(instance, [("annual_sources_job", OK, None), ("refresh_job", FAILED, None),
+                                                ("refresh_job", FAILED, 1)], tmp_path)
+    assert not line.success and "the run failed" in line.error
+
+
+def test_a_re_execution_replaces_the_verdicts_it_redid_and_keeps_those_it_did_not(tmp_path):
+    """From failure, a re-execution runs only the failed step: the superseded run's step failure and the verdict it
+    replaced do not count; the warning of a step it did not run again still does."""
+    from pipelines.ledger import outcome_of_runs
+
+    broken = {"now": True}
+
+    @dg.asset(key=["archive", "toy_annual"], check_specs=[dg.AssetCheckSpec("complete", asset=["archive", "toy_annual"])])
+    def toy_annual():
+        return dg.MaterializeResult(check_results=[dg.AssetCheckResult(
+            check_name="complete", passed=False, severity=dg.AssetCheckSeverity.WARN, description="one warning")])
+
+    @dg.asset(key=["archive", "toy_monthly"], check_specs=[dg.AssetCheckSpec("complete", asset=["archive", "toy_monthly"])])
+    def toy_monthly():
+        yield dg.MaterializeResult(check_results=[dg.AssetCheckResult(
+            check_name="complete", passed=not broken["now"], severity=dg.AssetCheckSeverity.ERROR,
+            description="nothing arrived" if broken["now"] else None)])
+        if broken["now"]:
+            raise dg.Failure("the source gave up")
+
+    with dg.instance_for_test() as instance:
+        tags = {"tradeflow/refresh": "nightly-1"}
+        first = dg.materialize([toy_annual, toy_monthly], instance=instance, tags=tags, raise_on_error=False)
+        assert not first.success
+        broken["now"] = False
+        again = dg.materialize([toy_annual, toy_monthly], selection=[toy_monthly], instance=instance, raise_on_error=False,
+                               tags=_reexecution_of(instance.get_run_by_id(first.run_id)))
+        outcome = outcome_of_runs(instance, [first.run_id, again.run_id], [])
+    assert outcome.success and outcome.error is None, outcome.error
+    assert [(c["asset"], c["check"], c["severity"]) for c in outcome.failed_checks] == [
+        ("archive/toy_annual", "complete", "WARN")]
+    assert {"archive/toy_annual", "archive/toy_monthly"} <= set(outcome.assets)
+
+
+def test_a_re_executed_annual_run_launches_the_refresh_job_once():
+    """The refresh_job request's run key is the annual run chain's root: the sensor's run-key dedup launches one
+    refresh_job per scheduled refresh, whichever run of the chain succeeded (and for two that did)."""
+    from dagster import DagsterEvent, DagsterEventType
+
+    from pipelines.sensors import refresh_after_annual_sources
+
+    job = defs.resolve_job_def("annual_sources_job")
+    done = DagsterEvent(event_type_value=DagsterEventType.RUN_SUCCESS.value, job_name=job.name)
+    tags = {START: "2015", END: "2025", "tradeflow/refresh": "nightly-1", "tradeflow/source": "live",
+            "dagster/schedule_name": "nightly_refresh_schedule", "dagster/run_key": "nightly-1"}
+    with dg.instance_for_test() as instance:
+        first = instance.create_run_for_job(job_def=job, run_config=LIVE, tags=tags, status=OK)
+        again = instance.create_run_for_job(job_def=job, run_config=LIVE, tags=_reexecution_of(first), status=OK)
+        requests = [refresh_after_annual_sources(dg.build_run_status_sensor_context(
+            sensor_name=refresh_after_annual_sources.name, dagster_event=done, dagster_instance=instance, dagster_run=run))
+            for run in (first, again)]
+    assert all(isinstance(r, dg.RunRequest) for r in requests)
+    assert requests[0].run_key == requests[1].run_key == f"{first.run_id}-refresh"
+    # the request carries the refresh's tags, not the re-execution's nor the schedule's
+    assert {k for k in requests[1].tags if not k.startswith("tradeflow/")} == {START, END}
+    assert requests[1].tags["tradeflow/refresh"] == "nightly-1"

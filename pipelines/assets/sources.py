@@ -16,16 +16,28 @@ annual keys, bilateral and mode queries for monthly keys). A range runs as one b
 A period that failed does not hold back the others: the asset materialises with what arrived,
 and its non-blocking ``all_periods_fetched`` check fails (severity ERROR) naming the periods that
 failed, so the warehouse, snapshot and reports are rebuilt. The refresh counts as failed — the
-ledger line (``pipelines.ledger``), ``tradeflow status`` and the CLI's exit code say so — but the
-Dagster run itself ends SUCCESS with that red check: alert on the check, not only on run failure.
+ledger line (``pipelines.ledger``), ``tradeflow status`` and the CLI's exit code say so — while the
+Dagster run ends SUCCESS with that red check.
+
+A night where the data did not come is another matter: when the source was given up (circuit
+breaker, refused key: ``IngestResult.stopped``) or no period asked for arrived (every one failed,
+none confirmed unchanged), the step fails with a ``dagster.Failure`` after reporting its
+materialization (what the archive holds) and its checks, so the run fails and alerts on run
+failure fire; the downstream assets skip (the published snapshot and reports stay as they were)
+and the next run fetches the missing periods as usual. The check counts every period not
+fetched: a refused availability call counts each reporter-period it covered.
 """
 
+from collections.abc import Iterator
+from dataclasses import replace
 
 import dagster as dg
 
 from pipelines.resources import TradeflowResource
 from tradeflow.ingest import IngestResult, ingest_comtrade, ingest_wits
-from tradeflow.periods import ANNUAL_FORMAT, FIRST_ANNUAL, FIRST_MONTHLY, MONTHLY_FORMAT
+from tradeflow.periods import ANNUAL_FORMAT, FIRST_ANNUAL, FIRST_MONTHLY, MONTHLY_FORMAT, to_query
+from tradeflow.sources.comtrade_query import REPORTERS
+from tradeflow.sources.comtrade_refresh import describe_period
 
 #: "2015", "2016", … : a year's partition exists once the year has ended (like ``periods.annual_keys``).
 annual_partitions = dg.TimeWindowPartitionsDefinition(
@@ -48,10 +60,46 @@ STILL_LISTED = "stored_periods_still_listed"
 def _spec(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     return [dg.AssetCheckSpec(COMPLETE, asset=key, blocking=False,
                               description="Every requested period arrived (the failed ones are named; the next run "
-                              "retries them; the others are published)."),
+                              "retries them; the others are published, unless the source was given up or none "
+                              "arrived: then the step fails after this check)."),
             dg.AssetCheckSpec(STILL_LISTED, asset=key, blocking=False,
                               description="Every period stored from an earlier run is still listed as published by the "
                               "source (a period it withdrew is kept as stored, and named here).")]
+
+
+def _not_fetched(result: IngestResult, keys: list[str]) -> IngestResult:
+    """``result`` with a failed availability call (``refresh_live`` lists it once, as "availability: <why>", and
+    then fetches nothing) replaced by every reporter-period it covered, and each year's World exports."""
+    why = next((f.split(": ", 1)[1] for f in result.failed if f.startswith("availability: ")), None)
+    if why is None:
+        return result
+    covered = []
+    for key in keys:
+        freq, period = to_query(key)
+        covered += [describe_period(r, freq, period) for r in (*REPORTERS, *(["all"] if freq == "A" else []))]
+    return replace(result, failed=[f"{what}: not fetched ({why})" for what in covered]
+                   + [f for f in result.failed if not f.startswith("availability: ")])
+
+
+def _gave_up(result: IngestResult, source: str) -> str | None:
+    """Why the step fails: the source was given up, or no period asked for arrived (none fetched, none confirmed
+    unchanged). None when nothing failed, or for a partial failure: what arrived is published."""
+    if not result.failed:
+        return None
+    what = f"{len(result.failed)} period(s) not fetched, nothing downstream rebuilt (the next run retries them)"
+    if result.stopped:
+        return f"{source} was given up: {what}; {' '.join(result.stopped.split())}"
+    if not result.partitions and not result.skipped_unchanged:
+        return f"no period asked for arrived from {source}: {what}; first error: {' '.join(result.failed[0].split())}"
+    return None
+
+
+def _outcome(result: IngestResult, source: str) -> Iterator[dg.MaterializeResult]:
+    """The materialization and checks of ``result``; then, if nothing came, the step's failure."""
+    yield _result(result)
+    why = _gave_up(result, source)
+    if why:
+        raise dg.Failure(description=why, metadata={"not_fetched": len(result.failed), "sample": result.failed_names()[:20]})
 
 
 def _result(result: IngestResult) -> dg.MaterializeResult:
@@ -70,10 +118,11 @@ def _result(result: IngestResult) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=result.metadata(), check_results=[check, listed])
 
 
-def _comtrade(context: dg.AssetExecutionContext, tradeflow: TradeflowResource) -> dg.MaterializeResult:
-    result = ingest_comtrade(tradeflow.settings(), tradeflow.source, list(context.partition_keys))
+def _comtrade(context: dg.AssetExecutionContext, tradeflow: TradeflowResource) -> Iterator[dg.MaterializeResult]:
+    keys = list(context.partition_keys)
+    result = _not_fetched(ingest_comtrade(tradeflow.settings(), tradeflow.source, keys), keys)
     context.log.info(f"comtrade: {result.metadata()}")
-    return _result(result)
+    yield from _outcome(result, "UN Comtrade")
 
 
 @dg.asset(
@@ -86,8 +135,8 @@ def _comtrade(context: dg.AssetExecutionContext, tradeflow: TradeflowResource) -
     "exports to the World) and the reference lists, in the raw archive. Partitioned by year.",
     check_specs=_spec(COMTRADE_ANNUAL),
 )
-def comtrade_annual(context: dg.AssetExecutionContext, tradeflow: TradeflowResource) -> dg.MaterializeResult:
-    return _comtrade(context, tradeflow)
+def comtrade_annual(context: dg.AssetExecutionContext, tradeflow: TradeflowResource) -> Iterator[dg.MaterializeResult]:
+    yield from _comtrade(context, tradeflow)
 
 
 @dg.asset(
@@ -100,8 +149,8 @@ def comtrade_annual(context: dg.AssetExecutionContext, tradeflow: TradeflowResou
     "and the reference lists, in the raw archive. Partitioned by month.",
     check_specs=_spec(COMTRADE_MONTHLY),
 )
-def comtrade_monthly(context: dg.AssetExecutionContext, tradeflow: TradeflowResource) -> dg.MaterializeResult:
-    return _comtrade(context, tradeflow)
+def comtrade_monthly(context: dg.AssetExecutionContext, tradeflow: TradeflowResource) -> Iterator[dg.MaterializeResult]:
+    yield from _comtrade(context, tradeflow)
 
 
 @dg.asset(
@@ -114,7 +163,7 @@ def comtrade_monthly(context: dg.AssetExecutionContext, tradeflow: TradeflowReso
     "against each other) in the raw archive. Partitioned by year.",
     check_specs=_spec(WITS),
 )
-def wits_tariff_responses(context: dg.AssetExecutionContext, tradeflow: TradeflowResource) -> dg.MaterializeResult:
+def wits_tariff_responses(context: dg.AssetExecutionContext, tradeflow: TradeflowResource) -> Iterator[dg.MaterializeResult]:
     result = ingest_wits(tradeflow.settings(), tradeflow.source, list(context.partition_keys))
     context.log.info(f"wits: {result.metadata()}")
-    return _result(result)
+    yield from _outcome(result, "WITS")
