@@ -5,6 +5,7 @@ import csv
 import io
 import re
 import shutil
+import urllib.parse
 from pathlib import Path
 
 import duckdb
@@ -177,7 +178,7 @@ def test_every_page_draws_in_headless_chromium_with_no_network(rendered, tmp_pat
     copy = tmp_path / "reports"
     shutil.copytree(out, copy)
     ARTIFACTS.mkdir(exist_ok=True)
-    clicked = 0
+    clicked = exported = 0
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=exe, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -201,6 +202,13 @@ def test_every_page_draws_in_headless_chromium_with_no_network(rendered, tmp_pat
                 page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
                 if width != WIDTHS[0]:
                     continue
+                ids = page.evaluate("Array.from(document.querySelectorAll('div.plotly-graph-div')).map(d => d.id)")
+                for fid in ids:
+                    # the image the modebar's "Download plot as a png" makes says SAMPLE (it travels without the page)
+                    url = page.evaluate(f"Plotly.toImage(document.getElementById('{fid}'), "
+                                        "{format: 'svg', width: 900, height: 500})")
+                    assert "SAMPLE (synthetic data)" in urllib.parse.unquote(url.split(",", 1)[1]), f"{name}#{fid}"
+                    exported += 1
                 for tid in page.evaluate("Array.from(document.querySelectorAll('table.sortable')).map(t => t.id)"):
                     # numbers right, text left; the header and the first column stay in view when the card scrolls
                     for numeric, align in page.evaluate(ALIGN, tid):
@@ -245,6 +253,7 @@ def test_every_page_draws_in_headless_chromium_with_no_network(rendered, tmp_pat
         assert "matching" in page.inner_text('.pager[data-for="goal-progress"]')
         browser.close()
     assert clicked > 100  # every header of every table on every page
+    assert exported >= 17  # every chart
     assert errors == []
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
     assert any(u.endswith("assets/plotly.min.js") for u in requests)
@@ -372,3 +381,32 @@ def test_untapped_lines_table_lists_only_lines_with_potential_left(sample_db):
     in_mart = sample_db.execute("SELECT count(*) FILTER (WHERE indicative_potential_usd > 0), count(*) "
                                 "FROM marts.fta_opportunities").fetchone()
     assert (shown["indicative_potential_usd"] > 0).all() and len(shown) == in_mart[0] < in_mart[1]
+
+
+def _figures(html: str) -> dict[str, dict]:
+    """Every Plotly figure of a page, by div id: its data and layout as the page hands them to Plotly.newPlot."""
+    import json
+
+    dec, out = json.JSONDecoder(), {}
+    for m in re.finditer(r'Plotly\.newPlot\(\s*"([^"]+)",\s*', html):
+        data, j = dec.raw_decode(html, m.end())
+        layout, _ = dec.raw_decode(html, html.index("{", j))
+        out[m.group(1)] = {"data": data, "layout": layout}
+    return out
+
+
+def _sample_marks(fig: dict) -> list[dict]:
+    return [a for a in fig["layout"].get("annotations", [])
+            if "SAMPLE (synthetic data)" in a.get("text", "") and a.get("xref") == "paper" and a.get("yref") == "paper"]
+
+
+def test_every_chart_of_a_sample_page_carries_the_sample_mark_in_the_figure_itself(rendered):
+    """The modebar's 'Download plot as a png' exports the figure, not the page: the SAMPLE mark must be in the figure
+    (a paper-anchored annotation), not only in the HTML footnote under it."""
+    out, paths, _, _ = rendered
+    charts = 0
+    for p in paths:
+        for fid, fig in _figures(p.read_text()).items():
+            assert len(_sample_marks(fig)) == 1, f"{p.name}#{fid}: no SAMPLE mark in the figure"
+            charts += 1
+    assert charts >= 17

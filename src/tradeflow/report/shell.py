@@ -2,7 +2,8 @@
 
 Pages open offline from a file: plotly.js is written once to ``assets/plotly.min.js`` beside
 them (or inlined with ``self_contained``), no CDN, no "send to cloud" button, fixed div ids so
-the same data give the same bytes. Pages built from synthetic data carry the SAMPLE banner.
+the same data give the same bytes. Pages built from synthetic data carry the SAMPLE banner, and each of
+their charts carries the mark inside the figure (an image exported from the modebar travels without the page).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tradeflow.report.columns import Table, build_table
 PLOTLY_CONFIG = {"displaylogo": False, "showSendToCloud": False, "responsive": True}
 __all__ = ["Figure", "Page", "Table", "build_table", "render_page", "write_plotly_asset"]
 ASSET = "assets/plotly.min.js"
+SAMPLE_MARK = "SAMPLE (synthetic data)"
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("tradeflow.report", "templates"),
@@ -38,11 +40,15 @@ class Figure:
     figure: go.Figure
     units: str
     source: str
+    sample: bool | None = None  # from a synthetic input; None: as its page (set by render_page)
 
     def html(self) -> Markup:
-        return Markup(
-            self.figure.to_html(full_html=False, include_plotlyjs=False, div_id=self.id, config=PLOTLY_CONFIG)
-        )
+        fig = self.figure
+        if self.sample:  # in the figure itself, so the modebar's image download carries it (on a copy)
+            fig = go.Figure(fig).add_annotation(
+                text=SAMPLE_MARK, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
+                font={"size": 26, "color": "rgba(180, 35, 24, 0.4)"})
+        return Markup(fig.to_html(full_html=False, include_plotlyjs=False, div_id=self.id, config=PLOTLY_CONFIG))
 
 
 @dataclass
@@ -80,6 +86,8 @@ def render_page(page: Page, nav: list[tuple[str, str]], out_dir: Path, self_cont
     """Render ``page`` to ``out_dir/<slug>.html``."""
     for table in page.tables:  # a CSV from the sample says so on every row
         table.sample = page.is_sample
+    for fig in page.figures + page.grid_figures:
+        fig.sample = page.is_sample if fig.sample is None else fig.sample
     if self_contained:
         from plotly.offline import get_plotlyjs
 
