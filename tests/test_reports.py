@@ -73,7 +73,7 @@ def _tables(html: str) -> list[dict]:
     for tid, inner in re.findall(r'<table class="data sortable" id="([^"]+)"[^>]*>(.*?)</table>', html, re.S):
         heads = re.findall(r'<th scope="col" class="(\w+)" data-type="(\w+)"[^>]*>(.*?)</th>', inner, re.S)
         rows = [re.findall(r'<td class="([^"]*)" data-v="([^"]*)">(.*?)</td>', tr, re.S)
-                for tr in re.findall(r"<tr>(.*?)</tr>", inner.split("<tbody>", 1)[1], re.S)]
+                for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", inner.split("<tbody>", 1)[1], re.S)]
         href = re.search(rf'download="{re.escape(tid)}(?:-SAMPLE)?.csv" href="data:text/csv;charset=utf-8;base64,([^"]+)"', html)
         out.append({"id": tid, "heads": [(c, t, htmllib.unescape(h)) for c, t, h in heads],
                     "rows": [[(c, htmllib.unescape(v), t) for c, v, t in r] for r in rows],
@@ -400,6 +400,21 @@ def _sample_marks(fig: dict) -> list[dict]:
             if "SAMPLE (synthetic data)" in a.get("text", "") and a.get("xref") == "paper" and a.get("yref") == "paper"]
 
 
+def _snapshot_copy(sample_home, tmp_path) -> duckdb.DuckDBPyConnection:
+    """A writable copy of the sample snapshot, for hand-made variants of its marts."""
+    db = tmp_path / "w.duckdb"
+    shutil.copy(sample_home[0] / "published" / "tradeflow.duckdb", db)
+    return duckdb.connect(str(db))
+
+
+def _all_real(conn) -> None:
+    """As a live build with official schedules would be: no input synthetic, in every table carrying the flag."""
+    for schema, table in conn.execute("SELECT DISTINCT schema_name, table_name FROM duckdb_columns() WHERE "
+                                      "column_name = 'is_sample' AND schema_name IN ('raw', 'staging', 'marts')"
+                                      ).fetchall():
+        conn.execute(f"UPDATE {schema}.{table} SET is_sample = false")
+
+
 def test_every_chart_of_a_sample_page_carries_the_sample_mark_in_the_figure_itself(rendered):
     """The modebar's 'Download plot as a png' exports the figure, not the page: the SAMPLE mark must be in the figure
     (a paper-anchored annotation), not only in the HTML footnote under it."""
@@ -410,3 +425,73 @@ def test_every_chart_of_a_sample_page_carries_the_sample_mark_in_the_figure_itse
             assert len(_sample_marks(fig)) == 1, f"{p.name}#{fid}: no SAMPLE mark in the figure"
             charts += 1
     assert charts >= 17
+
+
+def test_goals_computed_from_a_sample_input_are_bannered_and_marked(sample_home, tmp_path):
+    """Real trade, but the bundled SAMPLE CPFTA schedules (no `tradeflow schedule import` yet): the goal on zero-duty
+    lines is computed from the sample (marts.goal_progress.is_sample) while marts.trade_flows is real. The goals page
+    is a SAMPLE page, its banner says which rows, and those rows and charts -- only those -- carry the mark."""
+    from tradeflow.report.goals import goals_page
+    from tradeflow.report.queries import data_status
+    from tradeflow.report.shell import render_page
+
+    conn = _snapshot_copy(sample_home, tmp_path)
+    _all_real(conn)
+    sample = {"duty_free_share", "pak_exports_to_china"}  # the second has a target, so a chart of its own
+    conn.execute(f"UPDATE marts.goal_progress SET is_sample = goal_id IN {tuple(sorted(sample))}")
+    status = data_status(conn)
+    assert not status["is_sample"]
+    labels = dict(conn.execute("SELECT DISTINCT goal_id, label FROM marts.goal_progress").fetchall())
+    page = goals_page(conn, status)
+    assert page.is_sample
+    html = render_page(page, [], tmp_path).read_text()
+    conn.close()
+    assert 'id="sample-banner"' in html and "marked SAMPLE" in html
+    assert "every number on this page is generated" not in html  # most of the page is real
+    for t in _tables(html):
+        rows = list(csv.reader(io.StringIO(t["csv"])))
+        assert rows[0][0] == "Data", t["id"]
+        marked = {r[1] for r in rows[1:] if r[0] == "SAMPLE (synthetic)"}
+        assert marked == {labels[g] for g in sample}, t["id"]
+        assert {r[0] for r in rows[1:]} == {"SAMPLE (synthetic)", ""}, t["id"]
+        tagged = {labels[g] for g in labels for r in t["rows"] if "SAMPLE" in r[0][2] and r[0][1] == labels[g]}
+        assert tagged == {labels[g] for g in sample}, t["id"]
+    figs = _figures(html)
+    assert _sample_marks(figs["goal-pak-exports-to-china"])
+    assert not _sample_marks(figs["goal-bilateral-trade-2015-target"])
+    foot = re.search(r'id="goal-bilateral-trade-2015-target".*?<p class="foot">(.*?)</p>', html, re.S).group(1)
+    assert "SAMPLE" not in foot
+    foot = re.search(r'id="goal-pak-exports-to-china".*?<p class="foot">(.*?)</p>', html, re.S).group(1)
+    assert "SAMPLE (synthetic)" in foot
+
+
+# each page, and the marts (or inputs) it shows beside marts.trade_flows
+SHOWN = {
+    "overview": ["marts.basket_flows", "marts.trade_by_period"],
+    "mirror": ["marts.mirror_flows", "marts.mirror_gap_by_chapter"],
+    "cpfta": ["raw.fta_schedule", "marts.fta_indicators", "marts.fta_opportunities"],
+    "agro": ["marts.trade_flows_hs2017", "marts.khunjerab_before_after", "marts.seasonality_index",
+             "marts.gacc_event_study", "marts.agro_indicators"],
+    "goals": ["marts.goal_progress"],
+    "changes": ["marts.period_changes"],
+    "index": ["staging.tariffs"],  # the freshness table
+}
+
+
+def test_each_page_is_bannered_when_any_mart_it_shows_is_from_a_sample_input(sample_home, tmp_path):
+    """A page's banner is decided by every mart it shows, not by marts.trade_flows alone: with one sample input behind
+    one mart, that page (and the index, which lists it) is bannered, and no other page."""
+    conn = _snapshot_copy(sample_home, tmp_path)
+    _all_real(conn)
+    out = tmp_path / "r"
+    banner = lambda: {p.stem for p in render_reports(conn, out) if 'id="sample-banner"' in p.read_text()}  # noqa: E731
+    assert banner() == set()
+    for page, tables in SHOWN.items():
+        for table in tables:
+            n = conn.execute(f"UPDATE {table} SET is_sample = true").fetchone()[0]
+            assert n, table
+            assert banner() == {page, "index"}, table
+            conn.execute(f"UPDATE {table} SET is_sample = false")
+    conn.execute("UPDATE marts.trade_flows SET is_sample = true")
+    assert banner() == set(PAGES)
+    conn.close()

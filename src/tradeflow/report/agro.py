@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import plotly.graph_objects as go
 
-from tradeflow.report.queries import query
+from tradeflow.report.queries import any_sample, query
 from tradeflow.report.shell import Figure, Page, build_table
 
 SOURCE = "UN Comtrade monthly data, transport modes where reported (marts.agro_*, marts.khunjerab_*, marts.gacc_event_study)"
@@ -18,7 +18,9 @@ def agro_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
         intro=("Agro products (WTO Agreement on Agriculture coverage) that Pakistan exports to China, month by month; "
                "whether winter still stops road trade at Khunjerab–Sost (closed 1 Dec–31 Mar until the year-round "
                "regime of 2 Dec 2024); and exports around GACC market-access events."),
-        is_sample=status["is_sample"], vintage=status["vintage"])
+        is_sample=status["is_sample"] or any_sample(
+            conn, "marts.trade_flows_hs2017", "marts.khunjerab_before_after", "marts.seasonality_index",
+            "marts.gacc_event_study", "marts.agro_indicators"), vintage=status["vintage"])
     heat = query(conn, "agro_heatmap")
     if not heat.empty:
         grid = heat.pivot_table(index="product", columns="period_start", values="value_usd", aggfunc="sum").fillna(0)

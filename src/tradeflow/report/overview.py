@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import plotly.graph_objects as go
 
-from tradeflow.report.queries import query
+from tradeflow.report.queries import any_sample, query
 from tradeflow.report.shell import Figure, Page, build_table
 
 SOURCE = "UN Comtrade final data, HS6 (marts.trade_flows)"
@@ -27,7 +27,7 @@ def overview_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
             "importers CIF values, so the two sides never match exactly; the gap is large and is tracked on the "
             "mirror-gap page. Calendar years."
         ),
-        is_sample=status["is_sample"],
+        is_sample=status["is_sample"] or any_sample(conn, "marts.basket_flows", "marts.trade_by_period"),
         vintage=status["vintage"],
     )
     fig = go.Figure()

@@ -63,6 +63,8 @@ class Page:
     grid_title: str = ""
     is_sample: bool = False
     vintage: str = ""
+    # the banner's text when only part of the page is from synthetic inputs (rows and charts marked SAMPLE)
+    sample_note: str = ""
 
 
 def render_table(table: Table) -> Markup:
@@ -84,9 +86,13 @@ def write_plotly_asset(out_dir: Path) -> Path:
 
 def render_page(page: Page, nav: list[tuple[str, str]], out_dir: Path, self_contained: bool = False) -> Path:
     """Render ``page`` to ``out_dir/<slug>.html``."""
-    for table in page.tables:  # a CSV from the sample says so on every row
-        table.sample = page.is_sample
-    for fig in page.figures + page.grid_figures:
+    figures = page.figures + page.grid_figures
+    # a page showing any sample row or chart is a sample page, whatever its builder said
+    page.is_sample = page.is_sample or any(t.sample for t in page.tables) or any(f.sample for f in figures)
+    for table in page.tables:  # a CSV from the sample says so on every row (with row flags: on those rows)
+        if table.sample_rows is None:
+            table.sample = page.is_sample
+    for fig in figures:
         fig.sample = page.is_sample if fig.sample is None else fig.sample
     if self_contained:
         from plotly.offline import get_plotlyjs
