@@ -495,3 +495,29 @@ def test_each_page_is_bannered_when_any_mart_it_shows_is_from_a_sample_input(sam
     conn.execute("UPDATE marts.trade_flows SET is_sample = true")
     assert banner() == set(PAGES)
     conn.close()
+
+
+def test_the_overview_leaves_out_a_year_one_side_has_not_published(sample_home, tmp_path):
+    """China has published its latest year, Pakistan not yet (the usual order): Pakistan's-records balance has no bar
+    for that year (main drew 0.0, 'balanced trade'), the page names the year, and the chapter chart is of the latest
+    year both sides published (main drew that year with China's exports alone)."""
+    import pandas as pd
+
+    from tradeflow.report.overview import overview_page
+    from tradeflow.report.queries import data_status
+
+    conn = _snapshot_copy(sample_home, tmp_path)
+    last = conn.execute("SELECT max(year) FROM marts.reported_periods WHERE freq = 'A'").fetchone()[0]
+    for table in ("marts.trade_flows", "marts.reported_periods"):
+        conn.execute(f"DELETE FROM {table} WHERE reporter = 'PAK' AND freq = 'A' AND year = {last}")
+    page = overview_page(conn, data_status(conn))
+    conn.close()
+    figs = {f.id: f.figure for f in page.figures}
+    bars = {t.name: dict(zip(map(int, t.x), t.y)) for t in figs["overview-balance"].data}
+    pak = bars["Pakistan's balance with China, Pakistan's records"]
+    assert last not in pak and last - 1 in pak and not any(pd.isna(v) for v in pak.values())
+    assert last in bars["Pakistan's balance with China, China's records"]
+    assert f"Published so far by one side only (China): {last}." in " ".join(page.notes)
+    chapters = figs["overview-chapters"]
+    assert f"Exports by HS chapter, {last - 1} " in chapters.layout.title.text
+    assert {t.name for t in chapters.data} == {"China → Pakistan", "Pakistan → China"}
