@@ -114,3 +114,11 @@ def test_a_table_marks_the_rows_computed_from_sample_inputs_and_only_those():
     assert [r[0] for r in _csv(t)] == ["Data"] + ["SAMPLE (synthetic)"] * 3
     with pytest.raises(ReportError, match="3 rows but 2 sample flags"):
         build_table(df, "bad", "Bad", sample_rows=[True, False])
+
+
+def test_an_empty_table_says_so():
+    """A table with no rows is never just an empty grid and a 'Download CSV (0 rows)': it says it has none."""
+    t = build_table(pd.DataFrame({"year": pd.Series([], dtype="Int64")}), "none", "Nothing")
+    assert t.rows == [] and "No rows" in t.note and "No rows" in str(t.html())
+    assert build_table(pd.DataFrame({"year": []}), "own", "Own", note="No monthly data are loaded.").note == \
+        "No monthly data are loaded."

@@ -521,3 +521,44 @@ def test_the_overview_leaves_out_a_year_one_side_has_not_published(sample_home, 
     chapters = figs["overview-chapters"]
     assert f"Exports by HS chapter, {last - 1} " in chapters.layout.title.text
     assert {t.name for t in chapters.data} == {"China → Pakistan", "Pakistan → China"}
+
+
+def test_the_agro_page_without_monthly_data_draws_no_empty_chart_and_says_why(sample_home, tmp_path):
+    """Annual data only (a live refresh before any monthly period is out): marts.gacc_event_study still holds its
+    37-month windows, every month outside the data. Main drew seven product lines without a value on axes around 0
+    (read as zero exports) and an empty table, and said nothing; the page now says monthly data are needed."""
+    from tradeflow.report.agro import agro_page
+    from tradeflow.report.queries import data_status
+
+    conn = _snapshot_copy(sample_home, tmp_path)
+    # one event window outside the data: its product is not drawn, the others are
+    conn.execute("UPDATE marts.gacc_event_study SET in_data = false, exports_usd = NULL, index_pre_mean_100 = NULL "
+                 "WHERE event_id = 4")
+    names = {t.name for f in agro_page(conn, data_status(conn)).figures if f.id == "agro-events" for t in f.figure.data}
+    assert "Dried chillies" not in names and len(names) == 6
+    for table in ("marts.trade_flows", "marts.trade_flows_hs2017", "marts.reported_periods"):
+        conn.execute(f"DELETE FROM {table} WHERE freq = 'M'")
+    for table in ("marts.khunjerab_before_after", "marts.seasonality_index", "marts.agro_indicators"):
+        conn.execute(f"DELETE FROM {table}")
+    conn.execute("UPDATE marts.gacc_event_study SET in_data = false, exports_usd = NULL, index_pre_mean_100 = NULL")
+    page = agro_page(conn, data_status(conn))
+    conn.close()
+    assert page.figures == []
+    assert any(n.startswith("No monthly UN Comtrade data from Pakistan are loaded") for n in page.notes), page.notes
+    assert [t.note for t in page.tables] and all("monthly" in t.note for t in page.tables)
+
+
+def test_a_chart_with_no_value_is_not_drawn_and_the_page_says_so(tmp_path):
+    """Any page: a chart whose every value is missing would be empty axes (around 0: read as zero); it is left out
+    and a note names it."""
+    import plotly.graph_objects as go
+
+    from tradeflow.report.shell import Figure, Page, render_page
+
+    empty = go.Figure(go.Scatter(x=[2020, 2021], y=[None, None], name="a")).update_layout(title="Nothing here")
+    full = go.Figure(go.Bar(y=["HS 01"], x=[1.5], orientation="h")).update_layout(title="Something")
+    page = Page(slug="t", title="t", intro="",
+                figures=[Figure("empty", empty, "u", "s"), Figure("full", full, "u", "s")])
+    html = render_page(page, [], tmp_path).read_text()
+    assert list(_figures(html)) == ["full"]
+    assert "Not drawn, no data loaded: Nothing here." in html

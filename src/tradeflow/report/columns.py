@@ -32,6 +32,8 @@ NUMERIC = {"int", "year", "usd", "share", "pct", "pp", "num", "ratio", "factor",
 FORMATS = NUMERIC | {"text", "code", "date", "month", "timestamp", "bool", "html"}
 #: Tables longer than this are paged, with a filter box.
 PAGE_ROWS = 25
+#: What an empty table says when its page has nothing more precise to say.
+EMPTY_NOTE = "No rows: the data loaded have none for this table."
 
 
 class ReportError(TradeflowError):
@@ -260,7 +262,8 @@ def build_table(df: pd.DataFrame, table_id: str, caption: str, source: str | Non
     ``html`` gives page markup for a column's cells (their text and sort value still come from ``df``);
     ``css`` a class per cell; ``units`` the per-row unit of ``metric``, ``metric_diff`` and ``change`` columns
     (default: the ``unit`` column); ``sample_rows`` a flag per row: computed from a synthetic input (the row's
-    ``is_sample``), for a table that may mix them with real rows.
+    ``is_sample``), for a table that may mix them with real rows. A table with no rows gets ``EMPTY_NOTE`` unless
+    ``note`` says more.
     """
     html, css = html or {}, css or {}
     columns, grid = [], []
@@ -290,6 +293,6 @@ def build_table(df: pd.DataFrame, table_id: str, caption: str, source: str | Non
         flags = [bool(f) and not _isnull(f) for f in list(sample_rows)]
         if len(flags) != len(df):
             raise ReportError(f"table {table_id!r}: {len(df)} rows but {len(flags)} sample flags")
-    return Table(table_id, caption, columns, rows, buf.getvalue(), note,
+    return Table(table_id, caption, columns, rows, buf.getvalue(), note or ("" if len(df) else EMPTY_NOTE),
                  sample=any(flags or []), sample_rows=flags)
 

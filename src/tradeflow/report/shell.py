@@ -4,6 +4,7 @@ Pages open offline from a file: plotly.js is written once to ``assets/plotly.min
 them (or inlined with ``self_contained``), no CDN, no "send to cloud" button, fixed div ids so
 the same data give the same bytes. Pages built from synthetic data carry the SAMPLE banner, and each of
 their charts carries the mark inside the figure (an image exported from the modebar travels without the page).
+A chart with no value at all is not drawn (empty axes read as zero): the page says it was left out.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
+import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from markupsafe import Markup
 
@@ -41,6 +44,20 @@ class Figure:
     units: str
     source: str
     sample: bool | None = None  # from a synthetic input; None: as its page (set by render_page)
+
+    @property
+    def title(self) -> str:
+        return str(self.figure.layout.title.text or self.id).replace("<br>", " ")
+
+    def has_values(self) -> bool:
+        """Any value to draw: a trace's z, else its x (horizontal bars) or y, with a number that is not null."""
+        for trace in self.figure.data:
+            d = trace.to_plotly_json()
+            vals = d.get("z") if d.get("z") is not None else d.get("x") if d.get("orientation") == "h" else d.get("y")
+            if vals is not None and pd.to_numeric(pd.Series(np.ravel(np.asarray(vals, dtype=object))),
+                                                  errors="coerce").notna().any():
+                return True
+        return False
 
     def html(self) -> Markup:
         fig = self.figure
@@ -86,6 +103,10 @@ def write_plotly_asset(out_dir: Path) -> Path:
 
 def render_page(page: Page, nav: list[tuple[str, str]], out_dir: Path, self_contained: bool = False) -> Path:
     """Render ``page`` to ``out_dir/<slug>.html``."""
+    for attr in ("figures", "grid_figures"):
+        drawn = [f for f in getattr(page, attr) if f.has_values()]
+        page.notes += [f"Not drawn, no data loaded: {f.title}." for f in getattr(page, attr) if f not in drawn]
+        setattr(page, attr, drawn)
     figures = page.figures + page.grid_figures
     # a page showing any sample row or chart is a sample page, whatever its builder said
     page.is_sample = page.is_sample or any(t.sample for t in page.tables) or any(f.sample for f in figures)
