@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import re
 from datetime import date
 
 import numpy as np
@@ -89,3 +90,35 @@ def test_a_table_renders_through_the_macro_escaped():
     html = str(t.html())
     assert 'id="esc"' in html and "&lt;b&gt;rice&lt;/b&gt; &amp; co" in html and "<b>" not in html
     assert 'download="esc.csv"' in html and "Caption &lt;x&gt;" in html
+
+
+def test_a_table_marks_the_rows_computed_from_sample_inputs_and_only_those():
+    """A page mixing real rows with rows from a synthetic input (a goal on the bundled SAMPLE schedules beside goals on
+    real trade): the CSV marks those rows in its first column and leaves the others blank; on the page each such row
+    carries a SAMPLE tag, and the download says the CSV holds SAMPLE rows."""
+    df = pd.DataFrame({"description": ["real", "from the sample schedule", "real"], "year": [2020, 2021, 2022]})
+    t = build_table(df, "mix", "Mixed", sample_rows=[False, True, False])
+    assert t.sample  # a table with any sample row is a sample table, whatever the page says
+    assert [r[0] for r in _csv(t)] == ["Data", "", "SAMPLE (synthetic)", ""]
+    assert [r[1:] for r in _csv(t)][1:] == [["real", "2020"], ["from the sample schedule", "2021"], ["real", "2022"]]
+    html = str(t.html())
+    assert html.count('class="sample-tag"') == 1 and 'download="mix-SAMPLE.csv"' in html
+    assert re.search(r'<tr class="sample-row"><td[^>]*>from the sample schedule <span class="sample-tag">SAMPLE</span>', html)
+    # every row from the sample: every row marked, no tag repeated on each row (the page's banner says it)
+    t = build_table(df, "all", "All", sample_rows=[True, True, True])
+    assert [r[0] for r in _csv(t)] == ["Data"] + ["SAMPLE (synthetic)"] * 3 and "sample-tag" not in str(t.html())
+    # no row flags: a table on a sample page is sample throughout (the page shell sets .sample)
+    t = build_table(df, "page", "Page")
+    assert not t.sample and _csv(t)[0] == ["Description", "Year"]
+    t.sample = True
+    assert [r[0] for r in _csv(t)] == ["Data"] + ["SAMPLE (synthetic)"] * 3
+    with pytest.raises(ReportError, match="3 rows but 2 sample flags"):
+        build_table(df, "bad", "Bad", sample_rows=[True, False])
+
+
+def test_an_empty_table_says_so():
+    """A table with no rows is never just an empty grid and a 'Download CSV (0 rows)': it says it has none."""
+    t = build_table(pd.DataFrame({"year": pd.Series([], dtype="Int64")}), "none", "Nothing")
+    assert t.rows == [] and "No rows" in t.note and "No rows" in str(t.html())
+    assert build_table(pd.DataFrame({"year": []}), "own", "Own", note="No monthly data are loaded.").note == \
+        "No monthly data are loaded."

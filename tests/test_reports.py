@@ -5,6 +5,7 @@ import csv
 import io
 import re
 import shutil
+import urllib.parse
 from pathlib import Path
 
 import duckdb
@@ -72,7 +73,7 @@ def _tables(html: str) -> list[dict]:
     for tid, inner in re.findall(r'<table class="data sortable" id="([^"]+)"[^>]*>(.*?)</table>', html, re.S):
         heads = re.findall(r'<th scope="col" class="(\w+)" data-type="(\w+)"[^>]*>(.*?)</th>', inner, re.S)
         rows = [re.findall(r'<td class="([^"]*)" data-v="([^"]*)">(.*?)</td>', tr, re.S)
-                for tr in re.findall(r"<tr>(.*?)</tr>", inner.split("<tbody>", 1)[1], re.S)]
+                for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", inner.split("<tbody>", 1)[1], re.S)]
         href = re.search(rf'download="{re.escape(tid)}(?:-SAMPLE)?.csv" href="data:text/csv;charset=utf-8;base64,([^"]+)"', html)
         out.append({"id": tid, "heads": [(c, t, htmllib.unescape(h)) for c, t, h in heads],
                     "rows": [[(c, htmllib.unescape(v), t) for c, v, t in r] for r in rows],
@@ -177,7 +178,7 @@ def test_every_page_draws_in_headless_chromium_with_no_network(rendered, tmp_pat
     copy = tmp_path / "reports"
     shutil.copytree(out, copy)
     ARTIFACTS.mkdir(exist_ok=True)
-    clicked = 0
+    clicked = exported = 0
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=exe, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -201,6 +202,13 @@ def test_every_page_draws_in_headless_chromium_with_no_network(rendered, tmp_pat
                 page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
                 if width != WIDTHS[0]:
                     continue
+                ids = page.evaluate("Array.from(document.querySelectorAll('div.plotly-graph-div')).map(d => d.id)")
+                for fid in ids:
+                    # the image the modebar's "Download plot as a png" makes says SAMPLE (it travels without the page)
+                    url = page.evaluate(f"Plotly.toImage(document.getElementById('{fid}'), "
+                                        "{format: 'svg', width: 900, height: 500})")
+                    assert "SAMPLE (synthetic data)" in urllib.parse.unquote(url.split(",", 1)[1]), f"{name}#{fid}"
+                    exported += 1
                 for tid in page.evaluate("Array.from(document.querySelectorAll('table.sortable')).map(t => t.id)"):
                     # numbers right, text left; the header and the first column stay in view when the card scrolls
                     for numeric, align in page.evaluate(ALIGN, tid):
@@ -245,6 +253,7 @@ def test_every_page_draws_in_headless_chromium_with_no_network(rendered, tmp_pat
         assert "matching" in page.inner_text('.pager[data-for="goal-progress"]')
         browser.close()
     assert clicked > 100  # every header of every table on every page
+    assert exported >= 17  # every chart
     assert errors == []
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
     assert any(u.endswith("assets/plotly.min.js") for u in requests)
@@ -372,3 +381,184 @@ def test_untapped_lines_table_lists_only_lines_with_potential_left(sample_db):
     in_mart = sample_db.execute("SELECT count(*) FILTER (WHERE indicative_potential_usd > 0), count(*) "
                                 "FROM marts.fta_opportunities").fetchone()
     assert (shown["indicative_potential_usd"] > 0).all() and len(shown) == in_mart[0] < in_mart[1]
+
+
+def _figures(html: str) -> dict[str, dict]:
+    """Every Plotly figure of a page, by div id: its data and layout as the page hands them to Plotly.newPlot."""
+    import json
+
+    dec, out = json.JSONDecoder(), {}
+    for m in re.finditer(r'Plotly\.newPlot\(\s*"([^"]+)",\s*', html):
+        data, j = dec.raw_decode(html, m.end())
+        layout, _ = dec.raw_decode(html, html.index("{", j))
+        out[m.group(1)] = {"data": data, "layout": layout}
+    return out
+
+
+def _sample_marks(fig: dict) -> list[dict]:
+    return [a for a in fig["layout"].get("annotations", [])
+            if "SAMPLE (synthetic data)" in a.get("text", "") and a.get("xref") == "paper" and a.get("yref") == "paper"]
+
+
+def _snapshot_copy(sample_home, tmp_path) -> duckdb.DuckDBPyConnection:
+    """A writable copy of the sample snapshot, for hand-made variants of its marts."""
+    db = tmp_path / "w.duckdb"
+    shutil.copy(sample_home[0] / "published" / "tradeflow.duckdb", db)
+    return duckdb.connect(str(db))
+
+
+def _all_real(conn) -> None:
+    """As a live build with official schedules would be: no input synthetic, in every table carrying the flag."""
+    for schema, table in conn.execute("SELECT DISTINCT schema_name, table_name FROM duckdb_columns() WHERE "
+                                      "column_name = 'is_sample' AND schema_name IN ('raw', 'staging', 'marts')"
+                                      ).fetchall():
+        conn.execute(f"UPDATE {schema}.{table} SET is_sample = false")
+
+
+def test_every_chart_of_a_sample_page_carries_the_sample_mark_in_the_figure_itself(rendered):
+    """The modebar's 'Download plot as a png' exports the figure, not the page: the SAMPLE mark must be in the figure
+    (a paper-anchored annotation), not only in the HTML footnote under it."""
+    out, paths, _, _ = rendered
+    charts = 0
+    for p in paths:
+        for fid, fig in _figures(p.read_text()).items():
+            assert len(_sample_marks(fig)) == 1, f"{p.name}#{fid}: no SAMPLE mark in the figure"
+            charts += 1
+    assert charts >= 17
+
+
+def test_goals_computed_from_a_sample_input_are_bannered_and_marked(sample_home, tmp_path):
+    """Real trade, but the bundled SAMPLE CPFTA schedules (no `tradeflow schedule import` yet): the goal on zero-duty
+    lines is computed from the sample (marts.goal_progress.is_sample) while marts.trade_flows is real. The goals page
+    is a SAMPLE page, its banner says which rows, and those rows and charts -- only those -- carry the mark."""
+    from tradeflow.report.goals import goals_page
+    from tradeflow.report.queries import data_status
+    from tradeflow.report.shell import render_page
+
+    conn = _snapshot_copy(sample_home, tmp_path)
+    _all_real(conn)
+    sample = {"duty_free_share", "pak_exports_to_china"}  # the second has a target, so a chart of its own
+    conn.execute(f"UPDATE marts.goal_progress SET is_sample = goal_id IN {tuple(sorted(sample))}")
+    status = data_status(conn)
+    assert not status["is_sample"]
+    labels = dict(conn.execute("SELECT DISTINCT goal_id, label FROM marts.goal_progress").fetchall())
+    page = goals_page(conn, status)
+    assert page.is_sample
+    html = render_page(page, [], tmp_path).read_text()
+    conn.close()
+    assert 'id="sample-banner"' in html and "marked SAMPLE" in html
+    assert "every number on this page is generated" not in html  # most of the page is real
+    for t in _tables(html):
+        rows = list(csv.reader(io.StringIO(t["csv"])))
+        assert rows[0][0] == "Data", t["id"]
+        marked = {r[1] for r in rows[1:] if r[0] == "SAMPLE (synthetic)"}
+        assert marked == {labels[g] for g in sample}, t["id"]
+        assert {r[0] for r in rows[1:]} == {"SAMPLE (synthetic)", ""}, t["id"]
+        tagged = {labels[g] for g in labels for r in t["rows"] if "SAMPLE" in r[0][2] and r[0][1] == labels[g]}
+        assert tagged == {labels[g] for g in sample}, t["id"]
+    figs = _figures(html)
+    assert _sample_marks(figs["goal-pak-exports-to-china"])
+    assert not _sample_marks(figs["goal-bilateral-trade-2015-target"])
+    foot = re.search(r'id="goal-bilateral-trade-2015-target".*?<p class="foot">(.*?)</p>', html, re.S).group(1)
+    assert "SAMPLE" not in foot
+    foot = re.search(r'id="goal-pak-exports-to-china".*?<p class="foot">(.*?)</p>', html, re.S).group(1)
+    assert "SAMPLE (synthetic)" in foot
+
+
+# each page, and the marts (or inputs) it shows beside marts.trade_flows
+SHOWN = {
+    "overview": ["marts.basket_flows", "marts.trade_by_period"],
+    "mirror": ["marts.mirror_flows", "marts.mirror_gap_by_chapter"],
+    "cpfta": ["raw.fta_schedule", "marts.fta_indicators", "marts.fta_opportunities"],
+    "agro": ["marts.trade_flows_hs2017", "marts.khunjerab_before_after", "marts.seasonality_index",
+             "marts.gacc_event_study", "marts.agro_indicators"],
+    "goals": ["marts.goal_progress"],
+    "changes": ["marts.period_changes"],
+    "index": ["staging.tariffs"],  # the freshness table
+}
+
+
+def test_each_page_is_bannered_when_any_mart_it_shows_is_from_a_sample_input(sample_home, tmp_path):
+    """A page's banner is decided by every mart it shows, not by marts.trade_flows alone: with one sample input behind
+    one mart, that page (and the index, which lists it) is bannered, and no other page."""
+    conn = _snapshot_copy(sample_home, tmp_path)
+    _all_real(conn)
+    out = tmp_path / "r"
+    banner = lambda: {p.stem for p in render_reports(conn, out) if 'id="sample-banner"' in p.read_text()}  # noqa: E731
+    assert banner() == set()
+    for page, tables in SHOWN.items():
+        for table in tables:
+            n = conn.execute(f"UPDATE {table} SET is_sample = true").fetchone()[0]
+            assert n, table
+            assert banner() == {page, "index"}, table
+            conn.execute(f"UPDATE {table} SET is_sample = false")
+    conn.execute("UPDATE marts.trade_flows SET is_sample = true")
+    assert banner() == set(PAGES)
+    conn.close()
+
+
+def test_the_overview_leaves_out_a_year_one_side_has_not_published(sample_home, tmp_path):
+    """China has published its latest year, Pakistan not yet (the usual order): Pakistan's-records balance has no bar
+    for that year (main drew 0.0, 'balanced trade'), the page names the year, and the chapter chart is of the latest
+    year both sides published (main drew that year with China's exports alone)."""
+    import pandas as pd
+
+    from tradeflow.report.overview import overview_page
+    from tradeflow.report.queries import data_status
+
+    conn = _snapshot_copy(sample_home, tmp_path)
+    last = conn.execute("SELECT max(year) FROM marts.reported_periods WHERE freq = 'A'").fetchone()[0]
+    for table in ("marts.trade_flows", "marts.reported_periods"):
+        conn.execute(f"DELETE FROM {table} WHERE reporter = 'PAK' AND freq = 'A' AND year = {last}")
+    page = overview_page(conn, data_status(conn))
+    conn.close()
+    figs = {f.id: f.figure for f in page.figures}
+    bars = {t.name: dict(zip(map(int, t.x), t.y)) for t in figs["overview-balance"].data}
+    pak = bars["Pakistan's balance with China, Pakistan's records"]
+    assert last not in pak and last - 1 in pak and not any(pd.isna(v) for v in pak.values())
+    assert last in bars["Pakistan's balance with China, China's records"]
+    assert f"Published so far by one side only (China): {last}." in " ".join(page.notes)
+    chapters = figs["overview-chapters"]
+    assert f"Exports by HS chapter, {last - 1} " in chapters.layout.title.text
+    assert {t.name for t in chapters.data} == {"China → Pakistan", "Pakistan → China"}
+
+
+def test_the_agro_page_without_monthly_data_draws_no_empty_chart_and_says_why(sample_home, tmp_path):
+    """Annual data only (a live refresh before any monthly period is out): marts.gacc_event_study still holds its
+    37-month windows, every month outside the data. Main drew seven product lines without a value on axes around 0
+    (read as zero exports) and an empty table, and said nothing; the page now says monthly data are needed."""
+    from tradeflow.report.agro import agro_page
+    from tradeflow.report.queries import data_status
+
+    conn = _snapshot_copy(sample_home, tmp_path)
+    # one event window outside the data: its product is not drawn, the others are
+    conn.execute("UPDATE marts.gacc_event_study SET in_data = false, exports_usd = NULL, index_pre_mean_100 = NULL "
+                 "WHERE event_id = 4")
+    names = {t.name for f in agro_page(conn, data_status(conn)).figures if f.id == "agro-events" for t in f.figure.data}
+    assert "Dried chillies" not in names and len(names) == 6
+    for table in ("marts.trade_flows", "marts.trade_flows_hs2017", "marts.reported_periods"):
+        conn.execute(f"DELETE FROM {table} WHERE freq = 'M'")
+    for table in ("marts.khunjerab_before_after", "marts.seasonality_index", "marts.agro_indicators"):
+        conn.execute(f"DELETE FROM {table}")
+    conn.execute("UPDATE marts.gacc_event_study SET in_data = false, exports_usd = NULL, index_pre_mean_100 = NULL")
+    page = agro_page(conn, data_status(conn))
+    conn.close()
+    assert page.figures == []
+    assert any(n.startswith("No monthly UN Comtrade data from Pakistan are loaded") for n in page.notes), page.notes
+    assert [t.note for t in page.tables] and all("monthly" in t.note for t in page.tables)
+
+
+def test_a_chart_with_no_value_is_not_drawn_and_the_page_says_so(tmp_path):
+    """Any page: a chart whose every value is missing would be empty axes (around 0: read as zero); it is left out
+    and a note names it."""
+    import plotly.graph_objects as go
+
+    from tradeflow.report.shell import Figure, Page, render_page
+
+    empty = go.Figure(go.Scatter(x=[2020, 2021], y=[None, None], name="a")).update_layout(title="Nothing here")
+    full = go.Figure(go.Bar(y=["HS 01"], x=[1.5], orientation="h")).update_layout(title="Something")
+    page = Page(slug="t", title="t", intro="",
+                figures=[Figure("empty", empty, "u", "s"), Figure("full", full, "u", "s")])
+    html = render_page(page, [], tmp_path).read_text()
+    assert list(_figures(html)) == ["full"]
+    assert "Not drawn, no data loaded: Nothing here." in html

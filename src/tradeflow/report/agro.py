@@ -1,11 +1,15 @@
-"""Agro green channel: products by month, winter at Khunjerab before and after Dec 2024, seasonality, GACC events."""
+"""Agro green channel: products by month, winter at Khunjerab before and after Dec 2024, seasonality, GACC events.
+
+Every chart and the table here are built from Pakistan's monthly records: with none loaded (annual data only) the page
+says so instead of drawing empty charts. marts.gacc_event_study holds each event's 37-month window whether or not the
+months are published (in_data): only windows with a published month are drawn."""
 
 from __future__ import annotations
 
 import duckdb
 import plotly.graph_objects as go
 
-from tradeflow.report.queries import query
+from tradeflow.report.queries import any_sample, query
 from tradeflow.report.shell import Figure, Page, build_table
 
 SOURCE = "UN Comtrade monthly data, transport modes where reported (marts.agro_*, marts.khunjerab_*, marts.gacc_event_study)"
@@ -18,7 +22,14 @@ def agro_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
         intro=("Agro products (WTO Agreement on Agriculture coverage) that Pakistan exports to China, month by month; "
                "whether winter still stops road trade at Khunjerab–Sost (closed 1 Dec–31 Mar until the year-round "
                "regime of 2 Dec 2024); and exports around GACC market-access events."),
-        is_sample=status["is_sample"], vintage=status["vintage"])
+        is_sample=status["is_sample"] or any_sample(
+            conn, "marts.trade_flows_hs2017", "marts.khunjerab_before_after", "marts.seasonality_index",
+            "marts.gacc_event_study", "marts.agro_indicators"), vintage=status["vintage"])
+    (months,) = conn.execute(
+        "SELECT count(*) FROM marts.reported_periods WHERE reporter = 'PAK' AND freq = 'M'").fetchone()
+    if not months:
+        page.notes.append("No monthly UN Comtrade data from Pakistan are loaded: the charts and the table of this page "
+                          "are built from Pakistan's monthly records, so there is nothing to draw yet.")
     heat = query(conn, "agro_heatmap")
     if not heat.empty:
         grid = heat.pivot_table(index="product", columns="period_start", values="value_usd", aggfunc="sum").fillna(0)
@@ -51,6 +62,7 @@ def agro_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
                           legend={"orientation": "h", "y": -0.25}, height=520)
         page.figures.append(Figure("agro-seasonality", fig, "index, 1 = an average month", SOURCE))
     ev = query(conn, "event_study")
+    ev = ev[ev.groupby("event_id")["in_data"].transform("any")]  # a window wholly outside the data: nothing to draw
     if not ev.empty:
         fig = go.Figure()
         for (eid, product), df in ev.groupby(["event_id", "product"], sort=True):
@@ -62,5 +74,6 @@ def agro_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
                           template="plotly_white", legend={"orientation": "h", "y": -0.25}, height=560)
         page.figures.append(Figure("agro-events", fig, "US$ million a month (Pakistan's records)", SOURCE))
     page.tables.append(build_table(query(conn, "agro_indicators"), "agro-indicators", "Agro indicators by year",
-                                   source="agro_indicators"))
+                                   source="agro_indicators",
+                                   note="" if months else "No rows: the indicators need Pakistan's monthly records."))
     return page

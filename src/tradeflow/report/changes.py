@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from tradeflow.errors import WarehouseError
-from tradeflow.report.queries import query
+from tradeflow.report.queries import any_sample, query
 from tradeflow.report.shell import Figure, Page, build_table
 
 SOURCE = "UN Comtrade vintages kept in the raw archive (marts.period_changes, marts.revisions)"
@@ -44,8 +44,9 @@ def changes_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
         intro=("Every UN Comtrade release tradeflow fetched is kept, so each refresh can say what it brought: periods "
                "published for the first time, and periods the reporter revised (the old vintage against the new), down "
                "to the HS6 lines that moved most. Fetches less than 6 hours apart count as one arrival (one run)."),
-        is_sample=status["is_sample"], vintage=status["vintage"])
-    arrivals = _arrivals(conn)
+        vintage=status["vintage"])
+    arrivals = _arrivals(conn)  # first: names an older snapshot without marts.period_changes
+    page.is_sample = status["is_sample"] or any_sample(conn, "marts.period_changes", "marts.revisions")
     latest = None if arrivals.empty else pd.Timestamp(arrivals["arrival"].max()).to_pydatetime()
     if latest is None:
         page.notes.append("No UN Comtrade data are stored yet.")

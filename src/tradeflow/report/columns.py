@@ -32,6 +32,8 @@ NUMERIC = {"int", "year", "usd", "share", "pct", "pp", "num", "ratio", "factor",
 FORMATS = NUMERIC | {"text", "code", "date", "month", "timestamp", "bool", "html"}
 #: Tables longer than this are paged, with a filter box.
 PAGE_ROWS = 25
+#: What an empty table says when its page has nothing more precise to say.
+EMPTY_NOTE = "No rows: the data loaded have none for this table."
 
 
 class ReportError(TradeflowError):
@@ -73,20 +75,31 @@ class Table:
     csv_text: str  # the table as CSV: its labels, then each cell's sort value
     note: str = ""
     sample: bool = False  # set by the page shell on a page built from the synthetic sample
+    # which rows come from a synthetic input, where a table mixes them with real ones (None: all rows, when .sample)
+    sample_rows: list[bool] | None = None
 
     @property
     def csv_name(self) -> str:
         return f"{self.id}-SAMPLE.csv" if self.sample else f"{self.id}.csv"
 
+    def is_sample_row(self, i: int) -> bool:
+        return self.sample and (self.sample_rows is None or self.sample_rows[i])
+
+    @property
+    def mixed(self) -> bool:
+        """Some rows from a synthetic input and some not: the page tags each sample row (the banner can't say which)."""
+        return self.sample_rows is not None and any(self.sample_rows) and not all(self.sample_rows)
+
     @property
     def csv_href(self) -> str:
-        """The CSV download; from the sample, every row says so in a first column (a CSV travels without its page)."""
+        """The CSV download; from the sample, every sample row says so in a first column (a CSV travels without its
+        page); in a table mixing real rows with sample ones, a real row's mark is blank."""
         text = self.csv_text
         if self.sample:
             buf = io.StringIO()
             w = csv.writer(buf, lineterminator="\n")
             for i, row in enumerate(csv.reader(io.StringIO(text))):
-                w.writerow(["Data" if i == 0 else SAMPLE_MARK, *row])
+                w.writerow(["Data" if i == 0 else SAMPLE_MARK if self.is_sample_row(i - 1) else "", *row])
             text = buf.getvalue()
         return "data:text/csv;charset=utf-8;base64," + base64.b64encode(text.encode()).decode()
 
@@ -243,12 +256,14 @@ def _cells(series: pd.Series, spec: ColumnSpec, units: pd.Series | None,
 
 def build_table(df: pd.DataFrame, table_id: str, caption: str, source: str | None = None,
                 html: dict[str, list] | None = None, css: dict[str, list[str]] | None = None, note: str = "",
-                units: pd.Series | None = None) -> Table:
+                units: pd.Series | None = None, sample_rows=None) -> Table:
     """A table of ``df`` with every column labelled from the registry (``source``: marts table or report query).
 
     ``html`` gives page markup for a column's cells (their text and sort value still come from ``df``);
     ``css`` a class per cell; ``units`` the per-row unit of ``metric``, ``metric_diff`` and ``change`` columns
-    (default: the ``unit`` column).
+    (default: the ``unit`` column); ``sample_rows`` a flag per row: computed from a synthetic input (the row's
+    ``is_sample``), for a table that may mix them with real rows. A table with no rows gets ``EMPTY_NOTE`` unless
+    ``note`` says more.
     """
     html, css = html or {}, css or {}
     columns, grid = [], []
@@ -273,5 +288,11 @@ def build_table(df: pd.DataFrame, table_id: str, caption: str, source: str | Non
     w = csv.writer(buf, lineterminator="\n")
     w.writerow([c.label for c in columns])
     w.writerows([cell.sort for cell in row] for row in rows)
-    return Table(table_id, caption, columns, rows, buf.getvalue(), note)
+    flags = None
+    if sample_rows is not None:
+        flags = [bool(f) and not _isnull(f) for f in list(sample_rows)]
+        if len(flags) != len(df):
+            raise ReportError(f"table {table_id!r}: {len(df)} rows but {len(flags)} sample flags")
+    return Table(table_id, caption, columns, rows, buf.getvalue(), note or ("" if len(df) else EMPTY_NOTE),
+                 sample=any(flags or []), sample_rows=flags)
 

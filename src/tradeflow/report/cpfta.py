@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import plotly.graph_objects as go
 
-from tradeflow.report.queries import query
+from tradeflow.report.queries import any_sample, query
 from tradeflow.report.shell import Figure, Page, build_table
 
 SOURCE = "CPFTA Phase-II schedules (raw.fta_schedule), WITS/TRAINS MFN rates, UN Comtrade (marts.fta_*)"
@@ -19,7 +19,9 @@ def cpfta_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
         slug="cpfta", title="China–Pakistan trade: CPFTA Phase II",
         intro=("Year by year and line by line, what the Phase-II schedules give each side (year 0 = 2020). Coverage "
                "and margins weight HS6 lines by each importer's 2019 imports from the partner."),
-        is_sample=status["is_sample"] or schedule_sample, vintage=status["vintage"])
+        # the marts' flags too: a sample WITS rate or trade weight makes an indicator sample with official schedules
+        is_sample=status["is_sample"] or schedule_sample
+        or any_sample(conn, "marts.fta_indicators", "marts.fta_opportunities"), vintage=status["vintage"])
     if schedule_sample:
         page.notes.append("The schedules shown are SAMPLE schedules built to the published structure (shares of lines "
                           "by category); load the official ones with `tradeflow schedule import`.")

@@ -1,5 +1,9 @@
 """Plan goals scorecard: one row per goal with a sparkline, target path, gap, required CAGR and status,
-and one small chart per goal with a target (actual against the target path)."""
+and one small chart per goal with a target (actual against the target path).
+
+A goal may be computed from a synthetic input while the trade is real (the zero-duty share on the bundled SAMPLE
+CPFTA schedules, before ``tradeflow schedule import``): marts.goal_progress.is_sample says so per goal, and the page
+marks those goals' rows and charts, and is a SAMPLE page."""
 
 from __future__ import annotations
 
@@ -43,10 +47,11 @@ def scorecard(df: pd.DataFrame) -> pd.DataFrame:
                 "nowcast_12m", "status", "target_source"]].assign(
         meta_goal_id=out["goal_id"], meta_section=out["section"], meta_paraphrase=out["paraphrase"],
         meta_statement=out["target_statement"], meta_target_year=out["target_year"],
-        meta_cagr_start=out["cagr_start_basis"] if "cagr_start_basis" in out else None)
+        meta_cagr_start=out["cagr_start_basis"] if "cagr_start_basis" in out else None,
+        meta_sample=out["is_sample"].fillna(False).astype(bool) if "is_sample" in out else False)
 
 
-def goal_figure(goal_id: str, g: pd.DataFrame) -> Figure:
+def goal_figure(goal_id: str, g: pd.DataFrame, sample: bool | None = None) -> Figure:
     """Actual against the target path (and the target itself) for one goal."""
     share = (g["unit"] == "share").all()
     scale, unit = (0.01, "%") if share else (1e9, "US$ billion")
@@ -69,15 +74,20 @@ def goal_figure(goal_id: str, g: pd.DataFrame) -> Figure:
     fig.update_layout(title={"text": title, "font": {"size": 13}}, template="plotly_white", height=320,
                       margin={"l": 50, "r": 10, "t": 70, "b": 40}, yaxis_title=unit,
                       legend={"orientation": "h", "y": -0.2}, xaxis={"dtick": 2})
-    return Figure(f"goal-{goal_id.replace('_', '-')}", fig, unit, SOURCE)
+    return Figure(f"goal-{goal_id.replace('_', '-')}", fig, unit, SOURCE, sample=sample)
 
 
 def goals_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
     df = query(conn, "goals")
+    df["is_sample"] = df["is_sample"].fillna(False).astype(bool) | status["is_sample"]
+    partly = bool(df["is_sample"].any()) and not df["is_sample"].all()
     page = Page(slug="goals", title="China–Pakistan trade: plan goals scorecard",
                 intro=("Each goal serves a clause of the Action Plan 2025–2029. A target appears only where one was "
                        "published (source linked); other goals are tracked as trends."),
-                is_sample=status["is_sample"], vintage=status["vintage"])
+                is_sample=bool(df["is_sample"].any()), vintage=status["vintage"],
+                sample_note=("the goals marked SAMPLE are computed from synthetic inputs (e.g. the bundled sample "
+                             "CPFTA schedules, until `tradeflow schedule import`) and are not real statistics; the "
+                             "other goals are from real data." if partly else ""))
     card = scorecard(df)
     spark = {gid: sparkline(list(g.sort_values("year")["actual"])) for gid, g in df.groupby("goal_id", sort=False)}
     html = {
@@ -99,15 +109,17 @@ def goals_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
                       .get(s, "") for s in card["status"]]}
     shown = card.drop(columns=[c for c in card.columns if c.startswith("meta_")]).assign(
         target_source=card["meta_statement"].where(card["target_source"].notna()))
-    page.tables.append(build_table(shown, "goals", "Scorecard", source="goal_progress", html=html, css=css))
+    page.tables.append(build_table(shown, "goals", "Scorecard", source="goal_progress", html=html, css=css,
+                                   sample_rows=card["meta_sample"]))
     for goal_id, g in df.groupby("goal_id", sort=True):
         if g["target_value"].notna().any():
-            page.grid_figures.append(goal_figure(str(goal_id), g.sort_values("year")))
+            page.grid_figures.append(goal_figure(str(goal_id), g.sort_values("year"),
+                                                 sample=bool(g["is_sample"].any())))
     page.grid_title = "Goals with a published target: actual against the target path"
     values = df[["label", "year", "unit", "actual", "target_path", "gap", "baseline_year", "baseline_value", "target_value",
                  "target_year", "status"]]
     page.tables.append(build_table(values, "goal-progress",
-                                   "All goal values by year", source="goal_progress"))
+                                   "All goal values by year", source="goal_progress", sample_rows=df["is_sample"]))
     return page
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import plotly.graph_objects as go
 
-from tradeflow.report.queries import query
+from tradeflow.report.queries import any_sample, query
 from tradeflow.report.shell import Figure, Page, build_table
 
 SOURCE = "UN Comtrade, both reporters (marts.mirror_flows, marts.mirror_gap_by_chapter)"
@@ -28,7 +28,8 @@ def mirror_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
         intro=(f"The importer's records (CIF, converted to FOB with a factor of {factor:.2f}, IMF DOTS) set against the "
                "exporter's (FOB). gap = importer FOB − exporter FOB; negative means the importer records less. "
                f"Lines mark {dates}."),
-        is_sample=status["is_sample"], vintage=status["vintage"])
+        is_sample=status["is_sample"] or any_sample(conn, "marts.mirror_flows", "marts.mirror_gap_by_chapter"),
+        vintage=status["vintage"])
     one_sided = query(conn, "mirror_one_sided")
     if not one_sided.empty:
         names = {"CHN": "China", "PAK": "Pakistan"}

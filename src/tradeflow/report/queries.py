@@ -14,8 +14,15 @@ def query(conn: duckdb.DuckDBPyConnection, name: str, **params) -> pd.DataFrame:
 
 
 def data_status(conn: duckdb.DuckDBPyConnection) -> dict:
-    """Is any input synthetic, and the newest vintage in the marts."""
+    """Is any trade synthetic, and the newest vintage in the marts. A page showing other marts also asks
+    :func:`any_sample` of them: a mart built on a sample schedule, tariff or seed is sample with real trade."""
     is_sample, vintage = conn.execute(
         "SELECT coalesce(bool_or(is_sample), false), max(vintage)::VARCHAR FROM marts.trade_flows"
     ).fetchall()[0]
     return {"is_sample": bool(is_sample), "vintage": vintage or ""}
+
+
+def any_sample(conn: duckdb.DuckDBPyConnection, *tables: str) -> bool:
+    """Is any row of ``tables`` (schema-qualified, each with an ``is_sample`` column) from a synthetic input."""
+    flags = " OR ".join(f"coalesce((SELECT bool_or(is_sample) FROM {t}), false)" for t in tables)
+    return bool(conn.execute(f"SELECT {flags}").fetchone()[0])

@@ -2,7 +2,9 @@
 
 Pages open offline from a file: plotly.js is written once to ``assets/plotly.min.js`` beside
 them (or inlined with ``self_contained``), no CDN, no "send to cloud" button, fixed div ids so
-the same data give the same bytes. Pages built from synthetic data carry the SAMPLE banner.
+the same data give the same bytes. Pages built from synthetic data carry the SAMPLE banner, and each of
+their charts carries the mark inside the figure (an image exported from the modebar travels without the page).
+A chart with no value at all is not drawn (empty axes read as zero): the page says it was left out.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
+import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from markupsafe import Markup
 
@@ -20,6 +24,7 @@ from tradeflow.report.columns import Table, build_table
 PLOTLY_CONFIG = {"displaylogo": False, "showSendToCloud": False, "responsive": True}
 __all__ = ["Figure", "Page", "Table", "build_table", "render_page", "write_plotly_asset"]
 ASSET = "assets/plotly.min.js"
+SAMPLE_MARK = "SAMPLE (synthetic data)"
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("tradeflow.report", "templates"),
@@ -38,11 +43,29 @@ class Figure:
     figure: go.Figure
     units: str
     source: str
+    sample: bool | None = None  # from a synthetic input; None: as its page (set by render_page)
+
+    @property
+    def title(self) -> str:
+        return str(self.figure.layout.title.text or self.id).replace("<br>", " ")
+
+    def has_values(self) -> bool:
+        """Any value to draw: a trace's z, else its x (horizontal bars) or y, with a number that is not null."""
+        for trace in self.figure.data:
+            d = trace.to_plotly_json()
+            vals = d.get("z") if d.get("z") is not None else d.get("x") if d.get("orientation") == "h" else d.get("y")
+            if vals is not None and pd.to_numeric(pd.Series(np.ravel(np.asarray(vals, dtype=object))),
+                                                  errors="coerce").notna().any():
+                return True
+        return False
 
     def html(self) -> Markup:
-        return Markup(
-            self.figure.to_html(full_html=False, include_plotlyjs=False, div_id=self.id, config=PLOTLY_CONFIG)
-        )
+        fig = self.figure
+        if self.sample:  # in the figure itself, so the modebar's image download carries it (on a copy)
+            fig = go.Figure(fig).add_annotation(
+                text=SAMPLE_MARK, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
+                font={"size": 26, "color": "rgba(180, 35, 24, 0.4)"})
+        return Markup(fig.to_html(full_html=False, include_plotlyjs=False, div_id=self.id, config=PLOTLY_CONFIG))
 
 
 @dataclass
@@ -57,6 +80,8 @@ class Page:
     grid_title: str = ""
     is_sample: bool = False
     vintage: str = ""
+    # the banner's text when only part of the page is from synthetic inputs (rows and charts marked SAMPLE)
+    sample_note: str = ""
 
 
 def render_table(table: Table) -> Markup:
@@ -78,8 +103,18 @@ def write_plotly_asset(out_dir: Path) -> Path:
 
 def render_page(page: Page, nav: list[tuple[str, str]], out_dir: Path, self_contained: bool = False) -> Path:
     """Render ``page`` to ``out_dir/<slug>.html``."""
-    for table in page.tables:  # a CSV from the sample says so on every row
-        table.sample = page.is_sample
+    for attr in ("figures", "grid_figures"):
+        drawn = [f for f in getattr(page, attr) if f.has_values()]
+        page.notes += [f"Not drawn, no data loaded: {f.title}." for f in getattr(page, attr) if f not in drawn]
+        setattr(page, attr, drawn)
+    figures = page.figures + page.grid_figures
+    # a page showing any sample row or chart is a sample page, whatever its builder said
+    page.is_sample = page.is_sample or any(t.sample for t in page.tables) or any(f.sample for f in figures)
+    for table in page.tables:  # a CSV from the sample says so on every row (with row flags: on those rows)
+        if table.sample_rows is None:
+            table.sample = page.is_sample
+    for fig in figures:
+        fig.sample = page.is_sample if fig.sample is None else fig.sample
     if self_contained:
         from plotly.offline import get_plotlyjs
 

@@ -27,16 +27,22 @@ def render_reports(conn: duckdb.DuckDBPyConnection, out_dir: Path, self_containe
     status = data_status(conn)
     pages = [build(conn, status) for build in PAGES]
     nav = [("index", "Contents")] + [(p.slug, _label(p.title)) for p in pages]
+    fresh = query(conn, "freshness")
+    sample = status["is_sample"] or any(p.is_sample for p in pages) or bool(fresh["is_sample"].fillna(False).any())
     index = Page(
         slug="index",
         title="tradeflow reports",
         intro="Reports on China–Pakistan trade built by tradeflow. "
         + (f"Latest data vintage: {status['vintage']}. " if status["vintage"] else "")
         + (f"Last refresh: {last_run}." if last_run else ""),
-        is_sample=status["is_sample"] or any(p.is_sample for p in pages),
+        is_sample=sample,
         vintage=status["vintage"],
-        tables=[_contents(pages),
-                build_table(query(conn, "freshness"), "freshness", "Data freshness by source", source="freshness")],
+        # real trade with a sample input elsewhere (e.g. the bundled schedules): the pages and sources marked SAMPLE
+        sample_note="" if status["is_sample"] else ("the pages and sources marked SAMPLE show numbers computed from "
+                                                    "synthetic inputs; the others are from real data."),
+        tables=[_contents(pages, status["is_sample"]),
+                build_table(fresh, "freshness", "Data freshness by source", source="freshness",
+                            sample_rows=fresh["is_sample"].fillna(False) | status["is_sample"])],
     )
     if not self_contained:
         write_plotly_asset(out_dir)
@@ -62,13 +68,14 @@ def render_snapshot(snapshot: Path, out_dir: Path, self_contained: bool = False,
     return paths
 
 
-def _contents(pages: list[Page]):
+def _contents(pages: list[Page], all_sample: bool):
     import pandas as pd
     from markupsafe import escape
 
     df = pd.DataFrame({"report": [_label(p.title) for p in pages], "what": [p.intro for p in pages]})
     links = [f'<a href="{p.slug}.html">{escape(_label(p.title))}</a>' for p in pages]
-    return build_table(df, "pages", "Pages", source="index", html={"report": links})
+    return build_table(df, "pages", "Pages", source="index", html={"report": links},
+                       sample_rows=[all_sample or p.is_sample for p in pages])
 
 
 def _label(title: str) -> str:
