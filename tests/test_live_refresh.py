@@ -184,6 +184,9 @@ def test_a_night_whose_monthly_calls_are_all_refused_fails_the_run_and_the_next_
     # the monthly availability call was refused: none of the 2 × 12 reporter-months it covered was fetched
     ({"failed": ["availability: HTTP 401: Access denied"], "stopped": "HTTP 401: Access denied"},
      "UN Comtrade was given up", 24),
+    # the source was given up after one period arrived: that period is published, with the red check
+    ({"failed": ["reporter 586 period 202102 (monthly): HTTP 429"], "stopped": "8 failed attempts in a row",
+      "partitions": ["156/M/202101"]}, None, 1),
     # one period failed, another arrived: published as before, with the red check
     ({"failed": ["reporter 586 period 202101 (monthly): unusable response"], "partitions": ["156/M/202101"]}, None, 1),
     # the one period that changed failed, every other was confirmed unchanged: not "nothing arrived"

@@ -19,9 +19,9 @@ failed, so the warehouse, snapshot and reports are rebuilt. The refresh counts a
 ledger line (``pipelines.ledger``), ``tradeflow status`` and the CLI's exit code say so — while the
 Dagster run ends SUCCESS with that red check.
 
-A night where the data did not come is another matter: when the source was given up (circuit
-breaker, refused key: ``IngestResult.stopped``) or no period asked for arrived (every one failed,
-none confirmed unchanged), the step fails with a ``dagster.Failure`` after reporting its
+A night where the data did not come is another matter: when no period asked for arrived (every
+one failed, none confirmed unchanged; e.g. a refused key, or the circuit breaker tripping before
+any period came: ``IngestResult.stopped``), the step fails with a ``dagster.Failure`` after reporting its
 materialization (what the archive holds) and its checks, so the run fails and alerts on run
 failure fire; the downstream assets skip (the published snapshot and reports stay as they were)
 and the next run fetches the missing periods as usual. The check counts every period not
@@ -82,16 +82,15 @@ def _not_fetched(result: IngestResult, keys: list[str]) -> IngestResult:
 
 
 def _gave_up(result: IngestResult, source: str) -> str | None:
-    """Why the step fails: the source was given up, or no period asked for arrived (none fetched, none confirmed
-    unchanged). None when nothing failed, or for a partial failure: what arrived is published."""
-    if not result.failed:
-        return None
+    """Why the step fails: no period asked for arrived (none fetched, none confirmed unchanged), because the source
+    was given up (a refused key, the circuit breaker) or every period failed. None when nothing failed, or for a
+    partial failure (even one cut short by the breaker): what arrived is published, the check is red."""
+    if not result.failed or result.partitions or result.skipped_unchanged:
+        return None  # a partial failure, even one where the source was given up later: what arrived is published
     what = f"{len(result.failed)} period(s) not fetched, nothing downstream rebuilt (the next run retries them)"
     if result.stopped:
         return f"{source} was given up: {what}; {' '.join(result.stopped.split())}"
-    if not result.partitions and not result.skipped_unchanged:
-        return f"no period asked for arrived from {source}: {what}; first error: {' '.join(result.failed[0].split())}"
-    return None
+    return f"no period asked for arrived from {source}: {what}; first error: {' '.join(result.failed[0].split())}"
 
 
 def _outcome(result: IngestResult, source: str) -> Iterator[dg.MaterializeResult]:
