@@ -121,8 +121,6 @@ def test_real_sample_specific_duty_lines_are_zero_with_no_ad_valorem_line(shared
 def test_specific_duties_are_unknown_or_their_ave_never_zero(tmp_path):
     """Reported 0 with no ad-valorem line → NULL (unknown), or WITS's ad valorem equivalent; the FTA mart never reads them as duty-free."""
 
-    from dbt_models import build
-
     with FakeWits(years={2021}, specific={"847130": 12.5, "850440": None}, mixed={"851712": (3, 1)}) as fake:
         c, archive = client(fake, tmp_path)
         for datatype in ("reported", "aveestimated"):
@@ -135,15 +133,7 @@ def test_specific_duties_are_unknown_or_their_ave_never_zero(tmp_path):
     assert got["854140"] == (6.5, "ad_valorem")
     assert got["851712"] == (6.5, "ad_valorem_lines_only")  # two ad-valorem lines averaged, one specific left out
     # the CPFTA mart: an unknown MFN falls back to the schedule's base rate, never to 0 %
-    conn.execute("""CREATE TABLE raw.fta_schedule AS SELECT * FROM (VALUES
-        ('CHN', '85044000', 'converters', 10.0, 'A', 'HS2017', 'test', false),
-        ('CHN', '84713000', 'laptops', 10.0, 'A', 'HS2017', 'test', false))
-        t(party, tariff_line, description, base_rate, category, hs_version, source, is_sample)""")
-    conn.execute("""CREATE TABLE raw.fta_categories AS SELECT 'CHN' AS party, 'A' AS category, 'excluded' AS kind,
-                    0 AS years, 0.0 AS cut, 'excluded' AS label, 0 AS first_cut_offset, 2021 AS base_rate_year""")
-    conn.execute("""CREATE TABLE marts.hs_concordance (from_version VARCHAR, from_code VARCHAR, to_version VARCHAR,
-                    to_code VARCHAR, weight DOUBLE)""")
-    build(conn, "marts.fta_tariff_lines")
+    price_excluded_lines(conn, [("85044000", "converters"), ("84713000", "laptops")], base_rate=10.0, base_rate_year=2021)
     lines = dict((line, (mfn, basis, heading)) for line, mfn, basis, heading in conn.execute(
         "SELECT tariff_line, mfn_rate_pct, mfn_rate_basis, heading_mfn_rate_pct FROM marts.fta_tariff_lines "
         "WHERE year = 2021").fetchall())
@@ -330,7 +320,6 @@ def specific_heading_line_priced(tmp_path, reported: dict[int, float], ave: dict
     """Heading 200811 as TRAINS reports it for the USA in 2017 (the recorded sample): 9 national lines, 5 ad valorem
     (``reported[year]`` their average), 4 specific; WITS's AVE body (``ave[year]``, every line estimated) for the
     years it is published. Line 20081100, excluded, base 30 % in the base-rate year 2019, priced in the FTA mart."""
-    from dbt_models import build
 
     archive = RawArchive(tmp_path / "raw")
     url = "http://127.0.0.1/API/V1/SDMX/V21/datasource/TRN/reporter/156/partner/000/product/all/year/{}/datatype/{}"
@@ -344,14 +333,7 @@ def specific_heading_line_priced(tmp_path, reported: dict[int, float], ave: dict
                       status=200, body=body, partition={"importer": "156", "partner": "000", "year": year,
                                                         **({"datatype": datatype} if datatype != "reported" else {})})
     conn = staged_tariffs(archive)
-    conn.execute("""CREATE TABLE raw.fta_schedule AS SELECT * FROM (VALUES
-        ('CHN', '20081100', 'ground-nuts', 30.0, 'E', 'HS2017', 'test', false))
-        t(party, tariff_line, description, base_rate, category, hs_version, source, is_sample)""")
-    conn.execute("""CREATE TABLE raw.fta_categories AS SELECT 'CHN' AS party, 'E' AS category, 'excluded' AS kind,
-                    0 AS years, 0.0 AS cut, 'excluded' AS label, 0 AS first_cut_offset, 2019 AS base_rate_year""")
-    conn.execute("""CREATE TABLE marts.hs_concordance (from_version VARCHAR, from_code VARCHAR, to_version VARCHAR,
-                    to_code VARCHAR, weight DOUBLE)""")
-    build(conn, "marts.fta_tariff_lines")
+    price_excluded_lines(conn, [("20081100", "ground-nuts")], base_rate=30.0, base_rate_year=2019)
     return conn
 
 
@@ -429,3 +411,18 @@ def test_sample_bodies_never_stand_in_for_a_live_refresh(tmp_path, monkeypatch):
     assert {(e.partition["importer"], e.partition["year"]) for e in used
             if e.partition["partner"] == "000" and "datatype" not in e.partition} == {
         ("156", 2023), ("156", 2024), ("586", 2023), ("586", 2024)}
+
+
+def price_excluded_lines(conn, lines, base_rate, base_rate_year):
+    """marts.fta_tariff_lines over ``conn``'s staged tariffs for China's HS2017 ``lines`` [(line, description)], each
+    excluded at ``base_rate`` (base-rate year ``base_rate_year``), with no concordance needed."""
+    from dbt_models import build
+
+    rows = ", ".join(f"('CHN', '{line}', '{text}', {float(base_rate)}, 'A', 'HS2017', 'test', false)" for line, text in lines)
+    conn.execute(f"""CREATE TABLE raw.fta_schedule AS SELECT * FROM (VALUES {rows})
+        t(party, tariff_line, description, base_rate, category, hs_version, source, is_sample)""")
+    conn.execute(f"""CREATE TABLE raw.fta_categories AS SELECT 'CHN' AS party, 'A' AS category, 'excluded' AS kind,
+                     0 AS years, 0.0 AS cut, 'excluded' AS label, 0 AS first_cut_offset, {int(base_rate_year)} AS base_rate_year""")
+    conn.execute("""CREATE TABLE marts.hs_concordance (from_version VARCHAR, from_code VARCHAR, to_version VARCHAR,
+                    to_code VARCHAR, weight DOUBLE)""")
+    build(conn, "marts.fta_tariff_lines")
