@@ -9,6 +9,7 @@ import pytest
 from tests.fakes.comtrade_server import Fault, FakeComtrade, sample_records
 from tests.fakes.wits_server import FakeWits
 from tests.test_refresh import marts_digest
+from tradeflow.sources.comtrade_refresh import asked
 
 KEY = "LIVE-KEY-abcdef0123"
 YEARS = "2021-2022"
@@ -182,7 +183,8 @@ def test_a_night_whose_monthly_calls_are_all_refused_fails_the_run_and_the_next_
     ({"failed": ["reporter 586 period 202101 (monthly): unusable response", "reporter 156 period 202101 (monthly): "
                  "unusable response"]}, "no period asked for arrived", 2),
     # the monthly availability call was refused: none of the 2 × 12 reporter-months it covered was fetched
-    ({"failed": ["availability: HTTP 401: Access denied"], "stopped": "HTTP 401: Access denied"},
+    ({"failed": [f"{w}: not fetched (availability: HTTP 401: Access denied)"
+                 for w in asked({"M": [f"2021{m:02d}" for m in range(1, 13)]})], "stopped": "HTTP 401: Access denied"},
      "UN Comtrade was given up", 24),
     # the source was given up after one period arrived: that period is published, with the red check
     ({"failed": ["reporter 586 period 202102 (monthly): HTTP 429"], "stopped": "8 failed attempts in a row",

@@ -221,6 +221,20 @@ def test_a_refused_key_fails_fast_once_with_the_apis_message(records, tmp_path):
     assert "Access denied" in result.failure_summary() and "\n" not in result.failure_summary()
 
 
+def test_a_refused_availability_call_lists_every_period_it_covered_as_not_fetched(records, tmp_path):
+    """The availability call is the first request of a keyed run; refused, nothing is fetched, and the result names
+    each reporter-period (and each year's World exports) asked for, so checks and the CLI count what is missing."""
+    with FakeComtrade(records, key=KEY, faults=[Fault("status", status=401, path="/getDa/", times=999)]) as fake:
+        client, archive = client_for(fake, tmp_path, key=KEY)
+        result = refresh_live(client_settings(fake, tmp_path), archive, ["2021", "2021-01"], client=client)
+        assert fake.data_calls() == 0
+    assert result.stopped and "HTTP 401" in result.stopped
+    assert sorted(result.failed_names()) == sorted([
+        "reporter 586 period 2021 (annual)", "reporter 156 period 2021 (annual)", "world exports (all reporters) 2021",
+        "reporter 586 period 202101 (monthly)", "reporter 156 period 202101 (monthly)"])
+    assert all("not fetched (availability: " in f and "HTTP 401" in f for f in result.failed), result.failed[0]
+
+
 def test_a_wrong_key_stops_at_the_first_call(records, tmp_path):
     with FakeComtrade(records, key=KEY) as fake:
         client, archive = client_for(fake, tmp_path, key="WRONG-KEY-99")

@@ -29,15 +29,12 @@ fetched: a refused availability call counts each reporter-period it covered.
 """
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 import dagster as dg
 
 from pipelines.resources import TradeflowResource
 from tradeflow.ingest import IngestResult, ingest_comtrade, ingest_wits
-from tradeflow.periods import ANNUAL_FORMAT, FIRST_ANNUAL, FIRST_MONTHLY, MONTHLY_FORMAT, to_query
-from tradeflow.sources.comtrade_query import REPORTERS
-from tradeflow.sources.comtrade_refresh import describe_period
+from tradeflow.periods import ANNUAL_FORMAT, FIRST_ANNUAL, FIRST_MONTHLY, MONTHLY_FORMAT
 
 #: "2015", "2016", … : a year's partition exists once the year has ended (like ``periods.annual_keys``).
 annual_partitions = dg.TimeWindowPartitionsDefinition(
@@ -65,20 +62,6 @@ def _spec(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
             dg.AssetCheckSpec(STILL_LISTED, asset=key, blocking=False,
                               description="Every period stored from an earlier run is still listed as published by the "
                               "source (a period it withdrew is kept as stored, and named here).")]
-
-
-def _not_fetched(result: IngestResult, keys: list[str]) -> IngestResult:
-    """``result`` with a failed availability call (``refresh_live`` lists it once, as "availability: <why>", and
-    then fetches nothing) replaced by every reporter-period it covered, and each year's World exports."""
-    why = next((f.split(": ", 1)[1] for f in result.failed if f.startswith("availability: ")), None)
-    if why is None:
-        return result
-    covered = []
-    for key in keys:
-        freq, period = to_query(key)
-        covered += [describe_period(r, freq, period) for r in (*REPORTERS, *(["all"] if freq == "A" else []))]
-    return replace(result, failed=[f"{what}: not fetched ({why})" for what in covered]
-                   + [f for f in result.failed if not f.startswith("availability: ")])
 
 
 def _gave_up(result: IngestResult, source: str) -> str | None:
@@ -119,7 +102,7 @@ def _result(result: IngestResult) -> dg.MaterializeResult:
 
 def _comtrade(context: dg.AssetExecutionContext, tradeflow: TradeflowResource) -> Iterator[dg.MaterializeResult]:
     keys = list(context.partition_keys)
-    result = _not_fetched(ingest_comtrade(tradeflow.settings(), tradeflow.source, keys), keys)
+    result = ingest_comtrade(tradeflow.settings(), tradeflow.source, keys)
     context.log.info(f"comtrade: {result.metadata()}")
     yield from _outcome(result, "UN Comtrade")
 

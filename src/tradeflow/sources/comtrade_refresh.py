@@ -94,6 +94,13 @@ def describe_period(reporter, freq: str, period: str) -> str:
     return f"reporter {reporter} period {period} ({'monthly' if freq == 'M' else 'annual'})"
 
 
+def asked(by_freq: dict[str, list[str]]) -> list[str]:
+    """Every reporter-period a run over ``by_freq`` asks for, each year's World exports included."""
+    return [describe_period(q.partition()["reporter"], freq, period)
+            for freq, periods in sorted(by_freq.items()) for period in periods
+            for q in [*bilateral_queries(freq, period), *(world_exports_queries(period)[:1] if freq == "A" else [])]]
+
+
 def refresh_live(settings: Settings, archive: RawArchive, keys: list[str] | None = None,
                  client: ComtradeClient | None = None) -> IngestResult:
     client = client or ComtradeClient(settings, archive)
@@ -107,8 +114,9 @@ def refresh_live(settings: Settings, archive: RawArchive, keys: list[str] | None
 
     try:
         work = _plan(client, by_freq, stored, result)
-    except HostUnavailable as exc:
-        result.failed.append(f"availability: {exc}")
+    except HostUnavailable as exc:  # nothing is fetched: every period asked for is listed as not fetched
+        why = " ".join(str(exc).split())
+        result.failed += [f"{what}: not fetched (availability: {why})" for what in asked(by_freq)]
         result.stopped = str(exc)
         work = []
     client.progress.plan(sum(2 if q.freq == "M" and (a is None or a.has_modes) and not world else 1
