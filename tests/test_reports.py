@@ -427,6 +427,28 @@ def test_every_chart_of_a_sample_page_carries_the_sample_mark_in_the_figure_itse
     assert charts >= 17
 
 
+def test_every_chart_names_its_unit_on_hover(rendered):
+    """A hovered value says what it counts (US$ billion, % of lines, ...): the value axis' title, else the chart's
+    units; a heatmap's cells the chart's units."""
+    out, paths, _, _ = rendered
+    traces = 0
+    for p in paths:
+        for fid, fig in _figures(p.read_text()).items():
+            layout = fig["layout"]
+            for trace in fig["data"]:
+                horizontal = trace.get("orientation") == "h"
+                value = "z" if trace["type"] == "heatmap" else "x" if horizontal else "y"
+                hover = trace.get("hovertemplate", "")
+                assert f"%{{{value}}} " in hover, f"{p.name}#{fid}: {trace.get('name')!r} hover {hover!r}"
+                if value != "z":
+                    title = layout["xaxis" if horizontal else "yaxis"].get("title", {}).get("text")
+                    assert title and f"%{{{value}}} {title}<extra>" in hover, f"{p.name}#{fid}: {hover!r}"
+                else:
+                    assert hover.split(f"%{{z}} ", 1)[1].split("<extra>")[0], f"{p.name}#{fid}: no unit {hover!r}"
+                traces += 1
+    assert traces >= 30
+
+
 def test_goals_computed_from_a_sample_input_are_bannered_and_marked(sample_home, tmp_path):
     """Real trade, but the bundled SAMPLE CPFTA schedules (no `tradeflow schedule import` yet): the goal on zero-duty
     lines is computed from the sample (marts.goal_progress.is_sample) while marts.trade_flows is real. The goals page

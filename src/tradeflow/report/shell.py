@@ -59,10 +59,27 @@ class Figure:
                 return True
         return False
 
+    def hover_units(self) -> go.Figure:
+        """A copy of the figure whose traces name their unit on hover (a value read off the chart alone, e.g. from a
+        screenshot, says what it counts): the value axis' title, else the figure's units. Set hovers are kept."""
+        fig = go.Figure(self.figure)
+        for trace in fig.data:
+            if trace.hovertemplate is not None:
+                continue
+            if trace.type == "heatmap":
+                value, at, unit = "z", "%{y}, %{x}", self.units
+            else:
+                horizontal = getattr(trace, "orientation", None) == "h"
+                value, at = ("x", "%{y}") if horizontal else ("y", "%{x}")
+                axis = fig.layout.xaxis if horizontal else fig.layout.yaxis
+                unit = axis.title.text or self.units
+            trace.hovertemplate = f"{at}: %{{{value}}} {unit}<extra>%{{fullData.name}}</extra>"
+        return fig
+
     def html(self) -> Markup:
-        fig = self.figure
+        fig = self.hover_units()
         if self.sample:  # in the figure itself, so the modebar's image download carries it (on a copy)
-            fig = go.Figure(fig).add_annotation(
+            fig.add_annotation(
                 text=SAMPLE_MARK, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
                 font={"size": 26, "color": "rgba(180, 35, 24, 0.4)"})
         return Markup(fig.to_html(full_html=False, include_plotlyjs=False, div_id=self.id, config=PLOTLY_CONFIG))
