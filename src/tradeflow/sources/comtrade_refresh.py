@@ -96,9 +96,8 @@ def describe_period(reporter, freq: str, period: str) -> str:
 
 def asked(by_freq: dict[str, list[str]]) -> list[str]:
     """Every reporter-period a run over ``by_freq`` asks for, each year's World exports included."""
-    return [describe_period(q.partition()["reporter"], freq, period)
-            for freq, periods in sorted(by_freq.items()) for period in periods
-            for q in [*bilateral_queries(freq, period), *(world_exports_queries(period)[:1] if freq == "A" else [])]]
+    return [describe_period(reporter, freq, period) for freq, periods in sorted(by_freq.items()) for period in periods
+            for reporter in (*REPORTERS, *(["all"] if freq == "A" else []))]
 
 
 def refresh_live(settings: Settings, archive: RawArchive, keys: list[str] | None = None,
