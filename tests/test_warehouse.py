@@ -102,6 +102,29 @@ def test_fiscal_years_run_july_to_june(sample_db):
     assert fy["FY2023-24"][5] == pytest.approx(by_hand)
 
 
+def test_a_published_month_without_a_flow_counts_towards_a_complete_period():
+    # Pakistan publishes every month of 2022 (exports each month) but re-exports to China only in January–March:
+    # the other nine months are zeros in the re-export sum, not months missing from it.
+    from dbt_models import build
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA marts")
+    conn.execute("""CREATE TABLE marts.trade_flows AS
+        SELECT 'PAK' reporter, 'CHN' partner, flow, 'M' freq, 2022 AS year, m AS month, make_date(2022, m, 1) period_start,
+               '520100' hs6, 'HS2017' hs_version, v AS value_usd, 'v1' AS vintage, false AS is_sample
+        FROM (SELECT 'X' flow, range AS m, 100.0 v FROM range(1, 13)
+              UNION ALL SELECT 'RX', range, 5.0 FROM range(1, 4))""")
+    conn.execute("""CREATE TABLE marts.trade_flows_by_mode (reporter VARCHAR, period_start DATE)""")
+    build(conn, "marts.reported_periods")
+    build(conn, "marts.trade_by_period")
+    rows = conn.execute("""SELECT flow, period_type, period_label, value_usd, months, is_complete FROM marts.trade_by_period
+        ORDER BY ALL""").fetchall()
+    assert rows == [("RX", "calendar", "2022", 15.0, 12, True),
+                    ("RX", "fiscal", "FY2021-22", 15.0, 6, False),  # July 2021–June 2022: January–June are in
+                    ("X", "calendar", "2022", 1200.0, 12, True),
+                    ("X", "fiscal", "FY2021-22", 600.0, 6, False),
+                    ("X", "fiscal", "FY2022-23", 600.0, 6, False)]
+
+
 def test_mirror_arithmetic_by_hand(sample_db):
     row = sample_db.execute("""SELECT exporter_fob_usd, importer_cif_usd, cif_fob_factor, importer_fob_usd, gap_usd, gap_ratio
         FROM marts.mirror_flows WHERE direction='CHN→PAK' AND freq='A' AND year=2021 AND hs6='850440' AND is_default_factor""").fetchall()[0]

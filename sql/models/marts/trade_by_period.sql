@@ -8,16 +8,27 @@ annual AS (
            max(vintage) AS vintage
     FROM {{ ref('trade_flows') }} WHERE freq = 'A' GROUP BY ALL
 ),
+-- How much of a period is in is the reporter's published months (marts.reported_periods), not the months a flow
+-- had trade in: a published month without re-exports is a zero in the sum, not a missing month.
+published AS (
+    SELECT reporter, year, count(*) AS months FROM {{ ref('reported_periods') }} WHERE freq = 'M' GROUP BY ALL
+),
+published_fiscal AS (
+    SELECT reporter, year + CASE WHEN month >= 7 THEN 1 ELSE 0 END AS fy_end, count(*) AS months
+    FROM {{ ref('reported_periods') }} WHERE freq = 'M' GROUP BY ALL
+),
 calendar_from_months AS (
-    SELECT reporter, partner, flow, year, {{ exact_sum('value_usd') }} AS value_usd, count(DISTINCT month) AS months,
-           bool_or(is_sample) AS is_sample, max(vintage) AS vintage
-    FROM monthly GROUP BY ALL
+    SELECT m.reporter, m.partner, m.flow, m.year, {{ exact_sum('m.value_usd') }} AS value_usd, any_value(p.months) AS months,
+           bool_or(m.is_sample) AS is_sample, max(m.vintage) AS vintage
+    FROM monthly AS m JOIN published AS p USING (reporter, year) GROUP BY ALL
 ),
 fiscal AS (
-    SELECT reporter, partner, flow, year + CASE WHEN month >= 7 THEN 1 ELSE 0 END AS fy_end,
-           {{ exact_sum('value_usd') }} AS value_usd, count(DISTINCT (year, month)) AS months,
-           bool_or(is_sample) AS is_sample, max(vintage) AS vintage
-    FROM monthly GROUP BY ALL
+    SELECT m.reporter, m.partner, m.flow, m.year + CASE WHEN m.month >= 7 THEN 1 ELSE 0 END AS fy_end,
+           {{ exact_sum('m.value_usd') }} AS value_usd, any_value(p.months) AS months,
+           bool_or(m.is_sample) AS is_sample, max(m.vintage) AS vintage
+    FROM monthly AS m JOIN published_fiscal AS p
+      ON p.reporter = m.reporter AND p.fy_end = m.year + CASE WHEN m.month >= 7 THEN 1 ELSE 0 END
+    GROUP BY ALL
 )
 SELECT reporter, partner, flow, 'calendar' AS period_type, CAST(year AS VARCHAR) AS period_label,
        make_date(year, 1, 1) AS period_start, make_date(year, 12, 31) AS period_end,
