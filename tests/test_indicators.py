@@ -108,7 +108,7 @@ def test_share_imports_liberalised_weights_by_the_lines_liberalised():
 
 # --- 3. untapped lines qualified by the trade-carrying lines ------------------------------------------------
 
-def opportunities_db(traded):
+def opportunities_db(traded, extra_trade=()):
     lines = [
         # 100630: the traded line 10063000 excluded; three other lines on a 10-year path
         ("10063000", "E", 65.0), ("10063010", "A10", 10.0), ("10063020", "A10", 10.0), ("10063030", "A10", 10.0),
@@ -122,7 +122,7 @@ def opportunities_db(traded):
                                             ("080450", 200.0, 400.0, 20.0)):
         trade += [("PAK", "WLD", "X", 2022, hs6, pak_x, False), ("CHN", "WLD", "M", 2022, hs6, chn_m, False),
                   ("CHN", "PAK", "M", 2022, hs6, chn_from_pak, False)]
-    conn = fta_db(lines, traded=traded, trade=trade)
+    conn = fta_db(lines, traded=traded, trade=trade + list(extra_trade))
     conn.execute("CREATE TABLE marts.world_exports (reporter VARCHAR, year INT, hs6 VARCHAR, value_usd DOUBLE, is_sample BOOLEAN)")
     conn.execute("INSERT INTO marts.world_exports VALUES ('PAK', 2022, 'TOTAL', 10000, false), ('CHN', 2022, 'TOTAL', 90000, false),"
                  "('PAK', 2022, '100630', 900, false), ('CHN', 2022, '100630', 100, false),"
@@ -142,6 +142,15 @@ def test_untapped_lines_exclude_a_heading_whose_traded_line_is_excluded():
     assert rows["520512"] == (pytest.approx(200.0), 2024, 1)
     # the traded line of 080450 reaches zero in 2029 (10 equal cuts from 2020); main: null (an excluded line never does)
     assert rows["080450"] == (pytest.approx(180.0), 2029, 1)
+
+
+def test_untapped_lines_are_of_the_latest_year_both_sides_published():
+    # Pakistan has released 2023, China not yet: 2023 has no Chinese imports to rank against, so the table is 2022's
+    # (an empty table for 2023 would read as "no opportunities").
+    conn = opportunities_db(traded=["10063000", "52051200", "08045000"],
+                            extra_trade=[("PAK", "WLD", "X", 2023, "520512", 999.0, False)])
+    rows = conn.execute("SELECT year, hs6, indicative_potential_usd FROM marts.fta_opportunities ORDER BY rank").fetchall()
+    assert rows == [(2022, "520512", pytest.approx(200.0)), (2022, "080450", pytest.approx(180.0))]
 
 
 def test_without_known_traded_lines_every_line_of_the_heading_must_open():

@@ -101,7 +101,8 @@ def test_every_table_goes_through_the_macro_with_a_matching_csv(rendered):
                     assert cls.split()[0] == hcls and hcls == ("num" if dtype == "num" else "txt")
                     # numbers right-aligned, text left-aligned (CSS .num / .txt)
     html = (out / "cpfta.html").read_text()
-    year = re.search(r"Untapped lines for Pakistan in China in (\d{4}) \(trade and rates of that year\)", html)
+    year = re.search(r"Untapped lines for Pakistan in China in (\d{4}) \(the latest year both Pakistan.{1,6}s exports and "
+                     r"China.{1,6}s imports are published; trade and rates of that year\)", html)
     assert year, "the untapped-lines table names its year"
     assert 'download="cpfta-opportunities-SAMPLE.csv"' in html and 'class="data sortable" id="cpfta-opportunities"' in html
     # printed, a long table shows every row (paging hides rows on screen only), without the pager's "rows 1–25 of N"

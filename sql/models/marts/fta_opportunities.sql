@@ -1,5 +1,10 @@
+-- The latest year both sides have published: Pakistan's exports to the World and China's imports from the World.
+-- Each reporter releases its year on its own; Pakistan's newest year alone, before China's, has nothing to rank against.
 WITH y AS (
-    SELECT max(year) AS year FROM {{ ref('trade_flows_hs2017') }} WHERE reporter = 'PAK' AND partner = 'WLD' AND flow = 'X' AND freq = 'A'
+    SELECT max(year) AS year FROM (
+        SELECT year FROM {{ ref('trade_flows_hs2017') }}
+        WHERE freq = 'A' AND partner = 'WLD' AND (reporter = 'PAK' AND flow = 'X' OR reporter = 'CHN' AND flow = 'M')
+        GROUP BY year HAVING count(DISTINCT reporter) = 2)
 ),
 flows AS (
     SELECT hs6_2017 AS hs6,

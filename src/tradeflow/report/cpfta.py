@@ -58,6 +58,7 @@ def cpfta_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
     (year,) = conn.execute("SELECT max(year) FROM marts.fta_opportunities").fetchone()  # one year: trade and rates
     page.tables.append(build_table(opp, "cpfta-opportunities",
                                    f"Untapped lines for Pakistan in China in {year if year is not None else '—'} "
-                                   "(trade and rates of that year), ranked by ITC indicative trade potential "
+                                   "(the latest year both Pakistan's exports and China's imports are published; "
+                                   "trade and rates of that year), ranked by ITC indicative trade potential "
                                    "= min(Pakistan→World, China←World) − China←Pakistan", source="fta_opportunities"))
     return page
