@@ -85,6 +85,39 @@ def test_broken_body_fails_and_is_never_loaded(tmp_path):
     assert archive.loadable("wits.trains") == []
 
 
+def test_a_body_giving_one_line_two_rates_is_refused_at_fetch_time_and_fetched_again(tmp_path):
+    """A body listing one product twice (the second copy at another rate) is refused when it arrives, naming the
+    line, and never archived as good: the next fetch asks again (main: archived as good, so every build failed at the
+    raw grain check for 30 days, `--source archive` included)."""
+
+    class Repeating(FakeWits):
+        repeat = True
+
+        def body(self, importer, partner, year, datatype):
+            doc = json.loads(super().body(importer, partner, year, datatype))
+            if self.repeat:
+                product = next(d for d in doc["structure"]["dimensions"]["series"] if d["id"] == "PRODUCTCODE")
+                key, series = next(iter(doc["dataSets"][0]["series"].items()))
+                first = product["values"][int(key.split(":")[2])]
+                product["values"].append(dict(first))  # the same code under a second index
+                parts = key.split(":")
+                parts[2] = str(len(product["values"]) - 1)
+                again = json.loads(json.dumps(series))
+                again["observations"]["0"][0] = 1.0
+                doc["dataSets"][0]["series"][":".join(parts)] = again
+            return json.dumps(doc).encode()
+
+    with Repeating(years={2021}) as fake:
+        c, archive = client(fake, tmp_path)
+        with pytest.raises(ParseError, match=r"reporter/156/partner/000.*unusable response.*repeat a line.*PRODUCTCODE="):
+            c.tariffs("156", "000", 2021)
+        assert archive.loadable("wits.trains") == []
+        fake.repeat = False
+        assert c.tariffs("156", "000", 2021) is not None
+    frame = tariff_frame(archive, archive.loadable("wits.trains"))
+    assert not frame.duplicated(["PRODUCTCODE", "TARIFFTYPE", "DATATYPE"]).any() and len(frame) > 20
+
+
 # -- TRAINS as WITS writes it: several partners and products, specific duties --------------------
 
 from tests.fakes.wits_server import Line, trains_body  # noqa: E402
@@ -259,6 +292,54 @@ def test_an_ave_observation_whose_lines_were_not_estimated_is_no_zero(tmp_path):
     assert got == {"847130": (None, "unknown"), "851712": (4.0, "ave_estimated"), "854140": (6.5, "ad_valorem")}
 
 
+def test_an_ave_answer_is_an_ave_only_where_it_estimated_a_line(tmp_path):
+    """Per line of China's 2021 MFN answers, reported and AVE (hand-worked):
+    - 271000: both answers 0 with every line count blank (as the recorded USA sample's 271000): no line is known to
+      carry a rate in either, so unknown (main: the AVE answer's 0 taken as 0 %, 'ave_estimated');
+    - 100630: 3 lines, 1 specific, 10 % over the other two in both answers: the AVE answer estimated nothing, so the
+      ad-valorem lines' average, 'ad_valorem_lines_only' (main: 'ave_estimated', later compared AVE against AVE);
+    - 851712: 3 lines, 2 specific, 2 %; the AVE answer estimated one (1 left), 4 %: the AVE;
+    - 854140: 1 specific line; the AVE answer lists it twice, not estimated (0, 1 of 1 non ad valorem) and
+      estimated (15 %): the estimate (main: the lower row, 0, dropped as no rate: unknown)."""
+    from tests.fakes.wits_server import Line, trains_body
+
+    def blanked(doc: bytes, product: str) -> bytes:
+        body = json.loads(doc)
+        dims = body["structure"]["dimensions"]["series"]
+        codes = [v["id"] for v in next(d for d in dims if d["id"] == "PRODUCTCODE")["values"]]
+        for key, series in body["dataSets"][0]["series"].items():
+            if codes[int(key.split(":")[2])] == product:
+                for i in (7, 8, 9, 10):  # TOTALNOOFLINES, NBR_PREF_LINES, NBR_MFN_LINES, NBR_NA_LINES
+                    series["observations"]["0"][i] = None
+        return json.dumps(body).encode()
+
+    bodies = {
+        "reported": blanked(trains_body("156", 2021, [
+            Line("000", "271000", 0.0), Line("000", "100630", 10.0, lines=3, na_lines=1),
+            Line("000", "851712", 2.0, lines=3, na_lines=2), Line("000", "854140", 0.0, lines=1, na_lines=1)]), "271000"),
+        "aveestimated": blanked(trains_body("156", 2021, [
+            Line("000", "271000", 0.0, datatype="Aveestimated"),
+            Line("000", "100630", 10.0, lines=3, na_lines=1, datatype="Aveestimated"),
+            Line("000", "851712", 4.0, lines=3, na_lines=1, datatype="Aveestimated"),
+            Line("000", "854140", 0.0, lines=1, na_lines=1, datatype="Reported"),
+            Line("000", "854140", 15.0, lines=1, datatype="Aveestimated")]), "271000")}
+    archive = RawArchive(tmp_path / "raw")
+    url = "http://127.0.0.1/API/V1/SDMX/V21/datasource/TRN/reporter/156/partner/000/product/all/year/2021/datatype/"
+    for datatype, doc in bodies.items():
+        partition = {"importer": "156", "partner": "000", "year": 2021,
+                     **({"datatype": datatype} if datatype != "reported" else {})}
+        archive.store(dataset="wits.trains", source="live", url=url + datatype, params={"format": "JSON"}, status=200,
+                      body=doc, partition=partition)
+    conn = staged_tariffs(archive, staging=False)
+    assert conn.execute("SELECT count(*) FROM raw.wits_tariffs WHERE product_code = '271000' AND national_lines IS NULL"
+                        ).fetchone()[0] == 2
+    stage_tariffs(conn)
+    got = {hs6: (rate, basis) for hs6, rate, basis in conn.execute(
+        "SELECT hs6, rate_pct, rate_basis FROM staging.tariffs WHERE partner = 'WLD'").fetchall()}
+    assert got == {"271000": (None, "unknown"), "100630": (10.0, "ad_valorem_lines_only"),
+                   "851712": (4.0, "ave_estimated"), "854140": (15.0, "ave_estimated")}
+
+
 def nuts_line_priced(conn) -> None:
     """marts.fta_tariff_lines for one excluded Chinese line, 08029000 (base 10 % in 2021), over ``conn``'s
     staging.tariffs, with HS2022 080291 and 080292 both converting to HS2017 080290."""
@@ -316,16 +397,19 @@ def test_merged_headings_with_an_unknown_line_count_average_the_headings():
     assert conn.execute("SELECT heading_mfn_rate_pct FROM marts.fta_tariff_lines WHERE year = 2022").fetchone() == (10.0,)
 
 
-def specific_heading_line_priced(tmp_path, reported: dict[int, float], ave: dict[int, float]):
+def specific_heading_line_priced(tmp_path, reported: dict[int, float], ave: dict[int, float],
+                                 ave_na: dict[int, int] | None = None):
     """Heading 200811 as TRAINS reports it for the USA in 2017 (the recorded sample): 9 national lines, 5 ad valorem
-    (``reported[year]`` their average), 4 specific; WITS's AVE body (``ave[year]``, every line estimated) for the
-    years it is published. Line 20081100, excluded, base 30 % in the base-rate year 2019, priced in the FTA mart."""
+    (``reported[year]`` their average), 4 specific; WITS's AVE body (``ave[year]``, every line estimated unless
+    ``ave_na[year]`` lines were not) for the years it is published. Line 20081100, excluded, base 30 % in the
+    base-rate year 2019, priced in the FTA mart."""
 
     archive = RawArchive(tmp_path / "raw")
     url = "http://127.0.0.1/API/V1/SDMX/V21/datasource/TRN/reporter/156/partner/000/product/all/year/{}/datatype/{}"
     bodies = [(y, "reported", trains_body("156", y, [Line("000", "200811", r, lines=9, na_lines=4),
                                                      Line("000", "010130", 6.0)])) for y, r in reported.items()]
-    bodies += [(y, "aveestimated", trains_body("156", y, [Line("000", "200811", r, lines=9, datatype="Aveestimated"),
+    bodies += [(y, "aveestimated", trains_body("156", y, [Line("000", "200811", r, lines=9,
+                                                               na_lines=(ave_na or {}).get(y, 0), datatype="Aveestimated"),
                                                           Line("000", "010130", 6.0, datatype="Aveestimated")]))
                for y, r in ave.items()]
     for year, datatype, body in bodies:
@@ -355,6 +439,19 @@ def test_a_heading_rate_on_another_basis_in_one_year_never_moves_the_line_mfn(tm
     got = conn.execute("""SELECT mfn_rate_pct, applied_pref_rate_pct, mfn_source, mfn_rate_basis, heading_mfn_rate_pct
                           FROM marts.fta_tariff_lines WHERE year = ?""", [year]).fetchone()
     assert got == (pytest.approx(expected[0]), pytest.approx(expected[1]), *expected[2:4], pytest.approx(expected[4]))
+
+
+def test_an_ave_answer_that_estimated_none_of_the_specific_lines_is_no_ave(tmp_path):
+    """2019: WITS's AVE answer estimates all 4 specific lines of 200811 (AVE 120 %). 2021: its AVE answer still has
+    those 4 lines non ad valorem (NBR_NA_LINES 4 of 9, as reported), so its 78.6 is the 5 ad-valorem lines' average
+    again, not an AVE. No tariff changed: by hand the 2021 line MFN is its base rate, 30 % (main: read "AVE against
+    AVE", max(0, 30 + 78.6 − 120) = 0 %, the excluded line duty-free)."""
+    conn = specific_heading_line_priced(tmp_path, {2019: 78.6, 2021: 78.6}, {2019: 120.0, 2021: 78.6}, ave_na={2021: 4})
+    assert conn.execute("SELECT year, rate_basis FROM staging.tariffs WHERE hs6 = '200811' ORDER BY year").fetchall() == [
+        (2019, "ave_estimated"), (2021, "ad_valorem_lines_only")]
+    got = conn.execute("""SELECT mfn_rate_pct, applied_pref_rate_pct, mfn_rate_basis FROM marts.fta_tariff_lines
+                          WHERE year = 2021""").fetchone()
+    assert got == (pytest.approx(30.0), pytest.approx(30.0), "ad_valorem_lines_only")
 
 
 def test_heading_rates_on_different_bases_without_ad_valorem_lines_keep_the_base_rate():

@@ -10,29 +10,39 @@ newest_body AS (
 ),
 newest AS (
     SELECT * FROM newest_body WHERE fetched_at = last_fetch
+    -- an AVE answer listing a product both as estimated and as reported: the estimate is its AVE
     QUALIFY row_number() OVER (PARTITION BY importer_m49, partner_m49, year, product_code, tariff_type, requested_datatype
-                               ORDER BY request_id, rate_pct NULLS LAST, min_rate_pct, max_rate_pct, nomenclature,
-                                        data_type, national_lines, preferential_lines, mfn_lines, na_lines, measure) = 1
+                               ORDER BY request_id, coalesce(lower(data_type) NOT LIKE 'ave%', true), rate_pct NULLS LAST,
+                                        min_rate_pct, max_rate_pct, nomenclature, data_type, national_lines,
+                                        preferential_lines, mfn_lines, na_lines, measure) = 1
 ),
 reported AS (SELECT * FROM newest WHERE requested_datatype = 'reported'),
--- an AVE observation is one only where some of its lines have a rate: a line WITS could not estimate stays non-ad
--- valorem in the AVE answer too (NBR_NA_LINES = all its lines), and its 0 is then no rate at all, never 0 %
 ave AS (
-    SELECT * FROM newest
-    WHERE requested_datatype = 'aveestimated' AND rate_pct IS NOT NULL
-      AND NOT coalesce(coalesce(na_lines, national_lines - mfn_lines - preferential_lines) >= national_lines
-                       AND national_lines > 0, false)
+    SELECT *, coalesce(na_lines, national_lines - mfn_lines - preferential_lines) AS ave_na
+    FROM newest WHERE requested_datatype = 'aveestimated' AND rate_pct IS NOT NULL
 ),
 rated AS (
     SELECT r.*, a.rate_pct AS ave_pct,
-           a.national_lines - coalesce(a.na_lines, a.national_lines - a.mfn_lines - a.preferential_lines, 0) AS ave_lines,
+           a.national_lines - coalesce(a.ave_na, 0) AS ave_lines,
            -- a line count WITS leaves blank is not a zero: the non-ad-valorem lines are what the other counts leave
            -- (national = MFN + preferential + non-ad-valorem), else unknown, and an unknown count never makes
            -- TRAINS's 0 an ad valorem 0 % (n_na NULL: the AVE if published, else the rate only when it has lines)
            coalesce(r.na_lines, r.national_lines - r.mfn_lines - r.preferential_lines) AS n_na,
            coalesce(r.national_lines - r.na_lines, r.mfn_lines + r.preferential_lines) AS n_ad_valorem
     FROM reported AS r
-    LEFT JOIN ave AS a USING (importer_m49, partner_m49, year, product_code, tariff_type)
+    -- an AVE observation is one only where WITS estimated a line the reported answer leaves non ad valorem: a line it
+    -- could not estimate stays non-ad valorem in the AVE answer too, so an AVE answer with as many non-ad-valorem
+    -- lines as the reported one is the ad-valorem lines' average again (no estimate: it would be compared "AVE
+    -- against AVE" with a year that has one), and one with all its lines non ad valorem is a 0 that is no rate at
+    -- all, never 0 %. Where WITS leaves the AVE's line counts blank only a positive rate shows a line was rated.
+    LEFT JOIN ave AS a
+        ON  a.importer_m49 = r.importer_m49 AND a.partner_m49 = r.partner_m49 AND a.year = r.year
+        AND a.product_code = r.product_code AND a.tariff_type = r.tariff_type
+        AND CASE WHEN a.national_lines - a.ave_na IS NULL THEN a.rate_pct > 0
+                 ELSE a.national_lines - a.ave_na > 0
+                      AND coalesce(a.ave_na < coalesce(r.na_lines,
+                                                       r.national_lines - r.mfn_lines - r.preferential_lines), true)
+            END
 )
 SELECT
     coalesce(i.iso3, n.importer_m49) AS importer,

@@ -53,12 +53,27 @@ class WitsClient:
         if resp.status == 404:
             return None
         try:
-            read_sdmx_json(json.loads(resp.body), where=self.http.describe(url, params))
+            _check_one_rate_per_line(read_sdmx_json(json.loads(resp.body), where=self.http.describe(url, params)))
         except (ValueError, ParseError) as exc:
             msg = f"{self.http.describe(url, params)}: unusable response ({exc})"
             self.archive.mark_failed(entry, msg)
             raise ParseError(msg) from None
         return entry
+
+
+#: What one TRAINS observation is of (the grain of ``raw.wits_tariffs`` within a body).
+LINE_KEY = ("REPORTER", "PARTNER", "PRODUCTCODE", "TIME_PERIOD", "TARIFFTYPE", "DATATYPE")
+
+
+def _check_one_rate_per_line(frame: pd.DataFrame) -> None:
+    """A body giving one line two rates is refused at fetch time (so it is never archived as good and is fetched
+    again next night), not left to fail every later build at the raw grain check."""
+    key = [c for c in LINE_KEY if c in frame.columns]
+    repeated = frame[frame.duplicated(key, keep=False)]
+    if len(repeated):
+        first = repeated.iloc[0]
+        raise ParseError(f"{len(repeated)} observations repeat a line, e.g. "
+                         + ", ".join(f"{c}={first[c]}" for c in key))
 
 
 def tariff_frame(archive: RawArchive, entries: list[ManifestEntry]) -> pd.DataFrame:
