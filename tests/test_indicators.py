@@ -374,3 +374,33 @@ def test_traded_lines_come_from_the_sample_only_while_the_schedule_is_the_sample
     out = traded_lines_frame(schedule)
     # an imported (real) Chinese schedule gets no synthetic traded lines; Pakistan's sample schedule keeps its own
     assert list(out.itertuples(index=False, name=None)) == [("PAK", "72083900", "sample", True)]
+
+
+def test_rcas_world_leaves_out_a_reporter_year_with_a_code_that_does_not_convert_to_hs2017():
+    """World exports, 2022, annual. Pakistan in HS2017 (H5): kept as reported. China in HS2022 (H6): 080291 converts
+    to 080290, kept. Egypt in HS2012 (H4) with no HS2012 table archived (no HS2012 pair at all): its 440110 (split in
+    HS2017) and 846900 (deleted in HS2017) are not HS2017 codes, so Egypt's 2022 is left out whole, products and
+    total alike (main: kept as 440110 = 700, 846900 = 90 beside its total 3000, so HS2017 440111/440112 read 0 for
+    Egypt while its total counted in the world). Brazil in HS2022 with a code the HS2022 table lacks: left out too."""
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA staging; CREATE SCHEMA marts")
+    conn.execute("""CREATE TABLE staging.countries AS SELECT * FROM (VALUES (586, 'PAK'), (156, 'CHN'), (818, 'EGY'),
+                    (76, 'BRA')) t(m49, iso3)""")
+    flows = [(586, "PAK", "H5", "440111", 50.0), (156, "CHN", "H6", "080291", 20.0), (818, "EGY", "H4", "440110", 700.0),
+             (818, "EGY", "H4", "846900", 90.0), (76, "BRA", "H6", "080291", 5.0), (76, "BRA", "H6", "999999", 1.0)]
+    conn.execute("""CREATE TABLE staging.comtrade_flows (reporter_code INT, reporter_iso VARCHAR, classification VARCHAR,
+                    hs6 VARCHAR, value_usd DOUBLE, year INT, freq VARCHAR, flow VARCHAR, partner_code INT, mot_code INT,
+                    is_sample BOOLEAN)""")
+    conn.executemany("INSERT INTO staging.comtrade_flows VALUES (?, ?, ?, ?, ?, 2022, 'A', 'X', 0, 0, false)", flows)
+    conn.execute("""CREATE TABLE staging.comtrade_totals AS SELECT * FROM (VALUES (586, 'PAK', 100.0), (156, 'CHN', 400.0),
+                    (818, 'EGY', 3000.0), (76, 'BRA', 60.0)) t(reporter_code, reporter_iso, value_usd)""")
+    conn.execute("""ALTER TABLE staging.comtrade_totals ADD COLUMN year INT DEFAULT 2022;
+                    ALTER TABLE staging.comtrade_totals ADD COLUMN freq VARCHAR DEFAULT 'A';
+                    ALTER TABLE staging.comtrade_totals ADD COLUMN flow VARCHAR DEFAULT 'X';
+                    ALTER TABLE staging.comtrade_totals ADD COLUMN partner_code INT DEFAULT 0;
+                    ALTER TABLE staging.comtrade_totals ADD COLUMN is_sample BOOLEAN DEFAULT false""")
+    conn.execute("""CREATE TABLE marts.hs_concordance AS SELECT * FROM (VALUES ('HS2022', '080291', 'HS2017', '080290', 1.0))
+                    t(from_version, from_code, to_version, to_code, weight)""")
+    build(conn, "marts.world_exports")
+    got = conn.execute("SELECT reporter, hs6, value_usd FROM marts.world_exports ORDER BY ALL").fetchall()
+    assert got == [("CHN", "080290", 20.0), ("CHN", "TOTAL", 400.0), ("PAK", "440111", 50.0), ("PAK", "TOTAL", 100.0)]
