@@ -7,7 +7,7 @@ import pytest
 from tradeflow.errors import ConfigError
 from tradeflow.green_channel import config
 from tradeflow.green_channel.goals import goal_frames, goal_tables
-from dbt_models import build
+from dbt_models import build, hs2017_as_reported
 
 
 def seasonal_db(values, start="2019-01-01", khunjerab=None):
@@ -26,6 +26,7 @@ def seasonal_db(values, start="2019-01-01", khunjerab=None):
         year(period_start) AS year, month(period_start) AS month, period_start, '100630' hs6, 'HS2017' hs_version, value_usd,
         true is_sample FROM v""")
     conn.execute("CREATE TABLE marts.dim_hs AS SELECT 'HS2017' hs_version, '100630' code, true is_agro")
+    hs2017_as_reported(conn)
     build(conn, "marts.monthly_by_basis")
     build(conn, "marts.reported_periods")
     return conn
@@ -395,6 +396,7 @@ def test_agro_growth_compares_the_same_months_of_the_previous_year():
     rows = [("PAK", "CHN", "X", "M", y, m, f"{y}-{m:02d}-01", hs, "HS2017", v, 1.0, False, False)
             for y, m, v in months for hs in ("080450", "847130")]
     conn.executemany("INSERT INTO marts.trade_flows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    hs2017_as_reported(conn)
     for model in ("marts.agro_monthly", "marts.agro_products", "marts.agro_indicators"):
         build(conn, model)
     got = conn.execute("""SELECT year, months, is_complete, agro_usd, round(agro_growth, 12)
@@ -416,6 +418,7 @@ def test_perishable_share_counts_perishable_agro_only_never_fish():
         ('PAK', 'CHN', 'X', 'M', 2024, 1, DATE '2024-01-01', '080450', 'HS2017', 10, false),
         ('PAK', 'CHN', 'X', 'M', 2024, 1, DATE '2024-01-01', '030389', 'HS2017', 50, false),
         ('PAK', 'CHN', 'X', 'M', 2024, 1, DATE '2024-01-01', '520100', 'HS2017', 30, false)""")
+    hs2017_as_reported(conn)
     build(conn, "marts.agro_monthly")
     assert conn.execute("SELECT agro_usd, perishable_usd, perishable_share_of_agro, total_usd FROM marts.agro_monthly"
                         ).fetchall() == [(40.0, 10.0, 0.25, 90.0)]
@@ -511,6 +514,7 @@ def agro_db(other: tuple[str, str, bool, bool]) -> duckdb.DuckDBPyConnection:
     conn.execute("""CREATE TABLE marts.trade_flows (reporter VARCHAR, partner VARCHAR, flow VARCHAR, freq VARCHAR,
         year INT, month INT, period_start DATE, hs6 VARCHAR, hs_version VARCHAR, value_usd DOUBLE, net_weight_kg DOUBLE,
         net_weight_estimated BOOLEAN, is_sample BOOLEAN)""")
+    hs2017_as_reported(conn)
     conn.execute("CREATE TABLE marts.dim_hs AS SELECT * FROM (VALUES ('HS2017', '080450', 'Mangoes', true, true), "
                  "('HS2017', ?, ?, ?, ?)) t(hs_version, code, description, is_agro, is_perishable)", list(other))
     return conn
@@ -589,3 +593,39 @@ def test_a_goal_without_the_data_to_judge_it_says_so():
         ("g", 2015, None, "no data")]
     card = scorecard(conn.execute("SELECT * FROM marts.goal_progress").df())
     assert card[["goal", "status"]].values.tolist() == [["G", "no data"]]
+
+
+def test_agro_counts_the_same_goods_before_and_after_a_reporters_switch_to_hs2022():
+    """China's monthly exports to Pakistan, 2021 in HS2017 (H5): 382499 (chapter 38, not agro) 10 and rice 100630 20
+    each month; 2022 in HS2022 (H6): HS2022 moved nicotine liquids out of 3824.99 into 2404.12 (chapter 24, agro in
+    HS2022 terms), so 240412 4, 382499 6 and rice 20. On one basis (HS2017: 240412 → 382499) agro is rice alone,
+    20 × 12 = 240 both years: growth 0, agro share 240 / 360 (main: 2022 agro 288, share 0.8, growth +20 % that is
+    only the nomenclature; the same in the Khunjerab series' agro group)."""
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA marts")
+    rows = [(2021, m, "HS2017", c, v) for m in range(1, 13) for c, v in (("382499", 10.0), ("100630", 20.0))]
+    rows += [(2022, m, "HS2022", c, v) for m in range(1, 13) for c, v in (("240412", 4.0), ("382499", 6.0), ("100630", 20.0))]
+    conn.execute("""CREATE TABLE marts.trade_flows (reporter VARCHAR, partner VARCHAR, flow VARCHAR, freq VARCHAR, year INT,
+        month INT, period_start DATE, hs6 VARCHAR, hs_version VARCHAR, value_usd DOUBLE, net_weight_kg DOUBLE,
+        net_weight_estimated BOOLEAN, cif_usd DOUBLE, fob_usd DOUBLE, vintage DATE, is_sample BOOLEAN)""")
+    conn.executemany("""INSERT INTO marts.trade_flows VALUES ('CHN', 'PAK', 'X', 'M', ?, ?, make_date(?, ?, 1), ?, ?, ?,
+                        NULL, false, NULL, ?, DATE '2024-01-01', false)""",
+                     [(y, m, y, m, c, v, val, val) for y, m, v, c, val in rows])
+    conn.execute("""CREATE TABLE marts.trade_flows_by_mode AS SELECT *, 3200 AS mot_code, 'road' AS mode
+                    FROM marts.trade_flows""")
+    conn.execute("""CREATE TABLE marts.dim_hs AS SELECT * FROM (VALUES ('HS2017', '382499', false, false),
+        ('HS2017', '100630', true, false), ('HS2022', '382499', false, false), ('HS2022', '240412', true, false),
+        ('HS2022', '100630', true, false)) t(hs_version, code, is_agro, is_perishable)""")
+    conn.execute("""CREATE TABLE marts.hs_concordance AS SELECT * FROM (VALUES
+        ('HS2022', '240412', 'HS2017', '382499', 1.0, false), ('HS2022', '382499', 'HS2017', '382499', 1.0, false),
+        ('HS2022', '100630', 'HS2017', '100630', 1.0, false))
+        t(from_version, from_code, to_version, to_code, weight, is_ambiguous)""")
+    for model in ("marts.trade_flows_hs2017", "marts.agro_monthly", "marts.agro_indicators", "marts.monthly_by_basis"):
+        build(conn, model)
+    got = conn.execute("""SELECT year, agro_usd, total_usd, agro_share, agro_growth, agro_lines, top_hs6
+                          FROM marts.agro_indicators ORDER BY year""").fetchall()
+    assert got == [(2021, 240.0, 360.0, pytest.approx(2 / 3), None, 1, "100630"),
+                   (2022, 240.0, 360.0, pytest.approx(2 / 3), pytest.approx(0.0), 1, "100630")]
+    agro = conn.execute("""SELECT basis, year, sum(value_usd) FROM marts.monthly_by_basis WHERE product_group = 'agro'
+                           GROUP BY ALL ORDER BY ALL""").fetchall()
+    assert agro == [("all_modes", 2021, 240.0), ("all_modes", 2022, 240.0), ("road", 2021, 240.0), ("road", 2022, 240.0)]

@@ -310,7 +310,7 @@ def test_grain_check_catches_a_fan_out_in_a_raw_table():
 
 def test_road_basis_takes_road_else_land_never_both():
     """Comtrade motCode 3000 = Land, 3200 = Road (a sub-mode of land: reference/ModeOfTransportCodes.json)."""
-    from dbt_models import build
+    from dbt_models import build, hs2017_as_reported
 
     conn = duckdb.connect()
     conn.execute("CREATE SCHEMA marts")
@@ -327,6 +327,7 @@ def test_road_basis_takes_road_else_land_never_both():
                         DATE '2021-01-01' AS period_start, 'HS2017' AS hs_version, '520512' AS hs6, 500.0 AS value_usd,
                         false AS is_sample""")
     conn.execute("CREATE TABLE marts.dim_hs AS SELECT 'HS2017' AS hs_version, '080410' AS code, true AS is_agro")
+    hs2017_as_reported(conn)
     build(conn, "marts.monthly_by_basis")
     got = dict(conn.execute("SELECT basis || '/' || product_group, value_usd FROM marts.monthly_by_basis").fetchall())
     assert got == {"road/all": 180.0, "road/agro": 100.0, "all_modes/all": 500.0}

@@ -13,12 +13,12 @@ same_months AS (
       ON p.reporter = c.reporter AND p.partner = c.partner AND p.flow = c.flow AND p.year = c.year - 1 AND p.month = c.month
     GROUP BY ALL
 ),
--- Concentration on the same basis as the values: the agro lines of the months the year has (a year with only
+-- Concentration on the same basis as the values (HS2017 lines, as marts.agro_monthly): the agro lines of the months the year has (a year with only
 -- Jan–Mar reported, or one with no annual record yet, is described by its months, never by another basis)
 lines AS (
-    SELECT t.reporter, t.partner, t.flow, t.year, t.hs6, {{ exact_sum('t.value_usd') }} AS v
-    FROM {{ ref('trade_flows') }} AS t
-    JOIN {{ ref('dim_hs') }} AS h ON h.hs_version = t.hs_version AND h.code = t.hs6
+    SELECT t.reporter, t.partner, t.flow, t.year, t.hs6_2017 AS hs6, {{ exact_sum('t.value_usd') }} AS v
+    FROM {{ ref('trade_flows_hs2017') }} AS t
+    JOIN {{ ref('dim_hs') }} AS h ON h.hs_version = 'HS2017' AND h.code = t.hs6_2017
     WHERE t.freq = 'M' AND h.is_agro AND t.partner IN ('CHN', 'PAK') AND t.flow IN ('X', 'M')
     GROUP BY ALL
 ),
