@@ -149,6 +149,37 @@ def test_the_grain_test_returns_repeated_keys_and_keys_with_a_null():
     assert conn.execute(sql).fetchall() == []
 
 
+def test_a_code_of_no_known_hs_version_fails_hs2017_mapped():
+    """marts.trade_flows_hs2017 on hand-made rows, then sql/macros/hs2017_mapped.sql: an HS2017 code passes, an HS2022
+    code with its pair passes, and a code whose version is unknown (NULL: a classification no reference names) is not
+    concorded and fails the test, named (main: is_concorded NULL, which `NOT is_concorded` let through)."""
+    import re
+
+    import duckdb
+    import jinja2
+
+    from dbt_models import build
+    from tradeflow.warehouse.dbt_project import project_dir
+
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA marts")
+    conn.execute("""CREATE TABLE marts.trade_flows AS SELECT reporter, 'CHN' partner, 'X' flow, 'A' freq, 2023 AS year,
+        NULL::INT AS month, DATE '2023-01-01' period_start, hs6, hs_version, 1.0 value_usd, NULL::DOUBLE net_weight_kg,
+        false net_weight_estimated, NULL::DOUBLE cif_usd, 1.0 fob_usd, DATE '2024-06-01' vintage, false is_sample
+        FROM (VALUES ('PAK', '100630', 'HS2017'), ('PAK', '240412', 'HS2022'), ('CHN', '999001', NULL))
+        t(reporter, hs6, hs_version)""")
+    conn.execute("""CREATE TABLE marts.hs_concordance AS SELECT 'HS2022' from_version, '240412' from_code,
+                    'HS2017' to_version, '382499' to_code, 1.0 weight, false is_ambiguous""")
+    build(conn, "marts.trade_flows_hs2017")
+    assert conn.execute("SELECT hs6_reported, is_concorded FROM marts.trade_flows_hs2017 ORDER BY 1").fetchall() == [
+        ("100630", True), ("240412", True), ("999001", False)]
+    text = (project_dir() / "macros" / "hs2017_mapped.sql").read_text(encoding="utf-8")
+    macros = re.sub(r"\{%\s*test\s+(\w+)", r"{% macro test_\1", text).replace("{% endtest %}", "{% endmacro %}")
+    sql = jinja2.Environment().from_string(macros + "{{ test_hs2017_mapped('marts.trade_flows_hs2017') }}").render()
+    [(problem, *_)] = conn.execute(sql).fetchall()
+    assert problem.startswith("unknown HS version code 999001 has no HS2017 mapping"), problem
+
+
 def test_no_model_hook_or_macro_sets_duckdbs_thread_count():
     """Every query of the build runs on the threads the profile gives (tradeflow's cores,
     tests/test_parallel_build.py); DuckDB's thread count is global, so no model, hook or macro may

@@ -2,7 +2,8 @@
    would drop out of every HS2017 mart, or fail a mart's grain with a NULL code far from the cause. It fails with one
    row per version and code, naming the UNSD table that maps it. #}
 {% test hs2017_mapped(model) %}
-SELECT hs_version_reported || ' code ' || hs6_reported || ' has no HS2017 mapping in marts.hs_concordance: '
+SELECT coalesce(hs_version_reported, 'unknown HS version') || ' code ' || hs6_reported
+       || ' has no HS2017 mapping in marts.hs_concordance: '
        || CASE hs_version_reported
               WHEN 'HS2012' THEN 'the UNSD table HS2017toHS2012ConversionAndCorrelationTables.xlsx is not archived '
                                  || 'or lacks it (a live refresh fetches it from TRADEFLOW_UNSD_URL)'
@@ -12,6 +13,6 @@ SELECT hs_version_reported || ' code ' || hs6_reported || ' has no HS2017 mappin
        hs_version_reported, hs6_reported, string_agg(DISTINCT reporter, ', ' ORDER BY reporter) AS reporters,
        min(year) AS first_year, max(year) AS last_year, count(*) AS rows
 FROM {{ model }}
-WHERE NOT is_concorded
+WHERE NOT coalesce(is_concorded, false)
 GROUP BY ALL
 {% endtest %}

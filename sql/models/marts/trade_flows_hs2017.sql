@@ -3,7 +3,8 @@ SELECT
     t.hs6 AS hs6_reported,
     t.hs_version AS hs_version_reported,
     CASE WHEN t.hs_version = 'HS2017' THEN t.hs6 ELSE c.to_code END AS hs6_2017,
-    t.hs_version = 'HS2017' OR c.to_code IS NOT NULL AS is_concorded,
+    -- never NULL: a code of an unknown version (NULL) is not concorded, and hs2017_mapped names it
+    coalesce(t.hs_version = 'HS2017', false) OR c.to_code IS NOT NULL AS is_concorded,
     coalesce(c.is_ambiguous, false) AS is_ambiguous,
     t.value_usd * coalesce(c.weight, 1.0) AS value_usd,
     t.net_weight_kg * coalesce(c.weight, 1.0) AS net_weight_kg,
