@@ -18,6 +18,9 @@ def no_internet(monkeypatch):
         if not os.environ.get(var, "").startswith("http://127.0.0.1"):
             monkeypatch.setenv(var, "http://127.0.0.1:9")
     monkeypatch.setenv("TRADEFLOW_HTTP_BACKOFF", "0.05")
+    # the UNSD workbooks at the closed port above: refused at once, not at one attempt per second (a live refresh
+    # asks for them every run a test does not serve them)
+    monkeypatch.setenv("TRADEFLOW_UNSD_RATE", "1000")
     monkeypatch.delenv("DAGSTER_HOME", raising=False)  # each TRADEFLOW_HOME has its own Dagster instance
 
 

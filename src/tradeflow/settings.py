@@ -132,6 +132,7 @@ class Settings(BaseSettings):
         description="UN Comtrade subscription key (never written anywhere)")
     comtrade_rate: float = Field(1.0, gt=0, description="Comtrade requests per second (starting pace)")
     wits_rate: float = Field(1.0, gt=0, description="WITS requests per second (starting pace)")
+    unsd_rate: float = Field(1.0, gt=0, description="UNSD requests per second (starting pace)")
     comtrade_cap: int | None = Field(None, gt=0, description="records per Comtrade call before a query is split (at most the endpoint limit: 500 keyless, 250,000 keyed)")
 
     # -- HTTP layer --------------------------------------------------------------------------

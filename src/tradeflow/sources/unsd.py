@@ -56,7 +56,7 @@ def fetch_concordance(archive: RawArchive, http: HttpClient | None = None, newer
                       older: str = "HS2017") -> ManifestEntry:
     """Fetch, archive, then check one workbook; a broken one is marked failed and raised."""
     url = table_url(newer, older)
-    http = http or HttpClient()
+    http = http or HttpClient(rate_per_second=Settings.from_env().unsd_rate)
     resp = http.get(url)
     entry = archive.store(dataset=DATASET, source="live", url=url, params={}, status=resp.status, body=resp.body,
                           partition={"newer": newer, "older": older})
@@ -71,6 +71,7 @@ def fetch_concordance(archive: RawArchive, http: HttpClient | None = None, newer
 def refresh_concordances(archive: RawArchive, http: HttpClient | None = None) -> list[ManifestEntry]:
     """Fetch every workbook not fetched within a month; a failure warns (naming the URL) and keeps the archived copy."""
     cutoff = (datetime.now(UTC) - timedelta(days=MAX_AGE_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    http = http or HttpClient(rate_per_second=Settings.from_env().unsd_rate)  # one host: one pace and breaker for all
     stored = {pair: [e for e in archive.loadable(DATASET) if entry_pair(e) == pair] for pair in TABLES}
     fetched = []
     for (newer, older), entries in stored.items():
