@@ -629,3 +629,14 @@ def test_agro_counts_the_same_goods_before_and_after_a_reporters_switch_to_hs202
     agro = conn.execute("""SELECT basis, year, sum(value_usd) FROM marts.monthly_by_basis WHERE product_group = 'agro'
                            GROUP BY ALL ORDER BY ALL""").fetchall()
     assert agro == [("all_modes", 2021, 240.0), ("all_modes", 2022, 240.0), ("road", 2021, 240.0), ("road", 2022, 240.0)]
+    # the plan goal "agro exports to China" (goals.yaml), on Pakistan's records: the same pair reported by Pakistan
+    # (an annual record per year: January's lines)
+    conn.execute("UPDATE marts.trade_flows SET reporter = 'PAK', partner = 'CHN'")
+    conn.execute("INSERT INTO marts.trade_flows SELECT * REPLACE ('A' AS freq) FROM marts.trade_flows WHERE month = 1")
+    build(conn, "marts.trade_flows_hs2017")
+    [goal] = [g for g in config.goals(basket_table=pd.DataFrame(columns=["basket", "label", "hs_prefix"]))
+              if g["id"] == "agro_exports_to_china"]
+    annual = conn.execute(f"SELECT year, value FROM ({goal['metric']}) ORDER BY year").fetchall()
+    monthly = conn.execute(f"""SELECT year(period_start), sum(value) FROM ({goal['monthly_metric']})
+                               GROUP BY ALL ORDER BY ALL""").fetchall()
+    assert annual == [(2021, 20.0), (2022, 20.0)] and monthly == [(2021, 240.0), (2022, 240.0)]

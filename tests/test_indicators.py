@@ -381,13 +381,14 @@ def test_rcas_world_leaves_out_a_reporter_year_with_a_code_that_does_not_convert
     to 080290, kept. Egypt in HS2012 (H4) with no HS2012 table archived (no HS2012 pair at all): its 440110 (split in
     HS2017) and 846900 (deleted in HS2017) are not HS2017 codes, so Egypt's 2022 is left out whole, products and
     total alike (main: kept as 440110 = 700, 846900 = 90 beside its total 3000, so HS2017 440111/440112 read 0 for
-    Egypt while its total counted in the world). Brazil in HS2022 with a code the HS2022 table lacks: left out too."""
+    Egypt while its total counted in the world). Brazil in HS2022 with a code the HS2022 table lacks (990199, made
+    up: the real table maps every HS2022 code, 999999 included): left out too."""
     conn = duckdb.connect()
     conn.execute("CREATE SCHEMA staging; CREATE SCHEMA marts")
     conn.execute("""CREATE TABLE staging.countries AS SELECT * FROM (VALUES (586, 'PAK'), (156, 'CHN'), (818, 'EGY'),
                     (76, 'BRA')) t(m49, iso3)""")
     flows = [(586, "PAK", "H5", "440111", 50.0), (156, "CHN", "H6", "080291", 20.0), (818, "EGY", "H4", "440110", 700.0),
-             (818, "EGY", "H4", "846900", 90.0), (76, "BRA", "H6", "080291", 5.0), (76, "BRA", "H6", "999999", 1.0)]
+             (818, "EGY", "H4", "846900", 90.0), (76, "BRA", "H6", "080291", 5.0), (76, "BRA", "H6", "990199", 1.0)]
     conn.execute("""CREATE TABLE staging.comtrade_flows (reporter_code INT, reporter_iso VARCHAR, classification VARCHAR,
                     hs6 VARCHAR, value_usd DOUBLE, year INT, freq VARCHAR, flow VARCHAR, partner_code INT, mot_code INT,
                     is_sample BOOLEAN)""")

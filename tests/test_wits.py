@@ -300,7 +300,10 @@ def test_an_ave_answer_is_an_ave_only_where_it_estimated_a_line(tmp_path):
       ad-valorem lines' average, 'ad_valorem_lines_only' (main: 'ave_estimated', later compared AVE against AVE);
     - 851712: 3 lines, 2 specific, 2 %; the AVE answer estimated one (1 left), 4 %: the AVE;
     - 854140: 1 specific line; the AVE answer lists it twice, not estimated (0, 1 of 1 non ad valorem) and
-      estimated (15 %): the estimate (main: the lower row, 0, dropped as no rate: unknown)."""
+      estimated (15 %): the estimate (main: the lower row, 0, dropped as no rate: unknown).
+    The rule matches a recorded WITS AVE answer (US 2021, wine 220421, captured 2026-10-10 in the public repository
+    mitchross/worldmonitor, tests/fixtures/wits-trains/): reported 0 with 5 of 5 lines non ad valorem; the AVE answer,
+    DATATYPE "AVEEstimated", 2.03 % with NBR_MFN_LINES 5 and NBR_NA_LINES 0: estimated lines leave the NA count."""
     from tests.fakes.wits_server import Line, trains_body
 
     def blanked(doc: bytes, product: str) -> bytes:
@@ -322,7 +325,7 @@ def test_an_ave_answer_is_an_ave_only_where_it_estimated_a_line(tmp_path):
             Line("000", "100630", 10.0, lines=3, na_lines=1, datatype="Aveestimated"),
             Line("000", "851712", 4.0, lines=3, na_lines=1, datatype="Aveestimated"),
             Line("000", "854140", 0.0, lines=1, na_lines=1, datatype="Reported"),
-            Line("000", "854140", 15.0, lines=1, datatype="Aveestimated")]), "271000")}
+            Line("000", "854140", 15.0, lines=1, datatype="AVEEstimated")]), "271000")}
     archive = RawArchive(tmp_path / "raw")
     url = "http://127.0.0.1/API/V1/SDMX/V21/datasource/TRN/reporter/156/partner/000/product/all/year/2021/datatype/"
     for datatype, doc in bodies.items():

@@ -71,7 +71,6 @@ def fetch_concordance(archive: RawArchive, http: HttpClient | None = None, newer
 def refresh_concordances(archive: RawArchive, http: HttpClient | None = None) -> list[ManifestEntry]:
     """Fetch every workbook not fetched within a month; a failure warns (naming the URL) and keeps the archived copy."""
     cutoff = (datetime.now(UTC) - timedelta(days=MAX_AGE_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    http = http or HttpClient(rate_per_second=Settings.from_env().unsd_rate)  # one host: one pace and breaker for all
     stored = {pair: [e for e in archive.loadable(DATASET) if entry_pair(e) == pair] for pair in TABLES}
     fetched = []
     for (newer, older), entries in stored.items():
