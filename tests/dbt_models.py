@@ -74,6 +74,7 @@ def build(conn: duckdb.DuckDBPyConnection, name: str, **vars_) -> int:
 def hs2017_as_reported(conn: duckdb.DuckDBPyConnection) -> None:
     """``marts.trade_flows_hs2017`` (with an empty ``marts.hs_concordance``) for a test whose ``marts.trade_flows``
     holds HS2017 rows only: a view, so rows inserted later are in it too."""
-    conn.execute("CREATE VIEW marts.trade_flows_hs2017 AS SELECT *, hs6 AS hs6_2017 FROM marts.trade_flows")
+    conn.execute(render_sql("CREATE VIEW marts.trade_flows_hs2017 AS SELECT *, hs6 AS hs6_2017, {{ is_agro('hs6') }} "
+                            "AS is_agro, {{ is_perishable('hs6') }} AS is_perishable FROM marts.trade_flows"))
     conn.execute("""CREATE TABLE IF NOT EXISTS marts.hs_concordance (from_version VARCHAR, from_code VARCHAR,
                     to_version VARCHAR, to_code VARCHAR, weight DOUBLE, is_ambiguous BOOLEAN)""")

@@ -18,8 +18,7 @@ same_months AS (
 lines AS (
     SELECT t.reporter, t.partner, t.flow, t.year, t.hs6_2017 AS hs6, {{ exact_sum('t.value_usd') }} AS v
     FROM {{ ref('trade_flows_hs2017') }} AS t
-    JOIN {{ ref('dim_hs') }} AS h ON h.hs_version = 'HS2017' AND h.code = t.hs6_2017
-    WHERE t.freq = 'M' AND h.is_agro AND t.partner IN ('CHN', 'PAK') AND t.flow IN ('X', 'M')
+    WHERE t.freq = 'M' AND t.is_agro AND t.partner IN ('CHN', 'PAK') AND t.flow IN ('X', 'M')
     GROUP BY ALL
 ),
 shares AS (

@@ -22,23 +22,8 @@ SELECT
     ch.name AS chapter_name,
     s.section,
     s.name AS section_name,
-    length(d.code) = 6 AND (
-        (substr(d.code, 1, 2) BETWEEN '01' AND '24'
-            AND substr(d.code, 1, 2) <> '03'
-            AND substr(d.code, 1, 4) NOT IN ('0508', '1604', '1605')
-            AND d.code NOT IN ('051191', '230120'))
-        OR d.code IN ('290543', '290544', '380910', '382460')
-        OR substr(d.code, 1, 4) IN ('3301', '3501', '3502', '3503', '3504', '3505', '4101', '4102', '4103', '4301',
-                                    '5001', '5002', '5003', '5101', '5102', '5103', '5201', '5202', '5203',
-                                    '5301', '5302')
-    ) AS is_agro,
-    length(d.code) = 6 AND (
-        substr(d.code, 1, 4) BETWEEN '0201' AND '0209'
-        OR substr(d.code, 1, 4) IN ('0301', '0302', '0303', '0304', '0306', '0307', '0308',
-                                    '0401', '0403', '0405', '0406', '0407', '0603')
-        OR substr(d.code, 1, 4) BETWEEN '0701' AND '0710'
-        OR substr(d.code, 1, 4) BETWEEN '0803' AND '0811'
-    ) AS is_perishable,
+    {{ is_agro('d.code') }} AS is_agro,
+    {{ is_perishable('d.code') }} AS is_perishable,
     d.source
 FROM dedup AS d
 LEFT JOIN read_csv({{ reference_csv('hs_chapters.csv') }}, header = true, all_varchar = true) AS ch ON ch.chapter = substr(d.code, 1, 2)

@@ -8,18 +8,16 @@ WITH road_or_land AS (
 -- HS2017 code(s) it converts to, its value shared by the concordance weights, so a before/after across a reporter's
 -- switch of HS version compares the same goods
 road AS (
-    SELECT m.reporter, m.partner, m.flow, 'road' AS basis, m.period_start, h.is_agro,
+    SELECT m.reporter, m.partner, m.flow, 'road' AS basis, m.period_start,
+           {{ is_agro("CASE WHEN m.hs_version = 'HS2017' THEN m.hs6 ELSE k.to_code END") }} AS is_agro,
            m.value_usd * coalesce(k.weight, 1.0) AS value_usd, m.is_sample
     FROM road_or_land AS m
     LEFT JOIN {{ ref('hs_concordance') }} AS k
         ON m.hs_version <> 'HS2017' AND k.from_version = m.hs_version AND k.to_version = 'HS2017' AND k.from_code = m.hs6
-    LEFT JOIN {{ ref('dim_hs') }} AS h
-        ON h.hs_version = 'HS2017' AND h.code = CASE WHEN m.hs_version = 'HS2017' THEN m.hs6 ELSE k.to_code END
 ),
 allm AS (
-    SELECT t.reporter, t.partner, t.flow, 'all_modes', t.period_start, h.is_agro, t.value_usd, t.is_sample
+    SELECT t.reporter, t.partner, t.flow, 'all_modes', t.period_start, t.is_agro, t.value_usd, t.is_sample
     FROM {{ ref('trade_flows_hs2017') }} AS t
-    LEFT JOIN {{ ref('dim_hs') }} AS h ON h.hs_version = 'HS2017' AND h.code = t.hs6_2017
     WHERE t.freq = 'M' AND t.partner IN ('CHN', 'PAK') AND t.flow IN ('X', 'M')
 ),
 rows AS (SELECT * FROM road UNION ALL SELECT * FROM allm)
