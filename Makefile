@@ -20,9 +20,10 @@ $(STAMP): pyproject.toml requirements.lock
 demo: $(STAMP)
 	$(BIN)/tradeflow refresh --source sample
 
-## test: the whole test suite (includes `dagster definitions validate` and the headless-Chromium report test)
+## test: the whole test suite on every core (pytest-xdist; includes `dagster definitions validate` and the
+## headless-Chromium report test)
 test: $(STAMP) browser
-	$(BIN)/python -m pytest --durations=20
+	$(BIN)/python -m pytest -n auto --durations=20
 
 ## browser: Debian's chromium for the report test (installed when missing and we may; else that test skips)
 browser:
