@@ -13,8 +13,9 @@ same_months AS (
       ON p.reporter = c.reporter AND p.partner = c.partner AND p.flow = c.flow AND p.year = c.year - 1 AND p.month = c.month
     GROUP BY ALL
 ),
--- Concentration on the same basis as the values (HS2017 lines, as marts.agro_monthly): the agro lines of the months the year has (a year with only
--- Jan–Mar reported, or one with no annual record yet, is described by its months, never by another basis)
+-- Concentration on the same basis as the values (HS2017 lines, as marts.agro_monthly): the agro lines of the months
+-- the year has (a year with only Jan–Mar reported, or one with no annual record yet, is described by its months,
+-- never by another basis)
 lines AS (
     SELECT t.reporter, t.partner, t.flow, t.year, t.hs6_2017 AS hs6, {{ exact_sum('t.value_usd') }} AS v
     FROM {{ ref('trade_flows_hs2017') }} AS t
