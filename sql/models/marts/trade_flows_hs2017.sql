@@ -6,9 +6,9 @@ SELECT
     -- never NULL: a code of an unknown version (NULL) is not concorded, and hs2017_mapped names it
     coalesce(t.hs_version = 'HS2017', false) OR c.to_code IS NOT NULL AS is_concorded,
     coalesce(c.is_ambiguous, false) AS is_ambiguous,
-    -- agro and perishable by the HS2017 code (sql/macros/agro.sql): one class for the same goods in every year
-    {{ is_agro("CASE WHEN t.hs_version = 'HS2017' THEN t.hs6 ELSE c.to_code END") }} AS is_agro,
-    {{ is_perishable("CASE WHEN t.hs_version = 'HS2017' THEN t.hs6 ELSE c.to_code END") }} AS is_perishable,
+    -- agro and perishable by the HS2017 code above (sql/macros/agro.sql): one class for the same goods in every year
+    {{ is_agro('hs6_2017') }} AS is_agro,
+    {{ is_perishable('hs6_2017') }} AS is_perishable,
     t.value_usd * coalesce(c.weight, 1.0) AS value_usd,
     t.net_weight_kg * coalesce(c.weight, 1.0) AS net_weight_kg,
     t.net_weight_estimated,
