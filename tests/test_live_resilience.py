@@ -241,9 +241,39 @@ def test_a_wrong_key_stops_at_the_first_call(records, tmp_path):
         result = refresh_live(client_settings(fake, tmp_path), archive, ["2021", "2022"], client=client)
         assert len(fake.log) == 1
     assert result.stopped and "HTTP 401" in result.stopped and "invalid subscription key" in result.stopped
+    assert "check COMTRADE_API_KEY" in result.stopped
     with pytest.raises(AuthError):
         client.http.get(f"{fake.url}/data/v1/get/C/A/HS", {})  # never sent again in this run
     assert len(fake.log) == 1
+
+
+def test_a_refusal_from_a_host_that_needs_no_key_does_not_blame_the_comtrade_key(tmp_path):
+    """WITS and UNSD take no key: their 403 (a proxy, a block on this network) must not send the operator off
+    to check COMTRADE_API_KEY. Both clients use the shared HTTP layer's default hint."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Forbidden(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = b"<html><body>403 Forbidden</body></html>"
+            self.send_response(403)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Forbidden)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        from tradeflow.sources.http import HttpClient
+        url = f"http://127.0.0.1:{server.server_port}/API/V1/SDMX/V21/datasource/TRN/reporter/156"
+        with pytest.raises(AuthError) as refused:
+            HttpClient(rate_per_second=1000).get(url, {})
+    finally:
+        server.shutdown()
+    assert "HTTP 403" in str(refused.value) and "COMTRADE_API_KEY" not in str(refused.value)
+    assert "needs no key" in str(refused.value)
 
 
 def test_a_key_echoed_by_the_server_is_stored_nowhere(records, tmp_path, caplog):

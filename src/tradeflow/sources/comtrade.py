@@ -78,6 +78,9 @@ class ComtradeClient:
             secrets=settings.secrets(),
             rate_per_second=settings.comtrade_rate,
         )
+        # a 401/403 here is about the key (the HTTP layer's default hint is for hosts that need none)
+        self.http.refused_hint = ("check COMTRADE_API_KEY" if key
+                                  else "the keyless preview was refused: set COMTRADE_API_KEY")
         # the endpoint's limit bounds any configured cap: a keyless body stops at 500 records whatever
         # maxRecords asks, so a larger cap would take a cut-short preview as complete
         limit = KEYED_CAP if self.keyed else PREVIEW_CAP

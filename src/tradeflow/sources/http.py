@@ -17,7 +17,8 @@ Every provider client (:mod:`comtrade`, :mod:`wits`, :mod:`unsd`) sends its requ
   run after ``N`` consecutive failed attempts or a failure ratio over a sliding window; every
   later request fails at once with one line saying why. A server that answers on the second
   try stays healthy, however many queries a run makes.
-- **Refusals.** 401/403 fail fast, once per host and run, with the API's own message.
+- **Refusals.** 401/403 fail fast, once per host and run, with the API's own message and what to
+  check (``refused_hint``: the Comtrade client names ``COMTRADE_API_KEY``).
 - **Secrets.** Credentials travel in headers; they are scrubbed from every body, error message
   and log line before anything is stored or printed (a server echoing a key leaks nothing).
 """
@@ -188,6 +189,7 @@ class HttpClient:
         backoff_initial: float | None = None,
         backoff_max: float = 60.0,
         retry_after_cap: float | None = None,
+        refused_hint: str = "this host needs no key: it refuses this network or client",
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -209,6 +211,7 @@ class HttpClient:
         self._sleep, self._clock = sleep, clock
         self._paces: dict[str, Pace] = {}
         self._refused: dict[str, str] = {}
+        self.refused_hint = refused_hint  # what a 401/403 asks the operator to check
         self.calls = 0  # attempts sent
         self.retries = 0  # attempts that were retries
         self.throttled = 0  # 429s with Retry-After
@@ -294,7 +297,7 @@ class HttpClient:
             if status in REFUSED_STATUS:
                 message = _api_message(self._scrub_bytes(self._read(r, deadline, limit=4096)))
                 text = (f"GET {described} was refused (HTTP {status} {reason}): {message or 'no message'}; "
-                        "check COMTRADE_API_KEY (every request to this host would be refused: none sent after this)")
+                        f"{self.refused_hint} (every request to this host would be refused: none sent after this)")
                 self._refused[urlsplit(url).netloc] = self._scrub(text)
                 raise AuthError(self._scrub(text))
             if status in RETRY_STATUS:
