@@ -339,9 +339,9 @@ def test_agro_heatmap_ranks_the_top_15_on_the_hs2017_basis():
     rows = [(c, c, "HS2017", 2021, 100.0) for c in codes] + [("080290", "080290", "HS2017", 2021, 60.0),
                                                            ("080292", "080290", "HS2022", 2022, 60.0)]
     conn.execute("""CREATE TABLE marts.trade_flows_hs2017 (reporter VARCHAR, partner VARCHAR, flow VARCHAR, freq VARCHAR,
-        period_start DATE, hs6_reported VARCHAR, hs6_2017 VARCHAR, value_usd DOUBLE)""")
-    conn.executemany("INSERT INTO marts.trade_flows_hs2017 VALUES ('PAK', 'CHN', 'X', 'M', make_date(?, 6, 1), ?, ?, ?)",
-                     [(y, r, c, v) for r, c, _, y, v in rows])
+        period_start DATE, hs6_reported VARCHAR, hs6_2017 VARCHAR, value_usd DOUBLE, is_agro BOOLEAN)""")
+    conn.executemany("INSERT INTO marts.trade_flows_hs2017 VALUES ('PAK', 'CHN', 'X', 'M', make_date(?, 6, 1), ?, ?, ?, "
+                     "true)", [(y, r, c, v) for r, c, _, y, v in rows])
     conn.execute("""CREATE TABLE marts.agro_products AS SELECT * FROM (VALUES """
                  + ", ".join(f"('PAK', 'CHN', 'X', {y}, '{r}', '{h}', 'line {r}', {v})" for r, _, h, y, v in rows)
                  + ") t(reporter, partner, flow, year, hs6, hs_version, description, value_usd)")
@@ -352,6 +352,29 @@ def test_agro_heatmap_ranks_the_top_15_on_the_hs2017_basis():
     per_line = heat.groupby("hs6")["value_usd"].sum()
     assert len(per_line) == 15 and heat["product"].nunique() == 15
     assert per_line["080290"] == 120.0 and set(per_line.index) - {"080290"} <= set(codes)
+
+
+def test_agro_heatmap_classes_lines_by_code_even_without_the_hs2017_reference_list():
+    """A live refresh whose HS2017 (H5) reference list failed to archive (that only warns): dim_hs has no HS2017
+    rows. The heatmap still shows the agro lines, by trade_flows_hs2017.is_agro (classed from the code), named by
+    their code; a larger non-agro line (HS 382499, chapter 38) stays out. Main joined dim_hs and drew nothing."""
+    import duckdb
+
+    from tradeflow.report.queries import query
+
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA marts")
+    conn.execute("""CREATE TABLE marts.trade_flows_hs2017 AS SELECT * FROM (VALUES
+        ('PAK', 'CHN', 'X', 'M', DATE '2024-01-01', '100630', '100630', 70.0, true),
+        ('PAK', 'CHN', 'X', 'M', DATE '2024-02-01', '100630', '100630', 30.0, true),
+        ('PAK', 'CHN', 'X', 'M', DATE '2024-01-01', '080292', '080290', 20.0, true),
+        ('PAK', 'CHN', 'X', 'M', DATE '2024-01-01', '382499', '382499', 900.0, false))
+        t(reporter, partner, flow, freq, period_start, hs6_reported, hs6_2017, value_usd, is_agro)""")
+    conn.execute("""CREATE TABLE marts.dim_hs AS SELECT * FROM (VALUES ('HS2022', '080292', 6, 'Pine nuts', true))
+        t(hs_version, code, level, description, is_agro)""")
+    heat = query(conn, "agro_heatmap")
+    assert sorted(heat.groupby("product")["value_usd"].sum().items()) == [
+        ("HS 080290", 20.0), ("HS 100630", 100.0)]
 
 
 def test_the_mirror_page_names_the_periods_only_one_side_has_published(sample_home, tmp_path):
