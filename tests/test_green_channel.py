@@ -536,6 +536,23 @@ def test_agro_concentration_describes_the_months_the_values_cover():
     assert got == [(2024, 3, 120.0, 0.625, 2, "080450", 0.75), (2025, 1, 5.0, 1.0, 1, "080450", 1.0)]
 
 
+def test_agro_products_keeps_a_years_lines_when_its_reference_list_was_not_archived():
+    """A live 2022 in HS2022 whose H6 list failed to archive (that only warns): dim_hs has HS2017 rows only. Agro is
+    classed from the reported code, so 2022 keeps mangoes 080450 (60) and HS2022 240412 (40, chapter 24: agro in
+    HS2022), shares 0.6 / 0.4, unnamed; laptops 847130 stay out. Main joined dim_hs on the version and lost 2022."""
+    conn = agro_db(("847130", "Laptops", False, False))
+    conn.execute("""INSERT INTO marts.trade_flows VALUES
+        ('PAK', 'CHN', 'X', 'A', 2021, NULL, DATE '2021-01-01', '080450', 'HS2017', 50, 1.0, false, false),
+        ('PAK', 'CHN', 'X', 'A', 2022, NULL, DATE '2022-01-01', '080450', 'HS2022', 60, 1.0, false, false),
+        ('PAK', 'CHN', 'X', 'A', 2022, NULL, DATE '2022-01-01', '240412', 'HS2022', 40, 1.0, false, false),
+        ('PAK', 'CHN', 'X', 'A', 2022, NULL, DATE '2022-01-01', '847130', 'HS2022', 900, 1.0, false, false)""")
+    build(conn, "marts.agro_products")
+    got = conn.execute("""SELECT year, hs6, hs_version, description, value_usd, share_of_agro
+                          FROM marts.agro_products ORDER BY year, hs6""").fetchall()
+    assert got == [(2021, "080450", "HS2017", "Mangoes", 50.0, 1.0), (2022, "080450", "HS2022", None, 60.0, 0.6),
+                   (2022, "240412", "HS2022", None, 40.0, 0.4)]
+
+
 def test_every_basket_prefix_names_hs2017_codes(shared):
     """Baskets are matched on HS2017 codes: a prefix no HS2017 code starts with counts nothing, silently (842481,
     HS2012's agricultural sprayers, became 842441 and 842449 in HS2017)."""
