@@ -407,6 +407,27 @@ def test_untapped_lines_table_lists_only_lines_with_potential_left(sample_db):
     assert (shown["indicative_potential_usd"] > 0).all() and len(shown) == in_mart[0] < in_mart[1]
 
 
+def test_an_empty_untapped_lines_table_says_why(sample_home, tmp_path):
+    """China's imports from the World not loaded for any year of Pakistan's (China has 2015–2016 only, Pakistan
+    2017–2024): no year has both, the mart is empty, and the table says so with each side's years, not the bare
+    "No rows". With a common year but every potential used up, it says that instead."""
+    from tradeflow.report.cpfta import cpfta_page
+
+    conn = _snapshot_copy(sample_home, tmp_path)
+    conn.execute("DELETE FROM marts.trade_flows_hs2017 WHERE freq = 'A' AND partner = 'WLD' AND "
+                 "(reporter = 'CHN' AND year > 2016 OR reporter = 'PAK' AND year <= 2016)")
+    conn.execute("DELETE FROM marts.fta_opportunities")
+    table = cpfta_page(conn, {"is_sample": True, "vintage": ""}).tables[-1]
+    assert table.id == "cpfta-opportunities" and not table.rows
+    assert table.note == ("No rows: no year has both sides' annual trade with the World, so no line can be ranked. "
+                          "Loaded: Pakistan's exports to the World for 2017, 2018, 2019, 2020, 2021, 2022, 2023, "
+                          "2024; China's imports from the World for 2015, 2016.")
+    conn.execute("INSERT INTO marts.fta_opportunities BY NAME SELECT 2024 AS year, '080450' AS hs6, 1 AS rank, "
+                 "0 AS indicative_potential_usd")
+    table = cpfta_page(conn, {"is_sample": True, "vintage": ""}).tables[-1]
+    assert not table.rows and "no line has trade potential left in 2024" in table.note
+
+
 def _figures(html: str) -> dict[str, dict]:
     """Every Plotly figure of a page, by div id: its data and layout as the page hands them to Plotly.newPlot."""
     import json

@@ -60,5 +60,20 @@ def cpfta_page(conn: duckdb.DuckDBPyConnection, status: dict) -> Page:
                                    f"Untapped lines for Pakistan in China in {year if year is not None else '—'} "
                                    "(the latest year both Pakistan's exports and China's imports are published; "
                                    "trade and rates of that year), ranked by ITC indicative trade potential "
-                                   "= min(Pakistan→World, China←World) − China←Pakistan", source="fta_opportunities"))
+                                   "= min(Pakistan→World, China←World) − China←Pakistan", source="fta_opportunities",
+                                   note="" if len(opp) else _why_no_opportunities(conn, year)))
     return page
+
+
+def _why_no_opportunities(conn: duckdb.DuckDBPyConnection, year: int | None) -> str:
+    """The reason the untapped-lines table is empty, from the data: no year both sides published, no schedule
+    line for China, or no line with potential left."""
+    if year is not None:
+        return f"No rows: no line has trade potential left in {year} (China←Pakistan reaches it on every line)."
+    years = {side: [int(y) for y in got] if got is not None else []
+             for side, got in query(conn, "fta_opportunities_years").itertuples(index=False)}
+    if set(years["PAK"]) & set(years["CHN"]):
+        return "No rows: China's Phase-II schedule has no tariff line loaded (`tradeflow schedule import`)."
+    pak, chn = (", ".join(map(str, years[side])) or "no year" for side in ("PAK", "CHN"))
+    return ("No rows: no year has both sides' annual trade with the World, so no line can be ranked. Loaded: "
+            f"Pakistan's exports to the World for {pak}; China's imports from the World for {chn}.")
