@@ -292,13 +292,18 @@ def test_goal_trend_is_in_points_for_a_share_and_never_relative_to_a_negative_ba
     df = pd.DataFrame([{"goal_id": g, "label": g, "section": "s", "paraphrase": "p", "unit": unit, "year": 2022 + i,
                         "latest_year": 2024, "actual": v, "target_path": None, "gap": None, "target_value": None,
                         "target_year": None, "required_cagr": None, "nowcast_12m": None, "status": "no target",
-                        "target_source": None, "target_statement": None, "cagr_start_basis": "year 2024"}
+                        "target_source": None, "target_statement": None, "cagr_start_basis": "year 2024",
+                        "direction": "reduction" if g == "gap" else None}
                        for g, (unit, values) in series.items() for i, v in enumerate(values)])
     card = scorecard(df)
     t = build_table(card[["goal", "trend", "unit"]], "goals", "Scorecard", source="goal_progress")
     assert t.columns[1].label == "Trend: change over the series (%, or pp for a share)"
     assert [(r[0].text, r[1].text, r[1].sort) for r in t.rows] == [
         ("gap", "+4.7 pp", "4.7"), ("duty_free", "+14.9 pp", "14.9"), ("exports", "+30 %", "30.0"), ("balance", NULL, "")]
+    # the status is judged in the target's direction, and the scorecard says which (a reduction is on track below)
+    t = build_table(card[["goal", "direction"]], "goals", "Scorecard", source="goal_progress")
+    assert t.columns[1].label == "Target direction"
+    assert t.rows[0][1].text == "Reduction (on track at or below the path)" and t.rows[1][1].text == NULL
 
 
 def test_goal_charts_draw_the_marts_target_path(sample_db):

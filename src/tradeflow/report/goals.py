@@ -43,8 +43,8 @@ def scorecard(df: pd.DataFrame) -> pd.DataFrame:
     first = series.first().reindex(last.index)
     trend = (last["actual"] - first).where(last["unit"] == "share", (last["actual"] / first - 1).where(first > 0))
     out = last.assign(goal=last["label"], trend=trend).reset_index()
-    return out[["goal", "trend", "latest_year", "unit", "actual", "target_path", "gap", "target_value", "required_cagr",
-                "nowcast_12m", "status", "target_source"]].assign(
+    return out[["goal", "trend", "latest_year", "unit", "actual", "target_path", "gap", "target_value", "direction",
+                "required_cagr", "nowcast_12m", "status", "target_source"]].assign(
         meta_goal_id=out["goal_id"], meta_section=out["section"], meta_paraphrase=out["paraphrase"],
         meta_statement=out["target_statement"], meta_target_year=out["target_year"],
         meta_cagr_start=out["cagr_start_basis"] if "cagr_start_basis" in out else None,
