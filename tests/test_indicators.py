@@ -246,7 +246,9 @@ def test_concordance_weights_from_real_pairs_and_real_trade_are_not_sample():
 
 # --- new: trade complementarity and export intensity --------------------------------------------------------
 
-def indices_db(totals, world_hs6, imports_hs6, bilateral):
+def indices_db(totals, world_hs6, imports_hs6, bilateral, unpublished=(), off_basis=()):
+    """``unpublished``: (reporter, year) whose own query is not loaded (its total comes from the all-reporters query
+    only); ``off_basis``: (reporter, year) marts.world_exports leaves out (no HS2017 basis), total included."""
     conn = duckdb.connect()
     conn.execute("CREATE SCHEMA staging; CREATE SCHEMA marts")
     conn.execute("CREATE TABLE staging.countries AS SELECT * FROM (VALUES (586, 'PAK'), (156, 'CHN'), (842, 'USA')) t(m49, iso3)")
@@ -255,7 +257,8 @@ def indices_db(totals, world_hs6, imports_hs6, bilateral):
                                     columns=["reporter_code", "reporter_iso", "partner_code", "flow", "freq", "year",
                                              "value_usd", "is_sample"]))
     conn.execute("CREATE TABLE staging.comtrade_totals AS SELECT * FROM t")
-    conn.register("w", pd.DataFrame([(r, y, k, v, True) for r, y, k, v in world_hs6],
+    world = world_hs6 + [(r, y, "TOTAL", v) for r, f, y, v in totals if f == "X"]  # as world_exports carries them
+    conn.register("w", pd.DataFrame([(r, y, k, v, True) for r, y, k, v in world if (r, y) not in off_basis],
                                     columns=["reporter", "year", "hs6", "value_usd", "is_sample"]))
     conn.execute("CREATE TABLE marts.world_exports AS SELECT * FROM w")
     conn.register("m", pd.DataFrame([(r, "WLD", "M", "A", y, k, v, True) for r, y, k, v in imports_hs6],
@@ -266,6 +269,8 @@ def indices_db(totals, world_hs6, imports_hs6, bilateral):
     conn.execute("CREATE TABLE marts.trade_flows AS SELECT * FROM b")
     # the years each reporter published: those it has a total for
     conn.execute("CREATE TABLE marts.reported_periods AS SELECT DISTINCT reporter_iso AS reporter, freq, year FROM t")
+    for reporter, year in unpublished:
+        conn.execute("DELETE FROM marts.reported_periods WHERE reporter = ? AND year = ?", [reporter, year])
     build(conn, "marts.trade_complementarity")
     build(conn, "marts.trade_intensity")
     return conn
@@ -303,6 +308,21 @@ def test_trade_complementarity_bounds_hold_whatever_product_the_unseen_trade_is_
     got = conn.execute("SELECT tc_lower, tc, tc_upper FROM marts.trade_complementarity "
                        "WHERE exporter = 'PAK' AND importer = 'CHN' AND year = 2021").fetchone()
     assert got == (pytest.approx(50.0), pytest.approx(50.0), pytest.approx(100.0))
+
+
+def test_trade_complementarity_needs_each_sides_products_on_the_basis_of_its_total():
+    """2021 is whole both ways. 2022: China's own query failed (its total imports, 1,000, came with the all-reporters
+    TOTAL query alone, so none of its products is loaded): no PAK→CHN row. Main published tc 40 = 100·(1 − x_cov)
+    with imports covered 0. 2023: Pakistan left out of marts.world_exports (a code with no HS2017 mapping), its
+    total still in staging.comtrade_totals: no PAK→CHN row (main: exports covered 0, tc = 100·(1 − m_cov))."""
+    conn = indices_db(
+        totals=[("PAK", "X", y, 100.0) for y in (2021, 2022, 2023)] + [("CHN", "M", y, 1000.0) for y in (2021, 2022, 2023)],
+        world_hs6=[("PAK", y, "a", 60.0) for y in (2021, 2022, 2023)],
+        imports_hs6=[("CHN", y, "a", 500.0) for y in (2021, 2023)], bilateral=[],
+        unpublished=[("CHN", 2022)], off_basis=[("PAK", 2023)])
+    got = conn.execute("SELECT year, tc FROM marts.trade_complementarity WHERE exporter = 'PAK' ORDER BY year").fetchall()
+    # 2021: |.5 − .6| = .1, unseen .5 and .4: 100·(1 − ½(.1 + .1)) = 90
+    assert got == [(2021, pytest.approx(90.0))]
 
 
 def test_export_intensity_by_hand():

@@ -1,8 +1,20 @@
+-- Each side's products and its total from one source, so a covered share is never a share of another source's total:
+-- the exporter's from marts.world_exports (HS2017 basis; a reporter-year left out there is left out here), the
+-- importer's products from its own query (marts.trade_flows_hs2017) and its total only for a year that query
+-- published (marts.reported_periods): the all-reporters TOTAL query alone would read every product as 0.
 WITH pairs AS (SELECT * FROM (VALUES ('PAK', 'CHN'), ('CHN', 'PAK')) p(exporter, importer)),
 totals AS (
     SELECT coalesce(c.iso3, t.reporter_iso) AS reporter, t.year, t.flow, {{ exact_sum('t.value_usd') }} AS v, bool_or(t.is_sample) AS s
     FROM {{ ref('comtrade_totals') }} AS t LEFT JOIN {{ ref('countries') }} AS c ON c.m49 = t.reporter_code
-    WHERE t.freq = 'A' AND t.partner_code = 0 AND t.flow IN ('X', 'M')
+    SEMI JOIN {{ ref('reported_periods') }} AS r
+        ON r.reporter = coalesce(c.iso3, t.reporter_iso) AND r.freq = 'A' AND r.year = t.year
+    WHERE t.freq = 'A' AND t.partner_code = 0 AND t.flow = 'M'
+    GROUP BY ALL
+    UNION ALL
+    SELECT reporter, year, 'X', {{ exact_sum('value_usd') }}, bool_or(is_sample)
+    FROM {{ ref('world_exports') }} AS w WHERE hs6 = 'TOTAL'
+      AND EXISTS (SELECT 1 FROM {{ ref('world_exports') }} AS p
+                  WHERE p.reporter = w.reporter AND p.year = w.year AND p.hs6 <> 'TOTAL')
     GROUP BY ALL
 ),
 x AS (
