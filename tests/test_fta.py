@@ -496,9 +496,10 @@ def test_known_trade_carrying_lines_of_an_hs2022_schedule_are_found_on_their_hs2
 
 
 def test_rca_takes_world_products_and_world_total_from_the_same_reporters(sample_home, tmp_path):
-    """The USA's 2024 total is missing while its products are there. Balassa's world share of k then comes from the
-    reporters with both: by hand (x_PAK,k / X_PAK) / (Σ x_r,k / Σ X_r) over those reporters. Main summed the USA's
-    products over the others' totals (030389: 30.32 where the consistent RCA is 40.29 on the sample)."""
+    """Bangladesh's 2024 total is missing while its products are there. Balassa's world share of k then comes from the
+    reporters with both: by hand (x_PAK,k / X_PAK) / (Σ x_r,k / Σ X_r) over those reporters. An earlier main summed
+    the left-out reporter's products over the others' totals (030389: 30.32 where the consistent RCA was 40.29 with the
+    USA left out). Bangladesh carries 0.5 % of the sample's world exports, under the 1 % an RCA may leave out."""
     import shutil
 
     import duckdb
@@ -511,17 +512,45 @@ def test_rca_takes_world_products_and_world_total_from_the_same_reporters(sample
     year = conn.execute("SELECT max(year) FROM marts.fta_opportunities").fetchone()[0]
     before = dict(conn.execute("SELECT hs6, rca FROM marts.fta_opportunities WHERE rca IS NOT NULL").fetchall())
     assert before
-    conn.execute("DELETE FROM marts.world_exports WHERE reporter = 'USA' AND hs6 = 'TOTAL' AND year = ?", [year])
-    build(conn, "marts.fta_opportunities")
+    conn.execute("DELETE FROM marts.world_exports WHERE reporter = 'BGD' AND hs6 = 'TOTAL' AND year = ?", [year])
+    for model in ("marts.world_coverage", "marts.fta_opportunities"):
+        build(conn, model)
+    assert conn.execute("SELECT left_out, round(left_out_share, 4) FROM marts.world_coverage WHERE year = ?",
+                        [year]).fetchone() == ("BGD", 0.0054)
     got = dict(conn.execute("SELECT hs6, rca FROM marts.fta_opportunities WHERE rca IS NOT NULL").fetchall())
     expected = dict(conn.execute("""
-        WITH w AS (SELECT * FROM marts.world_exports WHERE year = ? AND reporter <> 'USA'),
+        WITH w AS (SELECT * FROM marts.world_exports WHERE year = ? AND reporter <> 'BGD'),
         tot AS (SELECT sum(value_usd) FILTER (WHERE hs6 = 'TOTAL') AS world,
                        sum(value_usd) FILTER (WHERE hs6 = 'TOTAL' AND reporter = 'PAK') AS pak FROM w)
         SELECT w.hs6, (sum(w.value_usd) FILTER (WHERE w.reporter = 'PAK') / min(tot.pak)) / (sum(w.value_usd) / min(tot.world))
         FROM w, tot WHERE w.hs6 <> 'TOTAL' GROUP BY w.hs6""", [year]).fetchall())
     assert set(got) == set(before)
     assert got == {k: pytest.approx(expected[k], rel=1e-9) for k in got}
+
+
+def test_rca_is_not_read_against_a_world_missing_a_large_exporter(sample_home, tmp_path):
+    """The USA's 2024 total is missing (its products are there), or all of its rows are (a code of its HS2022 year
+    with no HS2017 mapping leaves it out of marts.world_exports whole): the world the RCA would be read against lacks
+    24.7 % of world exports. Main published those RCAs with status 'ok' (030389: 40.29 against the whole sample
+    world's); now no line has an RCA and the status names the USA and the share."""
+    import shutil
+
+    import duckdb
+
+    from dbt_models import build
+
+    db = tmp_path / "w.duckdb"
+    shutil.copy(sample_home[0] / "published" / "tradeflow.duckdb", db)
+    conn = duckdb.connect(str(db))
+    year = conn.execute("SELECT max(year) FROM marts.fta_opportunities").fetchone()[0]
+    for where in ("hs6 = 'TOTAL'", "true"):
+        conn.execute(f"DELETE FROM marts.world_exports WHERE reporter = 'USA' AND year = ? AND {where}", [year])
+        for model in ("marts.world_coverage", "marts.fta_opportunities"):
+            build(conn, model)
+        rows = conn.execute("SELECT rca, rca_status FROM marts.fta_opportunities").fetchall()
+        assert rows and {r for r, _ in rows} == {None}
+        assert {s for _, s in rows} == {f"unavailable: USA (24.7 % of {year}'s world exports) left out of the world on "
+                                         "the HS2017 basis (marts.world_coverage)"}
 
 
 @pytest.mark.parametrize("header", ["tariff_line,description,base_rate,category,base_rate",

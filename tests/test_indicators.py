@@ -128,6 +128,7 @@ def opportunities_db(traded, extra_trade=()):
                  "('PAK', 2022, '100630', 900, false), ('CHN', 2022, '100630', 100, false),"
                  "('PAK', 2022, '520512', 300, false), ('CHN', 2022, '520512', 700, false),"
                  "('PAK', 2022, '080450', 200, false), ('CHN', 2022, '080450', 800, false)")
+    conn.execute("CREATE TABLE marts.world_coverage AS SELECT 2022 AS year, '' AS left_out, 0.0 AS left_out_share")
     build(conn, "marts.fta_opportunities")
     return conn
 

@@ -59,6 +59,7 @@ world AS (
     WHERE w.hs6 <> 'TOTAL'
     GROUP BY w.hs6
 ),
+coverage AS (SELECT c.* FROM {{ ref('world_coverage') }} AS c, y WHERE c.year = y.year),
 pak_total AS (
     SELECT value_usd AS pak_total FROM {{ ref('world_exports') }}, y WHERE reporter = 'PAK' AND hs6 = 'TOTAL' AND world_exports.year = y.year
 )
@@ -78,8 +79,13 @@ SELECT
     t.year_reaches_zero,
     t.carrying_lines AS trade_lines,
     CASE WHEN t.lines_known THEN 'traded lines known' ELSE 'all lines of the heading' END AS trade_lines_basis,
-    (f.pak_exports_world_usd / nullif(p.pak_total, 0)) / nullif(w.world_k / nullif(w.world_total, 0), 0) AS rca,
+    CASE WHEN coalesce(cov.left_out_share, 0) <= {{ var('rca_world_left_out_max') }}
+         THEN (f.pak_exports_world_usd / nullif(p.pak_total, 0)) / nullif(w.world_k / nullif(w.world_total, 0), 0)
+    END AS rca,
     CASE WHEN w.world_k IS NULL OR p.pak_total IS NULL THEN 'unavailable: no world exports by product for ' || y.year
+         WHEN cov.left_out_share > {{ var('rca_world_left_out_max') }}
+         THEN 'unavailable: ' || cov.left_out || ' (' || round(100 * cov.left_out_share, 1) || ' % of ' || y.year
+              || '''s world exports) left out of the world on the HS2017 basis (marts.world_coverage)'
          ELSE 'ok' END AS rca_status,
     rank() OVER (ORDER BY greatest(least(f.pak_exports_world_usd, f.chn_imports_world_usd)
                                    - coalesce(f.chn_imports_from_pak_usd, 0), 0) DESC, f.hs6) AS rank,
@@ -89,6 +95,7 @@ CROSS JOIN y
 JOIN tariff AS t USING (hs6)
 LEFT JOIN world AS w USING (hs6)
 LEFT JOIN pak_total AS p ON true
+LEFT JOIN coverage AS cov ON true
 WHERE f.pak_exports_world_usd > 0 AND f.chn_imports_world_usd > 0
   AND t.all_zero_or_falling
 ORDER BY rank
