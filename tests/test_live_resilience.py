@@ -133,6 +133,26 @@ def test_empty_data_for_a_listed_period_fails_that_period_and_the_next_run_fetch
     assert set(newest_ids(archive)) == pair_ids(records, {"2021", "2022"})
 
 
+@pytest.mark.parametrize("cmd", ["AG6", "TOTAL"])
+def test_an_empty_world_answer_for_a_listed_year_fails_and_the_next_run_fetches_it(records, tmp_path, cmd):
+    """Availability lists reporters' 2021, but the all-reporters query answers 200 with no records. Main stored that
+    as 2021's world: RCA read 'unavailable' (or a world of the pair alone) and, the signature unchanged, the year was
+    never asked again. Now the year fails, nothing of it is stored, and the next run fetches it whole."""
+    fault = Fault("empty", path="/data/v1/get/", period="2021", cmd=cmd, world=True)
+    with FakeComtrade(records, key=KEY, faults=[fault]) as fake:
+        client, archive = client_for(fake, tmp_path, key=KEY)
+        settings = client_settings(fake, tmp_path)
+        first = refresh_live(settings, archive, ["2021"], client=client)
+        [failed] = first.failed
+        assert failed.startswith("world exports (all reporters) 2021") and f"world query ({cmd})" in failed
+        assert ("all", "A", "2021") not in stored_releases(archive)
+        second = refresh_live(settings, archive, ["2021"], client=client)
+    assert second.failed == [] and second.partitions == ["all/A/2021"] and ("all", "A", "2021") in stored_releases(archive)
+    world = loaded(archive).execute("SELECT count(*) FILTER (WHERE cmdCode = 'TOTAL'), count(*) FILTER (WHERE cmdCode <> "
+                                    "'TOTAL') FROM raw.comtrade_records WHERE query_scope = 'all_reporters'").fetchone()
+    assert world[0] > 0 and world[1] > 0
+
+
 def test_keyless_an_empty_answer_never_replaces_a_stored_period(records, tmp_path):
     """Keyless (no availability to say a period is listed): run 1 stores Pakistan 2021; a second run the same day
     gets a transient 200 with no records for it. Its batch has the same vintage (today) and the same partition, so it

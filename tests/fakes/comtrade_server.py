@@ -47,6 +47,8 @@ class Fault:
     field: str = "primaryValue"
     after: int = 0  # let this many matching requests through first
     reporter: int | None = None  # "stray": whose record is added
+    cmd: str | None = None  # only requests for this cmdCode (e.g. "TOTAL")
+    world: bool = False  # only the all-reporters requests (no reporterCode)
 
 
 @dataclass
@@ -178,7 +180,8 @@ class FakeComtrade:
 
     def _fault(self, path: str, params: dict) -> Fault | None:
         for f in self.faults:
-            if f.times > 0 and f.path in path and (f.period is None or params.get("period") == f.period):
+            if (f.times > 0 and f.path in path and (f.period is None or params.get("period") == f.period)
+                    and (f.cmd is None or params.get("cmdcode") == f.cmd) and (not f.world or "reportercode" not in params)):
                 if f.after > 0:
                     f.after -= 1
                     continue

@@ -209,7 +209,19 @@ def _fetch_world(client: ComtradeClient, archive: RawArchive, period: str, signa
     release = {"vintage": now_utc()[:10], "batch": batch, **({"availability": signature} if signature else {})}
     queries = world_exports_queries(period)
     client.progress.plan(len(queries) - 1)
-    entries = [e for q in queries for e in client.fetch(q, release)]
+    entries = []
+    for query in queries:
+        before = client.records
+        got = client.fetch(query, release)
+        entries += got
+        if signature is not None and client.records == before:
+            # availability lists reporters' year: an empty answer is a failed call, never a year of no exports (it
+            # would be stored as the year's world and, its signature unchanged, never be asked again)
+            msg = (f"{client.http.describe(got[0].url, got[0].params)}: availability lists reporters' {period} but the "
+                   f"data endpoint returned no records for the world query ({query.cmd}); not published as an empty year")
+            for e in entries:
+                archive.mark_failed(e, msg)
+            raise SourceError(msg)
     _check_and_commit(client, archive, entries, queries[0].partition(), release, result, f"all/A/{period}")
 
 
