@@ -515,8 +515,8 @@ def test_rca_takes_world_products_and_world_total_from_the_same_reporters(sample
     conn.execute("DELETE FROM marts.world_exports WHERE reporter = 'BGD' AND hs6 = 'TOTAL' AND year = ?", [year])
     for model in ("marts.world_coverage", "marts.fta_opportunities"):
         build(conn, model)
-    assert conn.execute("SELECT left_out, round(left_out_share, 4) FROM marts.world_coverage WHERE year = ?",
-                        [year]).fetchone() == ("BGD", 0.0054)
+    assert conn.execute("SELECT left_out, round(left_out_share, 4) FROM marts.world_coverage "
+                        "WHERE flow = 'X' AND year = ?", [year]).fetchone() == ("BGD", 0.0054)
     got = dict(conn.execute("SELECT hs6, rca FROM marts.fta_opportunities WHERE rca IS NOT NULL").fetchall())
     expected = dict(conn.execute("""
         WITH w AS (SELECT * FROM marts.world_exports WHERE year = ? AND reporter <> 'BGD'),
@@ -551,6 +551,33 @@ def test_rca_is_not_read_against_a_world_missing_a_large_exporter(sample_home, t
         assert rows and {r for r, _ in rows} == {None}
         assert {s for _, s in rows} == {f"unavailable: USA (24.7 % of {year}'s world exports) left out of the world on "
                                          "the HS2017 basis (marts.world_coverage)"}
+
+
+def test_rca_waits_for_a_large_exporter_that_has_not_reported_the_year_yet(sample_home, tmp_path):
+    """Comtrade's years arrive reporter by reporter: the USA has not reported 2024 yet (none of its rows), so the
+    year's world lacks the exporter of 24.9 % of 2023's world exports, and an RCA read against it is biased. Main
+    published them as 'ok'; now none, and the status says who has not reported."""
+    import shutil
+
+    import duckdb
+
+    from dbt_models import build
+
+    db = tmp_path / "w.duckdb"
+    shutil.copy(sample_home[0] / "published" / "tradeflow.duckdb", db)
+    conn = duckdb.connect(str(db))
+    year = conn.execute("SELECT max(year) FROM marts.fta_opportunities").fetchone()[0]
+    for table in ("staging.comtrade_flows", "staging.comtrade_totals"):
+        conn.execute(f"DELETE FROM {table} WHERE reporter_iso = 'USA' AND year = ?", [year])
+    conn.execute("DELETE FROM marts.world_exports WHERE reporter = 'USA' AND year = ?", [year])
+    for model in ("marts.world_coverage", "marts.fta_opportunities"):
+        build(conn, model)
+    share = conn.execute("SELECT round(100 * not_yet_reported_share, 1) FROM marts.world_coverage "
+                         "WHERE flow = 'X' AND year = ?", [year]).fetchone()[0]
+    rows = conn.execute("SELECT rca, rca_status FROM marts.fta_opportunities").fetchall()
+    assert rows and {r for r, _ in rows} == {None} and share > 20
+    assert {s for _, s in rows} == {f"unavailable: USA ({share} % of {year - 1}'s world exports) not yet reported for "
+                                     f"{year} (marts.world_coverage)"}
 
 
 @pytest.mark.parametrize("header", ["tariff_line,description,base_rate,category,base_rate",

@@ -128,7 +128,8 @@ def opportunities_db(traded, extra_trade=()):
                  "('PAK', 2022, '100630', 900, false), ('CHN', 2022, '100630', 100, false),"
                  "('PAK', 2022, '520512', 300, false), ('CHN', 2022, '520512', 700, false),"
                  "('PAK', 2022, '080450', 200, false), ('CHN', 2022, '080450', 800, false)")
-    conn.execute("CREATE TABLE marts.world_coverage AS SELECT 2022 AS year, '' AS left_out, 0.0 AS left_out_share")
+    conn.execute("CREATE TABLE marts.world_coverage AS SELECT 'X' AS flow, 2022 AS year, '' AS left_out, 0.0 AS left_out_share, "
+                 "'' AS not_yet_reported, 0.0 AS not_yet_reported_share")
     build(conn, "marts.fta_opportunities")
     return conn
 
@@ -272,8 +273,10 @@ def indices_db(totals, world_hs6, imports_hs6, bilateral, unpublished=(), off_ba
     conn.execute("CREATE TABLE marts.reported_periods AS SELECT DISTINCT reporter_iso AS reporter, freq, year FROM t")
     for reporter, year in unpublished:
         conn.execute("DELETE FROM marts.reported_periods WHERE reporter = ? AND year = ?", [reporter, year])
-    build(conn, "marts.trade_complementarity")
-    build(conn, "marts.trade_intensity")
+    conn.execute("""CREATE TABLE staging.comtrade_flows (reporter_code INT, reporter_iso VARCHAR, year INT, freq VARCHAR,
+                    flow VARCHAR, partner_code INT, mot_code INT, value_usd DOUBLE, is_sample BOOLEAN)""")
+    for model in ("marts.world_coverage", "marts.trade_complementarity", "marts.trade_intensity"):
+        build(conn, model)
     return conn
 
 
@@ -338,6 +341,21 @@ def test_export_intensity_by_hand():
     # PAK→CHN: (10/100) / (1000/4000) = 0.1 / 0.25 = 0.4; CHN→PAK: (50/2000) / (200/4000) = 0.025 / 0.05 = 0.5
     assert r["PAK"] == [pytest.approx(0.1), pytest.approx(0.25), pytest.approx(0.4), 3]
     assert r["CHN"] == [pytest.approx(0.025), pytest.approx(0.05), pytest.approx(0.5), 3]
+
+
+def test_export_intensity_waits_for_the_worlds_importers_to_report_the_year():
+    """2021: Pakistan, China and the USA report their imports (USA 2,800 of 4,000). 2022: the USA has not reported
+    yet: M_w would be 1,200 and China's share of world imports 1,000/1,200, so Pakistan's intensity 0.12 instead of
+    about 0.4. Main published 0.12 with world_reporters 2; now the index is null and world_status names the USA."""
+    totals = [(r, "X", y, 100.0) for r in ("PAK", "CHN") for y in (2021, 2022)]
+    totals += [("PAK", "M", y, 200.0) for y in (2021, 2022)] + [("CHN", "M", y, 1000.0) for y in (2021, 2022)]
+    totals += [("USA", "M", 2021, 2800.0)]
+    conn = indices_db(totals=totals, world_hs6=[], imports_hs6=[], bilateral=[("PAK", "CHN", y, 10.0) for y in (2021, 2022)])
+    got = conn.execute("""SELECT year, export_intensity, world_status FROM marts.trade_intensity
+                          WHERE exporter = 'PAK' ORDER BY year""").fetchall()
+    assert got == [(2021, pytest.approx(0.4), "ok"),
+                   (2022, None, "unavailable: USA (70.0 % of 2021's world imports) not yet reported for 2022 "
+                                "(marts.world_coverage)")]
 
 
 def test_export_intensity_of_a_year_without_exports_is_zero_and_a_zero_total_no_ratio():

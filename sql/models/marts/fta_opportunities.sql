@@ -59,7 +59,7 @@ world AS (
     WHERE w.hs6 <> 'TOTAL'
     GROUP BY w.hs6
 ),
-coverage AS (SELECT c.* FROM {{ ref('world_coverage') }} AS c, y WHERE c.year = y.year),
+coverage AS (SELECT c.* FROM {{ ref('world_coverage') }} AS c, y WHERE c.flow = 'X' AND c.year = y.year),
 pak_total AS (
     SELECT value_usd AS pak_total FROM {{ ref('world_exports') }}, y WHERE reporter = 'PAK' AND hs6 = 'TOTAL' AND world_exports.year = y.year
 )
@@ -79,13 +79,11 @@ SELECT
     t.year_reaches_zero,
     t.carrying_lines AS trade_lines,
     CASE WHEN t.lines_known THEN 'traded lines known' ELSE 'all lines of the heading' END AS trade_lines_basis,
-    CASE WHEN coalesce(cov.left_out_share, 0) <= {{ var('rca_world_left_out_max') }}
+    CASE WHEN {{ world_seen('cov') }}
          THEN (f.pak_exports_world_usd / nullif(p.pak_total, 0)) / nullif(w.world_k / nullif(w.world_total, 0), 0)
     END AS rca,
     CASE WHEN w.world_k IS NULL OR p.pak_total IS NULL THEN 'unavailable: no world exports by product for ' || y.year
-         WHEN cov.left_out_share > {{ var('rca_world_left_out_max') }}
-         THEN 'unavailable: ' || cov.left_out || ' (' || round(100 * cov.left_out_share, 1) || ' % of ' || y.year
-              || '''s world exports) left out of the world on the HS2017 basis (marts.world_coverage)'
+         WHEN NOT {{ world_seen('cov') }} THEN 'unavailable: ' || {{ world_unseen_reason('cov', "'exports'") }}
          ELSE 'ok' END AS rca_status,
     rank() OVER (ORDER BY greatest(least(f.pak_exports_world_usd, f.chn_imports_world_usd)
                                    - coalesce(f.chn_imports_from_pak_usd, 0), 0) DESC, f.hs6) AS rank,
