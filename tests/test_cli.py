@@ -259,6 +259,21 @@ def test_schedule_formula_cells_and_lost_leading_zeros_say_what_happened(schedul
     assert r.exit_code == 1 and "row 3, field tariff_line" in r.output and "lost its leading zero" in r.output
 
 
+def test_a_schedule_csv_with_lines_written_as_decimals_is_refused_not_read_as_other_lines(schedule_home, tmp_path):
+    """A database export writes coffee's 09011100 as 9011100.0: with every dot stripped it read as 90111000 (HS
+    901110, stereoscopic microscopes), a real HS2017 line, exit 0. Dots count only in the HS layout (0901.11.00)."""
+    bad = tmp_path / "floats.csv"
+    bad.write_text("tariff_line,description,base_rate,category\n9011100.0,coffee,15,A0\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["schedule", "import", str(bad), "--party", "CHN"])
+    assert r.exit_code == 1 and "row 2, field tariff_line: '9011100.0' is a number written with a decimal point" in r.output
+    assert not (schedule_home / "schedules" / "CHN.csv").exists()
+    dotted = tmp_path / "dotted.csv"
+    dotted.write_text("tariff_line,description,base_rate,category\n5205.12.00,yarn,15,A0\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["schedule", "import", str(dotted), "--party", "CHN"])
+    assert r.exit_code == 0, r.output
+    assert "52051200,yarn,A0,15," in (schedule_home / "schedules" / "CHN.csv").read_text()
+
+
 def test_schedule_rates_that_look_like_fractions_warn(schedule_home, tmp_path):
     import os
     import stat

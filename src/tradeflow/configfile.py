@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from tradeflow.errors import ConfigError
 
@@ -103,6 +103,11 @@ def _hs(value: Any) -> str:
 
 
 Url = Annotated[str, BeforeValidator(_url)]
+#: a trade year: a plain integer (YAML's ``true`` is no year 1, ``2021.0`` no year), within Comtrade's HS era and
+#: the plan's horizon (a typo such as 20229 is refused, not read as a target 18,000 years away)
+Year = Annotated[int, Field(strict=True, ge=1988, le=2100)]
+#: a finite number (YAML's .nan and .inf are refused)
+Number = Annotated[float, Field(allow_inf_nan=False)]
 Date = Annotated[dt.date, BeforeValidator(_date)]
 HsCode = Annotated[str, BeforeValidator(_hs)]
 Text = Annotated[str, AfterValidator(_text)]

@@ -51,7 +51,7 @@ from typing import Annotated, Literal
 import pandas as pd
 from pydantic import AfterValidator, Field, model_validator
 
-from tradeflow.configfile import Model, Url, check, keyed_entries, read_yaml
+from tradeflow.configfile import Model, Url, Year, check, keyed_entries, read_yaml
 from tradeflow.errors import ConfigError, TradeflowError
 
 PARTIES = {"CHN": "China", "PAK": "Pakistan"}
@@ -108,8 +108,8 @@ def _quoted(clause: str) -> str:
 
 
 class Conventions(Model):
-    first_cut_offset: Annotated[int, _one_of(0, 1)]
-    base_rate_year: int = Field(ge=1988, le=2100)  # Comtrade's and TRAINS' years
+    first_cut_offset: Annotated[int, Field(strict=True), _one_of(0, 1)]  # strict: `true` is not 1
+    base_rate_year: Year  # Comtrade's and TRAINS' years
     status: str | None = None
     clause: Annotated[str, AfterValidator(_quoted)]
     sources: list[Url] = []
@@ -143,7 +143,9 @@ def load_conventions(path: Path | None = None) -> dict:
     raw, where = _read_table(path)
     conv = raw.get("conventions")
     if conv is None:
-        return load_conventions(None) if path is not None else {}
+        if path is None:  # the built-in table must carry them: every schedule is read by them
+            raise ConfigError(f"{where}: conventions: missing (required: first_cut_offset, base_rate_year, clause)")
+        return load_conventions(None)
     checked = check(Conventions, conv, where, lambda loc, data: ("conventions", loc))
     return checked.model_dump(exclude_unset=True)
 
@@ -262,7 +264,11 @@ def validate_schedule(df: pd.DataFrame, party: str, categories: dict[str, Catego
     if df.empty:
         raise ScheduleError(f"{where}: the schedule has no rows")
     out = pd.DataFrame({"row": df.index + 2}, index=df.index)
-    out["tariff_line"] = df["tariff_line"].astype(str).str.replace(r"[.\s]", "", regex=True)
+    raw_line = df["tariff_line"].astype(str).str.strip()
+    # dots only in the HS layout (0901.11.00, 090111.00): a first dot elsewhere is a number's decimal point, as a
+    # spreadsheet writes 09011100 stored as a number (9011100.0), whose digits would read as another line
+    dotted = raw_line.str.contains(".", regex=False) & ~raw_line.str.fullmatch(r"\d{4}(\d{2})?(\.[\d.\s]*)?")
+    out["tariff_line"] = raw_line.str.replace(r"[.\s]", "", regex=True).where(~dotted, raw_line)
     out["description"] = df["description"].astype(str).str.strip()
     out["category"] = df["category"].astype(str).str.strip()
     rate_text = df["base_rate"].astype(str).str.strip().str.replace(r"\s*%$", "", regex=True)  # one "%", as "5 %"
@@ -276,7 +282,11 @@ def validate_schedule(df: pd.DataFrame, party: str, categories: dict[str, Catego
             raise ScheduleError(f"{where}: row {first['row']}, field {field}: {why(value)}{more}")
 
     def not_a_line(v) -> str:
-        code = str(v).replace(".", "").replace(" ", "")
+        text = str(v).strip()
+        if re.fullmatch(r"\d+\.0*", text):
+            return (f"{v!r} is a number written with a decimal point, not a tariff line: store tariff lines as text "
+                    "(digits, or dotted as 0901.11.00)")
+        code = text.replace(".", "").replace(" ", "")
         if code.isdigit() and len(code) == 7:
             return (f"{v!r} is not an 8-digit tariff line: it looks like a number that lost its leading zero "
                     f"(0{code}?); store tariff lines as text")

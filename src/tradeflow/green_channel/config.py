@@ -14,10 +14,11 @@ from typing import Annotated, Literal
 import pandas as pd
 from pydantic import AfterValidator, Field, model_validator
 
-from tradeflow.configfile import Date, HsCode, Model, Text, Url, check, keyed_entries, list_entries, read_yaml
+from tradeflow.configfile import Date, HsCode, Model, Number, Text, Url, Year, check, keyed_entries, list_entries, read_yaml
 from tradeflow.errors import ConfigError
 
 CALENDAR_START, CALENDAR_END = dt.date(2010, 1, 1), dt.date(2030, 12, 1)
+EVENTS_START = dt.date(2000, 1, 1)  # GACC market-access events: the first Pakistan protocols came after 2000
 
 
 def _read(name: str, path: Path | None = None):
@@ -62,6 +63,26 @@ class Khunjerab(Model):
     year_round: YearRound
     events: list[KhunjerabEvent] | None = None
 
+    @model_validator(mode="after")
+    def _order(self) -> Khunjerab:
+        # every date must fall inside the calendar the marts are built on, and the seasonal regime must end before
+        # year-round operation begins: a year typo (2042 for 2024) would otherwise move every winter to another regime
+        until, since = self.seasonal_closure.until, self.year_round.since
+        for what, day in (("seasonal_closure.until", until), ("year_round.from", since)):
+            if not CALENDAR_START <= day <= CALENDAR_END:
+                raise ValueError(f"{what} {day} is outside the calendar {CALENDAR_START} to {CALENDAR_END}")
+        if since <= until:
+            raise ValueError(f"year_round.from {since} must come after seasonal_closure.until {until}")
+        if (since - until).days > 366:  # the months between would be winters of neither regime: read open
+            raise ValueError(f"year_round.from {since} is over a year after seasonal_closure.until {until}: the "
+                             "winters between would read open (a year typo?)")
+        for i, e in enumerate(self.events or []):
+            for what, day in (("start", e.start), ("end", e.end)):
+                if not CALENDAR_START <= day <= CALENDAR_END + dt.timedelta(days=30):
+                    raise ValueError(f"events[{i}] ({e.type}): {what} {day} is outside the calendar "
+                                     f"{CALENDAR_START} to {CALENDAR_END}")
+        return self
+
 
 def _khunjerab_label(loc: tuple, data) -> tuple[str, tuple]:
     if loc[:1] == ("events",) and len(loc) > 1:
@@ -90,7 +111,26 @@ class GaccEvent(Model):
     source: Url
 
 
-GaccEvents = Annotated[list[GaccEvent], Field(min_length=1)]
+    @model_validator(mode="after")
+    def _dated(self) -> GaccEvent:
+        if not EVENTS_START <= self.date <= CALENDAR_END + dt.timedelta(days=30):
+            raise ValueError(f"date {self.date} is outside {EVENTS_START} to {CALENDAR_END:%Y-%m} (a year typo?)")
+        if dup := sorted({c for c in self.hs if self.hs.count(c) > 1}):
+            raise ValueError(f"hs: {', '.join(dup)} listed twice")
+        return self
+
+
+def _distinct_events(events: list[GaccEvent]) -> list[GaccEvent]:
+    seen: dict = {}
+    for i, e in enumerate(events):
+        key = (e.date, e.event_type, tuple(sorted(e.hs)))
+        if key in seen:
+            raise ValueError(f"events[{i}] repeats events[{seen[key]}] (same date, type and codes): it would be drawn twice")
+        seen[key] = i
+    return events
+
+
+GaccEvents = Annotated[list[GaccEvent], Field(min_length=1), AfterValidator(_distinct_events)]
 
 
 # -- baskets.yaml --------------------------------------------------------------------------------
@@ -121,16 +161,16 @@ class Clause(Model):
 
 
 class Target(Model):
-    year: int
-    value: float | None = None  # any sign: a metric can be below zero (the mirror gap)
-    multiple_of_baseline: float | None = Field(None, gt=0)
+    year: Year
+    value: Number | None = None  # any sign: a metric can be below zero (the mirror gap)
+    multiple_of_baseline: Annotated[Number, Field(gt=0)] | None = None
     statement: str | None = None
     source: Url
 
     @model_validator(mode="after")
     def _amount(self) -> Target:
-        if self.value is None and self.multiple_of_baseline is None:
-            raise ValueError("a target needs a value or a multiple_of_baseline")
+        if (self.value is None) == (self.multiple_of_baseline is None):
+            raise ValueError("a target needs exactly one of value and multiple_of_baseline")
         return self
 
 
@@ -141,11 +181,17 @@ class Goal(Model):
     unit: str | None = None
     metric: Text
     monthly_metric: Text | None = None
-    baseline_year: int
+    baseline_year: Year
     target: Target | None = None
 
+    @model_validator(mode="after")
+    def _after_baseline(self) -> Goal:
+        if self.target is not None and self.target.year <= self.baseline_year:
+            raise ValueError(f"target.year {self.target.year} must come after baseline_year {self.baseline_year}")
+        return self
 
-Goals = list[Goal]
+
+Goals = Annotated[list[Goal], Field(min_length=1)]
 
 
 def khunjerab_months(path: Path | None = None) -> pd.DataFrame:
@@ -202,8 +248,10 @@ def baskets(path: Path | None = None) -> pd.DataFrame:
 def goals(path: Path | None = None, basket_table: pd.DataFrame | None = None) -> list[dict]:
     """Goals from goals.yaml plus one trend goal per plan basket."""
     cfg, where = _read("goals.yaml", path)
+    if cfg is None:
+        raise ConfigError(f"{where}: the file holds no goals (it is empty): every plan goal would drop out")
     out = [{**g.model_dump(exclude_unset=True, by_alias=True), "section": g.clause.section, "paraphrase": g.clause.paraphrase}
-           for g in check(Goals, cfg if cfg is not None else [], where, list_entries("goals", "id"))]
+           for g in check(Goals, cfg, where, list_entries("goals", "id"))]
     if basket_table is not None:
         for key, b in basket_table.groupby("basket", sort=True):
             out.append({
