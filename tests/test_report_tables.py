@@ -122,3 +122,28 @@ def test_an_empty_table_says_so():
     assert t.rows == [] and "No rows" in t.note and "No rows" in str(t.html())
     assert build_table(pd.DataFrame({"year": []}), "own", "Own", note="No monthly data are loaded.").note == \
         "No monthly data are loaded."
+
+
+@pytest.mark.parametrize("old,new,expected", [
+    # a key given twice: the second won silently (China's imports shown as 'Value (%) 210,000,000,001.0')
+    ("    value_usd: {label: Value, format: usd}\n",
+     "    value_usd: {label: Value, format: usd}\n    value_usd: {label: Value, format: share}\n",
+     "not valid YAML: line 27, column 5: key 'value_usd' appears twice in one mapping (first at line 26)"),
+    # a misspelt key was ignored (a share shown as 0.3283… instead of 32.8 %)
+    ("    value_usd: {label: Value, format: usd}\n", "    value_usd: {label: Value, fromat: usd}\n",
+     "display.columns.value_usd: fromat: unknown key"),
+    ("    value_usd: {label: Value, format: usd}\n", "    value_usd: {label: Value, format: dollars}\n",
+     "display.columns.value_usd: format: Input should be"),
+])
+def test_a_broken_display_registry_is_refused_naming_file_entry_and_field(tmp_path, old, new, expected):
+    from pathlib import Path
+
+    from tradeflow.report.columns import ReportError, _load_display
+
+    text = (Path(__file__).parents[1] / "src/tradeflow/report/display.yaml").read_text(encoding="utf-8")
+    assert old in text
+    broken = tmp_path / "display.yaml"
+    broken.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ReportError) as err:
+        _load_display(broken)
+    assert str(err.value).startswith(f"{broken}: {expected}"), err.value

@@ -17,11 +17,13 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
+from typing import Literal
+
 import pandas as pd
-import yaml
 from markupsafe import Markup
 
-from tradeflow.errors import TradeflowError
+from tradeflow.configfile import Model, Text, check, keyed_entries, read_yaml
+from tradeflow.errors import ConfigError, TradeflowError
 
 #: What a null looks like on a page.
 NULL = "—"
@@ -118,17 +120,42 @@ class Table:
         return render_table(self)
 
 
+class _ColumnEntry(Model):
+    label: Text
+    format: Literal[tuple(sorted(FORMATS))] = "text"  # type: ignore[valid-type]
+    doc: str | None = None
+    values: dict[str, str] | None = None
+
+
+class _Display(Model):
+    columns: dict[str, _ColumnEntry]
+    reports: dict[str, dict[str, _ColumnEntry]] = {}
+
+
+class _DisplayFile(Model):
+    display: _Display
+
+
+def _load_display(path: Path) -> _Display:
+    """display.yaml, checked: a key given twice (the second silently won), a misspelt key (ignored) or an unknown
+    format is a ConfigError naming the file, entry and field."""
+    try:
+        raw = read_yaml(str(path), path=path)
+        return check(_DisplayFile, raw, str(path), keyed_entries(3)).display
+    except ConfigError as exc:
+        raise ReportError(str(exc)) from None
+
+
 @cache
 def _registry() -> tuple[dict, dict, dict, dict]:
     from tradeflow.contract import column_docs
 
-    path = Path(__file__).with_name("display.yaml")
-    try:
-        display = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("display") or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ReportError(f"cannot read {path}: {exc}") from exc
+    display = _load_display(Path(__file__).with_name("display.yaml"))
+    dump = lambda e: e.model_dump(exclude_none=True)  # noqa: E731
+    columns = {name: dump(e) for name, e in display.columns.items()}
+    reports = {src: {name: dump(e) for name, e in cols.items()} for src, cols in display.reports.items()}
     tables, shared = column_docs()
-    return display.get("columns") or {}, display.get("reports") or {}, shared, tables
+    return columns, reports, shared, tables
 
 
 def column_spec(name: str, source: str | None = None) -> ColumnSpec:
