@@ -176,6 +176,10 @@ def test_a_broken_khunjerab_calendar_names_file_entry_and_field(tmp_path, old, n
     ("C3: {kind: linear, years: 15,", "C3: {kind: linear,", "PAK.C3: a linear category needs years >= 1"),
     ("P: {kind: partial, cut: 0.20, lines: 350,", "P: {kind: partial, cut: 20, lines: 350,", "PAK.P: a partial category needs 0 < cut < 1"),
     ("E: {kind: excluded, share: 0.20,", "E: {kind: excluded, shares: 0.20,", "CHN.E: shares: unknown key"),
+    # a parameter its kind ignores: meant linear over 5 years, typed immediate (read duty-free at once)
+    ("A0: {kind: immediate, share: 0.45,", "A0: {kind: immediate, years: 5, share: 0.45,",
+     "CHN.A0: years: kind immediate takes no years"),
+    ("A5: {kind: linear, years: 5,", "A5: {kind: linear, years: 5, cut: 0.2,", "CHN.A5: cut: kind linear takes no cut"),
 ])
 def test_a_broken_category_names_file_entry_and_field(tmp_path, old, new, expected):
     assert old in CATEGORIES

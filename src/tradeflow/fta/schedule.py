@@ -90,6 +90,11 @@ class CategorySpec(Model):
             raise ValueError("a linear category needs years >= 1")
         if self.kind == "partial" and not 0 < self.cut < 1:
             raise ValueError("a partial category needs 0 < cut < 1")
+        # a parameter the kind does not use would be ignored: a category meant to be linear but typed immediate
+        if self.kind != "linear" and "years" in self.model_fields_set:
+            raise ValueError(f"years: kind {self.kind} takes no years (only linear does)")
+        if self.kind != "partial" and "cut" in self.model_fields_set:
+            raise ValueError(f"cut: kind {self.kind} takes no cut (only partial does)")
         return self
 
 
