@@ -219,3 +219,33 @@ def test_the_memory_limit_reaches_dbts_duckdb_and_not_the_build_fingerprint(monk
     assert default["memory_limit"] == derived != "80%"  # bounded by default (issue 14)
     assert build_state.fingerprint(conn, default) == build_state.fingerprint(conn, capped)
     assert build_state.fingerprint(conn, default) != build_state.fingerprint(conn, {**default, "cif_fob_factors": [1.2]})
+
+
+def test_a_basket_or_event_code_that_is_no_hs2017_code_fails_the_build():
+    """sql/macros/in_hs2017_list.sql on a UN Comtrade H5 list (live): baskets.yaml's 842481 (HS2012's sprayers, split
+    into 842441/842449 in HS2017) and a typo 9901 match no HS2017 code and are named; 26 and 8424 are prefixes of
+    real codes and pass. On the sample's partial list there is nothing to check against, and nothing fails."""
+    import re
+
+    import duckdb
+    import jinja2
+
+    from tradeflow.warehouse.dbt_project import project_dir
+
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA raw")
+    conn.execute("""CREATE TABLE raw.reference_hs AS SELECT * FROM (VALUES ('H5', '260111', 'comtrade'),
+        ('H5', '842441', 'comtrade'), ('H5', '842449', 'comtrade'), ('H4', '842481', 'comtrade'))
+        t(classification, code, source)""")
+    conn.execute("""CREATE TABLE raw.plan_baskets AS SELECT * FROM (VALUES ('mining', '26'), ('agri', '8424'),
+        ('agri2', '842481'), ('x', '9901')) t(basket, hs_prefix)""")
+    text = (project_dir() / "macros" / "in_hs2017_list.sql").read_text(encoding="utf-8")
+    macros = re.sub(r"\{%\s*test\s+(\w+)", r"{% macro test_\1", text).replace("{% endtest %}", "{% endmacro %}")
+    env = jinja2.Environment()
+    env.globals["source"] = lambda schema, table: f"{schema}.{table}"
+    sql = env.from_string(macros + "{{ test_in_hs2017_list('m', 'plan_baskets', 'hs_prefix', 'baskets.yaml') }}").render()
+    assert sorted(conn.execute(sql).fetchall()) == [
+        ("842481", "baskets.yaml: 842481 is no HS2017 code nor the start of one (UN Comtrade H5 list)"),
+        ("9901", "baskets.yaml: 9901 is no HS2017 code nor the start of one (UN Comtrade H5 list)")]
+    conn.execute("UPDATE raw.reference_hs SET source = 'sample'")
+    assert conn.execute(sql).fetchall() == []
