@@ -486,6 +486,25 @@ def test_a_period_one_side_has_not_published_has_no_mirror_row():
     assert got == [(2021, 100.0, 106.0, 0.0), (2023, 100.0, 0.0, -1.0)]
 
 
+def test_a_valuation_sent_as_0_is_not_the_records_valuation():
+    """Comtrade sends the valuation a record does not use as null or as 0: a real monthly preview record carries
+    cifvalue 0 beside fobvalue = primaryValue. Read as CIF (main: cifvalue not null), an FOB import would be divided
+    by the CIF/FOB factor in marts.mirror_flows (912.2 m as 860.6 m at 1.06)."""
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA marts")
+    conn.execute("""CREATE TABLE marts.trade_flows AS SELECT 'PAK' reporter, 'CHN' partner, 'M' flow, 'M' freq, 2022 AS year,
+        1 AS month, DATE '2022-01-01' period_start, hs6, 'HS2017' hs_version, v value_usd, NULL::DOUBLE net_weight_kg,
+        false net_weight_estimated, cif cif_usd, fob fob_usd, DATE '2022-03-01' vintage, false is_sample
+        FROM (VALUES ('711319', 912208653.293, 0.0, 912208653.293), ('711320', 100.0, 100.0, 0.0),
+                     ('711311', 50.0, 50.0, NULL), ('711319', 0.0, 0.0, 0.0)) t(hs6, v, cif, fob)""")
+    conn.execute("""CREATE TABLE marts.hs_concordance (from_version VARCHAR, from_code VARCHAR, to_version VARCHAR,
+                    to_code VARCHAR, weight DOUBLE, is_ambiguous BOOLEAN)""")
+    build(conn, "marts.trade_flows_hs2017")
+    got = conn.execute("SELECT hs6_2017, value_usd, valuation FROM marts.trade_flows_hs2017 ORDER BY ALL").fetchall()
+    assert got == [("711311", 50.0, "CIF"), ("711319", 0.0, "CIF"), ("711319", 912208653.293, "FOB"),
+                   ("711320", 100.0, "CIF")]
+
+
 def test_imports_the_importer_values_fob_are_not_divided_by_the_factor():
     """Pakistan values 2021's imports of 850440 CIF (106) and 850450 FOB (100: cifvalue empty, fobvalue given, as
     Comtrade serves an importer compiling FOB); China reports exports of 100 each. At factor 1.06 both gaps are 0;

@@ -431,6 +431,12 @@ def test_an_empty_untapped_lines_table_says_why(sample_home, tmp_path):
                  "0 AS indicative_potential_usd")
     table = cpfta_page(conn, {"is_sample": True, "vintage": ""}).tables[-1]
     assert not table.rows and "no line has trade potential left in 2024" in table.note
+    # a first live run before either side's annual data (a NULL list crashed the page: 'NAType' is not iterable)
+    conn.execute("DELETE FROM marts.trade_flows_hs2017 WHERE partner = 'WLD'")
+    conn.execute("DELETE FROM marts.fta_opportunities")
+    table = cpfta_page(conn, {"is_sample": True, "vintage": ""}).tables[-1]
+    assert table.note.endswith("Loaded: Pakistan's exports to the World for no year; China's imports from the World for "
+                               "no year.")
 
 
 def _figures(html: str) -> dict[str, dict]:

@@ -12,7 +12,10 @@ SELECT
     t.value_usd * coalesce(c.weight, 1.0) AS value_usd,
     t.net_weight_kg * coalesce(c.weight, 1.0) AS net_weight_kg,
     t.net_weight_estimated,
-    CASE WHEN t.cif_usd IS NOT NULL THEN 'CIF' WHEN t.fob_usd IS NOT NULL THEN 'FOB' END AS valuation,
+    -- by the value given: Comtrade sends the unused valuation as null, or as 0 (a monthly preview's FOB record carries
+    -- cifvalue 0 beside its fobvalue); a record whose values are all 0 or null is valued as its non-null field says
+    CASE WHEN t.cif_usd > 0 THEN 'CIF' WHEN t.fob_usd > 0 THEN 'FOB'
+         WHEN t.cif_usd IS NOT NULL THEN 'CIF' WHEN t.fob_usd IS NOT NULL THEN 'FOB' END AS valuation,
     t.vintage,
     t.is_sample
 FROM {{ ref('trade_flows') }} AS t

@@ -70,8 +70,7 @@ def _why_no_opportunities(conn: duckdb.DuckDBPyConnection, year: int | None) -> 
     line for China, or no line with potential left."""
     if year is not None:
         return f"No rows: no line has trade potential left in {year} (China←Pakistan reaches it on every line)."
-    years = {side: [int(y) for y in got] if got is not None else []
-             for side, got in query(conn, "fta_opportunities_years").itertuples(index=False)}
+    years = {side: [int(y) for y in got] for side, got in query(conn, "fta_opportunities_years").itertuples(index=False)}
     if set(years["PAK"]) & set(years["CHN"]):
         return "No rows: China's Phase-II schedule has no tariff line loaded (`tradeflow schedule import`)."
     pak, chn = (", ".join(map(str, years[side])) or "no year" for side in ("PAK", "CHN"))
