@@ -7,7 +7,7 @@ x AS (
            {{ exact_sum('value_usd') }} AS v, bool_or(is_sample) AS s, max(vintage) AS vintage
     FROM f WHERE flow = 'X' GROUP BY ALL
 ),
--- An importer's value is CIF unless the record says FOB (cifvalue empty, fobvalue given: Comtrade's primaryValue
+-- An importer's value is CIF unless the record says FOB (cifvalue null or 0, fobvalue given: Comtrade's primaryValue
 -- takes CIF first, then FOB; Canada and Mexico compile imports FOB): only CIF values are divided by the factor.
 m AS (
     SELECT partner AS exporter, reporter AS importer, freq, year, coalesce(month, 0) AS month0, hs6_2017 AS hs6,
