@@ -120,6 +120,7 @@ def run_refresh(source: str, years: str = "", home: str = "", reports_dir: str =
     """
     resource = TradeflowResource(source=source, years=years, home=home, reports_dir=reports_dir, force=force)
     settings = resource.settings()
+    settings.check_reports()  # before any work: rendering them is the last step
     plan = plan_runs(resource.year_range(), select)
     run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL" if quiet else "INFO"}}}}
     group = uuid.uuid4().hex
