@@ -154,6 +154,47 @@ def test_home_that_is_a_file_fails_fast_in_one_line(tmp_path):
     assert home.read_text() == "x"
 
 
+def test_a_reports_folder_that_is_a_file_fails_fast_in_one_line(tf_env):
+    """TRADEFLOW_REPORTS_DIR is checked before any work: a refresh fetched, built and published, then failed at its
+    last step ("refresh incomplete (published what arrived): … Not a directory"); `tradeflow report` gave a traceback."""
+    import os
+    import time
+
+    home, reports = tf_env
+    reports.parent.mkdir(parents=True, exist_ok=True)
+    reports.write_text("not a dir")
+    for args in (["refresh", "--source", "sample"], ["report"]):
+        started = time.monotonic()
+        res = subprocess.run([str(Path(sys.executable).parent / "tradeflow"), *args], capture_output=True, text=True,
+                             timeout=120, env=dict(os.environ))
+        assert res.returncode == 1, res.stderr
+        assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+        assert f"TRADEFLOW_REPORTS_DIR={reports} is a file, not a folder" in res.stderr
+        assert time.monotonic() - started < 8  # before the code location is imported, before any fetch
+    assert not (home / "raw").exists() and reports.read_text() == "not a dir"
+
+
+def test_a_reports_folder_that_cannot_be_written_or_created_is_named(tf_env, monkeypatch):
+    import os
+
+    from pipelines.refresh import run_refresh
+    from tradeflow.errors import ConfigError
+
+    home, reports = tf_env
+    reports.mkdir(parents=True)
+    real = os.access  # root writes anywhere: report the folder as the non-root analyst would see it
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == reports and mode & os.W_OK
+                        else real(p, mode, **kw))
+    r = CliRunner().invoke(main, ["report"])
+    assert r.exit_code == 1 and "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
+    assert f"TRADEFLOW_REPORTS_DIR={reports} is read-only for this account" in r.output
+    (reports / "x").write_text("")
+    monkeypatch.setenv("TRADEFLOW_REPORTS_DIR", str(reports / "x" / "sub"))
+    with pytest.raises(ConfigError, match=r"TRADEFLOW_REPORTS_DIR=\S*/reports/x/sub: \S*/reports/x is a file"):
+        run_refresh("sample")  # the library entry point checks too
+    assert not (home / "raw").exists()
+
+
 def test_read_only_home_fails_fast_for_writers_only(tmp_path, monkeypatch, sample_home):
     import os
     import shutil

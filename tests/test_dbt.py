@@ -249,3 +249,83 @@ def test_a_basket_or_event_code_that_is_no_hs2017_code_fails_the_build():
         ("9901", "baskets.yaml: 9901 is no HS2017 code nor the start of one (UN Comtrade H5 list)")]
     conn.execute("UPDATE raw.reference_hs SET source = 'sample'")
     assert conn.execute(sql).fetchall() == []
+
+
+#: dbt's exception when a build dies on a full disk (no node result: dbtRunner raised), as in a refresh's output.
+DISK_FULL = ('Runtime Error\n  TransactionContext Error: Failed to commit: Could not write file '
+             '"/data/home/tradeflow.duckdb.wal": No space left on device')
+
+
+def _python_model_failure() -> str:
+    """A Python model's error as dbt-duckdb raises it (the traceback under "Python model failed:"), in dbt's own text."""
+    import traceback
+    from types import SimpleNamespace
+
+    from dbt_common.exceptions import DbtRuntimeError
+
+    from tradeflow.errors import ConfigError
+
+    try:
+        raise ConfigError("goals.yaml: targets[2].baseline: must be a number, got 'n/a'")
+    except ConfigError as exc:
+        tb = "".join(traceback.format_exception(exc))
+    node = SimpleNamespace(resource_type="model", name="goals", original_file_path="models/marts/goals.py")
+    return str(DbtRuntimeError(f"Python model failed:\n{tb}", node=node))
+
+
+def test_a_build_dbt_raised_on_says_the_cause_not_just_runtime_error():
+    """A full disk during dbt build: no node failed (dbt raised), and the error, the ledger and `tradeflow status`
+    said only "dbt build failed (0 problem(s)): Runtime Error"."""
+    from pipelines.assets.warehouse import failure_message
+    from tradeflow.warehouse.dbt_project import error_summary
+
+    summary = error_summary(DISK_FULL)
+    assert summary.startswith("TransactionContext Error: Failed to commit") and summary.endswith("No space left on device")
+    msg = failure_message([], summary)
+    assert msg == f"dbt build failed: {summary}" and "0 problem" not in msg
+    assert error_summary("Runtime Error\n  Database Error\n    IO Error: disk I/O\n\n  > in model x") == \
+        "Database Error IO Error: disk I/O"
+    assert error_summary("Encountered an error\n") == "Encountered an error"
+
+
+def test_a_python_models_failure_names_its_exception_not_the_traceback_heading():
+    """The clear error (a ConfigError naming the file and key) is a traceback's last line, not its first."""
+    from dbt.contracts.results import NodeStatus
+
+    from pipelines.assets.warehouse import _what, failure_message
+    from tradeflow.warehouse.dbt_project import NodeResult
+
+    text = _python_model_failure()
+    assert text.startswith("Runtime Error in model goals") and "Traceback (most recent call last):" in text
+    node = NodeResult(unique_id="model.tradeflow.goals", resource_type="model", status=str(NodeStatus.Error), message=text)
+    what = _what(node)
+    assert what == ("Python model failed: tradeflow.errors.ConfigError: goals.yaml: targets[2].baseline: must be a "
+                    "number, got 'n/a'")
+    assert failure_message([node], None) == f"dbt build failed (1 problem(s)): goals: {what}"
+    sql = NodeResult(unique_id="model.tradeflow.x", resource_type="model", status="error",
+                     message='Runtime Error in model x (models/x.sql)\n  Binder Error: column "y" not found\n  LINE 3: y')
+    assert _what(sql) == 'Binder Error: column "y" not found LINE 3: y'  # SQL errors as before
+
+
+def test_a_full_disk_under_dbt_is_named_in_the_refresh_error_and_the_ledger(sample_copy, monkeypatch):
+    """End to end: dbt raises (a commit failed on a full disk) with no node result; the step's error, the
+    outcome and the ledger line name the cause."""
+    from dbt.cli.main import dbtRunner, dbtRunnerResult
+    from dbt_common.exceptions import DbtRuntimeError
+
+    from pipelines.refresh import run_refresh
+    from tradeflow import runlog
+
+    real = dbtRunner.invoke
+    cause = DISK_FULL.split("\n", 1)[1].strip()
+
+    def invoke(self, args, **kwargs):
+        if "build" not in args:
+            return real(self, args, **kwargs)
+        return dbtRunnerResult(success=False, exception=DbtRuntimeError(cause))
+
+    monkeypatch.setattr(dbtRunner, "invoke", invoke)
+    outcome = run_refresh("archive", select="key:marts/agro_monthly")
+    assert not outcome.success
+    assert "dbt build failed: TransactionContext Error" in outcome.error and "No space left on device" in outcome.error
+    assert "No space left on device" in runlog.runs(sample_copy)[-1].error

@@ -138,3 +138,51 @@ def test_library_never_imports_dagster():
     src = Path(__file__).resolve().parents[1] / "src" / "tradeflow"
     offenders = [p for p in src.rglob("*.py") if re.search(r"^\s*(import|from)\s+dagster", p.read_text(), re.M)]
     assert offenders == []
+
+
+_HOLDS_A_REFRESH = """
+import sys
+from contextlib import contextmanager
+
+import pipelines.refresh as r
+
+real = r.open_instance
+
+
+@contextmanager
+def paused(settings):  # the refresh has started: hold it here until told to go on
+    print("started", flush=True)
+    sys.stdin.readline()
+    with real(settings) as instance:
+        yield instance
+
+
+r.open_instance = paused
+r.run_refresh("sample")
+"""
+
+
+def test_a_second_refresh_of_a_home_fails_at_once_naming_the_first(tf_env):
+    """Two `tradeflow refresh` side by side fetched and archived the same bodies twice (duplicate manifest rows)
+    and rendered into one reports folder. The second fails before any work, naming the first's process."""
+    import subprocess
+    import sys
+
+    import pytest
+
+    from pipelines.refresh import refresh_lock, run_refresh
+    from tradeflow.errors import TradeflowError
+
+    home, _ = tf_env
+    first = subprocess.Popen([sys.executable, "-c", _HOLDS_A_REFRESH], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+    try:
+        assert first.stdout.readline().strip() == "started"
+        with pytest.raises(TradeflowError, match=rf"another refresh is running on TRADEFLOW_HOME=.*\(pid {first.pid} on "):
+            run_refresh("sample")
+        assert not (home / "raw").exists() and not (home / "runs.jsonl").exists()  # nothing fetched, nothing recorded
+    finally:
+        first.kill()
+        first.wait()
+    with refresh_lock(home):  # the first is gone (killed): its lock went with it
+        pass

@@ -640,3 +640,84 @@ def test_a_chart_with_no_value_is_not_drawn_and_the_page_says_so(tmp_path):
     html = render_page(page, [], tmp_path).read_text()
     assert list(_figures(html)) == ["full"]
     assert "Not drawn, no data loaded: Nothing here." in html
+
+
+def _old_suite(out: Path) -> dict[str, bytes]:
+    """Stand-ins for the previous build's pages (and plotly.js), as they are on disk."""
+    (out / "assets").mkdir(parents=True)
+    for name in [f"{p}.html" for p in PAGES] + ["assets/plotly.min.js"]:
+        (out / name).write_text(f"<html>OLD {name}</html>")
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+
+def _on_disk(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+
+def test_a_full_disk_mid_render_keeps_every_old_page_and_names_the_file(sample_home, tmp_path, monkeypatch):
+    """The pages are replaced all at once: a write that fails half-way (ENOSPC on the goals page) leaves the whole
+    previous suite, no half-written page and no build folder, and the one-line error names the page."""
+    from tradeflow.errors import TradeflowError
+
+    out = tmp_path / "reports"
+    before = _old_suite(out)
+    real = Path.write_text
+
+    def full_disk(self, *args, **kwargs):
+        if self.name == "goals.html":
+            real(self, "<html>trunc", encoding="utf-8")
+            raise OSError(28, "No space left on device")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    conn = duckdb.connect(str(sample_home[0] / "published" / "tradeflow.duckdb"), read_only=True)
+    try:
+        with pytest.raises(TradeflowError, match=r"previous pages are kept.*No space left on device: .*goals\.html"):
+            render_reports(conn, out)
+        assert _on_disk(out) == before
+        assert sorted(p.name for p in out.iterdir()) == sorted(["assets"] + [f"{p}.html" for p in PAGES])  # no build folder
+        monkeypatch.setattr(Path, "write_text", real)
+        render_reports(conn, out)  # the next rendering replaces them all
+    finally:
+        conn.close()
+    after = _on_disk(out)
+    assert set(after) == set(before) and all(after[k] != before[k] for k in before)
+    assert not list(out.glob(".tradeflow-build-*"))
+
+
+def test_a_rendering_killed_half_way_leaves_the_old_pages_and_the_next_clears_its_build_folder(sample_home, tmp_path,
+                                                                                              monkeypatch):
+    """Killed after some pages (KeyboardInterrupt stands in for the signal): every page is still the old one. A build
+    folder a killed process left behind (its pid gone) is removed by the next rendering."""
+    import subprocess
+    import sys
+
+    import tradeflow.report.suite as suite
+
+    out = tmp_path / "reports"
+    before = _old_suite(out)
+    real, written = suite.render_page, []
+
+    def killed(page, *args, **kwargs):
+        if len(written) == 3:
+            raise KeyboardInterrupt
+        written.append(page.slug)
+        return real(page, *args, **kwargs)
+
+    monkeypatch.setattr(suite, "render_page", killed)
+    conn = duckdb.connect(str(sample_home[0] / "published" / "tradeflow.duckdb"), read_only=True)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            render_reports(conn, out)
+        assert len(written) == 3 and _on_disk(out) == before
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+        left = out / f".tradeflow-build-{int(dead.stdout)}-x"
+        left.mkdir()
+        (left / "index.html").write_text("half")
+        monkeypatch.setattr(suite, "render_page", real)
+        render_reports(conn, out)
+    finally:
+        conn.close()
+    assert not left.exists() and not list(out.glob(".tradeflow-build-*"))
+    after = _on_disk(out)
+    assert set(after) == set(before) and all(after[k] != before[k] for k in before)

@@ -94,9 +94,19 @@ def _model_key(unique_id: str) -> dg.AssetKey:
 
 
 def _what(node) -> str:
-    """The useful part of dbt's message: the error under its "Runtime Error in model …" heading."""
-    lines = [x.strip() for x in (node.message or node.status).strip().splitlines() if x.strip()]
-    return " ".join(lines[1:3]) if len(lines) > 1 and lines[0].startswith(("Runtime Error", "Database Error")) else lines[0]
+    """The useful part of dbt's message: the error under its "Runtime Error in model …" heading, a Python
+    model's exception (its traceback's last line)."""
+    return dbt_project.error_summary(node.message or node.status) or node.status
+
+
+def failure_message(problems: list, error: str | None) -> str:
+    """The step's one-line error: the failed models and tests, or, when dbt itself raised (no node failed:
+    a full disk), the cause it gave."""
+    if not problems:
+        return "dbt build failed: " + (error or "see dbt's messages above")
+    detail = "; ".join(f"{n.unique_id.split('.')[-2 if n.resource_type == 'test' else -1]}: {_what(n)}"
+                       for n in problems[:5])
+    return f"dbt build failed ({len(problems)} problem(s)): {detail}"
 
 
 SNAPSHOT = dg.AssetKey(["published", "snapshot"])
@@ -194,9 +204,7 @@ def dbt_models(context: dg.AssetExecutionContext, tradeflow: TradeflowResource):
                 metadata={"failed_rows": node.failures or 0, "sample": node.sample})
     problems = result.problems()
     if problems or not result.success:
-        detail = "; ".join(f"{n.unique_id.split('.')[-2 if n.resource_type == 'test' else -1]}: {_what(n)}"
-                           for n in problems[:5])
-        raise WarehouseError(f"dbt build failed ({len(problems)} problem(s)): {detail or result.error}")
+        raise WarehouseError(failure_message(problems, result.error))
     if missing:
         raise WarehouseError(f"undocumented marts columns (describe them in sql/models/marts/_schema.yml): {', '.join(missing)}")
 

@@ -69,6 +69,7 @@ def refresh(source: str, years: str, select: str | None, force: bool, verbose: b
         parse_years(years)
     settings = Settings.from_env()
     settings.check_home(write=True)  # before the slow import of the code location
+    settings.check_reports()  # and before any fetch: the reports are the last step
     log = logging.getLogger("tradeflow")
     log.setLevel(logging.INFO)
     log.addHandler(RichHandler(console=console, show_path=False, show_time=False))
@@ -143,6 +144,8 @@ def report(self_contained: bool) -> None:
     from tradeflow import runlog
 
     settings = Settings.from_env()
+    settings.check_home(write=False)
+    settings.check_reports()
     runs = [r for r in runlog.runs(settings.home) if r.success]
     # stamped with the snapshot's build: the reports folder is shared by every home (TRADEFLOW_HOME)
     paths = render_snapshot(settings.snapshot, settings.reports_dir, self_contained=self_contained,

@@ -247,18 +247,20 @@ class Settings(BaseSettings):
             raise ConfigError(f"TRADEFLOW_HOME={home} is a file, not a folder: point it at a data folder")
         if not write:
             return
-        probe = home
-        while not probe.exists():  # the nearest existing ancestor must let us create the rest
-            probe = probe.parent
-        if not probe.is_dir():
-            raise ConfigError(f"TRADEFLOW_HOME={home}: {probe} is a file, not a folder")
-        if not os.access(probe, os.W_OK | os.X_OK):
-            what = "is read-only for this account" if probe == home else f"cannot be created ({probe} is read-only)"
-            raise ConfigError(f"TRADEFLOW_HOME={home} {what}: tradeflow needs to write its warehouse and archive there")
+        _check_writable("TRADEFLOW_HOME", home, "its warehouse and archive")
         for sub in ("raw", "published", "schedules", "raw/objects"):
             p = home / sub
             if p.exists() and (not p.is_dir() or not os.access(p, os.W_OK | os.X_OK)):
                 raise ConfigError(f"TRADEFLOW_HOME: {p} is not a writable folder")
+
+    def check_reports(self) -> None:
+        """Fail fast, in one line, when ``TRADEFLOW_REPORTS_DIR`` cannot take the pages: a file, or a folder
+        this account cannot write or create (a refresh found out at its last step, after fetching and building)."""
+        reports = self.reports_dir
+        if reports.exists() and not reports.is_dir():
+            raise ConfigError(f"TRADEFLOW_REPORTS_DIR={reports} is a file, not a folder: point it at a folder for the "
+                              "HTML reports")
+        _check_writable("TRADEFLOW_REPORTS_DIR", reports, "the HTML reports")
 
     def secrets(self) -> list[str]:
         """Values that must never appear in anything tradeflow writes."""
@@ -272,6 +274,18 @@ class Settings(BaseSettings):
 
 
 _FACTORS = "must be numbers in [1, 2) separated by commas, like 1.06,1.10"
+
+
+def _check_writable(var: str, path: Path, what: str) -> None:
+    """``path`` is a folder this account can write, or can create: its nearest existing ancestor is a writable folder."""
+    probe = path
+    while not probe.exists():  # the nearest existing ancestor must let us create the rest
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ConfigError(f"{var}={path}: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        how = "is read-only for this account" if probe == path else f"cannot be created ({probe} is read-only)"
+        raise ConfigError(f"{var}={path} {how}: tradeflow needs to write {what} there")
 
 
 def env_var(field: str) -> str:

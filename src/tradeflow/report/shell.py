@@ -106,15 +106,17 @@ def render_table(table: Table) -> Markup:
     return Markup(_env.get_template("table.html.j2").module.data_table(table))
 
 
-def write_plotly_asset(out_dir: Path) -> Path:
-    """Write plotly.js once beside the pages (unchanged bytes are not rewritten)."""
+def write_plotly_asset(out_dir: Path, current: Path | None = None) -> Path:
+    """Write plotly.js once beside the pages: to ``out_dir``, unless ``current`` (the folder the pages
+    will be moved to) already holds the same bytes (they are not rewritten)."""
     from plotly.offline import get_plotlyjs
 
-    path = out_dir / ASSET
+    path, have = out_dir / ASSET, (current or out_dir) / ASSET
     js = get_plotlyjs().encode()
-    if not path.exists() or hashlib.sha256(path.read_bytes()).digest() != hashlib.sha256(js).digest():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(js)
+    if have.exists() and hashlib.sha256(have.read_bytes()).digest() == hashlib.sha256(js).digest():
+        return have
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(js)
     return path
 
 
@@ -140,5 +142,8 @@ def render_page(page: Page, nav: list[tuple[str, str]], out_dir: Path, self_cont
         script = Markup(f'<script src="{ASSET}"></script>')
     html = _env.get_template("page.html.j2").render(page=page, nav=nav, plotly_script=script, needs_plotly=bool(page.figures or page.grid_figures))
     path = out_dir / f"{page.slug}.html"
-    path.write_text(html, encoding="utf-8")
+    try:
+        path.write_text(html, encoding="utf-8")
+    except OSError as exc:  # a failed write (ENOSPC) names no file: say which page
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
     return path

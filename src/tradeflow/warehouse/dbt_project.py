@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -138,6 +139,27 @@ class BuildResult:
         return [n for n in self.nodes if n.status in ("error", "fail")]
 
 
+#: dbt's heading above an error's text: "Runtime Error", "Database Error in model x (models/x.sql)", …
+_HEADING = re.compile(r"[A-Z][A-Za-z]* Error( in .*)?")
+
+
+def error_summary(text: str) -> str:
+    """The cause in dbt's text of an error, on one line: a Python traceback's last line (the exception, e.g. a
+    ConfigError naming the file and key), else the lines under dbt's "Runtime Error …" heading (without its
+    "> in model …" stack), else the first line."""
+    lines = [x.strip() for x in (text or "").strip().splitlines() if x.strip()]
+    if not lines:
+        return ""
+    if any(x.startswith("Traceback (most recent call last)") for x in lines):
+        head = next((x for x in lines if not _HEADING.fullmatch(x)), "")
+        lead = head.split("Traceback (most recent call last)")[0].strip() if head.startswith("Python model failed") else ""
+        return f"{lead} {lines[-1]}".strip()
+    if len(lines) > 1 and _HEADING.fullmatch(lines[0]):
+        body = [x for x in lines[1:] if not x.startswith(">")][:2]
+        return " ".join(body) or lines[0]
+    return lines[0]
+
+
 def _failing_rows(database: Path, test_sql: str, limit: int = 5) -> list[str]:
     """The first rows a failing dbt test returned (its compiled SQL, re-run read-only)."""
     import duckdb
@@ -225,5 +247,5 @@ def build(home: Path, select: list[str] | None = None, env: dict[str, str] | Non
         if nodes[-1].status in ("fail", "warn") and getattr(node, "compiled_code", None):
             nodes[-1].sample = _failing_rows(home / "tradeflow.duckdb", node.compiled_code)
     _count_rows(home / "tradeflow.duckdb", [n for n in nodes if n.relation and n.status == "success"])
-    error = None if res.exception is None else str(res.exception).strip().splitlines()[0]
+    error = None if res.exception is None else error_summary(str(res.exception)) or type(res.exception).__name__
     return BuildResult(success=bool(res.success), nodes=nodes, error=error)
