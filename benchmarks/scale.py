@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from tradeflow.archive import ManifestEntry, RawArchive, request_id
+from tradeflow.green_channel import config
 
 URL = "https://comtradeapi.un.org/data/v1/get/C/{freq}/HS"
 PARTNERS_PER_BODY = 5
@@ -36,7 +37,7 @@ HS_CODES = 5000
 REVISED_EVERY = 20  # one body in twenty is revised
 YEARS = range(2000, 2025)
 #: Bumped whenever the generated archive changes: cached archives of another version are regenerated.
-VERSION = 3  # 3: manifest rows record gzip_sha256, as RawArchive.store does
+VERSION = 4  # 3: manifest rows record gzip_sha256, as RawArchive.store does; 4: the H5 list names the curated codes
 
 _REC = (
     '{"typeCode":"C","freqCode":"%(freq)s","refPeriodId":%(pid)d,"refYear":%(year)d,"refMonth":%(month)d,'
@@ -138,7 +139,10 @@ def generate(home: Path, records: int) -> dict:
     entries: list[ManifestEntry] = []
     total_bytes = 0
 
-    ref = json.dumps({"results": [{"id": c, "text": f"{c} - Synthetic commodity {c}", "parent": c[:4]} for c in codes]})
+    # a whole H5 list names every real code the curated files name (the build checks baskets and GACC events against it)
+    curated = sorted({p.ljust(6, "0") for p in config.baskets()["hs_prefix"]} | set(config.gacc_events()["hs6"]))
+    ref = json.dumps({"results": [{"id": c, "text": f"{c} - Synthetic commodity {c}", "parent": c[:4]}
+                                  for c in dict.fromkeys([*codes, *curated])]})
     ref_params = {"list": "H5"}
     ref_url = "https://comtradeapi.un.org/files/v1/app/reference/H5.json"
     ref_sha, ref_gz = _put(archive, ref.encode())

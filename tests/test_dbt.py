@@ -222,9 +222,10 @@ def test_the_memory_limit_reaches_dbts_duckdb_and_not_the_build_fingerprint(monk
 
 
 def test_a_basket_or_event_code_that_is_no_hs2017_code_fails_the_build():
-    """sql/macros/in_hs2017_list.sql on a UN Comtrade H5 list (live): baskets.yaml's 842481 (HS2012's sprayers, split
-    into 842441/842449 in HS2017) and a typo 9901 match no HS2017 code and are named; 26 and 8424 are prefixes of
-    real codes and pass. On the sample's partial list there is nothing to check against, and nothing fails."""
+    """sql/macros/in_hs2017_list.sql on a whole UN Comtrade H5 list (live; its 5,387 subheadings stood in for by 5,000
+    made-up ones): baskets.yaml's 842481 (HS2012's sprayers, split into 842441/842449 in HS2017) and a typo 9901 match
+    no HS2017 code and are named; 26 and 8424 are prefixes of real codes and pass. On the sample's list, or a short
+    one, there is nothing to check against, and nothing fails."""
     import re
 
     import duckdb
@@ -236,7 +237,8 @@ def test_a_basket_or_event_code_that_is_no_hs2017_code_fails_the_build():
     conn.execute("CREATE SCHEMA raw")
     conn.execute("""CREATE TABLE raw.reference_hs AS SELECT * FROM (VALUES ('H5', '260111', 'comtrade'),
         ('H5', '842441', 'comtrade'), ('H5', '842449', 'comtrade'), ('H4', '842481', 'comtrade'))
-        t(classification, code, source)""")
+        t(classification, code, source)
+        UNION ALL SELECT 'H5', (500000 + i)::VARCHAR, 'comtrade' FROM range(5000) t(i)""")
     conn.execute("""CREATE TABLE raw.plan_baskets AS SELECT * FROM (VALUES ('mining', '26'), ('agri', '8424'),
         ('agri2', '842481'), ('x', '9901')) t(basket, hs_prefix)""")
     text = (project_dir() / "macros" / "in_hs2017_list.sql").read_text(encoding="utf-8")
@@ -247,6 +249,8 @@ def test_a_basket_or_event_code_that_is_no_hs2017_code_fails_the_build():
     assert sorted(conn.execute(sql).fetchall()) == [
         ("842481", "baskets.yaml: 842481 is no HS2017 code nor the start of one (UN Comtrade H5 list)"),
         ("9901", "baskets.yaml: 9901 is no HS2017 code nor the start of one (UN Comtrade H5 list)")]
+    conn.execute("DELETE FROM raw.reference_hs WHERE code >= '500100' AND code < '600000'")  # a short list
+    assert conn.execute(sql).fetchall() == []
     conn.execute("UPDATE raw.reference_hs SET source = 'sample'")
     assert conn.execute(sql).fetchall() == []
 
@@ -261,7 +265,7 @@ def _python_model_failure() -> str:
     import traceback
     from types import SimpleNamespace
 
-    from dbt_common.exceptions import DbtRuntimeError
+    from dbt.exceptions import DbtRuntimeError  # dbt-core's name for dbt_common's class
 
     from tradeflow.errors import ConfigError
 
@@ -311,7 +315,7 @@ def test_a_full_disk_under_dbt_is_named_in_the_refresh_error_and_the_ledger(samp
     """End to end: dbt raises (a commit failed on a full disk) with no node result; the step's error, the
     outcome and the ledger line name the cause."""
     from dbt.cli.main import dbtRunner, dbtRunnerResult
-    from dbt_common.exceptions import DbtRuntimeError
+    from dbt.exceptions import DbtRuntimeError  # dbt-core's name for dbt_common's class
 
     from pipelines.refresh import run_refresh
     from tradeflow import runlog
