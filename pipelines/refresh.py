@@ -9,7 +9,7 @@ instance in ``$DAGSTER_HOME`` (default ``$TRADEFLOW_HOME/dagster``), so their ch
 history show in the Dagster UI, and the refresh's ledger line is written from that record
 (``pipelines.ledger.record_refresh``).
 
-One refresh at a time per home: :func:`refresh_lock` (``$TRADEFLOW_HOME/refresh.lock``) is held for
+One refresh at a time per home: :func:`tradeflow.refresh_lock.held` (``$TRADEFLOW_HOME/refresh.lock``) is held for
 the whole refresh, fetch to reports, and a second one fails at once naming the process that holds
 it (two side by side fetched and archived the same bodies twice, doubled live API calls and
 rendered into the same reports folder). Runs the Dagster daemon launches (the nightly schedule)
@@ -22,14 +22,10 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
-from filelock import FileLock, Timeout
 
 from pipelines.assets.sources import annual_partitions, monthly_partitions
 from pipelines.definitions import all_assets, all_checks
@@ -37,35 +33,10 @@ from pipelines.instance import HOST_TAG, PID_TAG, dagster_home, fail_dead_cli_ru
 from pipelines.ledger import RefreshOutcome, record_refresh
 from pipelines.resources import TradeflowResource
 from pipelines.schedules import RANGE_END, RANGE_START, REFRESH_TAG
-from tradeflow.errors import ConfigError, TradeflowError
+from tradeflow.errors import ConfigError
+from tradeflow.refresh_lock import held as refresh_lock
 
 __all__ = ["RefreshOutcome", "run_refresh", "plan_runs", "dagster_home", "refresh_lock"]
-
-REFRESH_LOCK = "refresh.lock"
-
-
-@contextmanager
-def refresh_lock(home: Path) -> Iterator[None]:
-    """Hold ``home``'s refresh lock for the block; when another refresh holds it, fail at once, naming it
-    (its process id, host and start, from ``refresh.lock.holder``, written while the lock is held)."""
-    home.mkdir(parents=True, exist_ok=True)
-    lock, holder = FileLock(str(home / REFRESH_LOCK)), home / (REFRESH_LOCK + ".holder")
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        try:
-            who = holder.read_text(encoding="utf-8").strip()
-        except OSError:
-            who = ""
-        raise TradeflowError(f"another refresh is running on TRADEFLOW_HOME={home} ({who or 'process not recorded yet'}):"
-                             " wait for it to finish, then run again") from None
-    try:
-        holder.write_text(f"pid {os.getpid()} on {socket.gethostname()}, started "
-                          f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}\n", encoding="utf-8")
-        yield
-    finally:
-        holder.unlink(missing_ok=True)
-        lock.release()
 
 
 @dataclass

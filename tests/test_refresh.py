@@ -170,7 +170,11 @@ def test_a_second_refresh_of_a_home_fails_at_once_naming_the_first(tf_env):
 
     import pytest
 
+    from click.testing import CliRunner
+
     from pipelines.refresh import refresh_lock, run_refresh
+    from tradeflow import refresh_lock as lock
+    from tradeflow.cli import main
     from tradeflow.errors import TradeflowError
 
     home, _ = tf_env
@@ -181,8 +185,17 @@ def test_a_second_refresh_of_a_home_fails_at_once_naming_the_first(tf_env):
         with pytest.raises(TradeflowError, match=rf"another refresh is running on TRADEFLOW_HOME=.*\(pid {first.pid} on "):
             run_refresh("sample")
         assert not (home / "raw").exists() and not (home / "runs.jsonl").exists()  # nothing fetched, nothing recorded
+        running = lock.state(home)
+        assert running.running and running.holder.startswith(f"pid {first.pid} on ")
+        assert f"Refresh running pid {first.pid} on " in CliRunner().invoke(main, ["status"]).output
     finally:
-        first.kill()
+        first.kill()  # kill -9: the refresh never ends, records no run, and leaves its holder line
         first.wait()
+    # status used to say nothing of it: the last run recorded before read as the latest state of the home
+    killed = lock.state(home)
+    assert killed == lock.RefreshState(False, running.holder)
+    out = CliRunner().invoke(main, ["status"]).output
+    assert f"Last refresh interrupted: {running.holder} ended before it finished" in " ".join(out.split())
     with refresh_lock(home):  # the first is gone (killed): its lock went with it
-        pass
+        assert lock.state(home).running
+    assert lock.state(home) is None  # a refresh that ends removes its holder line

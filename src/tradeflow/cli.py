@@ -241,6 +241,13 @@ def status(verify: bool) -> None:
                 f"{c.get('failed_rows', '?')} row(s); sample {c.get('sample', [])[:5]}"), highlight=False)
     else:
         out.print("[bold]Last run[/] none recorded")
+    cut = report.get("refresh")
+    if cut and cut.running:
+        out.print(f"[bold]Refresh running[/] {escape(cut.holder)}", highlight=False)
+    elif cut:  # its holder line outlived it: the process died before the refresh ended (and recorded a run)
+        out.print(f"[bold]Last refresh[/] [red]interrupted[/]: {escape(cut.holder)} ended before it finished (killed, or "
+                  "the machine restarted); nothing it did was recorded as a run. Its fetched bodies are kept; the next "
+                  "`tradeflow refresh` goes on from them", highlight=False)
     pub = report.get("last_publish")
     if pub:
         used = "; ".join(f"{d} " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from tradeflow import runlog
+from tradeflow import refresh_lock, runlog
 from tradeflow.settings import Settings
 from tradeflow.warehouse.db import connect
 
@@ -30,4 +30,4 @@ def collect(settings: Settings) -> dict:
         finally:
             conn.close()
     return {"snapshot": str(settings.snapshot), "tables": tables, "last_run": runlog.last_run(settings.home),
-            "last_publish": runlog.last_publish(settings.home)}
+            "last_publish": runlog.last_publish(settings.home), "refresh": refresh_lock.state(settings.home)}

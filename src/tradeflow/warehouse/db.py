@@ -5,7 +5,7 @@ DuckDB allows one read-write process per file. Every write goes through
 ``lock_timeout``) instead of failing, and analysts never open this file: they open the published
 snapshot (:mod:`tradeflow.warehouse.snapshot`). Whole refreshes do not queue: ``tradeflow
 refresh`` holds a refresh-wide lock, and a second one on the same home fails at once naming the
-first (:func:`pipelines.refresh.refresh_lock`).
+first (:func:`tradeflow.refresh_lock.held`).
 
 Models are SQL files ``sql/<schema>/<table>.sql`` holding one SELECT each; building a model
 runs ``CREATE OR REPLACE TABLE <schema>.<table> AS <select>`` inside the caller's

@@ -1,0 +1,73 @@
+"""One refresh at a time per home, and what `tradeflow status` says of the one running or cut short.
+
+:func:`held` holds ``$TRADEFLOW_HOME/refresh.lock`` (a file lock: the OS releases it when the process dies, even
+by ``kill -9``) for a whole refresh, fetch to reports; a second refresh of the home fails at once, naming the first.
+While it is held, ``refresh.lock.holder`` says who holds it (pid, host, start); a refresh that ends, well or
+badly, removes it. A holder file whose lock is free is a refresh that was killed: :func:`state` tells the two apart.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from tradeflow.errors import TradeflowError
+
+LOCK = "refresh.lock"
+HOLDER = LOCK + ".holder"
+
+
+@contextmanager
+def held(home: Path) -> Iterator[None]:
+    """Hold ``home``'s refresh lock for the block; when another refresh holds it, fail at once, naming it."""
+    home.mkdir(parents=True, exist_ok=True)
+    lock, holder = FileLock(str(home / LOCK)), home / HOLDER
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        who = _read(holder)
+        raise TradeflowError(f"another refresh is running on TRADEFLOW_HOME={home} ({who or 'process not recorded yet'}):"
+                             " wait for it to finish, then run again") from None
+    try:
+        holder.write_text(f"pid {os.getpid()} on {socket.gethostname()}, started "
+                          f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}\n", encoding="utf-8")
+        yield
+    finally:
+        holder.unlink(missing_ok=True)
+        lock.release()
+
+
+@dataclass(frozen=True)
+class RefreshState:
+    running: bool  # False: its process is gone (killed, or the machine restarted) before the refresh ended
+    holder: str  # "pid 123 on host, started 2026-12-08T02:00:00Z"
+
+
+def state(home: Path) -> RefreshState | None:
+    """The refresh running on ``home`` now, or the last one cut short (None: neither)."""
+    holder = _read(home / HOLDER)
+    if not holder:
+        return None
+    lock = FileLock(str(home / LOCK))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return RefreshState(True, holder)
+    except OSError:  # a read-only home: the holder file alone cannot tell
+        return RefreshState(True, holder)
+    lock.release()
+    return RefreshState(False, holder)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
