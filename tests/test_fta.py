@@ -1,7 +1,10 @@
 """CPFTA Phase II: category paths, schedule validation, hand-computed indicators, sample calibration, import."""
 
+import re
+
 import duckdb
 import pandas as pd
+
 import pytest
 from click.testing import CliRunner
 
@@ -528,56 +531,83 @@ def test_rca_takes_world_products_and_world_total_from_the_same_reporters(sample
     assert got == {k: pytest.approx(expected[k], rel=1e-9) for k in got}
 
 
-def test_rca_is_not_read_against_a_world_missing_a_large_exporter(sample_home, tmp_path):
-    """The USA's 2024 total is missing (its products are there), or all of its rows are (a code of its HS2022 year
-    with no HS2017 mapping leaves it out of marts.world_exports whole): the world the RCA would be read against lacks
-    24.7 % of world exports. Main published those RCAs with status 'ok' (030389: 40.29 against the whole sample
-    world's); now no line has an RCA and the status names the USA and the share."""
+def _rca_by_hand(conn, year: int) -> dict:
+    """Balassa RCA of every line in ``year`` over the reporters with both products and total, from world_exports."""
+    return dict(conn.execute("""
+        WITH c AS (SELECT reporter FROM marts.world_exports WHERE year = ? GROUP BY reporter
+                   HAVING bool_or(hs6 = 'TOTAL') AND bool_or(hs6 <> 'TOTAL')),
+        w AS (SELECT * FROM marts.world_exports WHERE year = ? AND reporter IN (SELECT reporter FROM c)),
+        tot AS (SELECT sum(value_usd) FILTER (WHERE hs6 = 'TOTAL') AS world,
+                       sum(value_usd) FILTER (WHERE hs6 = 'TOTAL' AND reporter = 'PAK') AS pak FROM w)
+        SELECT w.hs6, (coalesce(sum(w.value_usd) FILTER (WHERE w.reporter = 'PAK'), 0) / min(tot.pak))
+                      / (sum(w.value_usd) / min(tot.world))
+        FROM w, tot WHERE w.hs6 <> 'TOTAL' GROUP BY w.hs6""", [year, year]).fetchall())
+
+
+def _read_in(rows, year: int, expected: dict) -> list:
+    """Every line's RCA is read in ``year``: as by hand where the line has world exports that year, else none, said so;
+    returns the rows read."""
+    assert rows and {y for _, _, y, _ in rows} == {year}
+    none = [(k, r, st) for k, r, _, st in rows if k not in expected]
+    assert none == [(k, None, f"unavailable: no world exports of the line in {year}") for k, *_ in none]
+    read = [row for row in rows if row[0] in expected]
+    assert read and {k: r for k, r, _, _ in read} == {k: pytest.approx(expected[k], rel=1e-9) for k, *_ in read}
+    return read
+
+
+def _sample_copy(sample_home, tmp_path):
     import shutil
 
     import duckdb
 
-    from dbt_models import build
-
     db = tmp_path / "w.duckdb"
     shutil.copy(sample_home[0] / "published" / "tradeflow.duckdb", db)
     conn = duckdb.connect(str(db))
-    year = conn.execute("SELECT max(year) FROM marts.fta_opportunities").fetchone()[0]
+    return conn, conn.execute("SELECT max(year) FROM marts.fta_opportunities").fetchone()[0]
+
+
+def _rebuild_rca(conn):
+    from dbt_models import build
+
+    for model in ("marts.world_coverage", "marts.fta_opportunities"):
+        build(conn, model)
+    return conn.execute("SELECT hs6, rca, rca_year, rca_status FROM marts.fta_opportunities").fetchall()
+
+
+def test_rca_is_not_read_against_a_world_missing_a_large_exporter(sample_home, tmp_path):
+    """The USA's 2024 total is missing (its products are there), or all of its rows are (a code of its HS2022 year
+    with no HS2017 mapping leaves it out of marts.world_exports whole): 2024's world lacks 24.7 % of world exports.
+    Main published RCAs against it with status 'ok' (030389: 40.29); now each line's RCA is read in 2023, whose world
+    is whole, by hand over 2023's reporters, and the status says why 2024 was not used."""
+    conn, year = _sample_copy(sample_home, tmp_path)
+    expected = _rca_by_hand(conn, year - 1)  # before the USA's 2024 rows go: 2023 is untouched
     for where in ("hs6 = 'TOTAL'", "true"):
         conn.execute(f"DELETE FROM marts.world_exports WHERE reporter = 'USA' AND year = ? AND {where}", [year])
-        for model in ("marts.world_coverage", "marts.fta_opportunities"):
-            build(conn, model)
-        rows = conn.execute("SELECT rca, rca_status FROM marts.fta_opportunities").fetchall()
-        assert rows and {r for r, _ in rows} == {None}
-        assert {s for _, s in rows} == {f"unavailable: USA (24.7 % of {year}'s world exports) left out of the world on "
-                                         "the HS2017 basis (marts.world_coverage)"}
+        rows = _read_in(_rebuild_rca(conn), year - 1, expected)
+        assert {st for *_, st in rows} == {f"ok, from {year - 1} ({year}: USA (24.7 % of {year}'s world exports) left "
+                                           "out of the world on the HS2017 basis (marts.world_coverage))"}
 
 
 def test_rca_waits_for_a_large_exporter_that_has_not_reported_the_year_yet(sample_home, tmp_path):
-    """Comtrade's years arrive reporter by reporter: the USA has not reported 2024 yet (none of its rows), so the
-    year's world lacks the exporter of 24.9 % of 2023's world exports, and an RCA read against it is biased. Main
-    published them as 'ok'; now none, and the status says who has not reported."""
-    import shutil
-
-    import duckdb
-
-    from dbt_models import build
-
-    db = tmp_path / "w.duckdb"
-    shutil.copy(sample_home[0] / "published" / "tradeflow.duckdb", db)
-    conn = duckdb.connect(str(db))
-    year = conn.execute("SELECT max(year) FROM marts.fta_opportunities").fetchone()[0]
+    """Comtrade's years arrive reporter by reporter: the USA has not reported 2024 yet (none of its rows), so 2024's
+    world lacks the exporter of about a quarter of world exports. Main read RCA in it as 'ok'; now in 2023. With
+    2023's all-reporters world missing as well (the pair's own rows kept), 2024 is judged against 2022 and the RCA
+    read there: main's check looked at the year before only, found no world, and passed 2024."""
+    conn, year = _sample_copy(sample_home, tmp_path)
     for table in ("staging.comtrade_flows", "staging.comtrade_totals"):
         conn.execute(f"DELETE FROM {table} WHERE reporter_iso = 'USA' AND year = ?", [year])
     conn.execute("DELETE FROM marts.world_exports WHERE reporter = 'USA' AND year = ?", [year])
-    for model in ("marts.world_coverage", "marts.fta_opportunities"):
-        build(conn, model)
-    share = conn.execute("SELECT round(100 * not_yet_reported_share, 1) FROM marts.world_coverage "
-                         "WHERE flow = 'X' AND year = ?", [year]).fetchone()[0]
-    rows = conn.execute("SELECT rca, rca_status FROM marts.fta_opportunities").fetchall()
-    assert rows and {r for r, _ in rows} == {None} and share > 20
-    assert {s for _, s in rows} == {f"unavailable: USA ({share} % of {year - 1}'s world exports) not yet reported for "
-                                     f"{year} (marts.world_coverage)"}
+    rows = _read_in(_rebuild_rca(conn), year - 1, _rca_by_hand(conn, year - 1))
+    [status] = {st for *_, st in rows}
+    assert re.fullmatch(rf"ok, from {year - 1} \({year}: USA \(2\d\.\d % of the world exports of the years before, to "
+                        rf"{year - 1}\) not yet reported for {year} \(marts.world_coverage\)\)", status), status
+    # 2023's world not loaded (its all-reporters rows gone; Pakistan's and China's own kept)
+    for table in ("staging.comtrade_flows", "staging.comtrade_totals"):
+        conn.execute(f"DELETE FROM {table} WHERE reporter_iso NOT IN ('PAK', 'CHN') AND year = ?", [year - 1])
+    conn.execute("DELETE FROM staging.comtrade_totals WHERE year = ?", [year - 1])
+    conn.execute("DELETE FROM marts.world_exports WHERE year = ? AND (reporter NOT IN ('PAK', 'CHN') OR hs6 = 'TOTAL')",
+                 [year - 1])
+    _read_in(_rebuild_rca(conn), year - 2, _rca_by_hand(conn, year - 2))
 
 
 @pytest.mark.parametrize("header", ["tariff_line,description,base_rate,category,base_rate",

@@ -431,6 +431,18 @@ def test_an_empty_untapped_lines_table_says_why(sample_home, tmp_path):
                  "0 AS indicative_potential_usd")
     table = cpfta_page(conn, {"is_sample": True, "vintage": ""}).tables[-1]
     assert not table.rows and "no line has trade potential left in 2024" in table.note
+    # both sides' years back, the mart empty: with the schedule loaded, no line qualified (it was said not loaded)
+    snapshot = sample_home[0] / "published" / "tradeflow.duckdb"
+    conn.execute(f"ATTACH '{snapshot}' AS orig (READ_ONLY)")
+    conn.execute("INSERT INTO marts.trade_flows_hs2017 SELECT * FROM orig.marts.trade_flows_hs2017 WHERE freq = 'A' "
+                 "AND partner = 'WLD' AND (reporter = 'CHN' AND year > 2016 OR reporter = 'PAK' AND year <= 2016)")
+    conn.execute("DELETE FROM marts.fta_opportunities")
+    table = cpfta_page(conn, {"is_sample": True, "vintage": ""}).tables[-1]
+    assert table.note == ("No rows: no HS6 line that Pakistan exports and China imports has all its Chinese tariff lines "
+                          "at zero or falling by 2035.")
+    conn.execute("DELETE FROM raw.fta_schedule WHERE party = 'CHN'")
+    table = cpfta_page(conn, {"is_sample": True, "vintage": ""}).tables[-1]
+    assert table.note == "No rows: China's Phase-II schedule has no tariff line loaded (`tradeflow schedule import`)."
     # a first live run before either side's annual data (a NULL list crashed the page: 'NAType' is not iterable)
     conn.execute("DELETE FROM marts.trade_flows_hs2017 WHERE partner = 'WLD'")
     conn.execute("DELETE FROM marts.fta_opportunities")

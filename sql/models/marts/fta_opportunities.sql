@@ -45,23 +45,36 @@ tariff AS (
            count(*) AS carrying_lines, bool_or(known_line) AS lines_known, bool_or(is_sample) AS tariff_sample
     FROM per_line GROUP BY hs6
 ),
+-- RCA is read in the latest year at or before y whose world is seen (marts.world_coverage): the latest year is the one
+-- the rest of the world has reported least, and an RCA against part of the world is biased
+rca_year AS (
+    SELECT max(c.year) AS year FROM {{ ref('world_coverage') }} AS c, y
+    WHERE c.flow = 'X' AND c.year <= y.year AND {{ world_seen('c') }}
+      AND EXISTS (SELECT 1 FROM ({{ complete_world_reporters(ref('world_exports')) }}) AS k
+                  WHERE k.reporter = 'PAK' AND k.year = c.year)
+),
 -- world exports of k and in all from the same reporters: those with both their products and their total that year
--- (a reporter with products but no total, or the reverse, would count on one side of the ratio only)
-year_rows AS (SELECT w.* FROM {{ ref('world_exports') }} AS w, y WHERE w.year = y.year),
-complete AS (
-    SELECT reporter FROM year_rows GROUP BY reporter HAVING bool_or(hs6 = 'TOTAL') AND bool_or(hs6 <> 'TOTAL')
+year_rows AS (
+    SELECT w.* FROM {{ ref('world_exports') }} AS w
+    JOIN rca_year AS r ON w.year = r.year
+    SEMI JOIN ({{ complete_world_reporters(ref('world_exports')) }}) AS c ON c.reporter = w.reporter AND c.year = w.year
 ),
 world AS (
-    SELECT w.hs6, {{ exact_sum('w.value_usd') }} AS world_k, min(tot.world_total) AS world_total, bool_or(w.is_sample) AS world_sample
-    FROM year_rows AS w SEMI JOIN complete USING (reporter),
-         (SELECT {{ exact_sum('value_usd') }} AS world_total FROM year_rows SEMI JOIN complete USING (reporter)
-          WHERE hs6 = 'TOTAL') AS tot
+    SELECT w.hs6, {{ exact_sum('w.value_usd') }} AS world_k,
+           coalesce({{ exact_sum('w.value_usd', filter="w.reporter = 'PAK'") }}, 0) AS pak_k,
+           min(tot.world_total) AS world_total, min(tot.pak_total) AS pak_total, bool_or(w.is_sample) AS world_sample
+    FROM year_rows AS w,
+         (SELECT {{ exact_sum('value_usd') }} AS world_total,
+                 {{ exact_sum('value_usd', filter="reporter = 'PAK'") }} AS pak_total
+          FROM year_rows WHERE hs6 = 'TOTAL') AS tot
     WHERE w.hs6 <> 'TOTAL'
     GROUP BY w.hs6
 ),
 coverage AS (SELECT c.* FROM {{ ref('world_coverage') }} AS c, y WHERE c.flow = 'X' AND c.year = y.year),
-pak_total AS (
-    SELECT value_usd AS pak_total FROM {{ ref('world_exports') }}, y WHERE reporter = 'PAK' AND hs6 = 'TOTAL' AND world_exports.year = y.year
+why_not_y AS (  -- why RCA is not read in y itself
+    SELECT CASE WHEN NOT {{ world_seen('cov') }} THEN {{ world_unseen_reason('cov', "'exports'") }}
+                ELSE 'no world exports by product for ' || y.year END AS why
+    FROM y LEFT JOIN coverage AS cov ON true
 )
 SELECT
     y.year,
@@ -79,11 +92,11 @@ SELECT
     t.year_reaches_zero,
     t.carrying_lines AS trade_lines,
     CASE WHEN t.lines_known THEN 'traded lines known' ELSE 'all lines of the heading' END AS trade_lines_basis,
-    CASE WHEN {{ world_seen('cov') }}
-         THEN (f.pak_exports_world_usd / nullif(p.pak_total, 0)) / nullif(w.world_k / nullif(w.world_total, 0), 0)
-    END AS rca,
-    CASE WHEN w.world_k IS NULL OR p.pak_total IS NULL THEN 'unavailable: no world exports by product for ' || y.year
-         WHEN NOT {{ world_seen('cov') }} THEN 'unavailable: ' || {{ world_unseen_reason('cov', "'exports'") }}
+    (w.pak_k / nullif(w.pak_total, 0)) / nullif(w.world_k / nullif(w.world_total, 0), 0) AS rca,
+    r.year AS rca_year,
+    CASE WHEN r.year IS NULL THEN 'unavailable: ' || n.why
+         WHEN w.world_k IS NULL THEN 'unavailable: no world exports of the line in ' || r.year
+         WHEN r.year < y.year THEN 'ok, from ' || r.year || ' (' || y.year || ': ' || n.why || ')'
          ELSE 'ok' END AS rca_status,
     rank() OVER (ORDER BY greatest(least(f.pak_exports_world_usd, f.chn_imports_world_usd)
                                    - coalesce(f.chn_imports_from_pak_usd, 0), 0) DESC, f.hs6) AS rank,
@@ -92,8 +105,8 @@ FROM flows AS f
 CROSS JOIN y
 JOIN tariff AS t USING (hs6)
 LEFT JOIN world AS w USING (hs6)
-LEFT JOIN pak_total AS p ON true
-LEFT JOIN coverage AS cov ON true
+LEFT JOIN rca_year AS r ON true
+LEFT JOIN why_not_y AS n ON true
 WHERE f.pak_exports_world_usd > 0 AND f.chn_imports_world_usd > 0
   AND t.all_zero_or_falling
 ORDER BY rank

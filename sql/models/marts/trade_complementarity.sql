@@ -12,9 +12,9 @@ totals AS (
     GROUP BY ALL
     UNION ALL
     SELECT reporter, year, 'X', {{ exact_sum('value_usd') }}, bool_or(is_sample)
-    FROM {{ ref('world_exports') }} AS w WHERE hs6 = 'TOTAL'
-      AND EXISTS (SELECT 1 FROM {{ ref('world_exports') }} AS p
-                  WHERE p.reporter = w.reporter AND p.year = w.year AND p.hs6 <> 'TOTAL')
+    FROM {{ ref('world_exports') }} AS w
+    SEMI JOIN ({{ complete_world_reporters(ref('world_exports')) }}) AS c USING (reporter, year)
+    WHERE hs6 = 'TOTAL'
     GROUP BY ALL
 ),
 x AS (

@@ -1,11 +1,15 @@
 -- How much of each year's world the world-based indicators see, per flow: exports (X: marts.world_exports, RCA) and
 -- imports (M: the reporters' total imports, trade intensity). A reporter is in a year's world when it has trade with
 -- the World that year, by HS6 or in total (staging: the all-reporters queries and the pair's own). For exports it is
--- kept when world_exports has both its HS2017 products and its total, and left out otherwise (an HS version with no
--- conversion to HS2017, a code marts.hs_concordance does not map, or products without a total or the reverse); for
--- imports every reporter with a total is kept. Its weight is its total, else the sum of its HS6 lines. Reporters of
--- the year before with no data for the year yet (Comtrade's years arrive reporter by reporter over a year or more)
--- are not yet reported, weighted by that year's trade.
+-- kept when world_exports has both its HS2017 products and its total (macro complete_world_reporters), and left
+-- out otherwise (an HS version with no conversion to HS2017, a code marts.hs_concordance does not map, or
+-- products without a total or the reverse); for imports every reporter with a total is kept. Its weight is its total,
+-- else the sum of its HS6 lines.
+-- Comtrade's years arrive reporter by reporter over a year or more, and some reporters skip years: a year is judged
+-- against the reporters of its world years among the three before it (years the all-reporters TOTAL query loaded; the
+-- pair's own queries carry no total), each weighted by its share of the latest of those it appears in. Those absent
+-- from the year are not yet reported. A year with no world year among the three before it is not judged (NULL),
+-- unless it is three or more years older than the newest world year loaded: its reporters have had the time.
 WITH products AS (
     SELECT coalesce(c.iso3, s.reporter_iso) AS reporter, s.flow, s.year, {{ exact_sum('s.value_usd') }} AS v,
            bool_or(s.is_sample) AS s
@@ -25,20 +29,34 @@ reporters AS (
     FROM totals AS t FULL JOIN products AS p USING (reporter, flow, year)
 ),
 kept AS (
-    SELECT reporter, 'X' AS flow, year FROM {{ ref('world_exports') }}
-    GROUP BY ALL HAVING bool_or(hs6 = 'TOTAL') AND bool_or(hs6 <> 'TOTAL')
+    SELECT reporter, 'X' AS flow, year FROM ({{ complete_world_reporters(ref('world_exports')) }})
     UNION ALL
     SELECT reporter, flow, year FROM totals WHERE flow = 'M'
 ),
+world_years AS (SELECT DISTINCT flow, year FROM totals),
+shares AS (  -- each reporter's share of its world year
+    SELECT r.reporter, r.flow, r.year,
+           r.trade_usd / nullif({{ exact_sum('r.trade_usd', over='(PARTITION BY r.flow, r.year)') }}, 0) AS share
+    FROM reporters AS r SEMI JOIN world_years AS w USING (flow, year)
+),
 years AS (SELECT DISTINCT flow, year FROM reporters),
-not_yet AS (  -- the year before's reporters with nothing for this year yet, weighted by the year before
-    SELECT y.flow, y.year, string_agg(b.reporter, ', ' ORDER BY b.reporter) AS reporters,
-           {{ exact_sum('b.trade_usd') }} AS usd
-    FROM years AS y JOIN reporters AS b ON b.flow = y.flow AND b.year = y.year - 1
-    ANTI JOIN reporters AS r ON r.flow = y.flow AND r.year = y.year AND r.reporter = b.reporter
+base AS (  -- the world years among the three before each year
+    SELECT y.flow, y.year, w.year AS base_year
+    FROM years AS y JOIN world_years AS w ON w.flow = y.flow AND w.year BETWEEN y.year - 3 AND y.year - 1
+),
+expected AS (  -- the reporters of those years, at their share of the latest one they appear in
+    SELECT b.flow, b.year, s.reporter, arg_max(s.share, s.year) AS share
+    FROM base AS b JOIN shares AS s ON s.flow = b.flow AND s.year = b.base_year
     GROUP BY ALL
 ),
-before AS (SELECT flow, year + 1 AS year, {{ exact_sum('trade_usd') }} AS usd FROM reporters GROUP BY ALL),
+not_yet AS (
+    SELECT e.flow, e.year, string_agg(e.reporter, ', ' ORDER BY e.reporter) AS reporters,
+           {{ exact_sum('e.share', scale=12) }} AS share
+    FROM expected AS e ANTI JOIN reporters AS r ON r.flow = e.flow AND r.year = e.year AND r.reporter = e.reporter
+    GROUP BY ALL
+),
+judged AS (SELECT flow, year, max(base_year) AS base_year FROM base GROUP BY ALL),
+newest AS (SELECT flow, max(year) AS newest FROM world_years GROUP BY ALL),
 per_year AS (
     SELECT r.flow, r.year,
            count(*) AS reporters,
@@ -52,10 +70,12 @@ per_year AS (
 )
 SELECT p.flow, p.year, p.reporters, p.reporters_kept, p.left_out, p.world_usd, p.left_out_usd,
        p.left_out_usd / nullif(p.world_usd, 0) AS left_out_share,
-       coalesce(n.reporters, '') AS not_yet_reported,
-       coalesce(n.usd, 0) / nullif(b.usd, 0) AS not_yet_reported_share,
+       j.base_year AS judged_against,
+       CASE WHEN j.year IS NOT NULL OR p.year <= nw.newest - 3 THEN coalesce(n.reporters, '') END AS not_yet_reported,
+       CASE WHEN j.year IS NOT NULL OR p.year <= nw.newest - 3 THEN coalesce(n.share, 0) END AS not_yet_reported_share,
        p.is_sample
 FROM per_year AS p
+LEFT JOIN newest AS nw USING (flow)
+LEFT JOIN judged AS j USING (flow, year)
 LEFT JOIN not_yet AS n USING (flow, year)
-LEFT JOIN before AS b USING (flow, year)
 ORDER BY p.flow, p.year

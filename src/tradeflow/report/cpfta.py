@@ -72,7 +72,11 @@ def _why_no_opportunities(conn: duckdb.DuckDBPyConnection, year: int | None) -> 
         return f"No rows: no line has trade potential left in {year} (China←Pakistan reaches it on every line)."
     years = {side: [int(y) for y in got] for side, got in query(conn, "fta_opportunities_years").itertuples(index=False)}
     if set(years["PAK"]) & set(years["CHN"]):
-        return "No rows: China's Phase-II schedule has no tariff line loaded (`tradeflow schedule import`)."
+        (lines,) = conn.execute("SELECT count(*) FROM raw.fta_schedule WHERE party = 'CHN'").fetchone()
+        if not lines:
+            return "No rows: China's Phase-II schedule has no tariff line loaded (`tradeflow schedule import`)."
+        return ("No rows: no HS6 line that Pakistan exports and China imports has all its Chinese tariff lines at zero "
+                "or falling by 2035.")
     pak, chn = (", ".join(map(str, years[side])) or "no year" for side in ("PAK", "CHN"))
     return ("No rows: no year has both sides' annual trade with the World, so no line can be ranked. Loaded: "
             f"Pakistan's exports to the World for {pak}; China's imports from the World for {chn}.")
