@@ -84,7 +84,18 @@ def test_torn_last_line_is_skipped_with_a_warning_even_if_not_utf8(tmp_path, cap
         fh.write(b'{"request_id": "\xff')
     with caplog.at_level(logging.WARNING):
         assert [e.url for e in a.entries()] == [e.url for e in entries]
+        assert len(list(a.entries())) == len(entries)  # read again, as a refresh does many times: warned once
     assert "torn line" in caplog.text and f"{a.manifest_path}:4" in caplog.text
+    assert caplog.text.count("torn line") == 1
+
+
+def test_verify_lists_the_temporary_file_of_a_write_killed_before_its_rename(tmp_path):
+    a, _ = _archive_with(tmp_path)
+    sha = next(a.objects.glob("*/*.json.gz"))
+    leftover = sha.parent / ".tmp-abc123"
+    leftover.write_bytes(b"half a body")
+    report = a.verify()
+    assert report.ok and report.leftovers == [str(leftover)]
 
 
 def test_damaged_last_line_that_ends_in_a_newline_is_damage_not_a_torn_write(tmp_path, caplog):

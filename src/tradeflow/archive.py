@@ -47,6 +47,9 @@ class ArchiveError(TradeflowError):
 #: Manifest dataset of batch-completion rows.
 BATCHES = "tradeflow.batch"
 
+#: Torn manifest lines already warned of in this process (a refresh reads the manifest many times).
+_TORN_WARNED: set[tuple[str, int, bytes]] = set()
+
 #: Key of the row the next writer appends after a torn line (so that line is known to be torn, not corrupt).
 REPAIR_KEY = "_torn_line_repaired"
 
@@ -262,8 +265,10 @@ class RawArchive:
                 # torn: no newline follows it (the file's end; the last line proper ends in one) or a repair row does
                 torn = lineno == len(lines) or _is_repair(lines[lineno] if lineno < len(lines) else b"")
                 if torn:
-                    log.warning("manifest %s:%d is a torn line (a writer was killed), skipped: %s",
-                                self.manifest_path, lineno, what)
+                    if (key := (str(self.manifest_path), lineno, raw)) not in _TORN_WARNED:  # once, not per read
+                        _TORN_WARNED.add(key)
+                        log.warning("manifest %s:%d is a torn line (a writer was killed), skipped: %s",
+                                    self.manifest_path, lineno, what)
                     continue
                 raise ArchiveError(f"{self.manifest_path}:{lineno}: unreadable manifest line ({what}); the archive is "
                                    "damaged: restore the file from a backup, or delete that line if it is a write torn "
@@ -294,6 +299,8 @@ class RawArchive:
                 report.unreferenced += 1
             except ArchiveError as exc:
                 report.problems.append(str(exc))
+        if self.objects.is_dir():  # put_body's temporary files: a write killed before its rename leaves one behind
+            report.leftovers = sorted(str(p) for p in self.objects.glob("*/.tmp-*"))
         return report
 
     def complete_batch(self, batch: str, partition: dict, release: dict, request_ids: list[str]) -> None:
@@ -391,6 +398,7 @@ class VerifyReport:
     manifest_rows: int = 0
     objects_ok: int = 0
     unreferenced: int = 0  # objects no manifest row names (a fetch killed between body and row)
+    leftovers: list[str] = field(default_factory=list)  # temporary files of writes killed half-way (safe to delete)
     problems: list[str] = field(default_factory=list)
 
     @property

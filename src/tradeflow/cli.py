@@ -278,6 +278,10 @@ def _print_verify(settings: Settings, out: Console) -> None:
     out.print(f"[bold]Archive[/] {escape(str(settings.raw_dir))}: {report.manifest_rows} manifest rows, {report.objects_ok} objects "
               f"re-hashed and intact" + (f", {report.unreferenced} not in the manifest" if report.unreferenced else ""),
               highlight=False)
+    if report.leftovers:
+        out.print(f"  {len(report.leftovers)} temporary file(s) of writes cut short (a killed refresh), safe to delete: "
+                  + escape(", ".join(report.leftovers[:5])) + (" …" if len(report.leftovers) > 5 else ""),
+                  highlight=False, soft_wrap=True)
 
 
 @main.group()
