@@ -588,6 +588,17 @@ def test_rca_is_not_read_against_a_world_missing_a_large_exporter(sample_home, t
                                            "out of the world on the HS2017 basis (marts.world_coverage))"}
 
 
+def test_rca_of_a_year_without_pakistans_total_is_read_in_the_year_before_and_says_why(sample_home, tmp_path):
+    """Pakistan missing from 2024's all-reporters TOTAL answer while its own HS6 rows loaded: the world is seen
+    (Pakistan weighs 0.4 %) but Pakistan's RCA has no denominator that year. Read in 2023, and the status names
+    Pakistan (the first version blamed 'no world exports by product for 2024', though every reporter had them)."""
+    conn, year = _sample_copy(sample_home, tmp_path)
+    conn.execute("DELETE FROM marts.world_exports WHERE reporter = 'PAK' AND hs6 = 'TOTAL' AND year = ?", [year])
+    rows = _read_in(_rebuild_rca(conn), year - 1, _rca_by_hand(conn, year - 1))
+    assert {st for *_, st in rows} == {f"ok, from {year - 1} ({year}: Pakistan's exports to the World lack a total or "
+                                       f"HS2017 products in {year})"}
+
+
 def test_rca_waits_for_a_large_exporter_that_has_not_reported_the_year_yet(sample_home, tmp_path):
     """Comtrade's years arrive reporter by reporter: the USA has not reported 2024 yet (none of its rows), so 2024's
     world lacks the exporter of about a quarter of world exports. Main read RCA in it as 'ok'; now in 2023. With

@@ -330,8 +330,8 @@ def test_trade_complementarity_needs_each_sides_products_on_the_basis_of_its_tot
 
 
 def test_export_intensity_by_hand():
-    conn = indices_db(  # 2021, the same world, to judge 2022's by (a first year loaded cannot be judged complete)
-        totals=[(r, f, y, v) for y in (2021, 2022) for r, f, v in (
+    conn = indices_db(  # 2019–2021, the same world, to judge 2022's by (a recent year needs the three before it)
+        totals=[(r, f, y, v) for y in (2019, 2020, 2021, 2022) for r, f, v in (
             ("PAK", "X", 100.0), ("CHN", "X", 2000.0), ("PAK", "M", 200.0), ("CHN", "M", 1000.0), ("USA", "M", 2800.0))],
         world_hs6=[], imports_hs6=[],
         bilateral=[("PAK", "CHN", 2022, 10.0), ("CHN", "PAK", 2022, 50.0)])
@@ -343,7 +343,7 @@ def test_export_intensity_by_hand():
     assert r["CHN"] == [pytest.approx(0.025), pytest.approx(0.05), pytest.approx(0.5), 3]
 
 
-def _intensity(years_with_usa, years=(2019, 2020, 2021, 2022)):
+def _intensity(years_with_usa, years=tuple(range(2016, 2023))):
     """Pakistan exports 100 a year, 10 of it to China; China imports 1,000, Pakistan 200, the USA 2,800 in the years
     it has reported: by hand the intensity is 0.4 (0.1 / 0.25) with the USA in the world, 0.12 without it."""
     totals = [(r, "X", y, 100.0) for r in ("PAK", "CHN") for y in years]
@@ -359,32 +359,35 @@ def test_export_intensity_waits_for_the_worlds_importers_to_report_the_year():
     published 0.12 with world_reporters 2; now the index is null and world_status names the USA. The same when the
     year before's world is not loaded at all (2021), or the USA skipped it too: 2022 is judged against the world years
     among the three before it."""
-    ok = (pytest.approx(0.4), "ok")  # 2019: three years before the newest loaded, judged complete without a year before
+    ok = (pytest.approx(0.4), "ok")  # 2016–2019: three or more years before the newest loaded, judged complete
     usa = "unavailable: USA (70.0 % of the world imports of the years before, to {}) not yet reported for {} " \
           "(marts.world_coverage)"
-    assert _intensity([2019, 2020, 2021]) == [(2019, *ok), (2020, *ok), (2021, *ok), (2022, None, usa.format(2021, 2022))]
-    assert _intensity([2019, 2020], years=(2019, 2020, 2022)) == [(2019, *ok), (2020, *ok),
-                                                                 (2022, None, usa.format(2020, 2022))]
-    assert _intensity([2019, 2020]) == [(2019, *ok), (2020, *ok), (2021, None, usa.format(2020, 2021)),
-                                        (2022, None, usa.format(2021, 2022))]
+    old = [(y, *ok) for y in range(2016, 2020)]
+    assert _intensity(range(2016, 2022)) == [*old, (2020, *ok), (2021, *ok), (2022, None, usa.format(2021, 2022))]
+    assert _intensity(range(2016, 2021), years=(2016, 2017, 2018, 2019, 2020, 2022)) == [
+        *old, (2020, *ok), (2022, None, usa.format(2020, 2022))]
+    assert _intensity(range(2016, 2021)) == [*old, (2020, *ok), (2021, None, usa.format(2020, 2021)),
+                                             (2022, None, usa.format(2021, 2022))]
 
 
-def test_export_intensity_of_a_first_year_loaded_is_not_given_unless_old_enough():
-    """Only 2022 loaded: nothing says whether its world is complete (the USA may not have reported yet), so no index
-    (main: 0.12, 'ok'). A first year three or more years before the newest loaded (2019 of 2019–2022) has had the
-    time: judged complete."""
-    assert _intensity([], years=(2022,)) == [
-        (2022, None, "unavailable: the world of 2022 cannot be judged complete: no world year loaded among the three "
-                     "before it (marts.world_coverage)")]
+def test_export_intensity_of_a_recent_year_is_not_given_unless_the_three_years_before_are_loaded():
+    """Only 2022 loaded, or 2021–2022 with the USA last reported in 2020: nothing loaded says the USA belongs to
+    2022's world, so no index (main: 0.12, 'ok'; the first fix still judged 2022 against 2021 alone). A year three or
+    more years before the newest loaded (2019 of 2019–2022) has had the time: judged complete."""
+    why = "unavailable: the world of {0} cannot be judged complete: that needs the world years {1}–{2} loaded " \
+          "(marts.world_coverage)"
+    assert _intensity([], years=(2022,)) == [(2022, None, why.format(2022, 2019, 2021))]
+    assert _intensity([], years=(2021, 2022)) == [(2021, None, why.format(2021, 2018, 2020)),
+                                                  (2022, None, why.format(2022, 2019, 2021))]
     assert _intensity([2019, 2020, 2021, 2022], years=(2019, 2020, 2021, 2022))[0] == (2019, pytest.approx(0.4), "ok")
 
 
 def test_export_intensity_of_a_year_without_exports_is_zero_and_a_zero_total_no_ratio():
     """2021: Pakistan published its year (total exports 100) with no exports to China: intensity 0, not a missing year.
     2022: Pakistan's total exports recorded as 0: no share and no intensity (NULL), never inf or NaN."""
-    conn = indices_db(  # 2020: a world year to judge 2021's by
-        totals=[("CHN", "M", 2020, 1000.0), ("USA", "M", 2020, 3000.0),
-                ("PAK", "X", 2021, 100.0), ("CHN", "M", 2021, 1000.0), ("USA", "M", 2021, 3000.0),
+    world = [(r, "M", y, v) for y in (2018, 2019, 2020) for r, v in (("CHN", 1000.0), ("USA", 3000.0))]
+    conn = indices_db(  # 2018–2020: the world years to judge 2021's and 2022's by
+        totals=world + [("PAK", "X", 2021, 100.0), ("CHN", "M", 2021, 1000.0), ("USA", "M", 2021, 3000.0),
                 ("PAK", "X", 2022, 0.0), ("CHN", "M", 2022, 1000.0), ("USA", "M", 2022, 3000.0)],
         world_hs6=[], imports_hs6=[], bilateral=[("PAK", "CHN", 2022, 5.0)])
     got = conn.execute("""SELECT year, exports_to_partner_usd, share_of_exports_to_partner, export_intensity

@@ -440,6 +440,11 @@ def test_an_empty_untapped_lines_table_says_why(sample_home, tmp_path):
     table = cpfta_page(conn, {"is_sample": True, "vintage": ""}).tables[-1]
     assert table.note == ("No rows: no HS6 line that Pakistan exports and China imports has all its Chinese tariff lines "
                           "at zero or falling by 2035.")
+    # a range ending before the schedules start: no preferential rate in the year (it blamed the lines)
+    conn.execute("DELETE FROM marts.trade_flows_hs2017 WHERE partner = 'WLD' AND year >= 2020")
+    table = cpfta_page(conn, {"is_sample": True, "vintage": ""}).tables[-1]
+    assert table.note == ("No rows: the latest year both sides published, 2019, is before China's Phase-II schedule "
+                          "starts (2020): it has no preferential rates for that year.")
     conn.execute("DELETE FROM raw.fta_schedule WHERE party = 'CHN'")
     table = cpfta_page(conn, {"is_sample": True, "vintage": ""}).tables[-1]
     assert table.note == "No rows: China's Phase-II schedule has no tariff line loaded (`tradeflow schedule import`)."

@@ -24,8 +24,8 @@
                   || '''s world ' || {{ what }} || ') left out of the world'
                   || CASE WHEN {{ c }}.flow = 'X' THEN ' on the HS2017 basis' ELSE '' END END,
         CASE WHEN {{ c }}.year IS NOT NULL AND {{ c }}.not_yet_reported_share IS NULL
-             THEN 'the world of ' || {{ c }}.year || ' cannot be judged complete: no world year loaded among the '
-                  || 'three before it' END,
+             THEN 'the world of ' || {{ c }}.year || ' cannot be judged complete: that needs the world years '
+                  || ({{ c }}.year - 3) || '–' || ({{ c }}.year - 1) || ' loaded' END,
         CASE WHEN {{ c }}.not_yet_reported_share > {{ var('world_unseen_max') }}
              THEN {{ c }}.not_yet_reported || ' (' || round(100 * {{ c }}.not_yet_reported_share, 1) || ' % of the '
                   || 'world ' || {{ what }} || ' of the years before, to ' || {{ c }}.judged_against

@@ -3,12 +3,14 @@
 :func:`held` holds ``$TRADEFLOW_HOME/refresh.lock`` (a file lock: the OS releases it when the process dies, even
 by ``kill -9``) for a whole refresh, fetch to reports; a second refresh of the home fails at once, naming the first.
 While it is held, ``refresh.lock.holder`` says who holds it (pid, host, start); a refresh that ends, well or
-badly, removes it. A holder file whose lock is free is a refresh that was killed: :func:`state` tells the two apart.
+badly, removes it. A holder line whose process is gone is a refresh that was killed: :func:`state` tells the two
+apart without touching the lock.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,19 +53,27 @@ class RefreshState:
 
 
 def state(home: Path) -> RefreshState | None:
-    """The refresh running on ``home`` now, or the last one cut short (None: neither)."""
+    """The refresh running on ``home`` now, or the last one cut short (None: neither). Told from the holder line's
+    process, never by taking the lock (a refresh starting at that moment would find it held)."""
     holder = _read(home / HOLDER)
-    if not holder:
+    match = re.fullmatch(r"pid (\d+) on (\S+), started .*", holder)
+    if not match:
         return None
-    lock = FileLock(str(home / LOCK))
+    pid, host = int(match[1]), match[2]
+    running = host != socket.gethostname() or _alive(pid)  # another machine's process: this one cannot tell
+    if _read(home / HOLDER) != holder:  # it ended (or another began) while we looked
+        return state(home)
+    return RefreshState(running, holder)
+
+
+def _alive(pid: int) -> bool:
     try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        return RefreshState(True, holder)
-    except OSError:  # a read-only home: the holder file alone cannot tell
-        return RefreshState(True, holder)
-    lock.release()
-    return RefreshState(False, holder)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another account's process
+        return True
+    return True
 
 
 def _read(path: Path) -> str:

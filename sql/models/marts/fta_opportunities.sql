@@ -72,8 +72,9 @@ world AS (
 ),
 coverage AS (SELECT c.* FROM {{ ref('world_coverage') }} AS c, y WHERE c.flow = 'X' AND c.year = y.year),
 why_not_y AS (  -- why RCA is not read in y itself
-    SELECT CASE WHEN NOT {{ world_seen('cov') }} THEN {{ world_unseen_reason('cov', "'exports'") }}
-                ELSE 'no world exports by product for ' || y.year END AS why
+    SELECT CASE WHEN cov.year IS NULL THEN 'no world exports by product for ' || y.year
+                WHEN NOT {{ world_seen('cov') }} THEN {{ world_unseen_reason('cov', "'exports'") }}
+                ELSE 'Pakistan''s exports to the World lack a total or HS2017 products in ' || y.year END AS why
     FROM y LEFT JOIN coverage AS cov ON true
 )
 SELECT

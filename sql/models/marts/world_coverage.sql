@@ -8,8 +8,10 @@
 -- Comtrade's years arrive reporter by reporter over a year or more, and some reporters skip years: a year is judged
 -- against the reporters of its world years among the three before it (years the all-reporters TOTAL query loaded; the
 -- pair's own queries carry no total), each weighted by its share of the latest of those it appears in. Those absent
--- from the year are not yet reported. A year with no world year among the three before it is not judged (NULL),
--- unless it is three or more years older than the newest world year loaded: its reporters have had the time.
+-- from the year are not yet reported. A year three or more years older than the newest world year loaded is judged
+-- complete (its reporters have had the time; one still absent has stopped reporting). A later year is judged only when
+-- the world years loaded reach back to three years before it: else it is not judged (NULL), since a reporter absent
+-- from every loaded year before it would never be expected.
 WITH products AS (
     SELECT coalesce(c.iso3, s.reporter_iso) AS reporter, s.flow, s.year, {{ exact_sum('s.value_usd') }} AS v,
            bool_or(s.is_sample) AS s
@@ -56,7 +58,7 @@ not_yet AS (
     GROUP BY ALL
 ),
 judged AS (SELECT flow, year, max(base_year) AS base_year FROM base GROUP BY ALL),
-newest AS (SELECT flow, max(year) AS newest FROM world_years GROUP BY ALL),
+span AS (SELECT flow, min(year) AS first, max(year) AS newest FROM world_years GROUP BY ALL),
 per_year AS (
     SELECT r.flow, r.year,
            count(*) AS reporters,
@@ -71,11 +73,13 @@ per_year AS (
 SELECT p.flow, p.year, p.reporters, p.reporters_kept, p.left_out, p.world_usd, p.left_out_usd,
        p.left_out_usd / nullif(p.world_usd, 0) AS left_out_share,
        j.base_year AS judged_against,
-       CASE WHEN j.year IS NOT NULL OR p.year <= nw.newest - 3 THEN coalesce(n.reporters, '') END AS not_yet_reported,
-       CASE WHEN j.year IS NOT NULL OR p.year <= nw.newest - 3 THEN coalesce(n.share, 0) END AS not_yet_reported_share,
+       CASE WHEN p.year <= sp.newest - 3 THEN ''
+            WHEN j.year IS NOT NULL AND sp.first <= p.year - 3 THEN coalesce(n.reporters, '') END AS not_yet_reported,
+       CASE WHEN p.year <= sp.newest - 3 THEN 0
+            WHEN j.year IS NOT NULL AND sp.first <= p.year - 3 THEN coalesce(n.share, 0) END AS not_yet_reported_share,
        p.is_sample
 FROM per_year AS p
-LEFT JOIN newest AS nw USING (flow)
+LEFT JOIN span AS sp USING (flow)
 LEFT JOIN judged AS j USING (flow, year)
 LEFT JOIN not_yet AS n USING (flow, year)
 ORDER BY p.flow, p.year

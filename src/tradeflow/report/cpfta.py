@@ -71,10 +71,14 @@ def _why_no_opportunities(conn: duckdb.DuckDBPyConnection, year: int | None) -> 
     if year is not None:
         return f"No rows: no line has trade potential left in {year} (China←Pakistan reaches it on every line)."
     years = {side: [int(y) for y in got] for side, got in query(conn, "fta_opportunities_years").itertuples(index=False)}
-    if set(years["PAK"]) & set(years["CHN"]):
+    if common := set(years["PAK"]) & set(years["CHN"]):
         (lines,) = conn.execute("SELECT count(*) FROM raw.fta_schedule WHERE party = 'CHN'").fetchone()
         if not lines:
             return "No rows: China's Phase-II schedule has no tariff line loaded (`tradeflow schedule import`)."
+        (first,) = conn.execute("SELECT min(year) FROM marts.fta_tariff_lines WHERE importer = 'CHN'").fetchone()
+        if first is not None and max(common) < first:
+            return (f"No rows: the latest year both sides published, {max(common)}, is before China's Phase-II "
+                    f"schedule starts ({first}): it has no preferential rates for that year.")
         return ("No rows: no HS6 line that Pakistan exports and China imports has all its Chinese tariff lines at zero "
                 "or falling by 2035.")
     pak, chn = (", ".join(map(str, years[side])) or "no year" for side in ("PAK", "CHN"))

@@ -27,8 +27,9 @@ FORMULAS = [
     ("Average tariffs", "simple (1/N)·Σ τₖ; trade-weighted Σ τₖ·mₖ / Σ mₖ", "WTO Tariff Analysis Online glossary; WITS technical note"),
     ("Preference utilisation", "PUR = 100 × imports receiving the preference ÷ eligible imports (MFN > 0)", "UNCTAD GSP utilisation methodology"),
     ("Revealed comparative advantage", "RCA = (x_ik / X_i) / (x_wk / X_w), w = the reporters on the HS2017 basis with "
-     "products and total; none for a year whose reporters left out, or not yet reporting it (weighted by the year "
-     "before), carry over 1 % of world exports (marts.world_coverage)", "Balassa (1965); WITS trade indicators"),
+     "products and total, read in the latest year whose world is seen: the reporters left out, and those of the three "
+     "years before not yet reporting it, each carry at most 1 % of world exports (marts.world_coverage; rca_year)",
+     "Balassa (1965); WITS trade indicators"),
     ("Indicative trade potential", "ITP = max(0, min(exporter→World, importer←World) − importer←exporter)", "ITC Trade Map"),
     ("Mirror gap", "gap = M_CIF / f − X_FOB, f = 1.06 (IMF DOTS) or 1.10 (Pakistan Business Council); ratio gap / X_FOB",
      "IMF DOTS guide; PBC (2023)"),
@@ -47,8 +48,9 @@ FORMULAS = [
      "the World; totals not covered by HS6 data give a range (tc: the rest as one product; tc_lower: disjoint; tc_upper: the rest closing the gaps)",
      "Michaely (1996); WITS Trade Outcomes help"),
     ("Export intensity", "TII_ij = (x_ij / X_i) / (x_wj / X_w); world exports to j ÷ world exports measured as j's imports from the "
-     "World ÷ all reporters' imports (M_j / M_w); none for a year whose reporters not yet reporting it carry over 1 % of "
-     "the year before's world imports (marts.world_coverage)", "WITS Trade Outcomes help; Mikić & Gilbert, ESCAP (2009)"),
+     "World ÷ all reporters' imports (M_j / M_w); none for a year whose reporters of the three years before not yet "
+     "reporting it carry over 1 % of world imports, or that cannot be judged (marts.world_coverage)",
+     "WITS Trade Outcomes help; Mikić & Gilbert, ESCAP (2009)"),
     ("Regime dates", "Khunjerab: seasonal closure, year-round date, suspensions — khunjerab.yaml only (via raw.khunjerab_months); "
      "EDE 30 Apr 2018 and Phase-II cuts 1 Jan 2020 — marts.policy_markers only; a period takes the regime in force at its midpoint",
      "dawn.com/news/1876341; dawn.com/news/1944974; pakistantoday.com.pk (3 Mar 2018)"),
