@@ -21,6 +21,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from tradeflow.errors import TradeflowError
+from tradeflow.processes import alive
 
 LOCK = "refresh.lock"
 HOLDER = LOCK + ".holder"
@@ -60,20 +61,10 @@ def state(home: Path) -> RefreshState | None:
     if not match:
         return None
     pid, host = int(match[1]), match[2]
-    running = host != socket.gethostname() or _alive(pid)  # another machine's process: this one cannot tell
+    running = host != socket.gethostname() or alive(pid)  # another machine's process: this one cannot tell
     if _read(home / HOLDER) != holder:  # it ended (or another began) while we looked
         return state(home)
     return RefreshState(running, holder)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another account's process
-        return True
-    return True
 
 
 def _read(path: Path) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from tradeflow.errors import TradeflowError
+from tradeflow.processes import alive
 from tradeflow.report.agro import agro_page
 from tradeflow.report.changes import changes_page
 from tradeflow.report.cpfta import cpfta_page
@@ -110,18 +111,10 @@ def _remove_dead_builds(out_dir: Path) -> None:
     """The build folders of renderings killed half-way (their process is gone)."""
     for d in out_dir.glob(BUILD_PREFIX + "*"):
         pid = d.name[len(BUILD_PREFIX):].split("-")[0]
-        if d.is_dir() and pid.isdigit() and not _alive(int(pid)):
+        if d.is_dir() and pid.isdigit() and not alive(int(pid)):
             shutil.rmtree(d, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another account's process
-        return True
-    return True
 
 
 def render_snapshot(snapshot: Path, out_dir: Path, self_contained: bool = False,
