@@ -89,13 +89,29 @@ def test_torn_last_line_is_skipped_with_a_warning_even_if_not_utf8(tmp_path, cap
     assert caplog.text.count("torn line") == 1
 
 
-def test_verify_lists_the_temporary_file_of_a_write_killed_before_its_rename(tmp_path):
-    a, _ = _archive_with(tmp_path)
+def test_verify_lists_the_temporary_file_of_a_write_killed_before_its_rename(tmp_path, monkeypatch):
+    """`tradeflow verify` names it safe to delete, but not while a refresh runs (it may be that refresh's write)."""
+    import os
+    import socket
+
+    from click.testing import CliRunner
+
+    from tradeflow.cli import main
+    from tradeflow.refresh_lock import HOLDER
+
+    home = tmp_path / "home"
+    a, _ = _archive_with(home / "raw")
     sha = next(a.objects.glob("*/*.json.gz"))
     leftover = sha.parent / ".tmp-abc123"
     leftover.write_bytes(b"half a body")
     report = a.verify()
     assert report.ok and report.leftovers == [str(leftover)]
+    monkeypatch.setenv("TRADEFLOW_HOME", str(home))
+    out = " ".join(CliRunner().invoke(main, ["verify"]).output.split())
+    assert f"1 temporary file(s) of writes cut short (a killed refresh), safe to delete: {leftover}" in out
+    (home / HOLDER).write_text(f"pid {os.getpid()} on {socket.gethostname()}, started 2026-12-08T00:00:00Z\n")
+    out = " ".join(CliRunner().invoke(main, ["verify"]).output.split())
+    assert "a refresh is running, they may be its writes in progress" in out and "safe to delete" not in out
 
 
 def test_damaged_last_line_that_ends_in_a_newline_is_damage_not_a_torn_write(tmp_path, caplog):

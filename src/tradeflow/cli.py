@@ -279,9 +279,13 @@ def _print_verify(settings: Settings, out: Console) -> None:
               f"re-hashed and intact" + (f", {report.unreferenced} not in the manifest" if report.unreferenced else ""),
               highlight=False)
     if report.leftovers:
-        out.print(f"  {len(report.leftovers)} temporary file(s) of writes cut short (a killed refresh), safe to delete: "
-                  + escape(", ".join(report.leftovers[:5])) + (" …" if len(report.leftovers) > 5 else ""),
-                  highlight=False, soft_wrap=True)
+        from tradeflow import refresh_lock
+
+        running = (state := refresh_lock.state(settings.home)) is not None and state.running
+        what = ("temporary file(s): a refresh is running, they may be its writes in progress" if running else
+                "temporary file(s) of writes cut short (a killed refresh), safe to delete")
+        out.print(f"  {len(report.leftovers)} {what}: " + escape(", ".join(report.leftovers[:5]))
+                  + (" …" if len(report.leftovers) > 5 else ""), highlight=False, soft_wrap=True)
 
 
 @main.group()
