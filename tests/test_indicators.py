@@ -128,8 +128,9 @@ def opportunities_db(traded, extra_trade=()):
                  "('PAK', 2022, '100630', 900, false), ('CHN', 2022, '100630', 100, false),"
                  "('PAK', 2022, '520512', 300, false), ('CHN', 2022, '520512', 700, false),"
                  "('PAK', 2022, '080450', 200, false), ('CHN', 2022, '080450', 800, false)")
-    conn.execute("CREATE TABLE marts.world_coverage AS SELECT 'X' AS flow, 2022 AS year, '' AS left_out, 0.0 AS left_out_share, "
-                 "2021 AS judged_against, '' AS not_yet_reported, 0.0 AS not_yet_reported_share")
+    conn.execute("CREATE TABLE marts.world_coverage AS SELECT 'X' AS flow, 2022 AS year, '' AS left_out, "
+                 "0.0::DOUBLE AS left_out_share, 2021 AS judged_against, '' AS not_yet_reported, "
+                 "0.0::DOUBLE AS not_yet_reported_share")
     build(conn, "marts.fta_opportunities")
     return conn
 
@@ -144,6 +145,22 @@ def test_untapped_lines_exclude_a_heading_whose_traded_line_is_excluded():
     assert rows["520512"] == (pytest.approx(200.0), 2024, 1)
     # the traded line of 080450 reaches zero in 2029 (10 equal cuts from 2020); main: null (an excluded line never does)
     assert rows["080450"] == (pytest.approx(180.0), 2029, 1)
+
+
+def test_rca_needs_the_left_out_and_the_not_yet_reported_parts_together_under_the_limit():
+    """2022's world with 0.6 % of its exports left out (a code with no HS2017 mapping) and 0.6 % not yet reported: each
+    part is under the 1 % limit, together 1.2 % of the world is unseen. By hand the RCA of 520512 is (300/10000) /
+    (1000/100000) = 3; the first version read it against that world as 'ok'. Now none, and both parts are named."""
+    conn = opportunities_db(traded=["10063000", "52051200", "08045000"])
+    assert conn.execute("SELECT rca, rca_status FROM marts.fta_opportunities WHERE hs6 = '520512'").fetchone() == (
+        pytest.approx(3.0), "ok")
+    conn.execute("UPDATE marts.world_coverage SET left_out = 'BGD', left_out_share = 0.006, not_yet_reported = 'DEU', "
+                 "not_yet_reported_share = 0.006")
+    build(conn, "marts.fta_opportunities")
+    assert conn.execute("SELECT rca, rca_year, rca_status FROM marts.fta_opportunities WHERE hs6 = '520512'").fetchone() == (
+        None, None, "unavailable: BGD (0.6 % of 2022's world exports) left out of the world on the HS2017 basis; DEU "
+                    "(0.6 % of the world exports of the years before, to 2021) not yet reported for 2022 "
+                    "(marts.world_coverage)")
 
 
 def test_untapped_lines_are_of_the_latest_year_both_sides_published():

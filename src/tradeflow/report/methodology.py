@@ -28,7 +28,7 @@ FORMULAS = [
     ("Preference utilisation", "PUR = 100 × imports receiving the preference ÷ eligible imports (MFN > 0)", "UNCTAD GSP utilisation methodology"),
     ("Revealed comparative advantage", "RCA = (x_ik / X_i) / (x_wk / X_w), w = the reporters on the HS2017 basis with "
      "products and total, read in the latest year whose world is seen: the reporters left out, and those of the three "
-     "years before not yet reporting it, each carry at most 1 % of world exports (marts.world_coverage; rca_year)",
+     "years before not yet reporting it, together carry at most 1 % of world exports (marts.world_coverage; rca_year)",
      "Balassa (1965); WITS trade indicators"),
     ("Indicative trade potential", "ITP = max(0, min(exporter→World, importer←World) − importer←exporter)", "ITC Trade Map"),
     ("Mirror gap", "gap = M_CIF / f − X_FOB, f = 1.06 (IMF DOTS) or 1.10 (Pakistan Business Council); ratio gap / X_FOB",
