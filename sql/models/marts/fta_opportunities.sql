@@ -47,17 +47,17 @@ tariff AS (
 ),
 -- RCA is read in the latest year at or before y whose world is seen (marts.world_coverage): the latest year is the one
 -- the rest of the world has reported least, and an RCA against part of the world is biased
+-- world exports of k and in all from the same reporters: those with both their products and their total that year
+complete AS ({{ complete_world_reporters(ref('world_exports')) }}),
 rca_year AS (
     SELECT max(c.year) AS year FROM {{ ref('world_coverage') }} AS c, y
     WHERE c.flow = 'X' AND c.year <= y.year AND {{ world_seen('c') }}
-      AND EXISTS (SELECT 1 FROM ({{ complete_world_reporters(ref('world_exports')) }}) AS k
-                  WHERE k.reporter = 'PAK' AND k.year = c.year)
+      AND EXISTS (SELECT 1 FROM complete AS k WHERE k.reporter = 'PAK' AND k.year = c.year)
 ),
--- world exports of k and in all from the same reporters: those with both their products and their total that year
 year_rows AS (
     SELECT w.* FROM {{ ref('world_exports') }} AS w
     JOIN rca_year AS r ON w.year = r.year
-    SEMI JOIN ({{ complete_world_reporters(ref('world_exports')) }}) AS c ON c.reporter = w.reporter AND c.year = w.year
+    SEMI JOIN complete AS c ON c.reporter = w.reporter AND c.year = w.year
 ),
 world AS (
     SELECT w.hs6, {{ exact_sum('w.value_usd') }} AS world_k,
